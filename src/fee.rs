@@ -1,0 +1,219 @@
+//! Fees: a model outcome made invoice-ready (semantics.md §4, §6, §7).
+
+use rust_decimal::Decimal;
+
+use crate::charge::{PricingUnit, Tax};
+use crate::details::AmountDetails;
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::money::{Currency, cents_of};
+
+/// One fee: a bucket's (or a pay-in-advance event's, or the true-up's)
+/// amount with its cents, unit amounts and taxes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fee {
+    /// Units billed (0 when the fee was clamped).
+    pub units: Decimal,
+    /// Events counted.
+    pub events_count: u64,
+    /// Exact amount in the currency's main unit.
+    pub amount: Decimal,
+    /// `amount` rounded half away from zero to minor units.
+    pub amount_cents: i128,
+    /// `amount` in minor units, unrounded.
+    pub precise_amount_cents: Decimal,
+    /// The unit amount in minor units, truncated toward zero (Q17).
+    pub unit_amount_cents: i128,
+    /// The exact unit amount in the main unit.
+    pub precise_unit_amount: Decimal,
+    /// The model's amount details (kept as computed, even when clamped).
+    pub amount_details: AmountDetails,
+    /// The figures in the pricing unit, when the charge has one.
+    pub pricing_unit_details: Option<PricingUnitDetails>,
+    /// Taxes on this fee.
+    pub taxes: FeeTaxes,
+    /// Whether this fee bills a pay-in-advance event.
+    pub pay_in_advance: bool,
+    /// The charge filter that priced the bucket (index into the charge's
+    /// filters), `None` for the default bucket and the true-up.
+    pub filter: Option<usize>,
+    /// The group this fee prices (key, value), when the charge is grouped.
+    pub grouped_by: Option<Vec<(String, Option<String>)>>,
+    /// Projected usage, when asked for.
+    pub projection: Option<Projection>,
+}
+
+/// Taxes of one fee (semantics.md §7, exact decimals).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct FeeTaxes {
+    /// Each tax, rounded on its own.
+    pub applied: Vec<AppliedTax>,
+    /// The rounded sum of the exact tax amounts (Q23, kept).
+    pub taxes_amount_cents: i128,
+    /// The sum of the exact taxes on the precise amount.
+    pub taxes_precise_amount_cents: Decimal,
+    /// The sum of the rates.
+    pub taxes_rate: Decimal,
+    /// `amount_cents + taxes_amount_cents`.
+    pub total_amount_cents: i128,
+}
+
+/// One tax on one fee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedTax {
+    /// Tax code.
+    pub code: String,
+    /// Tax name.
+    pub name: Option<String>,
+    /// Rate in percent.
+    pub rate: Decimal,
+    /// `amount_cents × rate / 100`, rounded half away from zero.
+    pub amount_cents: i128,
+    /// `precise_amount_cents × rate / 100`, exact.
+    pub precise_amount_cents: Decimal,
+}
+
+/// A fee's figures in its pricing unit (semantics.md §4.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PricingUnitDetails {
+    /// The pricing unit's code.
+    pub pricing_unit_code: String,
+    /// Currency per pricing unit.
+    pub conversion_rate: Decimal,
+    /// The amount rounded to pricing-unit cents (2 decimals).
+    pub amount_cents: i128,
+    /// The amount in pricing-unit cents, unrounded.
+    pub precise_amount_cents: Decimal,
+    /// The unit amount in pricing-unit cents, truncated.
+    pub unit_amount_cents: i128,
+    /// The exact unit amount in pricing units.
+    pub precise_unit_amount: Decimal,
+}
+
+/// Projected usage of a fee (semantics.md §2.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Projection {
+    /// Units projected to the full period, rounded to 2 decimals.
+    pub projected_units: Decimal,
+    /// The amount those units would cost.
+    pub projected_amount: Decimal,
+    /// It in minor units (0 if negative).
+    pub projected_amount_cents: i128,
+}
+
+/// What a fee is built from: an amount and unit amount in the model's unit
+/// (currency or pricing unit), already clamped.
+pub(crate) struct Priced {
+    pub amount: Decimal,
+    pub unit_amount: Decimal,
+}
+
+/// Money figures of a fee before taxes.
+pub(crate) struct Money {
+    pub amount: Decimal,
+    pub amount_cents: i128,
+    pub precise_amount_cents: Decimal,
+    pub unit_amount_cents: i128,
+    pub precise_unit_amount: Decimal,
+    pub pricing_unit_details: Option<PricingUnitDetails>,
+}
+
+/// Converts a model amount (in the currency, or in the pricing unit) to the
+/// fee's money figures (§4.1, §4.6 with M8).
+pub(crate) fn money(
+    priced: &Priced,
+    currency: Currency,
+    pricing_unit: Option<&PricingUnit>,
+) -> Result<Money, ArithmeticError> {
+    let Some(pu) = pricing_unit else {
+        return Ok(Money {
+            amount: priced.amount,
+            amount_cents: currency.to_cents(priced.amount)?,
+            precise_amount_cents: currency.to_precise_cents(priced.amount)?,
+            unit_amount_cents: currency.to_cents_truncated(priced.unit_amount)?,
+            precise_unit_amount: priced.unit_amount,
+            pricing_unit_details: None,
+        });
+    };
+    let pu_currency = Currency::PRICING_UNIT;
+    let pu_amount_cents = pu_currency.to_cents(priced.amount)?;
+    let pu_unit_amount_cents = pu_currency.to_cents_truncated(priced.unit_amount)?;
+    // Fiat figures come from the rounded (amount) and truncated (unit)
+    // pricing-unit cents, as Lago converts them (Q19, kept).
+    let fiat_amount = exact::div_pow10(
+        exact::mul(
+            Decimal::from_i128_with_scale(pu_amount_cents, 0),
+            pu.conversion_rate,
+            "pricing unit conversion",
+        )?,
+        2,
+        "pricing unit conversion",
+    )?;
+    let fiat_unit = exact::div_pow10(
+        exact::mul(
+            Decimal::from_i128_with_scale(pu_unit_amount_cents, 0),
+            pu.conversion_rate,
+            "pricing unit conversion",
+        )?,
+        2,
+        "pricing unit conversion",
+    )?;
+    Ok(Money {
+        amount: fiat_amount,
+        amount_cents: currency.to_cents(fiat_amount)?,
+        precise_amount_cents: currency.to_precise_cents(fiat_amount)?,
+        unit_amount_cents: currency.to_cents_truncated(fiat_unit)?,
+        precise_unit_amount: fiat_unit,
+        pricing_unit_details: Some(PricingUnitDetails {
+            pricing_unit_code: pu.code.clone(),
+            conversion_rate: pu.conversion_rate,
+            amount_cents: pu_amount_cents,
+            precise_amount_cents: pu_currency.to_precise_cents(priced.amount)?,
+            unit_amount_cents: pu_unit_amount_cents,
+            precise_unit_amount: priced.unit_amount,
+        }),
+    })
+}
+
+/// Taxes of a fee (§7): each tax rounded on its own, the fee's taxes the
+/// rounded sum of the exact amounts.
+pub(crate) fn taxes(
+    taxes: &[Tax],
+    amount_cents: i128,
+    precise_amount_cents: Decimal,
+) -> Result<FeeTaxes, ArithmeticError> {
+    const WHAT: &str = "taxes";
+    let base = Decimal::try_from_i128_with_scale(amount_cents, 0)
+        .map_err(|_| ArithmeticError::new(WHAT))?;
+    let mut out = FeeTaxes {
+        applied: Vec::with_capacity(taxes.len()),
+        ..FeeTaxes::default()
+    };
+    let mut exact_sum = Decimal::ZERO;
+    for tax in taxes {
+        let t = exact::div_pow10(exact::mul(base, tax.rate, WHAT)?, 2, WHAT)?;
+        let t_precise =
+            exact::div_pow10(exact::mul(precise_amount_cents, tax.rate, WHAT)?, 2, WHAT)?;
+        exact_sum = exact::add(exact_sum, t, WHAT)?;
+        out.taxes_precise_amount_cents =
+            exact::add(out.taxes_precise_amount_cents, t_precise, WHAT)?;
+        out.taxes_rate = exact::add(out.taxes_rate, tax.rate, WHAT)?;
+        out.applied.push(AppliedTax {
+            code: tax.code.clone(),
+            name: tax.name.clone(),
+            rate: tax.rate,
+            amount_cents: cents_of(exact::round_half_away(t, 0)),
+            precise_amount_cents: t_precise,
+        });
+    }
+    out.taxes_amount_cents = cents_of(exact::round_half_away(exact_sum, 0));
+    out.total_amount_cents = amount_cents
+        .checked_add(out.taxes_amount_cents)
+        .ok_or(ArithmeticError::new(WHAT))?;
+    Ok(out)
+}

@@ -1,0 +1,119 @@
+//! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
+//! exist only here, at the edge; everything behind it is typed.
+
+mod request;
+mod response;
+
+use crate::error::RateError;
+use request::{Envelope, RequestError};
+
+/// How a request line turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The request was priced.
+    Priced,
+    /// The request gave an error result.
+    Failed,
+}
+
+/// Rates one request (one JSON object) and appends its result object,
+/// without a trailing newline, to `out`. Never panics, whatever the input:
+/// a request that cannot be priced gives an error object
+/// (`parse_error`, `validation_error`, `unsupported`, `arithmetic_overflow`
+/// or `invalid_usage`).
+///
+/// ```
+/// let mut out = Vec::new();
+/// let line = r#"{"id": 7, "currency": "EUR",
+///   "charge": {"charge_model": "standard", "properties": {"amount": "0.125"}},
+///   "usage": {"units": "1", "events_count": 1}}"#;
+/// let outcome = meterprice::rate_json(line, &mut out, false);
+/// assert_eq!(outcome, meterprice::Outcome::Priced);
+/// let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+/// assert_eq!(v["fees"][0]["amount_cents"], 13); // 0.125 EUR rounds half away from zero
+/// assert_eq!(v["fees"][0]["precise_amount_cents"], "12.5");
+/// ```
+pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
+    let start = out.len();
+    let envelope: Envelope<'_> = match serde_json::from_str(text) {
+        Ok(e) => e,
+        Err(e) => {
+            let message = format!(
+                "line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                strip_position(&e.to_string())
+            );
+            let _ = response::write_error(out, None, "parse_error", &message, None, pretty);
+            return Outcome::Failed;
+        }
+    };
+    let id = envelope.id;
+    let written = match request::parse(text, &envelope) {
+        Ok(req) => {
+            let priced = match req.event {
+                Some(event) => match req.buckets.as_slice() {
+                    [bucket] => req.charge.rate_event(bucket, &event),
+                    _ => Err(RateError::Usage(crate::error::UsageError::new(
+                        "usage must be exactly one bucket with an event",
+                    ))),
+                },
+                None => req.charge.rate(&req.buckets, &req.period),
+            };
+            match priced {
+                Ok(fees) => response::write_result(out, id, &req.charge, &fees, pretty)
+                    .map(|()| Outcome::Priced),
+                Err(RateError::Usage(u)) => {
+                    response::write_error(out, id, "invalid_usage", &u.message, None, pretty)
+                        .map(|()| Outcome::Failed)
+                }
+                Err(RateError::Arithmetic(a)) => response::write_error(
+                    out,
+                    id,
+                    "arithmetic_overflow",
+                    &a.to_string(),
+                    None,
+                    pretty,
+                )
+                .map(|()| Outcome::Failed),
+            }
+        }
+        Err(e) => {
+            let (code, message, details) = match &e {
+                RequestError::Parse(m) => ("parse_error", m.clone(), None),
+                RequestError::Validation(v) => {
+                    let message = v
+                        .iter()
+                        .map(|x| x.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    ("validation_error", message, Some(v.as_slice()))
+                }
+                RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
+                RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
+                RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
+            };
+            response::write_error(out, id, code, &message, details, pretty)
+                .map(|()| Outcome::Failed)
+        }
+    };
+    match written {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Serialization into memory cannot fail for these types; if it
+            // ever did, the line still gets a well-formed error record.
+            out.truncate(start);
+            let _ =
+                response::write_error(out, id, "arithmetic_overflow", &e.to_string(), None, pretty);
+            Outcome::Failed
+        }
+    }
+}
+
+/// serde_json appends " at line L column C"; the message already leads with it.
+fn strip_position(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |i| message.get(..i).unwrap_or(message))
+}

@@ -1,0 +1,806 @@
+//! Reading a rating request (rating-json.md) into typed values.
+//!
+//! Every field is first taken as raw JSON, then converted by hand, so that
+//! numbers keep their exact text and every message names the field path.
+
+use std::borrow::Cow;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+use crate::decimal_text::{DecimalTextError, parse_decimal};
+use crate::error::{DefinitionError, Violation};
+use crate::models::ChargeModel;
+use crate::money::Currency;
+use crate::rate::{Bucket, Event, Period};
+use crate::usage::Usage;
+use crate::validate::{self, ModelKind, Raw, RawProperties, Report};
+
+/// Why a request could not be priced, as the contract's error codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// `parse_error`.
+    Parse(String),
+    /// `validation_error`, with every violation.
+    Validation(Vec<Violation>),
+    /// `unsupported`.
+    Unsupported(String),
+    /// `arithmetic_overflow`.
+    Overflow(String),
+    /// `invalid_usage`.
+    Usage(String),
+}
+
+impl From<DefinitionError> for RequestError {
+    fn from(e: DefinitionError) -> Self {
+        match e {
+            DefinitionError::Invalid(v) => Self::Validation(v.violations),
+            DefinitionError::OutOfRange { .. } => Self::Overflow(e.to_string()),
+            DefinitionError::Unsupported(_) => Self::Unsupported(e.to_string()),
+        }
+    }
+}
+
+/// The top level of a request, each part left raw.
+#[derive(Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    currency: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    charge: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    period: Option<&'a RawValue>,
+}
+
+/// A request ready to price.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub charge: Charge,
+    pub buckets: Vec<Bucket>,
+    pub event: Option<Event>,
+    pub period: Period,
+}
+
+/// Where a raw value sits in the line, for messages (1-based byte column).
+struct Line<'a> {
+    text: &'a str,
+}
+
+impl Line<'_> {
+    fn column(&self, raw: &RawValue) -> usize {
+        let start = self.text.as_ptr() as usize;
+        let at = raw.get().as_ptr() as usize;
+        at.saturating_sub(start) + 1
+    }
+
+    fn parse_error(&self, path: &str, raw: &RawValue, what: &str) -> RequestError {
+        RequestError::Parse(format!(
+            "line 1, column {}: {path}: {what}",
+            self.column(raw)
+        ))
+    }
+}
+
+fn object<'a, T: Deserialize<'a>>(
+    line: &Line<'_>,
+    path: &str,
+    raw: &'a RawValue,
+) -> Result<T, RequestError> {
+    if !raw.get().starts_with('{') {
+        return Err(line.parse_error(path, raw, &format!("expected an object, got {}", raw.get())));
+    }
+    serde_json::from_str(raw.get()).map_err(|e| line.parse_error(path, raw, &e.to_string()))
+}
+
+fn string(
+    line: &Line<'_>,
+    path: &str,
+    raw: Option<&RawValue>,
+) -> Result<Option<String>, RequestError> {
+    match raw {
+        None => Ok(None),
+        Some(r) => match Raw::of(Some(r)) {
+            Raw::String(s) => Ok(Some(s.into_owned())),
+            _ => Err(line.parse_error(path, r, &format!("expected a string, got {}", r.get()))),
+        },
+    }
+}
+
+fn boolean(
+    line: &Line<'_>,
+    path: &str,
+    raw: Option<&RawValue>,
+    default: bool,
+) -> Result<bool, RequestError> {
+    let Some(r) = raw else { return Ok(default) };
+    match r.get() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(line.parse_error(path, r, &format!("expected a boolean, got {other}"))),
+    }
+}
+
+/// The error a failed report stands for.
+fn failure(report: Report) -> RequestError {
+    match report.finish::<()>(None) {
+        Err(e) => e.into(),
+        Ok(()) => RequestError::Validation(Vec::new()),
+    }
+}
+
+/// A JSON integer, as an i128.
+fn integer(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<i128, RequestError> {
+    let text = raw.get();
+    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    match text.parse::<i128>() {
+        Ok(n) if ok => Ok(n),
+        _ => Err(line.parse_error(path, raw, &format!("expected a JSON integer, got {text}"))),
+    }
+}
+
+/// A decimal given as a JSON string or number, read exactly.
+fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Decimal, RequestError> {
+    let parsed = match Raw::of(Some(raw)) {
+        Raw::String(s) => parse_decimal(&s),
+        Raw::Number(t) => parse_decimal(t),
+        _ => {
+            return Err(line.parse_error(
+                path,
+                raw,
+                &format!("expected a decimal, got {}", raw.get()),
+            ));
+        }
+    };
+    match parsed {
+        Ok(d) => Ok(d),
+        Err(DecimalTextError::OutOfRange) => Err(RequestError::Overflow(format!(
+            "{path}: {} is outside the decimal range (|x| < 2^96, at most 28 fractional digits)",
+            raw.get()
+        ))),
+        Err(_) => {
+            Err(line.parse_error(path, raw, &format!("expected a decimal, got {}", raw.get())))
+        }
+    }
+}
+
+fn opt_decimal(
+    line: &Line<'_>,
+    path: &str,
+    raw: Option<&RawValue>,
+) -> Result<Option<Decimal>, RequestError> {
+    raw.map(|r| decimal(line, path, r)).transpose()
+}
+
+fn decimals(
+    line: &Line<'_>,
+    path: &str,
+    raw: Option<&RawValue>,
+) -> Result<Vec<Decimal>, RequestError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+        line.parse_error(
+            path,
+            raw,
+            &format!("expected an array of decimals, got {}", raw.get()),
+        )
+    })?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| decimal(line, &format!("{path}[{i}]"), r))
+        .collect()
+}
+
+/// A JSON object read as ordered (key, value) pairs.
+struct Pairs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Pairs<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Pairs<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn pairs<'a>(
+    line: &Line<'_>,
+    path: &str,
+    raw: &'a RawValue,
+) -> Result<Vec<(Cow<'a, str>, &'a RawValue)>, RequestError> {
+    if !raw.get().starts_with('{') {
+        return Err(line.parse_error(path, raw, &format!("expected an object, got {}", raw.get())));
+    }
+    serde_json::from_str::<Pairs<'a>>(raw.get())
+        .map(|p| p.0)
+        .map_err(|e| line.parse_error(path, raw, &e.to_string()))
+}
+
+/// `{key: [string, ...]}` in the order given.
+fn filter_values(
+    line: &Line<'_>,
+    path: &str,
+    raw: &RawValue,
+) -> Result<Vec<(String, Vec<String>)>, RequestError> {
+    pairs(line, path, raw)?
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_str::<Vec<String>>(v.get())
+                .map(|vals| (k.clone().into_owned(), vals))
+                .map_err(|_| {
+                    line.parse_error(
+                        &format!("{path}.{k}"),
+                        v,
+                        &format!("expected an array of strings, got {}", v.get()),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawCharge<'a> {
+    #[serde(borrow, default)]
+    charge_model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    filters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pay_in_advance: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    invoiceable: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    prorated: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    min_amount_cents: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    billable_metric_code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    billable_metric_name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    invoice_display_name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    taxes: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    applied_pricing_unit: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawFilter<'a> {
+    #[serde(borrow, default)]
+    values: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    invoice_display_name: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawTax<'a> {
+    #[serde(borrow, default)]
+    code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rate: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawPricingUnit<'a> {
+    #[serde(borrow, default)]
+    code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pricing_unit: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    conversion_rate: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawBucket<'a> {
+    #[serde(borrow, default)]
+    units: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    events_count: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_values: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    prorated_event_values: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    full_units_number: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    precise_total_amount_cents: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    filter: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    grouped_by: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    prorated_value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    precise_total_amount_cents: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawPeriod<'a> {
+    #[serde(borrow, default)]
+    duration_days: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    billed_days: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    elapsed_days: Option<&'a RawValue>,
+}
+
+/// Reads the properties object of a charge or filter.
+fn raw_properties<'a>(
+    line: &Line<'_>,
+    path: &str,
+    raw: Option<&'a RawValue>,
+) -> Result<RawProperties<'a>, RequestError> {
+    match raw {
+        None => Ok(RawProperties::default()),
+        Some(r) => object(line, path, r),
+    }
+}
+
+/// Parses and validates a whole request.
+pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, RequestError> {
+    let line = Line { text };
+    // Shapes first: a wrong JSON type anywhere outside `properties` is a
+    // parse error, before any rule is checked.
+    let raw_charge: Option<RawCharge<'_>> = envelope
+        .charge
+        .map(|c| object(&line, "charge", c))
+        .transpose()?;
+    let currency_code = string(&line, "currency", envelope.currency)?;
+    let buckets = parse_usage(&line, envelope.usage)?;
+    let event = envelope.event.map(|e| parse_event(&line, e)).transpose()?;
+    let period = parse_period(&line, envelope.period)?;
+
+    let mut report = Report::default();
+    let currency = match currency_code.as_deref() {
+        None => {
+            report.violation(
+                "currency",
+                "value_is_mandatory",
+                "currency is required".into(),
+            );
+            None
+        }
+        Some(code) => {
+            let c = Currency::from_code(code);
+            if c.is_none() {
+                report.violation(
+                    "currency",
+                    "value_is_invalid",
+                    format!("currency {code:?} is not a currency Lago accepts"),
+                );
+            }
+            c
+        }
+    };
+    let Some(rc) = raw_charge else {
+        report.violation("charge", "value_is_mandatory", "charge is required".into());
+        return Err(failure(report));
+    };
+    let charge = parse_charge(&line, &rc, currency, report)?;
+    Ok(Request {
+        charge,
+        buckets,
+        event,
+        period,
+    })
+}
+
+fn parse_charge(
+    line: &Line<'_>,
+    rc: &RawCharge<'_>,
+    currency: Option<Currency>,
+    mut report: Report,
+) -> Result<Charge, RequestError> {
+    let model_name = string(line, "charge.charge_model", rc.charge_model)?;
+    let kind = match model_name.as_deref() {
+        None => {
+            report.violation(
+                "charge_model",
+                "value_is_mandatory",
+                "charge.charge_model is required".into(),
+            );
+            None
+        }
+        Some("custom") => {
+            return Err(RequestError::Unsupported(
+                "charge_model \"custom\" is not supported by meterprice (Lago's custom model runs user scripts)".into(),
+            ));
+        }
+        Some(name) => {
+            let k = ModelKind::from_name(name);
+            if k.is_none() {
+                report.violation(
+                    "charge_model",
+                    "value_is_invalid",
+                    format!("charge.charge_model {name:?} is not a charge model"),
+                );
+            }
+            k
+        }
+    };
+    let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
+    let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
+    let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
+    let min_amount_cents = match rc.min_amount_cents {
+        None => 0,
+        Some(r) if r.get() == "null" => 0,
+        Some(r) => integer(line, "charge.min_amount_cents", r)?,
+    };
+    let labels = Labels {
+        code: string(line, "charge.code", rc.code)?,
+        billable_metric_code: string(line, "charge.billable_metric_code", rc.billable_metric_code)?,
+        billable_metric_name: string(line, "charge.billable_metric_name", rc.billable_metric_name)?,
+        invoice_display_name: string(line, "charge.invoice_display_name", rc.invoice_display_name)?,
+    };
+    let raw_props = raw_properties(line, "charge.properties", rc.properties)?;
+    let raw_filters = match rc.filters {
+        None => Vec::new(),
+        Some(f) => serde_json::from_str::<Vec<&RawValue>>(f.get()).map_err(|_| {
+            line.parse_error(
+                "charge.filters",
+                f,
+                &format!("expected an array, got {}", f.get()),
+            )
+        })?,
+    };
+    let mut filters_raw = Vec::with_capacity(raw_filters.len());
+    for (i, f) in raw_filters.iter().enumerate() {
+        let path = format!("charge.filters[{i}]");
+        let rf: RawFilter<'_> = object(line, &path, f)?;
+        let values = match rf.values {
+            Some(v) => filter_values(line, &format!("{path}.values"), v)?,
+            None => Vec::new(),
+        };
+        let props = raw_properties(line, &format!("{path}.properties"), rf.properties)?;
+        let name = string(
+            line,
+            &format!("{path}.invoice_display_name"),
+            rf.invoice_display_name,
+        )?;
+        filters_raw.push((values, props, name));
+    }
+    let taxes = parse_taxes(line, rc.taxes, &mut report)?;
+    let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
+
+    // Charge-level rules (semantics.md §8.4).
+    if min_amount_cents < 0 {
+        report.violation(
+            "min_amount_cents",
+            "value_is_out_of_range",
+            format!("charge.min_amount_cents must be >= 0, got {min_amount_cents}"),
+        );
+    }
+    if !invoiceable && !pay_in_advance {
+        report.violation(
+            "invoiceable",
+            "must_be_true_unless_pay_in_advance",
+            "charge.invoiceable may be false only for a pay_in_advance charge".into(),
+        );
+    }
+    if pay_in_advance && min_amount_cents > 0 {
+        report.violation("min_amount_cents", "not_compatible_with_pay_in_advance", format!("charge.min_amount_cents {min_amount_cents} is not allowed on a pay_in_advance charge"));
+    }
+    if let Some(k) = kind {
+        if pay_in_advance && k == ModelKind::Volume {
+            report.violation(
+                "pay_in_advance",
+                "invalid_aggregation_type_or_charge_model",
+                "a volume charge cannot be pay_in_advance".into(),
+            );
+        }
+        let prorated_ok = if pay_in_advance {
+            k == ModelKind::Standard
+        } else {
+            matches!(
+                k,
+                ModelKind::Standard | ModelKind::Volume | ModelKind::Graduated
+            )
+        };
+        if prorated && !prorated_ok {
+            report.violation(
+                "prorated",
+                "invalid_billable_metric_or_charge_model",
+                format!(
+                    "charge.prorated is not allowed for {} charges{}",
+                    model_name.as_deref().unwrap_or(""),
+                    if pay_in_advance {
+                        " paid in advance"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+    }
+
+    let props = kind.and_then(|k| validate::properties(&mut report, k, &raw_props, ""));
+    let mut filters = Vec::with_capacity(filters_raw.len());
+    for (i, (values, p, name)) in filters_raw.into_iter().enumerate() {
+        let prefix = format!("filters[{i}].properties.");
+        if let Some(fp) = kind.and_then(|k| validate::properties(&mut report, k, &p, &prefix)) {
+            filters.push(ChargeFilter {
+                values,
+                model: fp.model,
+                group_keys: fp.group_keys,
+                invoice_display_name: name,
+            });
+        }
+    }
+    let (Some(currency), Some(props)) = (currency, props) else {
+        return Err(failure(report));
+    };
+    let model: ChargeModel = props.model;
+    let charge = Charge {
+        currency,
+        model,
+        group_keys: props.group_keys,
+        filters,
+        pay_in_advance,
+        invoiceable,
+        prorated,
+        min_amount_cents,
+        taxes,
+        pricing_unit,
+        labels,
+    };
+    report.finish(Some(charge)).map_err(RequestError::from)
+}
+
+fn parse_taxes(
+    line: &Line<'_>,
+    raw: Option<&RawValue>,
+    report: &mut Report,
+) -> Result<Vec<Tax>, RequestError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+        line.parse_error(
+            "charge.taxes",
+            raw,
+            &format!("expected an array, got {}", raw.get()),
+        )
+    })?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("charge.taxes[{i}]");
+        let rt: RawTax<'_> = object(line, &path, item)?;
+        let code = string(line, &format!("{path}.code"), rt.code)?.unwrap_or_default();
+        let name = string(line, &format!("{path}.name"), rt.name)?;
+        let rate_raw = Raw::of(rt.rate);
+        let rate = validate::amount(
+            report,
+            &rate_raw,
+            "rate",
+            &format!("{path}.rate"),
+            "value_is_invalid",
+        );
+        if let Some(rate) = rate {
+            out.push(Tax { code, name, rate });
+        }
+    }
+    Ok(out)
+}
+
+fn parse_pricing_unit(
+    line: &Line<'_>,
+    raw: Option<&RawValue>,
+    report: &mut Report,
+) -> Result<Option<PricingUnit>, RequestError> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(None);
+    };
+    let path = "charge.applied_pricing_unit";
+    let rp: RawPricingUnit<'_> = object(line, path, raw)?;
+    let code = match string(line, &format!("{path}.code"), rp.code)? {
+        Some(c) => c,
+        None => string(line, &format!("{path}.pricing_unit"), rp.pricing_unit)?.unwrap_or_default(),
+    };
+    const FIELD: &str = "applied_pricing_unit.conversion_rate";
+    let rate_raw = Raw::of(rp.conversion_rate);
+    let rate = validate::amount(
+        report,
+        &rate_raw,
+        FIELD,
+        &format!("{path}.conversion_rate"),
+        "value_is_out_of_range",
+    );
+    match rate {
+        Some(r) if r > Decimal::ZERO => Ok(Some(PricingUnit {
+            code,
+            conversion_rate: r,
+        })),
+        Some(r) => {
+            report.violation(
+                FIELD,
+                "value_is_out_of_range",
+                format!("{path}.conversion_rate must be > 0, got {r}"),
+            );
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, RequestError> {
+    let Some(raw) = raw else {
+        return Err(RequestError::Parse(
+            "usage: required (one bucket object or an array of them)".into(),
+        ));
+    };
+    let text = raw.get();
+    if text.starts_with('{') {
+        return Ok(vec![parse_bucket(line, "usage", raw)?]);
+    }
+    if !text.starts_with('[') {
+        return Err(line.parse_error(
+            "usage",
+            raw,
+            &format!("expected an object or an array, got {text}"),
+        ));
+    }
+    let items: Vec<&RawValue> =
+        serde_json::from_str(text).map_err(|e| line.parse_error("usage", raw, &e.to_string()))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, b)| parse_bucket(line, &format!("usage[{i}]"), b))
+        .collect()
+}
+
+fn parse_bucket(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Bucket, RequestError> {
+    let rb: RawBucket<'_> = object(line, path, raw)?;
+    let Some(units_raw) = rb.units else {
+        return Err(line.parse_error(path, raw, "units is required"));
+    };
+    let units = decimal(line, &format!("{path}.units"), units_raw)?;
+    let events_count = match rb.events_count {
+        None => 0,
+        Some(r) if r.get() == "null" => 0,
+        Some(r) => {
+            let n = integer(line, &format!("{path}.events_count"), r)?;
+            u64::try_from(n).map_err(|_| {
+                RequestError::Usage(format!("{path}.events_count must be >= 0, got {n}"))
+            })?
+        }
+    };
+    let mut usage = Usage::new(units).with_events_count(events_count);
+    usage.event_values = decimals(line, &format!("{path}.event_values"), rb.event_values)?;
+    usage.prorated_event_values = decimals(
+        line,
+        &format!("{path}.prorated_event_values"),
+        rb.prorated_event_values,
+    )?;
+    usage.full_units_number = opt_decimal(
+        line,
+        &format!("{path}.full_units_number"),
+        rb.full_units_number,
+    )?;
+    usage.precise_total_amount_cents = opt_decimal(
+        line,
+        &format!("{path}.precise_total_amount_cents"),
+        rb.precise_total_amount_cents,
+    )?;
+    let filter = rb
+        .filter
+        .map(|f| filter_values(line, &format!("{path}.filter"), f))
+        .transpose()?;
+    let grouped_by = match rb.grouped_by {
+        None => None,
+        Some(g) => {
+            let pairs = pairs(line, &format!("{path}.grouped_by"), g)?;
+            let mut out = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                let value = match Raw::of(Some(v)) {
+                    Raw::Null => None,
+                    Raw::String(s) => Some(s.into_owned()),
+                    _ => {
+                        return Err(line.parse_error(
+                            &format!("{path}.grouped_by.{k}"),
+                            v,
+                            &format!("expected a string or null, got {}", v.get()),
+                        ));
+                    }
+                };
+                out.push((k.into_owned(), value));
+            }
+            Some(out)
+        }
+    };
+    Ok(Bucket {
+        usage,
+        filter,
+        grouped_by,
+    })
+}
+
+fn parse_event(line: &Line<'_>, raw: &RawValue) -> Result<Event, RequestError> {
+    let re: RawEvent<'_> = object(line, "event", raw)?;
+    let Some(v) = re.value else {
+        return Err(line.parse_error("event", raw, "value is required"));
+    };
+    Ok(Event {
+        value: decimal(line, "event.value", v)?,
+        prorated_value: opt_decimal(line, "event.prorated_value", re.prorated_value)?,
+        precise_total_amount_cents: opt_decimal(
+            line,
+            "event.precise_total_amount_cents",
+            re.precise_total_amount_cents,
+        )?,
+    })
+}
+
+fn days(line: &Line<'_>, path: &str, raw: Option<&RawValue>) -> Result<Option<u32>, RequestError> {
+    let Some(r) = raw.filter(|r| r.get() != "null") else {
+        return Ok(None);
+    };
+    let n = integer(line, path, r)?;
+    u32::try_from(n).map(Some).map_err(|_| {
+        RequestError::Usage(format!(
+            "{path} must be a whole number of days >= 0, got {n}"
+        ))
+    })
+}
+
+fn parse_period(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Period, RequestError> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(Period::full(1));
+    };
+    let rp: RawPeriod<'_> = object(line, "period", raw)?;
+    let duration = days(line, "period.duration_days", rp.duration_days)?;
+    let billed = days(line, "period.billed_days", rp.billed_days)?;
+    let elapsed = days(line, "period.elapsed_days", rp.elapsed_days)?;
+    let duration_days = match (duration, billed) {
+        (Some(d), _) => d,
+        (None, Some(b)) => b,
+        (None, None) => 1,
+    };
+    if duration_days == 0 {
+        return Err(RequestError::Usage(
+            "period.duration_days must be > 0".into(),
+        ));
+    }
+    Ok(Period {
+        duration_days,
+        billed_days: billed.unwrap_or(duration_days),
+        elapsed_days: elapsed,
+    })
+}

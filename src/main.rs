@@ -1,0 +1,227 @@
+//! `meterprice`: the command-line face of the engine (rating-json.md).
+
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use meterprice::{Outcome, rate_json};
+
+const HELP: &str = "\
+meterprice rate [FILE|-] [--pretty]
+
+Prices rating requests with Lago's charge models, exactly.
+
+Input: one JSON object, or JSON Lines (one request per line; blank lines are
+ignored). FILE '-' or no FILE reads standard input.
+Output: one JSON result per request, in input order, one per line.
+  --pretty   indent the result of a single-object input
+
+Request: {\"id\": any, \"currency\": \"EUR\",
+          \"charge\": {\"charge_model\": \"standard|graduated|graduated_percentage|
+                                       package|percentage|volume|dynamic\",
+                     \"properties\": {...}, \"filters\": [...], \"pay_in_advance\": false,
+                     \"min_amount_cents\": 0, \"taxes\": [...], \"applied_pricing_unit\": {...}},
+          \"usage\": {\"units\": \"12.5\", \"events_count\": 3, ...} or [buckets],
+          \"event\": {\"value\": \"10\"}, \"period\": {\"duration_days\": 31, \"billed_days\": 31}}
+Result:  {\"id\": ..., \"fees\": [...], \"true_up_fee\": null, \"fees_amount_cents\": ..,
+          \"amount_cents\": .., \"taxes_amount_cents\": .., \"total_amount_cents\": ..}
+Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsupported|
+          arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
+Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
+
+Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
+
+Example:
+  echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
+";
+
+/// A multi-line object larger than this is not waited for: its lines are
+/// rated one by one instead, so memory stays flat on any input.
+const MAX_OBJECT_BYTES: usize = 16 << 20;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let mut pretty = false;
+    let mut positional = Vec::new();
+    for a in &args {
+        match a.as_str() {
+            "--pretty" => pretty = true,
+            s if s.starts_with("--") => return usage_error(&format!("unknown flag {s}")),
+            s => positional.push(s),
+        }
+    }
+    let (command, file) = match positional.as_slice() {
+        ["rate"] => ("rate", "-"),
+        ["rate", f] => ("rate", *f),
+        [] => return usage_error("missing command"),
+        _ => return usage_error("expected: meterprice rate [FILE|-] [--pretty]"),
+    };
+    debug_assert_eq!(command, "rate");
+    let input: Box<dyn Read> = if file == "-" {
+        Box::new(io::stdin())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("meterprice: cannot read {file}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    match run(BufReader::with_capacity(1 << 16, input), &mut out, pretty) {
+        Ok(all_priced) => {
+            if out.flush().is_err() {
+                return ExitCode::from(2);
+            }
+            if all_priced {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("meterprice: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn usage_error(why: &str) -> ExitCode {
+    eprintln!("meterprice: {why}\n\n{HELP}");
+    ExitCode::from(2)
+}
+
+/// Bracket depth of JSON text outside strings, carried across lines.
+#[derive(Default)]
+struct Depth {
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Depth {
+    fn feed(&mut self, text: &str) {
+        for b in text.bytes() {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth -= 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Rates every request of `input` into `out`; `Ok(true)` when all priced.
+/// `pretty` indents the result only when the input holds a single request,
+/// so the first record is held back until the next one shows up.
+fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Result<bool> {
+    let mut rater = Rater {
+        all_priced: true,
+        buf: Vec::with_capacity(1024),
+        held: None,
+        records: 0,
+    };
+    let mut raw = Vec::with_capacity(1024);
+    loop {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&raw);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        // The first record may be one object spread over several lines: if
+        // its brackets stay open, gather lines until they close.
+        if rater.records == 0 {
+            let mut depth = Depth::default();
+            depth.feed(line);
+            if depth.depth > 0 {
+                let mut object = line.to_string();
+                let mut pending = vec![line.to_string()];
+                while depth.depth > 0 && object.len() < MAX_OBJECT_BYTES {
+                    raw.clear();
+                    if input.read_until(b'\n', &mut raw)? == 0 {
+                        break;
+                    }
+                    let next = String::from_utf8_lossy(&raw)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string();
+                    depth.feed(&next);
+                    object.push('\n');
+                    object.push_str(&next);
+                    pending.push(next);
+                }
+                if depth.depth == 0
+                    && serde_json::from_str::<serde::de::IgnoredAny>(&object).is_ok()
+                {
+                    rater.record(object, out)?;
+                } else {
+                    // Not one object after all: rate the lines one by one.
+                    for l in pending.into_iter().filter(|l| !l.trim().is_empty()) {
+                        rater.record(l, out)?;
+                    }
+                }
+                continue;
+            }
+        }
+        rater.record(line.to_string(), out)?;
+    }
+    rater.finish(out, pretty)?;
+    Ok(rater.all_priced)
+}
+
+/// Rates records in order, holding the first back for `--pretty`.
+struct Rater {
+    all_priced: bool,
+    buf: Vec<u8>,
+    held: Option<String>,
+    records: u64,
+}
+
+impl Rater {
+    fn record(&mut self, text: String, out: &mut impl Write) -> io::Result<()> {
+        self.records += 1;
+        if self.records == 1 {
+            self.held = Some(text);
+            return Ok(());
+        }
+        if let Some(first) = self.held.take() {
+            self.emit(&first, false, out)?;
+        }
+        self.emit(&text, false, out)
+    }
+
+    fn finish(&mut self, out: &mut impl Write, pretty: bool) -> io::Result<()> {
+        match self.held.take() {
+            Some(first) => self.emit(&first, pretty, out),
+            None => Ok(()),
+        }
+    }
+
+    fn emit(&mut self, text: &str, pretty: bool, out: &mut impl Write) -> io::Result<()> {
+        self.buf.clear();
+        if rate_json(text, &mut self.buf, pretty) == Outcome::Failed {
+            self.all_priced = false;
+        }
+        self.buf.push(b'\n');
+        out.write_all(&self.buf)
+    }
+}

@@ -1,0 +1,31 @@
+//! `dynamic`: the events carry their own price.
+
+use rust_decimal::Decimal;
+
+use super::ModelOutcome;
+use crate::details::AmountDetails;
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::money::Currency;
+use crate::usage::Usage;
+
+/// The amount is the events' `precise_total_amount_cents` in main units;
+/// zero units cost 0 (semantics.md §2.7, Q28 kept).
+pub(crate) fn apply(usage: &Usage, currency: Currency) -> Result<ModelOutcome, ArithmeticError> {
+    let full = usage.full_or_units();
+    if full.is_zero() {
+        return Ok(ModelOutcome {
+            amount: Decimal::ZERO,
+            unit_amount: Decimal::ZERO,
+            details: AmountDetails::Empty,
+        });
+    }
+    let cents = usage.precise_total_amount_cents.unwrap_or(Decimal::ZERO);
+    let amount = currency.from_cents(cents)?;
+    let unit_amount = exact::quotient(amount, full, "dynamic unit_amount")?;
+    Ok(ModelOutcome {
+        amount,
+        unit_amount,
+        details: AmountDetails::Empty,
+    })
+}

@@ -1,0 +1,249 @@
+//! `graduated`: each unit at the price of the tier it falls in.
+
+use rust_decimal::Decimal;
+
+use super::{ModelOutcome, TierPrice};
+use crate::details::{AmountDetails, GraduatedLine};
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::tiers::{Tier, Tiers};
+use crate::usage::Usage;
+
+/// Graduated tiers (semantics.md §2.2 with the one tier rule, M1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graduated {
+    pub(crate) ranges: Tiers<TierPrice>,
+}
+
+impl Graduated {
+    /// The tiers.
+    pub fn ranges(&self) -> &Tiers<TierPrice> {
+        &self.ranges
+    }
+
+    /// In arrears. `first_event_excluded` is the pay-in-advance "without"
+    /// side of the period's first event: zero units then cost nothing, so the
+    /// first tier's flat fee is billed once, by that event (M11).
+    pub(crate) fn apply(
+        &self,
+        usage: &Usage,
+        first_event_excluded: bool,
+    ) -> Result<ModelOutcome, ArithmeticError> {
+        let mut lines = Vec::with_capacity(self.ranges.as_slice().len().min(8));
+        let mut amount = Decimal::ZERO;
+        self.ranges.walk(usage.units, |tier, units| {
+            let per_unit_amount = if units.is_zero() {
+                Decimal::ZERO
+            } else {
+                tier.price.per_unit_amount
+            };
+            let per_unit_total_amount =
+                exact::mul(units, per_unit_amount, "graduated per_unit_total_amount")?;
+            let total_with_flat_amount = exact::add(
+                per_unit_total_amount,
+                tier.price.flat_amount,
+                "graduated total_with_flat_amount",
+            )?;
+            amount = exact::add(amount, total_with_flat_amount, "graduated amount")?;
+            lines.push(GraduatedLine {
+                from_value: tier.from_value,
+                to_value: tier.to_value,
+                flat_unit_amount: tier.price.flat_amount,
+                per_unit_amount,
+                units,
+                per_unit_total_amount,
+                total_with_flat_amount,
+            });
+            Ok(())
+        })?;
+        if usage.units.is_zero() && first_event_excluded {
+            amount = Decimal::ZERO;
+        }
+        let unit_amount = exact::quotient(amount, usage.full_or_units(), "graduated unit_amount")?;
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Graduated(lines),
+        })
+    }
+
+    /// The amount alone, without building amount details.
+    pub(crate) fn amount(&self, units: Decimal) -> Result<Decimal, ArithmeticError> {
+        let mut amount = Decimal::ZERO;
+        self.ranges.walk(units, |tier, n| {
+            let line = exact::mul(
+                n,
+                tier.price.per_unit_amount,
+                "graduated per_unit_total_amount",
+            )?;
+            let line = exact::add(
+                line,
+                tier.price.flat_amount,
+                "graduated total_with_flat_amount",
+            )?;
+            amount = exact::add(amount, line, "graduated amount")?;
+            Ok(())
+        })?;
+        Ok(amount)
+    }
+
+    /// Projection (§2.10): the tier walk without a flat fee at zero units.
+    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+        if projected_units <= Decimal::ZERO {
+            return Ok(Decimal::ZERO);
+        }
+        self.amount(projected_units)
+    }
+
+    /// Prorated graduated (semantics.md §2.9, exact coefficients per M12):
+    /// each event's prorated quantity is priced at the tier its full quantity
+    /// lands in; flat fees follow the peak full quantity.
+    pub(crate) fn apply_prorated(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
+        let amount = prorated_amount(self.ranges.as_slice(), usage)?;
+        let full_sum = exact::sum(
+            usage.event_values.iter().copied(),
+            "prorated graduated units",
+        )?;
+        let unit_amount = exact::quotient(amount, full_sum, "prorated graduated unit_amount")?;
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Empty,
+        })
+    }
+}
+
+/// The tier the next quantity falls in (Lago's `tier` helper, by index).
+fn tier_index(
+    ranges: &[Tier<TierPrice>],
+    full: Decimal,
+    overflow: Decimal,
+    next: Option<Decimal>,
+) -> Result<usize, ArithmeticError> {
+    const WHAT: &str = "prorated graduated tier";
+    if full <= Decimal::ZERO {
+        return Ok(0);
+    }
+    let u = if overflow.is_zero() {
+        full
+    } else if overflow > Decimal::ZERO {
+        exact::add(exact::sub(full, overflow, WHAT)?, Decimal::ONE, WHAT)?
+    } else {
+        exact::add(full, overflow, WHAT)?
+    };
+    for (i, r) in ranges.iter().enumerate() {
+        if Some(u) == r.to_value {
+            return Ok(
+                if next.is_some_and(|n| n > Decimal::ZERO) && i + 1 < ranges.len() {
+                    i + 1
+                } else {
+                    i
+                },
+            );
+        }
+        if u >= r.from_value && r.to_value.is_none_or(|to| u < to) {
+            return Ok(i);
+        }
+    }
+    Ok(0)
+}
+
+/// `x × prorated / full`, the prorated share of an event (M12: divide last).
+fn share(x: Decimal, usage: &Usage, j: usize) -> Result<Decimal, ArithmeticError> {
+    let p = usage
+        .prorated_event_values
+        .get(j)
+        .copied()
+        .unwrap_or(Decimal::ZERO);
+    let f = usage.event_values.get(j).copied().unwrap_or(Decimal::ZERO);
+    exact::mul_div(x, p, f, "prorated graduated coefficient")
+}
+
+fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal, ArithmeticError> {
+    const WHAT: &str = "prorated graduated amount";
+    let (p, f) = (&usage.prorated_event_values, &usage.event_values);
+    let first_flat = ranges
+        .first()
+        .map_or(Decimal::ZERO, |r| r.price.flat_amount);
+    if usage.units.is_zero() {
+        return Ok(first_flat);
+    }
+    let n = p.len().min(f.len());
+    let (mut idx, mut overflow, mut full, mut maxfull) =
+        (0usize, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let (mut psum, mut result) = (Decimal::ZERO, Decimal::ZERO);
+    let mut r = 0usize;
+    // Every overflow step moves to a later tier, so this bound is never
+    // reached by a valid chain; it keeps any input from spinning forever.
+    let mut budget = (n + 1).saturating_mul(ranges.len() + 2).saturating_add(16);
+    let price = |i: usize| {
+        ranges
+            .get(i)
+            .map_or(Decimal::ZERO, |t| t.price.per_unit_amount)
+    };
+    while idx < n || !overflow.is_zero() {
+        budget = budget.checked_sub(1).ok_or(ArithmeticError::new(WHAT))?;
+        r = tier_index(ranges, full, overflow, f.get(idx).copied())?;
+        let (from_r, to_r) = ranges
+            .get(r)
+            .map_or((Decimal::ZERO, None), |t| (t.from_value, t.to_value));
+        if !overflow.is_zero() {
+            let prev = idx.saturating_sub(1);
+            psum = exact::add(psum, share(overflow, usage, prev)?, WHAT)?;
+            if let Some(to) = to_r.filter(|to| full >= *to) {
+                overflow = exact::sub(full, to, WHAT)?;
+                psum = exact::sub(psum, share(overflow, usage, prev)?, WHAT)?;
+                result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
+                psum = Decimal::ZERO;
+                continue;
+            }
+            overflow = Decimal::ZERO;
+        }
+        if idx >= n {
+            break;
+        }
+        let (Some(&pi), Some(&fi)) = (p.get(idx), f.get(idx)) else {
+            break;
+        };
+        if pi.is_zero() && fi > Decimal::ZERO {
+            idx += 1;
+            continue;
+        }
+        if pi.is_zero() && fi < Decimal::ZERO && exact::add(full, fi, WHAT)? < Decimal::ZERO {
+            idx += 1;
+            continue;
+        }
+        full = exact::add(full, fi, WHAT)?;
+        maxfull = maxfull.max(full);
+        psum = exact::add(psum, pi, WHAT)?;
+        idx += 1;
+        let from_minus_one = exact::sub(from_r, Decimal::ONE, WHAT)?;
+        let inside = match to_r {
+            None => full >= from_minus_one,
+            Some(to) => from_r <= full && full < to,
+        };
+        if inside {
+            continue;
+        }
+        overflow = match to_r {
+            Some(to) if full >= to => exact::sub(full, to, WHAT)?,
+            _ => exact::add(exact::sub(full, from_r, WHAT)?, Decimal::ONE, WHAT)?,
+        };
+        psum = exact::sub(psum, share(overflow, usage, idx - 1)?, WHAT)?;
+        result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
+        psum = Decimal::ZERO;
+    }
+    result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
+    // Flat fees of every tier the peak full quantity reached.
+    if full < Decimal::ZERO {
+        return Ok(Decimal::ZERO);
+    }
+    let mut amount = result.max(Decimal::ZERO);
+    for t in ranges {
+        amount = exact::add(amount, t.price.flat_amount, WHAT)?;
+        if t.to_value.is_none_or(|to| maxfull <= to) {
+            break;
+        }
+    }
+    Ok(amount)
+}

@@ -1,0 +1,111 @@
+//! `package`: a price per started package of units.
+
+use rust_decimal::Decimal;
+
+use super::ModelOutcome;
+use crate::details::{AmountDetails, PackageDetails};
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::usage::Usage;
+
+/// A price per package of `package_size` units after `free_units` free ones
+/// (semantics.md §2.4; exact package count per M2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub(crate) amount: Decimal,
+    pub(crate) package_size: u64,
+    pub(crate) free_units: u64,
+}
+
+impl Package {
+    /// Price per package.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// Units per package (at least 1).
+    pub fn package_size(&self) -> u64 {
+        self.package_size
+    }
+
+    /// Free units.
+    pub fn free_units(&self) -> u64 {
+        self.free_units
+    }
+
+    /// `ceil(paid / package_size)` packages for `paid > 0`, exactly.
+    fn packages(&self, paid: Decimal) -> Result<Decimal, ArithmeticError> {
+        const WHAT: &str = "package count";
+        let size = Decimal::from(self.package_size);
+        // The quotient may be rounded in its last digit; correct the estimate
+        // with exact products so the ceiling is never off by one (M2).
+        let mut q = exact::quotient(paid, size, WHAT)?.floor();
+        while exact::mul(q, size, WHAT)? > paid {
+            q = exact::sub(q, Decimal::ONE, WHAT)?;
+        }
+        while exact::mul(q, size, WHAT)? < paid {
+            q = exact::add(q, Decimal::ONE, WHAT)?;
+        }
+        Ok(q)
+    }
+
+    pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
+        let units = usage.units;
+        let free = Decimal::from(self.free_units);
+        if units.is_zero() {
+            // Lago's zero-usage details ignore the configuration (Q8, kept).
+            let details = PackageDetails {
+                free_units: Decimal::ZERO,
+                paid_units: Decimal::ZERO,
+                per_package_size: 0,
+                per_package_unit_amount: Decimal::ZERO,
+            };
+            return Ok(ModelOutcome {
+                amount: Decimal::ZERO,
+                unit_amount: Decimal::ZERO,
+                details: AmountDetails::Package(details),
+            });
+        }
+        let paid = exact::sub(units, free, "package paid_units")?;
+        let (amount, paid_units) = if paid.is_sign_negative() && !paid.is_zero() {
+            (Decimal::ZERO, Decimal::ZERO)
+        } else {
+            (
+                exact::mul(self.packages(paid)?, self.amount, "package amount")?,
+                paid,
+            )
+        };
+        // Lago divides by the paid units, not all units (Q7, kept).
+        let unit_amount = exact::quotient(amount, paid_units, "package unit_amount")?;
+        let details = PackageDetails {
+            free_units: free,
+            paid_units,
+            per_package_size: self.package_size,
+            per_package_unit_amount: self.amount,
+        };
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Package(details),
+        })
+    }
+
+    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+        if projected_units.is_zero() {
+            return Ok(Decimal::ZERO);
+        }
+        let paid = exact::sub(
+            projected_units,
+            Decimal::from(self.free_units),
+            "package projected_amount",
+        )?;
+        if paid <= Decimal::ZERO {
+            return Ok(Decimal::ZERO);
+        }
+        exact::mul(
+            self.packages(paid)?,
+            self.amount,
+            "package projected_amount",
+        )
+    }
+}

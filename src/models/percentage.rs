@@ -1,0 +1,208 @@
+//! `percentage`: a rate on the units, with free units, a fixed fee per
+//! event and per-transaction bounds.
+
+use rust_decimal::Decimal;
+
+use super::ModelOutcome;
+use crate::details::{AmountDetails, PercentageDetails};
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::usage::Usage;
+
+/// A percentage of the units (semantics.md §2.5, with M5 and M6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Percentage {
+    pub(crate) rate: Decimal,
+    pub(crate) fixed_amount: Decimal,
+    /// `free_units_per_events`; `None` when not set (absent, null or 0).
+    pub(crate) free_units_per_events: Option<u64>,
+    /// `free_units_per_total_aggregation`; `None` when not set (absent,
+    /// null, blank or 0).
+    pub(crate) free_units_per_total_aggregation: Option<Decimal>,
+    pub(crate) per_transaction_min_amount: Option<Decimal>,
+    pub(crate) per_transaction_max_amount: Option<Decimal>,
+}
+
+impl Percentage {
+    /// Rate in percent (`1.3` = 1.3 %).
+    pub fn rate(&self) -> Decimal {
+        self.rate
+    }
+
+    /// Fixed fee per paying event.
+    pub fn fixed_amount(&self) -> Decimal {
+        self.fixed_amount
+    }
+
+    /// Whether the per-transaction min/max path prices the events (M6: set
+    /// bounds always apply).
+    fn per_transaction(&self) -> bool {
+        self.per_transaction_min_amount.is_some() || self.per_transaction_max_amount.is_some()
+    }
+
+    /// The cumulative totals the free-unit rules read (conformance README):
+    /// with N set, the sums of the first N events; otherwise, with T set,
+    /// sums while the total before the event is ≤ T.
+    pub(crate) fn running_total(
+        &self,
+        values: &[Decimal],
+    ) -> Result<Vec<Decimal>, ArithmeticError> {
+        let mut out = Vec::new();
+        let mut acc = Decimal::ZERO;
+        if let Some(n) = self.free_units_per_events {
+            for v in values.iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
+                acc = exact::add(acc, *v, "percentage running total")?;
+                out.push(acc);
+            }
+        } else if let Some(t) = self.free_units_per_total_aggregation {
+            for v in values {
+                if acc > t {
+                    break;
+                }
+                acc = exact::add(acc, *v, "percentage running total")?;
+                out.push(acc);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Prices `usage`. `running_total` is the one computed from the "with"
+    /// side's events, which Lago reuses on the "without" side of a
+    /// pay-in-advance event; `None` computes it from `usage.event_values`.
+    pub(crate) fn apply(
+        &self,
+        usage: &Usage,
+        running_total: Option<&[Decimal]>,
+    ) -> Result<ModelOutcome, ArithmeticError> {
+        const WHAT: &str = "percentage amount";
+        let own;
+        let rt = match running_total {
+            Some(rt) => rt,
+            None => {
+                own = self.running_total(&usage.event_values)?;
+                &own
+            }
+        };
+        let units = usage.units;
+        let count = usage.events_count;
+        let n = self.free_units_per_events.unwrap_or(0);
+        let t = self
+            .free_units_per_total_aggregation
+            .unwrap_or(Decimal::ZERO);
+        let last = rt.last().copied().unwrap_or(Decimal::ZERO);
+        let free_value = if last.is_zero() {
+            Decimal::ZERO
+        } else if t.is_zero() || last <= t {
+            last
+        } else {
+            t
+        };
+        // Strict `<` (Q12, kept): an event that exactly uses up T is paid.
+        let under_t = rt.iter().filter(|e| **e < t).count() as u64;
+        let free_count = match (n, under_t) {
+            (0, c) => c,
+            (n, 0) => n,
+            (n, c) => n.min(c),
+        };
+        let percentage_amount = if free_value > units {
+            Decimal::ZERO
+        } else {
+            exact::div_pow10(
+                exact::mul(exact::sub(units, free_value, WHAT)?, self.rate, WHAT)?,
+                2,
+                WHAT,
+            )?
+        };
+        let fixed_total = if units.is_zero() || free_count >= count {
+            Decimal::ZERO
+        } else {
+            exact::mul(Decimal::from(count - free_count), self.fixed_amount, WHAT)?
+        };
+        let (amount, adjustment) = if self.per_transaction() {
+            let total = self.per_transaction_total(&usage.event_values)?;
+            let adjustment = exact::sub(
+                exact::sub(total, percentage_amount, WHAT)?,
+                fixed_total,
+                WHAT,
+            )?;
+            (total, adjustment)
+        } else {
+            (
+                exact::add(percentage_amount, fixed_total, WHAT)?,
+                Decimal::ZERO,
+            )
+        };
+        let unit_amount = exact::quotient(amount, usage.full_or_units(), "percentage unit_amount")?;
+        let free_events = count.min(free_count);
+        let paid_events = count - free_events;
+        let paid_units = exact::sub(units, free_value, WHAT)?.max(Decimal::ZERO);
+        let details = PercentageDetails {
+            units,
+            free_units: free_value,
+            free_events: clamp_i64(free_events),
+            paid_units,
+            rate: self.rate,
+            per_unit_total_amount: percentage_amount,
+            paid_events: clamp_i64(paid_events),
+            fixed_fee_unit_amount: if paid_events > 0 {
+                self.fixed_amount
+            } else {
+                Decimal::ZERO
+            },
+            fixed_fee_total_amount: fixed_total,
+            min_max_adjustment_total_amount: adjustment,
+        };
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Percentage(details),
+        })
+    }
+
+    /// The per-transaction path with one free allowance (M5): while free
+    /// events remain and the event fits in the free units left, it is free;
+    /// the first that does not fit pays for what exceeds them; every later
+    /// event pays in full. Each paying event costs
+    /// `clamp(value × rate / 100 + fixed, min, max)`.
+    fn per_transaction_total(&self, values: &[Decimal]) -> Result<Decimal, ArithmeticError> {
+        const WHAT: &str = "percentage per-transaction amount";
+        let mut free_events = self.free_units_per_events;
+        let mut free_units = self.free_units_per_total_aggregation;
+        let mut free_phase = free_events.is_some() || free_units.is_some();
+        let mut total = Decimal::ZERO;
+        for &value in values {
+            let mut paid = value;
+            if free_phase {
+                let fits = free_units.is_none_or(|r| value < r);
+                if fits {
+                    if let Some(e) = free_events.as_mut() {
+                        *e -= 1;
+                        free_phase = *e > 0;
+                    }
+                    if let Some(r) = free_units.as_mut() {
+                        *r = exact::sub(*r, value, WHAT)?;
+                    }
+                    continue;
+                }
+                paid = exact::sub(value, free_units.unwrap_or(Decimal::ZERO), WHAT)?;
+                free_phase = false;
+            }
+            let mut x = exact::add(
+                exact::div_pow10(exact::mul(paid, self.rate, WHAT)?, 2, WHAT)?,
+                self.fixed_amount,
+                WHAT,
+            )?;
+            if let Some(min) = self.per_transaction_min_amount.filter(|m| x < *m) {
+                x = min;
+            } else if let Some(max) = self.per_transaction_max_amount.filter(|m| x > *m) {
+                x = max;
+            }
+            total = exact::add(total, x, WHAT)?;
+        }
+        Ok(total)
+    }
+}
+
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,76 @@
+//! `volume`: every unit at the price of the tier the total falls in.
+
+use rust_decimal::Decimal;
+
+use super::{ModelOutcome, TierPrice};
+use crate::details::{AmountDetails, VolumeDetails};
+use crate::error::ArithmeticError;
+use crate::exact;
+use crate::tiers::Tiers;
+use crate::usage::Usage;
+
+/// Volume tiers (semantics.md §2.6 with the one tier rule, M1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub(crate) ranges: Tiers<TierPrice>,
+}
+
+impl Volume {
+    /// The tiers.
+    pub fn ranges(&self) -> &Tiers<TierPrice> {
+        &self.ranges
+    }
+
+    pub(crate) fn apply(
+        &self,
+        usage: &Usage,
+        prorated: bool,
+    ) -> Result<ModelOutcome, ArithmeticError> {
+        // A prorated charge picks its tier on the unprorated units.
+        let select = match usage.full_units_number {
+            Some(full) if prorated => full,
+            _ => usage.units,
+        };
+        let tier = self.ranges.as_slice().get(self.ranges.find(select));
+        let (price, flat) = tier.map_or((Decimal::ZERO, Decimal::ZERO), |t| {
+            (t.price.per_unit_amount, t.price.flat_amount)
+        });
+        let per_unit_total_amount = exact::mul(usage.units, price, "volume per_unit_total_amount")?;
+        let amount = exact::add(per_unit_total_amount, flat, "volume amount")?;
+        let unit_amount = exact::quotient(amount, select, "volume unit_amount")?;
+        let per_unit_amount =
+            exact::quotient(per_unit_total_amount, select, "volume per_unit_amount")?;
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Volume(VolumeDetails {
+                flat_unit_amount: flat,
+                per_unit_amount,
+                per_unit_total_amount,
+            }),
+        })
+    }
+
+    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+        if projected_units.is_zero() {
+            return Ok(Decimal::ZERO);
+        }
+        let Some(tier) = self
+            .ranges
+            .as_slice()
+            .get(self.ranges.find(projected_units))
+        else {
+            return Ok(Decimal::ZERO);
+        };
+        let units_total = exact::mul(
+            projected_units,
+            tier.price.per_unit_amount,
+            "volume projected_amount",
+        )?;
+        exact::add(
+            units_total,
+            tier.price.flat_amount,
+            "volume projected_amount",
+        )
+    }
+}

@@ -1,0 +1,209 @@
+//! Currencies, minor units and rounding to cents.
+
+use rust_decimal::Decimal;
+
+use crate::error::ArithmeticError;
+use crate::exact;
+
+/// A currency Lago accepts, with its minor unit (semantics.md §9).
+///
+/// ```
+/// use meterprice::Currency;
+/// let jpy = Currency::from_code("JPY").unwrap();
+/// assert_eq!(jpy.exponent(), 0);
+/// assert_eq!(Currency::from_code("KWD").unwrap().subunit_to_unit(), 1000);
+/// assert!(Currency::from_code("XYZ").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency {
+    code: &'static str,
+    subunit_to_unit: u32,
+    exponent: u32,
+}
+
+/// Codes whose minor unit is 1 (exponent 0).
+const SUBUNIT_1: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "HUF", "ISK", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX",
+    "VND", "VUV", "XAF", "XOF", "XPF",
+];
+/// Codes whose minor unit is 1/1000 (exponent 3).
+const SUBUNIT_1000: &[&str] = &["BHD", "JOD", "KWD"];
+/// Codes whose minor unit is 1/100 (exponent 2).
+const SUBUNIT_100: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BMD", "BND", "BOB", "BRL", "BSD", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CNY",
+    "COP", "CRC", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ETB", "EUR", "FJD", "FKP", "GBP",
+    "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HRK", "HTG", "IDR", "ILS", "INR",
+    "IRR", "JMD", "KES", "KGS", "KHR", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD",
+    "MDL", "MKD", "MMK", "MNT", "MOP", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN",
+    "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD",
+    "RUB", "SAR", "SBD", "SCR", "SEK", "SGD", "SHP", "SLL", "SOS", "SRD", "STD", "SZL", "THB",
+    "TJS", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "UYU", "UZS", "WST", "XCD", "YER",
+    "ZAR", "ZMW",
+];
+
+impl Currency {
+    /// The currency with this ISO 4217 code, if Lago accepts it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        let find = |list: &[&'static str]| list.iter().copied().find(|c| *c == code);
+        if let Some(c) = find(SUBUNIT_100) {
+            return Some(Self {
+                code: c,
+                subunit_to_unit: 100,
+                exponent: 2,
+            });
+        }
+        if let Some(c) = find(SUBUNIT_1) {
+            return Some(Self {
+                code: c,
+                subunit_to_unit: 1,
+                exponent: 0,
+            });
+        }
+        if let Some(c) = find(SUBUNIT_1000) {
+            return Some(Self {
+                code: c,
+                subunit_to_unit: 1000,
+                exponent: 3,
+            });
+        }
+        match code {
+            "CLF" => Some(Self {
+                code: "CLF",
+                subunit_to_unit: 10_000,
+                exponent: 4,
+            }),
+            // Legacy ouguiya: 5 khoums to the unit (semantics.md §9, M7).
+            "MRO" => Some(Self {
+                code: "MRO",
+                subunit_to_unit: 5,
+                exponent: 1,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The pricing-unit "currency": always two decimals (semantics.md §4.6).
+    pub(crate) const PRICING_UNIT: Self = Self {
+        code: "",
+        subunit_to_unit: 100,
+        exponent: 2,
+    };
+
+    /// The ISO code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Minor units per main unit (100 for EUR, 1 for JPY, 5 for MRO).
+    pub fn subunit_to_unit(&self) -> u32 {
+        self.subunit_to_unit
+    }
+
+    /// Decimal places of the minor unit (2 for EUR, 0 for JPY, 3 for KWD).
+    pub fn exponent(&self) -> u32 {
+        self.exponent
+    }
+
+    /// `amount` scaled to minor units, unrounded (`precise_amount_cents`).
+    pub(crate) fn to_precise_cents(self, amount: Decimal) -> Result<Decimal, ArithmeticError> {
+        exact::mul(
+            amount,
+            Decimal::from(self.subunit_to_unit),
+            "precise_amount_cents",
+        )
+    }
+
+    /// `amount` rounded half away from zero to whole minor units
+    /// (`amount_cents`). For a power-of-ten minor unit this is rounding at the
+    /// exponent; for MRO it rounds `amount × 5` (M7).
+    pub(crate) fn to_cents(self, amount: Decimal) -> Result<i128, ArithmeticError> {
+        let scaled = self.to_precise_cents(amount)?;
+        Ok(cents_of(exact::round_half_away(scaled, 0)))
+    }
+
+    /// `amount` in minor units truncated toward zero (`unit_amount_cents`, Q17).
+    pub(crate) fn to_cents_truncated(self, amount: Decimal) -> Result<i128, ArithmeticError> {
+        let scaled = exact::mul(
+            amount,
+            Decimal::from(self.subunit_to_unit),
+            "unit_amount_cents",
+        )?;
+        Ok(cents_of(scaled.trunc()))
+    }
+
+    /// Minor units back to the main unit, exactly.
+    pub(crate) fn from_cents(self, cents: Decimal) -> Result<Decimal, ArithmeticError> {
+        if self.subunit_to_unit == 5 {
+            return exact::quotient(cents, Decimal::from(5), "amount from cents");
+        }
+        exact::div_pow10(cents, self.exponent, "amount from cents")
+    }
+}
+
+/// An integral decimal as a 128-bit integer.
+///
+/// The value is integral and below 2^96, so the mantissa at scale 0 is the
+/// integer itself.
+pub(crate) fn cents_of(integral: Decimal) -> i128 {
+    let mut d = integral;
+    d.rescale(0);
+    d.mantissa()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn table_has_all_codes_of_semantics_9() {
+        // 18 + 3 + 1 (CLF) + 1 (MRO) + 119 = 142 codes.
+        let count = SUBUNIT_1.len() + SUBUNIT_1000.len() + SUBUNIT_100.len() + 2;
+        assert_eq!(count, 142);
+    }
+
+    #[test]
+    fn cents_round_half_away_at_the_exponent() {
+        let eur = Currency::from_code("EUR").unwrap();
+        assert_eq!(eur.to_cents(d("0.125")).unwrap(), 13);
+        assert_eq!(eur.to_cents(d("-0.125")).unwrap(), -13);
+        assert_eq!(eur.to_cents(d("0.004")).unwrap(), 0);
+        // KWD: 0.4995 → 0.500 → 500 fils.
+        assert_eq!(
+            Currency::from_code("KWD")
+                .unwrap()
+                .to_cents(d("0.4995"))
+                .unwrap(),
+            500
+        );
+        // JPY: 2.5 yen → 3.
+        assert_eq!(
+            Currency::from_code("JPY")
+                .unwrap()
+                .to_cents(d("2.5"))
+                .unwrap(),
+            3
+        );
+        // MRO (M7): 1.3 × 5 = 6.5 → 7, where Lago truncates to 6.
+        assert_eq!(
+            Currency::from_code("MRO")
+                .unwrap()
+                .to_cents(d("1.3"))
+                .unwrap(),
+            7
+        );
+    }
+
+    #[test]
+    fn unit_cents_truncate() {
+        let eur = Currency::from_code("EUR").unwrap();
+        assert_eq!(eur.to_cents_truncated(d("0.0125")).unwrap(), 1);
+        assert_eq!(eur.to_cents_truncated(d("10.12345")).unwrap(), 1012);
+        assert_eq!(eur.to_cents_truncated(d("-0.0199")).unwrap(), -1);
+    }
+}

@@ -1,0 +1,856 @@
+//! Lago's validation rules (semantics.md §8) as data: raw property values
+//! in, a typed model or every violation out.
+//!
+//! Values arrive as raw JSON so that numbers keep their exact text and wrong
+//! types become violations with Lago's codes, never parse failures.
+
+use std::borrow::Cow;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::decimal_text::{DecimalTextError, parse_decimal};
+use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::models::{
+    ChargeModel, Graduated, GraduatedPercentage, Package, Percentage, RateTierPrice, TierPrice,
+    Volume,
+};
+use crate::tiers::{Tier, Tiers};
+
+/// A JSON value seen only as far as validation needs.
+#[derive(Debug)]
+pub(crate) enum Raw<'a> {
+    /// Absent or `null`.
+    Null,
+    /// `true` / `false`.
+    Bool,
+    /// A JSON number, as its exact text.
+    Number(&'a str),
+    /// A JSON string, unescaped.
+    String(Cow<'a, str>),
+    /// A JSON array.
+    Array(&'a RawValue),
+    /// A JSON object.
+    Object(&'a RawValue),
+}
+
+impl<'a> Raw<'a> {
+    pub(crate) fn of(value: Option<&'a RawValue>) -> Self {
+        let Some(v) = value else { return Self::Null };
+        let text = v.get();
+        match text.as_bytes().first() {
+            Some(b'"') => match serde_json::from_str::<Cow<'a, str>>(text) {
+                Ok(s) => Self::String(s),
+                Err(_) => Self::Null,
+            },
+            Some(b'[') => Self::Array(v),
+            Some(b'{') => Self::Object(v),
+            Some(b't' | b'f') => Self::Bool,
+            Some(b'n') | None => Self::Null,
+            Some(_) => Self::Number(text),
+        }
+    }
+
+    /// How the value reads in a message.
+    fn show(&self) -> String {
+        match self {
+            Self::Null => "null".into(),
+            Self::Bool => "a boolean".into(),
+            Self::Number(t) => (*t).to_string(),
+            Self::String(s) => format!("{s:?}"),
+            Self::Array(_) => "an array".into(),
+            Self::Object(_) => "an object".into(),
+        }
+    }
+
+    /// Lago's `blank?`: null, an empty or whitespace string, `[]`, `{}`.
+    fn is_blank(&self) -> bool {
+        match self {
+            Self::Null => true,
+            Self::String(s) => s.trim().is_empty(),
+            Self::Array(v) | Self::Object(v) => {
+                let inner = v
+                    .get()
+                    .get(1..v.get().len().saturating_sub(1))
+                    .unwrap_or("");
+                inner.trim().is_empty()
+            }
+            Self::Bool | Self::Number(_) => false,
+        }
+    }
+}
+
+/// Collects violations and out-of-range values while a definition is read.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub violations: Vec<Violation>,
+    pub out_of_range: Option<(String, String)>,
+}
+
+impl Report {
+    pub(crate) fn violation(&mut self, field: &str, code: &'static str, message: String) {
+        self.violations.push(Violation::new(field, code, message));
+    }
+
+    /// The outcome: every violation, else the first out-of-range value.
+    pub(crate) fn finish<T>(self, value: Option<T>) -> Result<T, DefinitionError> {
+        if !self.violations.is_empty() {
+            return Err(DefinitionError::Invalid(ValidationError {
+                violations: self.violations,
+            }));
+        }
+        if let Some((field, value)) = self.out_of_range {
+            return Err(DefinitionError::OutOfRange { field, value });
+        }
+        value.ok_or_else(|| {
+            DefinitionError::Invalid(ValidationError {
+                violations: Vec::new(),
+            })
+        })
+    }
+
+    fn out_of_range(&mut self, place: &str, raw: &Raw<'_>) {
+        if self.out_of_range.is_none() {
+            let value = match raw {
+                Raw::Number(t) => (*t).to_string(),
+                Raw::String(s) => s.to_string(),
+                other => other.show(),
+            };
+            self.out_of_range = Some((place.to_string(), value));
+        }
+    }
+}
+
+/// A decimal as Lago reads it: a string, or (M14) a JSON number.
+fn decimal_of(raw: &Raw<'_>) -> Result<Decimal, DecimalTextError> {
+    match raw {
+        Raw::String(s) => parse_decimal(s),
+        Raw::Number(t) => parse_decimal(t),
+        _ => Err(DecimalTextError::Invalid),
+    }
+}
+
+/// Lago's `valid_amount?` (§8.1): a finite decimal ≥ 0. `place` names the
+/// field with its index in messages; `field` and `code` are Lago's.
+pub(crate) fn amount(
+    report: &mut Report,
+    raw: &Raw<'_>,
+    field: &str,
+    place: &str,
+    code: &'static str,
+) -> Option<Decimal> {
+    match decimal_of(raw) {
+        Ok(d) if d.is_sign_negative() && !d.is_zero() => {
+            report.violation(
+                field,
+                code,
+                format!("{place} must be a decimal >= 0, got {}", raw.show()),
+            );
+            None
+        }
+        Ok(d) => Some(d),
+        Err(DecimalTextError::OutOfRange) => {
+            report.out_of_range(place, raw);
+            None
+        }
+        Err(_) => {
+            report.violation(
+                field,
+                code,
+                format!("{place} must be a decimal string >= 0, got {}", raw.show()),
+            );
+            None
+        }
+    }
+}
+
+/// A non-negative decimal for typed construction.
+pub(crate) fn non_negative(
+    field: &str,
+    code: &'static str,
+    value: Decimal,
+) -> Result<(), ValidationError> {
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(ValidationError {
+            violations: vec![Violation::new(
+                field,
+                code,
+                format!("{field} must be >= 0, got {value}"),
+            )],
+        });
+    }
+    Ok(())
+}
+
+/// A JSON integer (no fraction, no exponent) as u64.
+fn integer_of(raw: &Raw<'_>) -> Option<i128> {
+    match raw {
+        Raw::Number(t) if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+            t.parse::<i128>().ok()
+        }
+        _ => None,
+    }
+}
+
+/// The raw keys of Lago's `properties`, each read without assuming a type.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawProperties<'a> {
+    #[serde(borrow, default)]
+    amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    graduated_ranges: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    graduated_percentage_ranges: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    volume_ranges: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    package_size: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    free_units: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    fixed_amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    free_units_per_events: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    free_units_per_total_aggregation: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    per_transaction_min_amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    per_transaction_max_amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pricing_group_keys: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    grouped_by: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    presentation_group_keys: Option<&'a RawValue>,
+}
+
+/// One raw tier.
+#[derive(Debug, Default, Deserialize)]
+struct RawRange<'a> {
+    #[serde(borrow, default)]
+    from_value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    to_value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    per_unit_amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    flat_amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rate: Option<&'a RawValue>,
+}
+
+/// A model's properties after validation.
+#[derive(Debug, Clone)]
+pub(crate) struct Properties {
+    pub model: ChargeModel,
+    /// `pricing_group_keys` (or the older `grouped_by`), empty when the
+    /// charge is not grouped.
+    pub group_keys: Vec<String>,
+}
+
+/// The models the contract prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelKind {
+    Standard,
+    Graduated,
+    GraduatedPercentage,
+    Package,
+    Percentage,
+    Volume,
+    Dynamic,
+}
+
+impl ModelKind {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "standard" => Self::Standard,
+            "graduated" => Self::Graduated,
+            "graduated_percentage" => Self::GraduatedPercentage,
+            "package" => Self::Package,
+            "percentage" => Self::Percentage,
+            "volume" => Self::Volume,
+            "dynamic" => Self::Dynamic,
+            _ => return None,
+        })
+    }
+}
+
+/// Validates `properties` for `kind`, reporting into `report`; `prefix`
+/// (e.g. `"filters[1].properties."`) places messages of filter properties.
+pub(crate) fn properties(
+    report: &mut Report,
+    kind: ModelKind,
+    props: &RawProperties<'_>,
+    prefix: &str,
+) -> Option<Properties> {
+    let model = match kind {
+        ModelKind::Standard => {
+            let a = amount(
+                report,
+                &Raw::of(props.amount),
+                "amount",
+                &format!("{prefix}amount"),
+                "invalid_amount",
+            );
+            a.map(|amount| ChargeModel::Standard(crate::models::Standard::from_valid(amount)))
+        }
+        ModelKind::Graduated => {
+            let tiers = ranges(report, props.graduated_ranges, RangeKind::Graduated, prefix);
+            tiers.map(|t| ChargeModel::Graduated(Graduated { ranges: t }))
+        }
+        ModelKind::Volume => {
+            let tiers = ranges(report, props.volume_ranges, RangeKind::Volume, prefix);
+            tiers.map(|t| ChargeModel::Volume(Volume { ranges: t }))
+        }
+        ModelKind::GraduatedPercentage => {
+            percent_ranges(report, props.graduated_percentage_ranges, prefix)
+                .map(|t| ChargeModel::GraduatedPercentage(GraduatedPercentage { ranges: t }))
+        }
+        ModelKind::Package => package(report, props, prefix).map(ChargeModel::Package),
+        ModelKind::Percentage => percentage(report, props, prefix).map(ChargeModel::Percentage),
+        ModelKind::Dynamic => Some(ChargeModel::Dynamic),
+    };
+    let group_keys = group_keys(report, props, prefix);
+    presentation_keys(report, props, prefix);
+    Some(Properties {
+        model: model?,
+        group_keys: group_keys?,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeKind {
+    Graduated,
+    Volume,
+    GraduatedPercentage,
+}
+
+impl RangeKind {
+    fn field(self) -> &'static str {
+        match self {
+            Self::Graduated => "graduated_ranges",
+            Self::Volume => "volume_ranges",
+            Self::GraduatedPercentage => "graduated_percentage_ranges",
+        }
+    }
+    fn missing(self) -> &'static str {
+        match self {
+            Self::Graduated => "missing_graduated_ranges",
+            Self::Volume => "missing_volume_ranges",
+            Self::GraduatedPercentage => "missing_graduated_percentage_ranges",
+        }
+    }
+    fn invalid(self) -> &'static str {
+        match self {
+            Self::Graduated => "invalid_graduated_ranges",
+            Self::Volume => "invalid_volume_ranges",
+            Self::GraduatedPercentage => "invalid_graduated_percentage_ranges",
+        }
+    }
+}
+
+/// Reads the raw tier list; `None` after reporting when it is missing or
+/// not a list of objects.
+fn raw_ranges<'a>(
+    report: &mut Report,
+    value: Option<&'a RawValue>,
+    kind: RangeKind,
+    prefix: &str,
+) -> Option<Vec<RawRange<'a>>> {
+    let field = kind.field();
+    let raw = Raw::of(value);
+    if raw.is_blank() {
+        report.violation(
+            field,
+            kind.missing(),
+            format!("{prefix}{field} must be a non-empty list of ranges"),
+        );
+        return None;
+    }
+    let Raw::Array(list) = raw else {
+        report.violation(
+            field,
+            kind.invalid(),
+            format!(
+                "{prefix}{field} must be a list of ranges, got {}",
+                raw.show()
+            ),
+        );
+        return None;
+    };
+    let items: Vec<&'a RawValue> = match serde_json::from_str(list.get()) {
+        Ok(items) => items,
+        Err(_) => {
+            report.violation(
+                field,
+                kind.invalid(),
+                format!("{prefix}{field} must be a list of ranges"),
+            );
+            return None;
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_json::from_str::<RawRange<'a>>(item.get()) {
+            Ok(r) if item.get().starts_with('{') => out.push(r),
+            _ => {
+                ok = false;
+                report.violation(
+                    field,
+                    kind.invalid(),
+                    format!("{prefix}{field}[{i}] must be an object"),
+                );
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A range bound: a JSON number or (M13) a numeric string; `None` is null.
+fn bound(report: &mut Report, raw: &Raw<'_>, place: &str) -> Result<Option<Decimal>, ()> {
+    match raw {
+        Raw::Null => Ok(None),
+        Raw::Number(_) | Raw::String(_) => match decimal_of(raw) {
+            Ok(d) => Ok(Some(d)),
+            Err(DecimalTextError::OutOfRange) => {
+                report.out_of_range(place, raw);
+                Err(())
+            }
+            Err(_) => Err(()),
+        },
+        _ => Err(()),
+    }
+}
+
+/// Checks the bound chain (§8.2) and returns the bounds when every one is
+/// valid. Reports one violation per broken range, naming it.
+fn chain(
+    report: &mut Report,
+    ranges: &[RawRange<'_>],
+    kind: RangeKind,
+    prefix: &str,
+) -> Option<Vec<(Decimal, Option<Decimal>)>> {
+    let field = kind.field();
+    let mut next_from = Decimal::ZERO;
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut ok = true;
+    let last = ranges.len().saturating_sub(1);
+    for (i, r) in ranges.iter().enumerate() {
+        let place = format!("{prefix}{field}[{i}]");
+        let from_raw = Raw::of(r.from_value);
+        let to_raw = Raw::of(r.to_value);
+        let from = bound(report, &from_raw, &format!("{place}.from_value"));
+        let to = bound(report, &to_raw, &format!("{place}.to_value"));
+        let (Ok(Some(from)), Ok(to)) = (from, to) else {
+            ok = false;
+            report.violation(
+                field,
+                kind.invalid(),
+                format!(
+                    "{place}: from_value and to_value must be numbers, got {} and {}",
+                    from_raw.show(),
+                    to_raw.show()
+                ),
+            );
+            // The chain cannot be followed past an unreadable bound.
+            break;
+        };
+        let step = match kind {
+            RangeKind::Volume => Decimal::ONE,
+            _ => Decimal::ZERO,
+        };
+        let plus_one = next_from.checked_add(Decimal::ONE);
+        let start_ok = from == next_from || Some(from) == plus_one;
+        let end_ok = if i == last {
+            to.is_none()
+        } else {
+            to.unwrap_or(Decimal::ZERO) > from
+        };
+        if !start_ok {
+            ok = false;
+            let expected = match plus_one {
+                Some(p) => format!("{} or {}", next_from.normalize(), p.normalize()),
+                None => next_from.normalize().to_string(),
+            };
+            report.violation(
+                field,
+                kind.invalid(),
+                format!(
+                    "{place}: from_value must be {expected}, got {}",
+                    from_raw.show()
+                ),
+            );
+        } else if !end_ok {
+            ok = false;
+            let why = if i == last {
+                format!(
+                    "{place}: the last range must have a null to_value, got {}",
+                    to_raw.show()
+                )
+            } else {
+                format!(
+                    "{place}: to_value must be a number above from_value {}, got {}",
+                    from_raw.show(),
+                    to_raw.show()
+                )
+            };
+            report.violation(field, kind.invalid(), why);
+        }
+        next_from = to
+            .unwrap_or(Decimal::ZERO)
+            .checked_add(step)
+            .unwrap_or(Decimal::MAX);
+        out.push((from, to));
+    }
+    ok.then_some(out)
+}
+
+fn ranges(
+    report: &mut Report,
+    value: Option<&RawValue>,
+    kind: RangeKind,
+    prefix: &str,
+) -> Option<Tiers<TierPrice>> {
+    let raws = raw_ranges(report, value, kind, prefix)?;
+    let field = kind.field();
+    let mut prices = Vec::with_capacity(raws.len());
+    for (i, r) in raws.iter().enumerate() {
+        let place = format!("{prefix}{field}[{i}]");
+        let per = amount(
+            report,
+            &Raw::of(r.per_unit_amount),
+            "per_unit_amount",
+            &format!("{place}.per_unit_amount"),
+            "invalid_amount",
+        );
+        let flat = amount(
+            report,
+            &Raw::of(r.flat_amount),
+            "flat_amount",
+            &format!("{place}.flat_amount"),
+            "invalid_amount",
+        );
+        prices.push(per.zip(flat));
+    }
+    let bounds = chain(report, &raws, kind, prefix)?;
+    let tiers = bounds
+        .into_iter()
+        .zip(prices)
+        .map(|((from, to), price)| {
+            price.map(|(per_unit_amount, flat_amount)| Tier {
+                from_value: from,
+                to_value: to,
+                price: TierPrice {
+                    per_unit_amount,
+                    flat_amount,
+                },
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Tiers::new_unchecked(tiers))
+}
+
+fn percent_ranges(
+    report: &mut Report,
+    value: Option<&RawValue>,
+    prefix: &str,
+) -> Option<Tiers<RateTierPrice>> {
+    let kind = RangeKind::GraduatedPercentage;
+    let raws = raw_ranges(report, value, kind, prefix)?;
+    let field = kind.field();
+    let mut prices = Vec::with_capacity(raws.len());
+    for (i, r) in raws.iter().enumerate() {
+        let place = format!("{prefix}{field}[{i}]");
+        let flat = amount(
+            report,
+            &Raw::of(r.flat_amount),
+            "flat_amount",
+            &format!("{place}.flat_amount"),
+            "invalid_amount",
+        );
+        let rate = amount(
+            report,
+            &Raw::of(r.rate),
+            "rate",
+            &format!("{place}.rate"),
+            "invalid_rate",
+        );
+        prices.push(rate.zip(flat));
+    }
+    let bounds = chain(report, &raws, kind, prefix)?;
+    let tiers = bounds
+        .into_iter()
+        .zip(prices)
+        .map(|((from, to), price)| {
+            price.map(|(rate, flat_amount)| Tier {
+                from_value: from,
+                to_value: to,
+                price: RateTierPrice { rate, flat_amount },
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Tiers::new_unchecked(tiers))
+}
+
+fn package(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Package> {
+    let amount = amount(
+        report,
+        &Raw::of(props.amount),
+        "amount",
+        &format!("{prefix}amount"),
+        "invalid_amount",
+    );
+    let size_raw = Raw::of(props.package_size);
+    let size = integer_of(&size_raw)
+        .filter(|n| *n > 0)
+        .and_then(|n| u64::try_from(n).ok());
+    if size.is_none() {
+        report.violation(
+            "package_size",
+            "invalid_package_size",
+            format!(
+                "{prefix}package_size must be an integer > 0, got {}",
+                size_raw.show()
+            ),
+        );
+    }
+    let free_raw = Raw::of(props.free_units);
+    let free = integer_of(&free_raw)
+        .filter(|n| *n >= 0)
+        .and_then(|n| u64::try_from(n).ok());
+    if free.is_none() {
+        report.violation(
+            "free_units",
+            "invalid_free_units",
+            format!(
+                "{prefix}free_units must be an integer >= 0, got {}",
+                free_raw.show()
+            ),
+        );
+    }
+    Some(Package {
+        amount: amount?,
+        package_size: size?,
+        free_units: free?,
+    })
+}
+
+/// A per-transaction bound: blank means not set (M13), else a valid amount.
+fn per_transaction(
+    report: &mut Report,
+    value: Option<&RawValue>,
+    field: &str,
+    prefix: &str,
+) -> Result<Option<Decimal>, ()> {
+    let raw = Raw::of(value);
+    if matches!(&raw, Raw::Null) || matches!(&raw, Raw::String(s) if s.trim().is_empty()) {
+        return Ok(None);
+    }
+    amount(
+        report,
+        &raw,
+        field,
+        &format!("{prefix}{field}"),
+        "invalid_amount",
+    )
+    .map(Some)
+    .ok_or(())
+}
+
+fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Percentage> {
+    let rate = amount(
+        report,
+        &Raw::of(props.rate),
+        "rate",
+        &format!("{prefix}rate"),
+        "invalid_rate",
+    );
+    let fixed_raw = Raw::of(props.fixed_amount);
+    let fixed = match fixed_raw {
+        Raw::Null => Some(Decimal::ZERO),
+        _ => amount(
+            report,
+            &fixed_raw,
+            "fixed_amount",
+            &format!("{prefix}fixed_amount"),
+            "invalid_fixed_amount",
+        ),
+    };
+    let n_raw = Raw::of(props.free_units_per_events);
+    let n = match n_raw {
+        Raw::Null => Some(None),
+        _ => match integer_of(&n_raw)
+            .filter(|n| *n > 0)
+            .and_then(|n| u64::try_from(n).ok())
+        {
+            Some(n) => Some(Some(n)),
+            None => {
+                report.violation(
+                    "free_units_per_events",
+                    "invalid_free_units_per_events",
+                    format!(
+                        "{prefix}free_units_per_events must be an integer > 0, got {}",
+                        n_raw.show()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let t_raw = Raw::of(props.free_units_per_total_aggregation);
+    let t = match t_raw {
+        Raw::Null => Some(None),
+        _ => amount(
+            report,
+            &t_raw,
+            "free_units_per_total_aggregation",
+            &format!("{prefix}free_units_per_total_aggregation"),
+            "invalid_free_units_per_total_aggregation",
+        )
+        // "0" counts as not set.
+        .map(|t| (!t.is_zero()).then_some(t)),
+    };
+    let min = per_transaction(
+        report,
+        props.per_transaction_min_amount,
+        "per_transaction_min_amount",
+        prefix,
+    );
+    let max = per_transaction(
+        report,
+        props.per_transaction_max_amount,
+        "per_transaction_max_amount",
+        prefix,
+    );
+    if let (Ok(Some(lo)), Ok(Some(hi))) = (min, max) {
+        if lo > hi {
+            report.violation(
+                "per_transaction_max_amount",
+                "per_transaction_max_lower_than_per_transaction_min",
+                format!("{prefix}per_transaction_max_amount {hi} is below per_transaction_min_amount {lo}"),
+            );
+            return None;
+        }
+    }
+    Some(Percentage {
+        rate: rate?,
+        fixed_amount: fixed?,
+        free_units_per_events: n?,
+        free_units_per_total_aggregation: t?,
+        per_transaction_min_amount: min.ok()?,
+        per_transaction_max_amount: max.ok()?,
+    })
+}
+
+/// `pricing_group_keys` (or `grouped_by` when it is null): null, `[]` or a
+/// list of non-empty strings.
+fn group_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Vec<String>> {
+    let pgk = Raw::of(props.pricing_group_keys);
+    let (field, raw) = if matches!(pgk, Raw::Null) {
+        ("grouped_by", Raw::of(props.grouped_by))
+    } else {
+        ("pricing_group_keys", pgk)
+    };
+    let keys = match &raw {
+        Raw::Null => Some(Vec::new()),
+        Raw::Array(v) => serde_json::from_str::<Vec<String>>(v.get())
+            .ok()
+            .filter(|k| k.iter().all(|s| !s.is_empty())),
+        _ => None,
+    };
+    if keys.is_none() {
+        report.violation(
+            field,
+            "invalid_type",
+            format!(
+                "{prefix}{field} must be a list of non-empty strings, got {}",
+                raw.show()
+            ),
+        );
+    }
+    keys
+}
+
+/// One entry of `presentation_group_keys`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresentationKey {
+    value: String,
+    #[serde(default)]
+    options: Option<PresentationOptions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresentationOptions {
+    #[allow(dead_code)]
+    display_in_invoice: bool,
+}
+
+/// `presentation_group_keys`: display only, validated as Lago does.
+fn presentation_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &str) {
+    const FIELD: &str = "presentation_group_keys";
+    let raw = Raw::of(props.presentation_group_keys);
+    if raw.is_blank() {
+        return;
+    }
+    let parsed = match &raw {
+        Raw::Array(v) => serde_json::from_str::<Vec<PresentationKey>>(v.get())
+            .ok()
+            .filter(|keys| {
+                keys.iter()
+                    .all(|k| !k.value.is_empty() && k.options.as_ref().is_none_or(|_| true))
+            }),
+        _ => None,
+    };
+    if parsed.is_none() {
+        report.violation(
+            FIELD,
+            "invalid_type",
+            format!(
+                "{prefix}{FIELD} must be a list of {{value, options}} objects, got {}",
+                raw.show()
+            ),
+        );
+    }
+    // Lago counts with `size`: elements of a list, characters of a string,
+    // keys of an object.
+    let size = match &raw {
+        Raw::Array(v) => serde_json::from_str::<Vec<&RawValue>>(v.get())
+            .map(|x| x.len())
+            .unwrap_or(0),
+        Raw::Object(v) => {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(v.get())
+                .map(|m| m.len())
+                .unwrap_or(0)
+        }
+        Raw::String(s) => s.chars().count(),
+        _ => 0,
+    };
+    if size > 2 {
+        report.violation(
+            FIELD,
+            "too_many_keys",
+            format!("{prefix}{FIELD} has {size} keys, at most 2 are allowed"),
+        );
+    }
+    if let Some(keys) = parsed {
+        let mut seen: Vec<&str> = Vec::with_capacity(keys.len());
+        for k in &keys {
+            if seen.contains(&k.value.as_str()) {
+                report.violation(
+                    FIELD,
+                    "value_is_duplicated",
+                    format!("{prefix}{FIELD} repeats the value {:?}", k.value),
+                );
+                break;
+            }
+            seen.push(&k.value);
+        }
+    }
+}
