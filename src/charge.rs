@@ -1,6 +1,6 @@
 //! A charge: its model, filters, groups, taxes, minimum, pricing unit.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::models::ChargeModel;
 use crate::money::Currency;
@@ -91,7 +91,7 @@ pub struct Tax {
     /// Tax name.
     pub name: Option<String>,
     /// Rate in percent (`20` = 20 %).
-    pub rate: Decimal,
+    pub rate: Exact,
 }
 
 /// A pricing unit: the model's amounts are in this unit, converted to the
@@ -102,7 +102,7 @@ pub struct PricingUnit {
     /// The pricing unit's code.
     pub code: String,
     /// Currency units per pricing unit (> 0).
-    pub conversion_rate: Decimal,
+    pub conversion_rate: Exact,
 }
 
 impl Charge {

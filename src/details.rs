@@ -3,9 +3,12 @@
 //! Each variant has exactly the fields of Lago's `amount_details` for its
 //! model; the JSON shape itself lives in the `lago` module.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 /// The breakdown of a fee's amount, one variant per model.
+// Details are built once per fee and moved, never stored in bulk: boxing
+// the larger variants would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum AmountDetails {
@@ -30,86 +33,86 @@ pub enum AmountDetails {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraduatedLine {
     /// The tier's `from_value`.
-    pub from_value: Decimal,
+    pub from_value: Exact,
     /// The tier's `to_value` (`None`: open-ended).
-    pub to_value: Option<Decimal>,
+    pub to_value: Option<Exact>,
     /// The tier's flat amount.
-    pub flat_unit_amount: Decimal,
+    pub flat_unit_amount: Exact,
     /// The tier's unit price, or 0 when no unit falls in the tier.
-    pub per_unit_amount: Decimal,
+    pub per_unit_amount: Exact,
     /// Units in the tier.
-    pub units: Decimal,
+    pub units: Exact,
     /// `units × per_unit_amount`.
-    pub per_unit_total_amount: Decimal,
+    pub per_unit_total_amount: Exact,
     /// `per_unit_total_amount + flat_unit_amount`.
-    pub total_with_flat_amount: Decimal,
+    pub total_with_flat_amount: Exact,
 }
 
 /// One reached tier of a graduated-percentage charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraduatedPercentageLine {
     /// The tier's `from_value`.
-    pub from_value: Decimal,
+    pub from_value: Exact,
     /// The tier's `to_value` (`None`: open-ended).
-    pub to_value: Option<Decimal>,
+    pub to_value: Option<Exact>,
     /// The tier's flat amount.
-    pub flat_unit_amount: Decimal,
+    pub flat_unit_amount: Exact,
     /// The tier's rate, in percent.
-    pub rate: Decimal,
+    pub rate: Exact,
     /// Units in the tier.
-    pub units: Decimal,
+    pub units: Exact,
     /// In arrears `units × rate / 100`; for a pay-in-advance step, the
     /// average per unit including the flat part, rounded to 2 decimals (Q26).
-    pub per_unit_total_amount: Decimal,
+    pub per_unit_total_amount: Exact,
     /// `per_unit_total_amount + flat_unit_amount` (in arrears).
-    pub total_with_flat_amount: Decimal,
+    pub total_with_flat_amount: Exact,
 }
 
 /// Package charge details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageDetails {
     /// Free units.
-    pub free_units: Decimal,
+    pub free_units: Exact,
     /// Units beyond the free ones (0 when all are free).
-    pub paid_units: Decimal,
+    pub paid_units: Exact,
     /// Units per package (0 in Lago's zero-usage shape, Q8).
     pub per_package_size: u64,
     /// Price per package.
-    pub per_package_unit_amount: Decimal,
+    pub per_package_unit_amount: Exact,
 }
 
 /// Percentage charge details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PercentageDetails {
     /// Units of the bucket.
-    pub units: Decimal,
+    pub units: Exact,
     /// Free units.
-    pub free_units: Decimal,
+    pub free_units: Exact,
     /// Free events.
     pub free_events: i64,
     /// Paid units.
-    pub paid_units: Decimal,
+    pub paid_units: Exact,
     /// Rate, in percent.
-    pub rate: Decimal,
+    pub rate: Exact,
     /// The percentage part of the amount.
-    pub per_unit_total_amount: Decimal,
+    pub per_unit_total_amount: Exact,
     /// Paid events.
     pub paid_events: i64,
     /// The fixed fee per paid event (0 without paid events).
-    pub fixed_fee_unit_amount: Decimal,
+    pub fixed_fee_unit_amount: Exact,
     /// The fixed fees in all.
-    pub fixed_fee_total_amount: Decimal,
+    pub fixed_fee_total_amount: Exact,
     /// What the per-transaction min/max added or removed.
-    pub min_max_adjustment_total_amount: Decimal,
+    pub min_max_adjustment_total_amount: Exact,
 }
 
 /// Volume charge details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeDetails {
     /// The matched tier's flat amount.
-    pub flat_unit_amount: Decimal,
+    pub flat_unit_amount: Exact,
     /// `per_unit_total_amount / units` (the tier price unless prorated).
-    pub per_unit_amount: Decimal,
+    pub per_unit_amount: Exact,
     /// `units × tier price`.
-    pub per_unit_total_amount: Decimal,
+    pub per_unit_total_amount: Exact,
 }

@@ -1,247 +1,424 @@
-//! Exact decimal arithmetic on top of `rust_decimal`.
+//! Exact decimal arithmetic for computed figures.
 //!
-//! `rust_decimal` silently rounds a product or a sum whose exact value needs
-//! more than 28 fractional digits or a mantissa of more than 96 bits. A billing
-//! engine must not do that behind the caller's back, so every money operation
-//! goes through this module: [`mul`], [`add`] and [`sub`] return the exact
-//! result or an [`ArithmeticError`]; [`quotient`] is the one operation allowed
-//! to round (a non-terminating quotient such as 10/3 carries 28 significant
-//! digits, decisions.md M3).
+//! Inputs are `rust_decimal::Decimal` values (at most 28 fractional digits,
+//! magnitude below 2^96). Their products and sums can need more digits than a
+//! `Decimal` holds (Lago's own results reach 36 significant digits, e.g.
+//! `120488375275.015898629866425611965834`), and `rust_decimal` would round
+//! them silently. [`Exact`] keeps a 256-bit mantissa instead, so every figure
+//! of magnitude below 2^96 with at most 28 fractional digits is held exactly;
+//! anything else is an [`ArithmeticError`], never a rounded number. Only
+//! [`quotient`] rounds, and only a quotient that does not terminate within 28
+//! fractional digits (decisions.md M3).
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use std::cmp::Ordering;
+use std::fmt;
+
+use ethnum::{I256, U256};
+use rust_decimal::Decimal;
 
 use crate::error::ArithmeticError;
 
-/// Largest mantissa `rust_decimal` can hold: 2^96 − 1.
-const MAX_MANTISSA: u128 = (1u128 << 96) - 1;
-/// Largest scale `rust_decimal` can hold.
+/// Most fractional digits a figure may have.
 const MAX_SCALE: u32 = 28;
 
-/// A mantissa and scale as `rust_decimal` stores them, made unsigned.
-#[inline]
-fn parts(d: Decimal) -> (bool, u128, u32) {
-    (d.is_sign_negative(), d.mantissa().unsigned_abs(), d.scale())
+/// `10^k` for `k ≤ 38`, as a compile-time table.
+const POW10_U128: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `10^k` for `k ≤ 76` (the largest power of ten below 2^255).
+fn pow10(k: u32) -> U256 {
+    let k = k as usize;
+    match POW10_U128.get(k) {
+        Some(p) => U256::from(*p),
+        None => {
+            let hi = POW10_U128.get(k - 38).copied().unwrap_or(1);
+            U256::from(POW10_U128[38]) * U256::from(hi)
+        }
+    }
 }
 
-/// Builds a decimal from an exact unsigned mantissa and scale, dropping only
-/// trailing zeros to make it fit. Fails when a non-zero digit would be lost.
-#[inline]
-fn build(
-    neg: bool,
-    mut m: u128,
-    mut scale: u32,
-    what: &'static str,
-) -> Result<Decimal, ArithmeticError> {
-    while m > MAX_MANTISSA || scale > MAX_SCALE {
-        if scale == 0 || m % 10 != 0 {
+/// 2^96: figures must stay below it in magnitude.
+fn limit() -> U256 {
+    U256::ONE << 96
+}
+
+/// An exact decimal: a 256-bit mantissa and a scale of at most 28, whose
+/// magnitude is below 2^96.
+///
+/// Every computed figure of meterprice (amounts, tier units, taxes) is an
+/// `Exact`: it holds up to 57 significant digits, so nothing in the contract's
+/// range is ever rounded. It converts to and from [`Decimal`] and prints in
+/// plain notation.
+///
+/// ```
+/// use meterprice::Exact;
+/// use rust_decimal::Decimal;
+/// let x = Exact::from(Decimal::new(125, 3));
+/// assert_eq!(x.to_string(), "0.125");
+/// assert_eq!(x.to_decimal(), Some(Decimal::new(125, 3)));
+/// ```
+#[derive(Clone, Copy)]
+pub struct Exact {
+    m: I256,
+    s: u32,
+}
+
+impl Exact {
+    /// Zero.
+    pub const ZERO: Self = Self {
+        m: I256::ZERO,
+        s: 0,
+    };
+    /// One.
+    pub const ONE: Self = Self { m: I256::ONE, s: 0 };
+
+    /// Builds from a mantissa and scale, checking the range; trailing zeros
+    /// beyond 28 fractional digits are dropped, other digits are an error.
+    fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
+        let (mut m, mut s) = (m, s);
+        while s > MAX_SCALE {
+            if m % 10 != 0 {
+                return Err(ArithmeticError::new(what));
+            }
+            m /= 10;
+            s -= 1;
+        }
+        let x = Self { m, s };
+        if x.m.unsigned_abs() >= limit() * pow10(s) {
             return Err(ArithmeticError::new(what));
         }
-        m /= 10;
-        scale -= 1;
+        Ok(x)
     }
-    // `m` fits in 96 bits, so the cast and the constructor cannot fail.
-    let signed = if neg { -(m as i128) } else { m as i128 };
-    Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| ArithmeticError::new(what))
+
+    /// The value as a `Decimal`, when it fits one exactly.
+    pub fn to_decimal(self) -> Option<Decimal> {
+        let n = self.normalize();
+        let m = i128::try_from(n.m).ok()?;
+        Decimal::try_from_i128_with_scale(m, n.s).ok()
+    }
+
+    /// Whether the value is zero.
+    pub fn is_zero(&self) -> bool {
+        self.m == 0
+    }
+
+    /// Whether the value is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.m < 0
+    }
+
+    /// Whether the value has no fractional part.
+    pub fn is_integer(&self) -> bool {
+        self.normalize().s == 0
+    }
+
+    /// The value with trailing fractional zeros removed.
+    pub fn normalize(&self) -> Self {
+        let (mut m, mut s) = (self.m, self.s);
+        while s > 0 && m % 10 == 0 {
+            m /= 10;
+            s -= 1;
+        }
+        if m == 0 {
+            s = 0;
+        }
+        Self { m, s }
+    }
+
+    /// The mantissa at scale `s ≥ self.s` (fits: |value| < 2^96, s ≤ 28).
+    fn at_scale(&self, s: u32) -> I256 {
+        self.m * pow10(s - self.s).as_i256()
+    }
+
+    /// The integer part, toward zero.
+    pub fn trunc(&self) -> Self {
+        let d = pow10(self.s).as_i256();
+        Self {
+            m: self.m / d,
+            s: 0,
+        }
+    }
+
+    /// The largest integer not above the value.
+    pub fn floor(&self) -> Self {
+        let t = self.trunc();
+        if self.is_negative() && t != *self {
+            Self { m: t.m - 1, s: 0 }
+        } else {
+            t
+        }
+    }
+
+    /// The value as an integer, when it is one.
+    pub(crate) fn to_i128(self) -> Option<i128> {
+        let n = self.normalize();
+        if n.s != 0 {
+            return None;
+        }
+        i128::try_from(n.m).ok()
+    }
+
+    /// The larger of two values.
+    pub fn max(self, other: Self) -> Self {
+        if self >= other { self } else { other }
+    }
+
+    /// The smaller of two values.
+    pub fn min(self, other: Self) -> Self {
+        if self <= other { self } else { other }
+    }
 }
 
-/// A 256-bit unsigned product of two 96-bit mantissas, as four 64-bit limbs
-/// (least significant first).
-fn wide_mul(a: u128, b: u128) -> [u64; 4] {
-    let a_lo = a as u64 as u128;
-    let a_hi = a >> 64;
-    let b_lo = b as u64 as u128;
-    let b_hi = b >> 64;
-    // Each partial product of 64-bit halves fits in u128.
-    let ll = a_lo * b_lo;
-    let lh = a_lo * b_hi;
-    let hl = a_hi * b_lo;
-    let hh = a_hi * b_hi;
-    let mut limbs = [0u64; 4];
-    limbs[0] = ll as u64;
-    let mid = (ll >> 64) + (lh as u64 as u128) + (hl as u64 as u128);
-    limbs[1] = mid as u64;
-    let upper = (mid >> 64) + (lh >> 64) + (hl >> 64) + (hh as u64 as u128);
-    limbs[2] = upper as u64;
-    limbs[3] = ((upper >> 64) + (hh >> 64)) as u64;
-    limbs
+/// Parses the decimal grammar Lago accepts (`"12.5"`, `"1e3"`, `" 7 "`).
+impl core::str::FromStr for Exact {
+    type Err = crate::error::ParseExactError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::decimal_text::parse_decimal(text)
+            .map(Self::from)
+            .map_err(|_| crate::error::ParseExactError {
+                text: text.chars().take(64).collect(),
+            })
+    }
 }
 
-/// Divides a 256-bit number by 10 in place, returning the remainder.
-fn wide_div10(limbs: &mut [u64; 4]) -> u64 {
-    let mut rem: u128 = 0;
-    for limb in limbs.iter_mut().rev() {
-        let cur = (rem << 64) | (*limb as u128);
-        *limb = (cur / 10) as u64;
-        rem = cur % 10;
+impl Default for Exact {
+    fn default() -> Self {
+        Self::ZERO
     }
-    rem as u64
+}
+
+impl From<Decimal> for Exact {
+    fn from(d: Decimal) -> Self {
+        Self {
+            m: I256::from(d.mantissa()),
+            s: d.scale(),
+        }
+    }
+}
+
+impl From<u64> for Exact {
+    fn from(n: u64) -> Self {
+        Self {
+            m: I256::from(n),
+            s: 0,
+        }
+    }
+}
+
+impl From<u32> for Exact {
+    fn from(n: u32) -> Self {
+        Self {
+            m: I256::from(n),
+            s: 0,
+        }
+    }
+}
+
+impl TryFrom<i128> for Exact {
+    type Error = ArithmeticError;
+    fn try_from(n: i128) -> Result<Self, ArithmeticError> {
+        Self::new(I256::from(n), 0, "integer")
+    }
+}
+
+impl core::ops::Neg for Exact {
+    type Output = Self;
+    fn neg(self) -> Self {
+        // |m| < 2^190, so negation cannot overflow.
+        Self {
+            m: -self.m,
+            s: self.s,
+        }
+    }
+}
+
+impl PartialEq for Exact {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Exact {}
+
+impl PartialOrd for Exact {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Exact {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let s = self.s.max(other.s);
+        self.at_scale(s).cmp(&other.at_scale(s))
+    }
+}
+
+impl core::hash::Hash for Exact {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        let n = self.normalize();
+        n.m.hash(state);
+        n.s.hash(state);
+    }
+}
+
+impl fmt::Debug for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Plain notation, trailing zeros removed: `12.5`, `0.00001`, `-3`.
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.normalize();
+        let digits = n.m.unsigned_abs().to_string();
+        let sign = if n.m < 0 { "-" } else { "" };
+        let s = n.s as usize;
+        if s == 0 {
+            return write!(f, "{sign}{digits}");
+        }
+        if digits.len() > s {
+            let (int, frac) = digits.split_at(digits.len() - s);
+            write!(f, "{sign}{int}.{frac}")
+        } else {
+            write!(f, "{sign}0.{}{digits}", "0".repeat(s - digits.len()))
+        }
+    }
 }
 
 /// `a × b`, exactly.
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when the exact product needs more than
-/// 28 fractional digits or more than 96 bits of mantissa.
-#[inline]
-pub(crate) fn mul(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, ArithmeticError> {
-    let (na, ma, sa) = parts(a);
-    let (nb, mb, sb) = parts(b);
-    let neg = na != nb;
-    if ma == 0 || mb == 0 {
-        return Ok(Decimal::ZERO);
+/// [`ArithmeticError`] naming `what` when the exact product is 2^96 or more
+/// in magnitude or needs more than 28 fractional digits.
+pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
+    if a.is_zero() || b.is_zero() {
+        return Ok(Exact::ZERO);
     }
-    let scale = sa + sb;
-    if let Some(m) = ma.checked_mul(mb) {
-        return build(neg, m, scale, what);
-    }
-    // The product is above 2^128: reduce it in 256 bits, dropping only zeros.
-    let mut limbs = wide_mul(ma, mb);
-    let mut scale = scale;
-    while limbs[2] != 0 || limbs[3] != 0 {
-        if scale == 0 {
-            return Err(ArithmeticError::new(what));
+    match a.m.checked_mul(b.m) {
+        Some(m) => Exact::new(m, a.s + b.s, what),
+        None => {
+            // Only trailing zeros can make such a product fit: retry without them.
+            let (a2, b2) = (a.normalize(), b.normalize());
+            if (a2.s, b2.s) == (a.s, b.s) {
+                return Err(ArithmeticError::new(what));
+            }
+            let m = a2.m.checked_mul(b2.m).ok_or(ArithmeticError::new(what))?;
+            Exact::new(m, a2.s + b2.s, what)
         }
-        let mut probe = limbs;
-        if wide_div10(&mut probe) != 0 {
-            return Err(ArithmeticError::new(what));
-        }
-        limbs = probe;
-        scale -= 1;
     }
-    let m = ((limbs[1] as u128) << 64) | limbs[0] as u128;
-    build(neg, m, scale, what)
-}
-
-/// Scales a mantissa up by `10^k`, or `None` when it leaves u128.
-#[inline]
-fn rescale_up(m: u128, k: u32) -> Option<u128> {
-    10u128.checked_pow(k).and_then(|p| m.checked_mul(p))
 }
 
 /// `a + b`, exactly.
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when the exact sum does not fit.
-#[inline]
-pub(crate) fn add(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, ArithmeticError> {
-    let (na, ma, sa) = parts(a);
-    let (nb, mb, sb) = parts(b);
-    if ma == 0 {
-        return Ok(b);
-    }
-    if mb == 0 {
-        return Ok(a);
-    }
-    let scale = sa.max(sb);
-    let (ma, mb) = match (rescale_up(ma, scale - sa), rescale_up(mb, scale - sb)) {
-        (Some(x), Some(y)) => (x, y),
-        // Aligning overflowed: retry once on the normalized operands, whose
-        // scales are the least the exact sum can need.
-        _ => {
-            let (an, bn) = (a.normalize(), b.normalize());
-            if an.scale() == sa && bn.scale() == sb {
-                return Err(ArithmeticError::new(what));
-            }
-            return add(an, bn, what);
-        }
-    };
-    let (neg, m) = if na == nb {
-        match ma.checked_add(mb) {
-            Some(m) => (na, m),
-            None => return Err(ArithmeticError::new(what)),
-        }
-    } else if ma >= mb {
-        (na, ma - mb)
-    } else {
-        (nb, mb - ma)
-    };
-    if m == 0 {
-        return Ok(Decimal::ZERO);
-    }
-    build(neg, m, scale, what)
+/// [`ArithmeticError`] naming `what` when the sum is 2^96 or more in magnitude.
+pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
+    let s = a.s.max(b.s);
+    // Both aligned mantissas are below 2^190: their sum cannot overflow.
+    Exact::new(a.at_scale(s) + b.at_scale(s), s, what)
 }
 
 /// `a − b`, exactly.
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when the exact difference does not fit.
-#[inline]
-pub(crate) fn sub(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, ArithmeticError> {
+/// As [`add`].
+pub(crate) fn sub(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     add(a, -b, what)
 }
 
 /// Sums exactly.
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when a partial sum does not fit.
-pub(crate) fn sum<I: IntoIterator<Item = Decimal>>(
+/// As [`add`].
+pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
     items: I,
     what: &'static str,
-) -> Result<Decimal, ArithmeticError> {
+) -> Result<Exact, ArithmeticError> {
     items
         .into_iter()
-        .try_fold(Decimal::ZERO, |acc, x| add(acc, x, what))
+        .try_fold(Exact::ZERO, |acc, x| add(acc, x, what))
 }
 
-/// `a / b` for a quotient (a unit amount, a ratio): exact when the quotient
-/// terminates within 28 significant digits, otherwise rounded half away from
-/// zero by `rust_decimal` to the precision it can hold. `b = 0` gives 0, the
-/// value Lago uses for a unit amount over zero units.
+/// Divides exactly by `10^k` (a percentage, a minor-unit scale).
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when the quotient is beyond the range.
-#[inline]
-pub(crate) fn quotient(
-    a: Decimal,
-    b: Decimal,
-    what: &'static str,
-) -> Result<Decimal, ArithmeticError> {
+/// [`ArithmeticError`] naming `what` when the result needs more than 28
+/// fractional digits.
+pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
+    Exact::new(a.m, a.s + k, what)
+}
+
+/// `a / b` for a quotient (a unit amount, a ratio): exact when it
+/// terminates within 28 fractional digits, otherwise rounded half away from
+/// zero at 28 fractional digits (at least 28 significant digits for values
+/// of 1 and above). `b = 0` gives 0, the value Lago uses for a unit amount
+/// over zero units.
+///
+/// # Errors
+/// [`ArithmeticError`] naming `what` when the quotient is 2^96 or more.
+pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     if b.is_zero() || a.is_zero() {
-        return Ok(Decimal::ZERO);
+        return Ok(Exact::ZERO);
     }
-    a.checked_div(b)
-        .map(|q| q.normalize())
-        .ok_or(ArithmeticError::new(what))
+    // value = (ma / mb) × 10^(sb − sa); produce it at scale 28.
+    let negative = a.is_negative() != b.is_negative();
+    let (ma, mb) = (a.m.unsigned_abs(), b.m.unsigned_abs());
+    let shift = MAX_SCALE + b.s - a.s;
+    // Scales are at most 28, so the shift is never negative.
+    let (mut q, mut r) = (ma / mb, ma % mb);
+    for _ in 0..shift {
+        // Past 2^256 the quotient is far beyond 2^96 anyway: an error.
+        q = q
+            .checked_mul(U256::from(10u8))
+            .ok_or(ArithmeticError::new(what))?;
+        let r10 = r * 10;
+        q += r10 / mb;
+        r = r10 % mb;
+    }
+    // Half away from zero: compare twice the remainder with the divisor.
+    if r * 2 >= mb {
+        q += 1;
+    }
+    let m = I256::try_from(q).map_err(|_| ArithmeticError::new(what))?;
+    let x = Exact::new(if negative { -m } else { m }, MAX_SCALE, what)?;
+    Ok(x.normalize())
 }
 
 /// `a × b / c` with the product taken exactly first (multiply before
 /// dividing, decisions.md M3); `c = 0` gives 0.
 ///
 /// # Errors
-/// [`ArithmeticError`] naming `what` when the product or the quotient does
-/// not fit.
+/// As [`mul`] and [`quotient`].
 pub(crate) fn mul_div(
-    a: Decimal,
-    b: Decimal,
-    c: Decimal,
+    a: Exact,
+    b: Exact,
+    c: Exact,
     what: &'static str,
-) -> Result<Decimal, ArithmeticError> {
+) -> Result<Exact, ArithmeticError> {
     quotient(mul(a, b, what)?, c, what)
 }
 
-/// Divides exactly by `10^k` (a percentage, a minor-unit scale): only the
-/// scale changes, so nothing is lost unless the scale leaves 28 digits.
-///
-/// # Errors
-/// [`ArithmeticError`] naming `what` when the result needs more than 28
-/// fractional digits.
-#[inline]
-pub(crate) fn div_pow10(
-    a: Decimal,
-    k: u32,
-    what: &'static str,
-) -> Result<Decimal, ArithmeticError> {
-    let (neg, m, s) = parts(a);
-    if m == 0 {
-        return Ok(Decimal::ZERO);
-    }
-    build(neg, m, s + k, what)
-}
-
 /// Rounds half away from zero to `dp` fractional digits (Lago's `round`).
-#[inline]
-pub(crate) fn round_half_away(a: Decimal, dp: u32) -> Decimal {
-    a.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
+    if a.s <= dp {
+        return a;
+    }
+    let d = pow10(a.s - dp).as_i256();
+    let (mut q, r) = (a.m / d, a.m % d);
+    if r.unsigned_abs() * 2 >= d.unsigned_abs() {
+        q += if a.m < 0 { -1 } else { 1 };
+    }
+    // Rounding moves the value by less than one unit of the last kept place,
+    // which keeps it inside the range for dp ≥ 0.
+    Exact { m: q, s: dp }
 }
 
 #[cfg(test)]
@@ -249,85 +426,96 @@ mod tests {
     use super::*;
     use core::str::FromStr;
 
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
+    fn x(s: &str) -> Exact {
+        Exact::from(Decimal::from_str(s).unwrap())
     }
 
     #[test]
-    fn mul_exact_and_small() {
-        // 5.12345 × 10 = 51.2345
-        assert_eq!(mul(d("5.12345"), d("10"), "t").unwrap(), d("51.2345"));
-        assert_eq!(mul(d("-2"), d("0.5"), "t").unwrap(), d("-1"));
-        assert_eq!(mul(d("0"), d("-5"), "t").unwrap(), Decimal::ZERO);
+    fn products_beyond_28_digits_stay_exact() {
+        // 999999999999997 × 486.374144085519 = 486374144085517540.877567743443
+        // (30 significant digits: a Decimal would round it).
+        let p = mul(x("999999999999997"), x("486.374144085519"), "t").unwrap();
+        assert_eq!(p.to_string(), "486374144085517540.877567743443");
+        assert_eq!(p.to_decimal(), None);
     }
 
     #[test]
-    fn mul_rejects_lost_digits() {
+    fn mul_rejects_out_of_range() {
         // 1e-15 × 1e-15 = 1e-30 needs 30 fractional digits.
-        assert!(mul(d("0.000000000000001"), d("0.000000000000001"), "t").is_err());
-        // 1e20 × 1e10 = 1e30 is beyond 2^96.
-        assert!(mul(d("100000000000000000000"), d("10000000000"), "t").is_err());
+        assert!(mul(x("0.000000000000001"), x("0.000000000000001"), "t").is_err());
+        // 1e20 × 1e10 = 1e30 ≥ 2^96.
+        assert!(mul(x("100000000000000000000"), x("10000000000"), "t").is_err());
+        // Trailing zeros are not digits: 0.10…0 (28 places) squared is 0.01.
+        let tenth = x("0.1000000000000000000000000000");
+        assert_eq!(mul(tenth, tenth, "t").unwrap(), x("0.01"));
     }
 
     #[test]
-    fn mul_keeps_exact_results_past_u128() {
-        // (2^96−1) × 1.0000000000000000000000000000 = 2^96−1: the 256-bit
-        // product has only trailing zeros to drop.
-        let max = Decimal::MAX;
-        let one = d("1.0000000000000000000000000000");
-        assert_eq!(mul(max, one, "t").unwrap(), max);
-        // 0.2 × 0.5 with scales that overflow 28 only through zeros.
-        let a = d("0.2000000000000000000000000000");
-        let b = d("0.5000000000000000000000000000");
-        assert_eq!(mul(a, b, "t").unwrap(), d("0.1"));
-    }
-
-    #[test]
-    fn add_exact_and_rejects() {
-        assert_eq!(add(d("0.15"), d("0.25"), "t").unwrap(), d("0.4"));
-        assert_eq!(sub(d("1"), d("1.5"), "t").unwrap(), d("-0.5"));
-        // 1e28 + 1e-28 needs 57 digits.
-        assert!(
-            add(
-                d("10000000000000000000000000000"),
-                d("0.0000000000000000000000000001"),
-                "t"
-            )
-            .is_err()
-        );
-        // Trailing zeros do not count: 1e28 + 0.0000000000000000000000000000 = 1e28.
-        assert_eq!(
-            add(
-                d("10000000000000000000000000000"),
-                d("0.0000000000000000000000000000"),
-                "t"
-            )
-            .unwrap(),
-            d("10000000000000000000000000000")
-        );
-        assert!(add(Decimal::MAX, Decimal::ONE, "t").is_err());
+    fn sums_are_exact() {
+        assert_eq!(add(x("0.15"), x("0.25"), "t").unwrap(), x("0.4"));
+        assert_eq!(sub(x("1"), x("1.5"), "t").unwrap(), x("-0.5"));
+        // 1e20 + 1e-20 has 41 significant digits: exact here.
+        let s = add(x("100000000000000000000"), x("0.00000000000000000001"), "t").unwrap();
+        assert_eq!(s.to_string(), "100000000000000000000.00000000000000000001");
+        assert!(add(Exact::from(Decimal::MAX), Exact::ONE, "t").is_err());
     }
 
     #[test]
     fn quotient_rounds_only_non_terminating() {
-        assert_eq!(quotient(d("2.04"), d("2"), "t").unwrap(), d("1.02"));
+        assert_eq!(quotient(x("2.04"), x("2"), "t").unwrap(), x("1.02"));
         assert_eq!(
-            quotient(d("1"), d("3"), "t").unwrap(),
-            d("0.3333333333333333333333333333")
+            quotient(x("1"), x("3"), "t").unwrap().to_string(),
+            "0.3333333333333333333333333333"
         );
-        assert_eq!(quotient(d("1"), d("0"), "t").unwrap(), Decimal::ZERO);
-    }
-
-    #[test]
-    fn div_pow10_is_exact() {
-        assert_eq!(div_pow10(d("130"), 2, "t").unwrap(), d("1.3"));
-        assert!(div_pow10(d("0.00000000000000000000000001"), 3, "t").is_err());
+        assert_eq!(
+            quotient(x("2"), x("3"), "t").unwrap().to_string(),
+            "0.6666666666666666666666666667"
+        );
+        assert_eq!(
+            quotient(x("-2"), x("3"), "t").unwrap().to_string(),
+            "-0.6666666666666666666666666667"
+        );
+        assert_eq!(quotient(x("1"), x("0"), "t").unwrap(), Exact::ZERO);
+        // 10/4 terminates: exact.
+        assert_eq!(quotient(x("10"), x("4"), "t").unwrap(), x("2.5"));
+        // Tiny over tiny.
+        let q = quotient(
+            x("0.0000000000000000000000000005"),
+            x("0.0000000000000000000000000001"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(q, x("5"));
+        // A quotient of 10^28 scale-28 digits: 1e20 / 3.
+        let q = quotient(x("100000000000000000000"), x("3"), "t").unwrap();
+        assert_eq!(
+            q.to_string(),
+            "33333333333333333333.3333333333333333333333333333"
+        );
     }
 
     #[test]
     fn rounding_is_half_away_from_zero() {
-        assert_eq!(round_half_away(d("0.125"), 2), d("0.13"));
-        assert_eq!(round_half_away(d("-0.125"), 2), d("-0.13"));
-        assert_eq!(round_half_away(d("2.5"), 0), d("3"));
+        assert_eq!(round_half_away(x("0.125"), 2), x("0.13"));
+        assert_eq!(round_half_away(x("-0.125"), 2), x("-0.13"));
+        assert_eq!(round_half_away(x("2.5"), 0), x("3"));
+        assert_eq!(round_half_away(x("2.4999"), 0), x("2"));
+    }
+
+    #[test]
+    fn display_is_plain_and_normalized() {
+        assert_eq!(x("10.0").to_string(), "10");
+        assert_eq!(x("0.00001").to_string(), "0.00001");
+        assert_eq!(x("-0.5").to_string(), "-0.5");
+        assert_eq!(x("-0").to_string(), "0");
+        assert_eq!(Exact::ZERO.to_string(), "0");
+    }
+
+    #[test]
+    fn floor_and_trunc() {
+        assert_eq!(x("2.7").floor(), x("2"));
+        assert_eq!(x("-2.7").floor(), x("-3"));
+        assert_eq!(x("-2.7").trunc(), x("-2"));
+        assert_eq!(x("-3").floor(), x("-3"));
     }
 }

@@ -1,6 +1,6 @@
 //! Fees: a model outcome made invoice-ready (semantics.md §4, §6, §7).
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::charge::{PricingUnit, Tax};
 use crate::details::AmountDetails;
@@ -14,19 +14,19 @@ use crate::money::{Currency, cents_of};
 #[non_exhaustive]
 pub struct Fee {
     /// Units billed (0 when the fee was clamped).
-    pub units: Decimal,
+    pub units: Exact,
     /// Events counted.
     pub events_count: u64,
     /// Exact amount in the currency's main unit.
-    pub amount: Decimal,
+    pub amount: Exact,
     /// `amount` rounded half away from zero to minor units.
     pub amount_cents: i128,
     /// `amount` in minor units, unrounded.
-    pub precise_amount_cents: Decimal,
+    pub precise_amount_cents: Exact,
     /// The unit amount in minor units, truncated toward zero (Q17).
     pub unit_amount_cents: i128,
     /// The exact unit amount in the main unit.
-    pub precise_unit_amount: Decimal,
+    pub precise_unit_amount: Exact,
     /// The model's amount details (kept as computed, even when clamped).
     pub amount_details: AmountDetails,
     /// The figures in the pricing unit, when the charge has one.
@@ -53,9 +53,9 @@ pub struct FeeTaxes {
     /// The rounded sum of the exact tax amounts (Q23, kept).
     pub taxes_amount_cents: i128,
     /// The sum of the exact taxes on the precise amount.
-    pub taxes_precise_amount_cents: Decimal,
+    pub taxes_precise_amount_cents: Exact,
     /// The sum of the rates.
-    pub taxes_rate: Decimal,
+    pub taxes_rate: Exact,
     /// `amount_cents + taxes_amount_cents`.
     pub total_amount_cents: i128,
 }
@@ -69,11 +69,11 @@ pub struct AppliedTax {
     /// Tax name.
     pub name: Option<String>,
     /// Rate in percent.
-    pub rate: Decimal,
+    pub rate: Exact,
     /// `amount_cents × rate / 100`, rounded half away from zero.
     pub amount_cents: i128,
     /// `precise_amount_cents × rate / 100`, exact.
-    pub precise_amount_cents: Decimal,
+    pub precise_amount_cents: Exact,
 }
 
 /// A fee's figures in its pricing unit (semantics.md §4.6).
@@ -83,15 +83,15 @@ pub struct PricingUnitDetails {
     /// The pricing unit's code.
     pub pricing_unit_code: String,
     /// Currency per pricing unit.
-    pub conversion_rate: Decimal,
+    pub conversion_rate: Exact,
     /// The amount rounded to pricing-unit cents (2 decimals).
     pub amount_cents: i128,
     /// The amount in pricing-unit cents, unrounded.
-    pub precise_amount_cents: Decimal,
+    pub precise_amount_cents: Exact,
     /// The unit amount in pricing-unit cents, truncated.
     pub unit_amount_cents: i128,
     /// The exact unit amount in pricing units.
-    pub precise_unit_amount: Decimal,
+    pub precise_unit_amount: Exact,
 }
 
 /// Projected usage of a fee (semantics.md §2.10).
@@ -99,9 +99,9 @@ pub struct PricingUnitDetails {
 #[non_exhaustive]
 pub struct Projection {
     /// Units projected to the full period, rounded to 2 decimals.
-    pub projected_units: Decimal,
+    pub projected_units: Exact,
     /// The amount those units would cost.
-    pub projected_amount: Decimal,
+    pub projected_amount: Exact,
     /// It in minor units (0 if negative).
     pub projected_amount_cents: i128,
 }
@@ -109,17 +109,17 @@ pub struct Projection {
 /// What a fee is built from: an amount and unit amount in the model's unit
 /// (currency or pricing unit), already clamped.
 pub(crate) struct Priced {
-    pub amount: Decimal,
-    pub unit_amount: Decimal,
+    pub amount: Exact,
+    pub unit_amount: Exact,
 }
 
 /// Money figures of a fee before taxes.
 pub(crate) struct Money {
-    pub amount: Decimal,
+    pub amount: Exact,
     pub amount_cents: i128,
-    pub precise_amount_cents: Decimal,
+    pub precise_amount_cents: Exact,
     pub unit_amount_cents: i128,
-    pub precise_unit_amount: Decimal,
+    pub precise_unit_amount: Exact,
     pub pricing_unit_details: Option<PricingUnitDetails>,
 }
 
@@ -147,7 +147,7 @@ pub(crate) fn money(
     // pricing-unit cents, as Lago converts them (Q19, kept).
     let fiat_amount = exact::div_pow10(
         exact::mul(
-            Decimal::from_i128_with_scale(pu_amount_cents, 0),
+            Exact::try_from(pu_amount_cents)?,
             pu.conversion_rate,
             "pricing unit conversion",
         )?,
@@ -156,7 +156,7 @@ pub(crate) fn money(
     )?;
     let fiat_unit = exact::div_pow10(
         exact::mul(
-            Decimal::from_i128_with_scale(pu_unit_amount_cents, 0),
+            Exact::try_from(pu_unit_amount_cents)?,
             pu.conversion_rate,
             "pricing unit conversion",
         )?,
@@ -185,16 +185,15 @@ pub(crate) fn money(
 pub(crate) fn taxes(
     taxes: &[Tax],
     amount_cents: i128,
-    precise_amount_cents: Decimal,
+    precise_amount_cents: Exact,
 ) -> Result<FeeTaxes, ArithmeticError> {
     const WHAT: &str = "taxes";
-    let base = Decimal::try_from_i128_with_scale(amount_cents, 0)
-        .map_err(|_| ArithmeticError::new(WHAT))?;
+    let base = Exact::try_from(amount_cents)?;
     let mut out = FeeTaxes {
         applied: Vec::with_capacity(taxes.len()),
         ..FeeTaxes::default()
     };
-    let mut exact_sum = Decimal::ZERO;
+    let mut exact_sum = Exact::ZERO;
     for tax in taxes {
         let t = exact::div_pow10(exact::mul(base, tax.rate, WHAT)?, 2, WHAT)?;
         let t_precise =

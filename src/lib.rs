@@ -23,8 +23,9 @@ pub use details::{
     VolumeDetails,
 };
 pub use error::{
-    ArithmeticError, DefinitionError, RateError, UsageError, ValidationError, Violation,
+    ArithmeticError, DefinitionError, ParseExactError, RateError, UsageError, ValidationError, Violation,
 };
+pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 pub use lago::{Outcome, rate_json};
 pub use models::{

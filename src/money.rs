@@ -1,6 +1,6 @@
 //! Currencies, minor units and rounding to cents.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::error::ArithmeticError;
 use crate::exact;
@@ -100,16 +100,16 @@ impl Currency {
         self.subunit_to_unit
     }
 
-    /// Decimal places of the minor unit (2 for EUR, 0 for JPY, 3 for KWD).
+    /// Exact places of the minor unit (2 for EUR, 0 for JPY, 3 for KWD).
     pub fn exponent(&self) -> u32 {
         self.exponent
     }
 
     /// `amount` scaled to minor units, unrounded (`precise_amount_cents`).
-    pub(crate) fn to_precise_cents(self, amount: Decimal) -> Result<Decimal, ArithmeticError> {
+    pub(crate) fn to_precise_cents(self, amount: Exact) -> Result<Exact, ArithmeticError> {
         exact::mul(
             amount,
-            Decimal::from(self.subunit_to_unit),
+            Exact::from(self.subunit_to_unit),
             "precise_amount_cents",
         )
     }
@@ -117,38 +117,44 @@ impl Currency {
     /// `amount` rounded half away from zero to whole minor units
     /// (`amount_cents`). For a power-of-ten minor unit this is rounding at the
     /// exponent; for MRO it rounds `amount × 5` (M7).
-    pub(crate) fn to_cents(self, amount: Decimal) -> Result<i128, ArithmeticError> {
+    pub(crate) fn to_cents(self, amount: Exact) -> Result<i128, ArithmeticError> {
         let scaled = self.to_precise_cents(amount)?;
         Ok(cents_of(exact::round_half_away(scaled, 0)))
     }
 
     /// `amount` in minor units truncated toward zero (`unit_amount_cents`, Q17).
-    pub(crate) fn to_cents_truncated(self, amount: Decimal) -> Result<i128, ArithmeticError> {
+    pub(crate) fn to_cents_truncated(self, amount: Exact) -> Result<i128, ArithmeticError> {
         let scaled = exact::mul(
             amount,
-            Decimal::from(self.subunit_to_unit),
+            Exact::from(self.subunit_to_unit),
             "unit_amount_cents",
         )?;
         Ok(cents_of(scaled.trunc()))
     }
 
+    /// Minor units back to the main unit for a derived figure (a prorated
+    /// minimum, a unit amount): exact when it fits 28 fractional digits,
+    /// else rounded there like any quotient.
+    pub(crate) fn cents_to_units_rounded(self, cents: Exact) -> Result<Exact, ArithmeticError> {
+        exact::quotient(
+            cents,
+            Exact::from(self.subunit_to_unit),
+            "amount from cents",
+        )
+    }
+
     /// Minor units back to the main unit, exactly.
-    pub(crate) fn from_cents(self, cents: Decimal) -> Result<Decimal, ArithmeticError> {
+    pub(crate) fn cents_to_units(self, cents: Exact) -> Result<Exact, ArithmeticError> {
         if self.subunit_to_unit == 5 {
-            return exact::quotient(cents, Decimal::from(5), "amount from cents");
+            return exact::quotient(cents, Exact::from(5u32), "amount from cents");
         }
         exact::div_pow10(cents, self.exponent, "amount from cents")
     }
 }
 
-/// An integral decimal as a 128-bit integer.
-///
-/// The value is integral and below 2^96, so the mantissa at scale 0 is the
-/// integer itself.
-pub(crate) fn cents_of(integral: Decimal) -> i128 {
-    let mut d = integral;
-    d.rescale(0);
-    d.mantissa()
+/// An integral figure as a 128-bit integer (figures are below 2^96).
+pub(crate) fn cents_of(integral: Exact) -> i128 {
+    integral.trunc().to_i128().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -156,8 +162,8 @@ mod tests {
     use super::*;
     use core::str::FromStr;
 
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
+    fn d(s: &str) -> Exact {
+        Exact::from_str(s).unwrap()
     }
 
     #[test]

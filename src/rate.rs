@@ -1,7 +1,7 @@
 //! Rating a charge: buckets to filters and groups, pay-in-advance steps,
 //! the true-up minimum and the totals.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::charge::Charge;
 use crate::details::{AmountDetails, GraduatedPercentageLine, PercentageDetails};
@@ -99,16 +99,16 @@ impl Default for Period {
 #[non_exhaustive]
 pub struct Event {
     /// The event's units.
-    pub value: Decimal,
+    pub value: Exact,
     /// Its prorated units (prorated charges).
-    pub prorated_value: Option<Decimal>,
+    pub prorated_value: Option<Exact>,
     /// Its price in minor units (dynamic).
-    pub precise_total_amount_cents: Option<Decimal>,
+    pub precise_total_amount_cents: Option<Exact>,
 }
 
 impl Event {
     /// An event of `value` units.
-    pub fn new(value: Decimal) -> Self {
+    pub fn new(value: Exact) -> Self {
         Self {
             value,
             prorated_value: None,
@@ -242,15 +242,15 @@ impl Charge {
         } else {
             usage.units
         };
-        let clamp = usage.units.is_sign_negative() && !usage.units.is_zero()
-            || outcome.amount.is_sign_negative() && !outcome.amount.is_zero();
+        let clamp = usage.units.is_negative() && !usage.units.is_zero()
+            || outcome.amount.is_negative() && !outcome.amount.is_zero();
         let (priced, units) = if clamp {
             (
                 Priced {
-                    amount: Decimal::ZERO,
-                    unit_amount: Decimal::ZERO,
+                    amount: Exact::ZERO,
+                    unit_amount: Exact::ZERO,
                 },
-                Decimal::ZERO,
+                Exact::ZERO,
             )
         } else {
             (
@@ -292,11 +292,11 @@ impl Charge {
     ) -> Result<Projection, RateError> {
         const WHAT: &str = "projected_amount";
         let elapsed = elapsed.min(duration);
-        let (d, e) = (Decimal::from(duration), Decimal::from(elapsed));
+        let (d, e) = (Exact::from(duration), Exact::from(elapsed));
         // Multiply before dividing (M3): x / (e/d) = x × d / e.
-        let scale_up = |x: Decimal| -> Result<Decimal, ArithmeticError> {
+        let scale_up = |x: Exact| -> Result<Exact, ArithmeticError> {
             if e.is_zero() {
-                Ok(Decimal::ZERO)
+                Ok(Exact::ZERO)
             } else {
                 exact::mul_div(x, d, e, WHAT)
             }
@@ -307,7 +307,7 @@ impl Charge {
             (units, fee_model_amount(fee)?)
         } else {
             let pu = if units.is_zero() {
-                Decimal::ZERO
+                Exact::ZERO
             } else {
                 exact::round_half_away(scale_up(units)?, 2)
             };
@@ -324,7 +324,7 @@ impl Charge {
         };
         let priced = Priced {
             amount: projected_amount,
-            unit_amount: Decimal::ZERO,
+            unit_amount: Exact::ZERO,
         };
         let cents = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?
             .amount_cents
@@ -342,12 +342,11 @@ impl Charge {
         if self.min_amount_cents <= 0 {
             return Ok(None);
         }
-        let min = Decimal::try_from_i128_with_scale(self.min_amount_cents, 0)
-            .map_err(|_| overflow(WHAT))?;
+        let min = Exact::try_from(self.min_amount_cents)?;
         let prorated_min = exact::mul_div(
             min,
-            Decimal::from(period.billed_days),
-            Decimal::from(period.duration_days),
+            Exact::from(period.billed_days),
+            Exact::from(period.duration_days),
             WHAT,
         )?;
         // With a pricing unit the minimum is in pricing-unit cents.
@@ -355,7 +354,7 @@ impl Charge {
             let pu = |f: &Fee| {
                 f.pricing_unit_details
                     .as_ref()
-                    .map_or((0, Decimal::ZERO), |p| {
+                    .map_or((0, Exact::ZERO), |p| {
                         (p.amount_cents, p.precise_amount_cents)
                     })
             };
@@ -366,7 +365,7 @@ impl Charge {
                     .map(|f| (f.amount_cents, f.precise_amount_cents)),
             )?
         };
-        let used = Decimal::try_from_i128_with_scale(used_cents, 0).map_err(|_| overflow(WHAT))?;
+        let used = Exact::try_from(used_cents)?;
         if used >= prorated_min {
             return Ok(None);
         }
@@ -378,8 +377,8 @@ impl Charge {
             self.currency
         };
         let priced = Priced {
-            amount: unit_currency.from_cents(diff)?,
-            unit_amount: unit_currency.from_cents(diff_precise)?,
+            amount: unit_currency.cents_to_units_rounded(diff)?,
+            unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
         };
         let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
         let (amount_cents, precise_amount_cents, unit_amount_cents) = if self.pricing_unit.is_some()
@@ -400,13 +399,13 @@ impl Charge {
         let precise_unit_amount = if self.pricing_unit.is_some() {
             money.precise_unit_amount
         } else {
-            self.currency.from_cents(diff_precise)?
+            self.currency.cents_to_units_rounded(diff_precise)?
         };
         let taxes = fee::taxes(&self.taxes, amount_cents, precise_amount_cents)?;
         Ok(Some(Fee {
-            units: Decimal::ONE,
+            units: Exact::ONE,
             events_count: 0,
-            amount: self.currency.from_cents(precise_amount_cents)?,
+            amount: self.currency.cents_to_units_rounded(precise_amount_cents)?,
             amount_cents,
             precise_amount_cents,
             unit_amount_cents,
@@ -449,7 +448,7 @@ impl Charge {
         if with.events_count == 0 {
             return Err(UsageError::new("usage.events_count must be > 0 with an event").into());
         }
-        if event.value.is_sign_negative() && !event.value.is_zero() {
+        if event.value.is_negative() && !event.value.is_zero() {
             return Err(
                 UsageError::new(format!("event.value must be >= 0, got {}", event.value)).into(),
             );
@@ -485,7 +484,7 @@ impl Charge {
             without.event_values.remove(pos);
         }
         if let Some(pt) = with.precise_total_amount_cents {
-            let own = event.precise_total_amount_cents.unwrap_or(Decimal::ZERO);
+            let own = event.precise_total_amount_cents.unwrap_or(Exact::ZERO);
             without.precise_total_amount_cents = Some(exact::sub(pt, own, WHAT)?);
         }
         let running_total = match model {
@@ -503,7 +502,7 @@ impl Charge {
             ..base
         };
         let without_out = model.apply_with(&without, self.currency, without_ctx)?;
-        let delta = exact::sub(with_out.amount, without_out.amount, WHAT)?.max(Decimal::ZERO);
+        let delta = exact::sub(with_out.amount, without_out.amount, WHAT)?.max(Exact::ZERO);
         let units = event.value;
         let unit_currency = if self.pricing_unit.is_some() {
             Currency::PRICING_UNIT
@@ -559,17 +558,17 @@ impl Charge {
 }
 
 /// The amount the fee was built from, in the model's unit.
-fn fee_model_amount(fee: &Fee) -> Result<Decimal, ArithmeticError> {
+fn fee_model_amount(fee: &Fee) -> Result<Exact, ArithmeticError> {
     match &fee.pricing_unit_details {
         // The pricing-unit amount: precise pricing-unit cents back to units.
-        Some(p) => Currency::PRICING_UNIT.from_cents(p.precise_amount_cents),
+        Some(p) => Currency::PRICING_UNIT.cents_to_units_rounded(p.precise_amount_cents),
         None => Ok(fee.amount),
     }
 }
 
-fn sum_cents(items: impl Iterator<Item = (i128, Decimal)>) -> Result<(i128, Decimal), RateError> {
+fn sum_cents(items: impl Iterator<Item = (i128, Exact)>) -> Result<(i128, Exact), RateError> {
     let mut cents: i128 = 0;
-    let mut precise = Decimal::ZERO;
+    let mut precise = Exact::ZERO;
     for (c, p) in items {
         cents = cents
             .checked_add(c)
@@ -610,7 +609,7 @@ fn step_details(
     without: &AmountDetails,
 ) -> Result<AmountDetails, ArithmeticError> {
     const WHAT: &str = "pay-in-advance amount_details";
-    let d = |a: Decimal, b: Decimal| exact::sub(a, b, WHAT);
+    let d = |a: Exact, b: Exact| exact::sub(a, b, WHAT);
     Ok(match (with, without) {
         (AmountDetails::Percentage(w), AmountDetails::Percentage(o)) => {
             let units = d(w.units, o.units)?;
@@ -638,15 +637,15 @@ fn step_details(
                     .iter()
                     .find(|l| l.from_value == line.from_value && l.to_value == line.to_value);
                 let (flat, units, total) = other
-                    .map_or((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |l| {
+                    .map_or((Exact::ZERO, Exact::ZERO, Exact::ZERO), |l| {
                         (l.flat_unit_amount, l.units, l.total_with_flat_amount)
                     });
                 let units = d(line.units, units)?;
                 let total = d(line.total_with_flat_amount, total)?;
-                let average = if units > Decimal::ZERO {
+                let average = if units > Exact::ZERO {
                     exact::round_half_away(exact::quotient(total, units, WHAT)?, 2)
                 } else {
-                    Decimal::ZERO
+                    Exact::ZERO
                 };
                 lines.push(GraduatedPercentageLine {
                     from_value: line.from_value,

@@ -5,7 +5,7 @@
 //! is +infinity. `from_value` only has to pass validation: it never changes
 //! the arithmetic, which is what fixes Lago's quirks Q1–Q4 and Q9.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::error::ArithmeticError;
 use crate::exact;
@@ -14,9 +14,9 @@ use crate::exact;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tier<P> {
     /// The tier's declared start, echoed in amount details.
-    pub from_value: Decimal,
+    pub from_value: Exact,
     /// The tier's end, inclusive; `None` for the open last tier.
-    pub to_value: Option<Decimal>,
+    pub to_value: Option<Exact>,
     /// The tier's prices.
     pub price: P,
 }
@@ -41,7 +41,7 @@ impl<P> Tiers<P> {
 
     /// Index of the tier whose span contains `units` (first tier for
     /// `units ≤ 0`), by binary search over the sorted `to_value`s.
-    pub fn find(&self, units: Decimal) -> usize {
+    pub fn find(&self, units: Exact) -> usize {
         let idx = self
             .tiers
             .partition_point(|t| matches!(t.to_value, Some(to) if to < units));
@@ -55,19 +55,19 @@ impl<P> Tiers<P> {
     /// `min(U, to_i) − to_{i-1}`, floored at 0 after the first tier.
     pub(crate) fn walk(
         &self,
-        units: Decimal,
-        mut visit: impl FnMut(&Tier<P>, Decimal) -> Result<(), ArithmeticError>,
+        units: Exact,
+        mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), ArithmeticError>,
     ) -> Result<(), ArithmeticError> {
         let last = self.find(units);
-        let mut lower = Decimal::ZERO;
+        let mut lower = Exact::ZERO;
         for (i, tier) in self.tiers.iter().take(last + 1).enumerate() {
             let upper = match tier.to_value {
                 Some(to) if to < units => to,
                 _ => units,
             };
             let mut n = exact::sub(upper, lower, "tier units")?;
-            if i > 0 && n.is_sign_negative() {
-                n = Decimal::ZERO;
+            if i > 0 && n.is_negative() {
+                n = Exact::ZERO;
             }
             visit(tier, n)?;
             if let Some(to) = tier.to_value {
@@ -83,8 +83,8 @@ mod tests {
     use super::*;
     use core::str::FromStr;
 
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
+    fn d(s: &str) -> Exact {
+        Exact::from_str(s).unwrap()
     }
 
     fn chain(bounds: &[(&str, Option<&str>)]) -> Tiers<()> {
@@ -100,7 +100,7 @@ mod tests {
         )
     }
 
-    fn split(t: &Tiers<()>, u: &str) -> Vec<Decimal> {
+    fn split(t: &Tiers<()>, u: &str) -> Vec<Exact> {
         let mut out = Vec::new();
         t.walk(d(u), |_, n| {
             out.push(n);

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use rust_decimal::Decimal;
+use crate::exact::{self, Exact};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -123,10 +123,10 @@ impl Report {
 }
 
 /// A decimal as Lago reads it: a string, or (M14) a JSON number.
-fn decimal_of(raw: &Raw<'_>) -> Result<Decimal, DecimalTextError> {
+fn decimal_of(raw: &Raw<'_>) -> Result<Exact, DecimalTextError> {
     match raw {
-        Raw::String(s) => parse_decimal(s),
-        Raw::Number(t) => parse_decimal(t),
+        Raw::String(s) => parse_decimal(s).map(Exact::from),
+        Raw::Number(t) => parse_decimal(t).map(Exact::from),
         _ => Err(DecimalTextError::Invalid),
     }
 }
@@ -139,9 +139,9 @@ pub(crate) fn amount(
     field: &str,
     place: &str,
     code: &'static str,
-) -> Option<Decimal> {
+) -> Option<Exact> {
     match decimal_of(raw) {
-        Ok(d) if d.is_sign_negative() && !d.is_zero() => {
+        Ok(d) if d.is_negative() && !d.is_zero() => {
             report.violation(
                 field,
                 code,
@@ -169,9 +169,9 @@ pub(crate) fn amount(
 pub(crate) fn non_negative(
     field: &str,
     code: &'static str,
-    value: Decimal,
+    value: Exact,
 ) -> Result<(), ValidationError> {
-    if value.is_sign_negative() && !value.is_zero() {
+    if value.is_negative() && !value.is_zero() {
         return Err(ValidationError {
             violations: vec![Violation::new(
                 field,
@@ -412,7 +412,7 @@ fn raw_ranges<'a>(
 }
 
 /// A range bound: a JSON number or (M13) a numeric string; `None` is null.
-fn bound(report: &mut Report, raw: &Raw<'_>, place: &str) -> Result<Option<Decimal>, ()> {
+fn bound(report: &mut Report, raw: &Raw<'_>, place: &str) -> Result<Option<Exact>, ()> {
     match raw {
         Raw::Null => Ok(None),
         Raw::Number(_) | Raw::String(_) => match decimal_of(raw) {
@@ -434,9 +434,9 @@ fn chain(
     ranges: &[RawRange<'_>],
     kind: RangeKind,
     prefix: &str,
-) -> Option<Vec<(Decimal, Option<Decimal>)>> {
+) -> Option<Vec<(Exact, Option<Exact>)>> {
     let field = kind.field();
-    let mut next_from = Decimal::ZERO;
+    let mut next_from = Exact::ZERO;
     let mut out = Vec::with_capacity(ranges.len());
     let mut ok = true;
     let last = ranges.len().saturating_sub(1);
@@ -461,15 +461,15 @@ fn chain(
             break;
         };
         let step = match kind {
-            RangeKind::Volume => Decimal::ONE,
-            _ => Decimal::ZERO,
+            RangeKind::Volume => Exact::ONE,
+            _ => Exact::ZERO,
         };
-        let plus_one = next_from.checked_add(Decimal::ONE);
+        let plus_one = exact::add(next_from, Exact::ONE, "range bound").ok();
         let start_ok = from == next_from || Some(from) == plus_one;
         let end_ok = if i == last {
             to.is_none()
         } else {
-            to.unwrap_or(Decimal::ZERO) > from
+            to.unwrap_or(Exact::ZERO) > from
         };
         if !start_ok {
             ok = false;
@@ -501,10 +501,8 @@ fn chain(
             };
             report.violation(field, kind.invalid(), why);
         }
-        next_from = to
-            .unwrap_or(Decimal::ZERO)
-            .checked_add(step)
-            .unwrap_or(Decimal::MAX);
+        next_from =
+            exact::add(to.unwrap_or(Exact::ZERO), step, "range bound").unwrap_or(Exact::ZERO);
         out.push((from, to));
     }
     ok.then_some(out)
@@ -646,7 +644,7 @@ fn per_transaction(
     value: Option<&RawValue>,
     field: &str,
     prefix: &str,
-) -> Result<Option<Decimal>, ()> {
+) -> Result<Option<Exact>, ()> {
     let raw = Raw::of(value);
     if matches!(&raw, Raw::Null) || matches!(&raw, Raw::String(s) if s.trim().is_empty()) {
         return Ok(None);
@@ -672,7 +670,7 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
     );
     let fixed_raw = Raw::of(props.fixed_amount);
     let fixed = match fixed_raw {
-        Raw::Null => Some(Decimal::ZERO),
+        Raw::Null => Some(Exact::ZERO),
         _ => amount(
             report,
             &fixed_raw,
@@ -727,15 +725,17 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
         "per_transaction_max_amount",
         prefix,
     );
-    if let (Ok(Some(lo)), Ok(Some(hi))) = (min, max) {
-        if lo > hi {
-            report.violation(
-                "per_transaction_max_amount",
-                "per_transaction_max_lower_than_per_transaction_min",
-                format!("{prefix}per_transaction_max_amount {hi} is below per_transaction_min_amount {lo}"),
-            );
-            return None;
-        }
+    if let (Ok(Some(lo)), Ok(Some(hi))) = (min, max)
+        && lo > hi
+    {
+        report.violation(
+            "per_transaction_max_amount",
+            "per_transaction_max_lower_than_per_transaction_min",
+            format!(
+                "{prefix}per_transaction_max_amount {hi} is below per_transaction_min_amount {lo}"
+            ),
+        );
+        return None;
     }
     Some(Percentage {
         rate: rate?,

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -147,10 +147,10 @@ fn integer(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<i128, RequestE
 }
 
 /// A decimal given as a JSON string or number, read exactly.
-fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Decimal, RequestError> {
+fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Exact, RequestError> {
     let parsed = match Raw::of(Some(raw)) {
-        Raw::String(s) => parse_decimal(&s),
-        Raw::Number(t) => parse_decimal(t),
+        Raw::String(s) => parse_decimal(&s).map(Exact::from),
+        Raw::Number(t) => parse_decimal(t).map(Exact::from),
         _ => {
             return Err(line.parse_error(
                 path,
@@ -175,7 +175,7 @@ fn opt_decimal(
     line: &Line<'_>,
     path: &str,
     raw: Option<&RawValue>,
-) -> Result<Option<Decimal>, RequestError> {
+) -> Result<Option<Exact>, RequestError> {
     raw.map(|r| decimal(line, path, r)).transpose()
 }
 
@@ -183,7 +183,7 @@ fn decimals(
     line: &Line<'_>,
     path: &str,
     raw: Option<&RawValue>,
-) -> Result<Vec<Decimal>, RequestError> {
+) -> Result<Vec<Exact>, RequestError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
@@ -644,7 +644,7 @@ fn parse_pricing_unit(
         "value_is_out_of_range",
     );
     match rate {
-        Some(r) if r > Decimal::ZERO => Ok(Some(PricingUnit {
+        Some(r) if r > Exact::ZERO => Ok(Some(PricingUnit {
             code,
             conversion_rate: r,
         })),

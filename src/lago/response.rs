@@ -1,6 +1,6 @@
 //! Writing results and errors in the contract's JSON shapes.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -15,27 +15,23 @@ use crate::rate::ChargeFees;
 
 /// A decimal written as a normalized plain-notation JSON string.
 #[derive(Clone, Copy)]
-struct Dec(Decimal);
+struct Dec(Exact);
 
 impl Serialize for Dec {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.normalize())
+        s.collect_str(&self.0)
     }
 }
 
 /// A tier bound: a JSON integer when integral, else a decimal string (M4).
 #[derive(Clone, Copy)]
-struct Bound(Option<Decimal>);
+struct Bound(Option<Exact>);
 
 impl Serialize for Bound {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
             None => s.serialize_none(),
-            Some(d) if d.fract().is_zero() => {
-                let mut int = d.trunc();
-                int.rescale(0);
-                s.serialize_i128(int.mantissa())
-            }
+            Some(d) if d.to_i128().is_some() => s.serialize_i128(d.to_i128().unwrap_or(0)),
             Some(d) => Dec(d).serialize(s),
         }
     }

@@ -1,6 +1,6 @@
 //! `dynamic`: the events carry their own price.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::AmountDetails;
@@ -15,13 +15,13 @@ pub(crate) fn apply(usage: &Usage, currency: Currency) -> Result<ModelOutcome, A
     let full = usage.full_or_units();
     if full.is_zero() {
         return Ok(ModelOutcome {
-            amount: Decimal::ZERO,
-            unit_amount: Decimal::ZERO,
+            amount: Exact::ZERO,
+            unit_amount: Exact::ZERO,
             details: AmountDetails::Empty,
         });
     }
-    let cents = usage.precise_total_amount_cents.unwrap_or(Decimal::ZERO);
-    let amount = currency.from_cents(cents)?;
+    let cents = usage.precise_total_amount_cents.unwrap_or(Exact::ZERO);
+    let amount = currency.cents_to_units(cents)?;
     let unit_amount = exact::quotient(amount, full, "dynamic unit_amount")?;
     Ok(ModelOutcome {
         amount,

@@ -1,6 +1,6 @@
 //! `graduated`: each unit at the price of the tier it falls in.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::{ModelOutcome, TierPrice};
 use crate::details::{AmountDetails, GraduatedLine};
@@ -30,10 +30,10 @@ impl Graduated {
         first_event_excluded: bool,
     ) -> Result<ModelOutcome, ArithmeticError> {
         let mut lines = Vec::with_capacity(self.ranges.as_slice().len().min(8));
-        let mut amount = Decimal::ZERO;
+        let mut amount = Exact::ZERO;
         self.ranges.walk(usage.units, |tier, units| {
             let per_unit_amount = if units.is_zero() {
-                Decimal::ZERO
+                Exact::ZERO
             } else {
                 tier.price.per_unit_amount
             };
@@ -57,7 +57,7 @@ impl Graduated {
             Ok(())
         })?;
         if usage.units.is_zero() && first_event_excluded {
-            amount = Decimal::ZERO;
+            amount = Exact::ZERO;
         }
         let unit_amount = exact::quotient(amount, usage.full_or_units(), "graduated unit_amount")?;
         Ok(ModelOutcome {
@@ -68,8 +68,8 @@ impl Graduated {
     }
 
     /// The amount alone, without building amount details.
-    pub(crate) fn amount(&self, units: Decimal) -> Result<Decimal, ArithmeticError> {
-        let mut amount = Decimal::ZERO;
+    pub(crate) fn amount(&self, units: Exact) -> Result<Exact, ArithmeticError> {
+        let mut amount = Exact::ZERO;
         self.ranges.walk(units, |tier, n| {
             let line = exact::mul(
                 n,
@@ -88,9 +88,9 @@ impl Graduated {
     }
 
     /// Projection (§2.10): the tier walk without a flat fee at zero units.
-    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
-        if projected_units <= Decimal::ZERO {
-            return Ok(Decimal::ZERO);
+    pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
+        if projected_units <= Exact::ZERO {
+            return Ok(Exact::ZERO);
         }
         self.amount(projected_units)
     }
@@ -116,25 +116,25 @@ impl Graduated {
 /// The tier the next quantity falls in (Lago's `tier` helper, by index).
 fn tier_index(
     ranges: &[Tier<TierPrice>],
-    full: Decimal,
-    overflow: Decimal,
-    next: Option<Decimal>,
+    full: Exact,
+    overflow: Exact,
+    next: Option<Exact>,
 ) -> Result<usize, ArithmeticError> {
     const WHAT: &str = "prorated graduated tier";
-    if full <= Decimal::ZERO {
+    if full <= Exact::ZERO {
         return Ok(0);
     }
     let u = if overflow.is_zero() {
         full
-    } else if overflow > Decimal::ZERO {
-        exact::add(exact::sub(full, overflow, WHAT)?, Decimal::ONE, WHAT)?
+    } else if overflow > Exact::ZERO {
+        exact::add(exact::sub(full, overflow, WHAT)?, Exact::ONE, WHAT)?
     } else {
         exact::add(full, overflow, WHAT)?
     };
     for (i, r) in ranges.iter().enumerate() {
         if Some(u) == r.to_value {
             return Ok(
-                if next.is_some_and(|n| n > Decimal::ZERO) && i + 1 < ranges.len() {
+                if next.is_some_and(|n| n > Exact::ZERO) && i + 1 < ranges.len() {
                     i + 1
                 } else {
                     i
@@ -149,29 +149,27 @@ fn tier_index(
 }
 
 /// `x × prorated / full`, the prorated share of an event (M12: divide last).
-fn share(x: Decimal, usage: &Usage, j: usize) -> Result<Decimal, ArithmeticError> {
+fn share(x: Exact, usage: &Usage, j: usize) -> Result<Exact, ArithmeticError> {
     let p = usage
         .prorated_event_values
         .get(j)
         .copied()
-        .unwrap_or(Decimal::ZERO);
-    let f = usage.event_values.get(j).copied().unwrap_or(Decimal::ZERO);
+        .unwrap_or(Exact::ZERO);
+    let f = usage.event_values.get(j).copied().unwrap_or(Exact::ZERO);
     exact::mul_div(x, p, f, "prorated graduated coefficient")
 }
 
-fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal, ArithmeticError> {
+fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Exact, ArithmeticError> {
     const WHAT: &str = "prorated graduated amount";
     let (p, f) = (&usage.prorated_event_values, &usage.event_values);
-    let first_flat = ranges
-        .first()
-        .map_or(Decimal::ZERO, |r| r.price.flat_amount);
+    let first_flat = ranges.first().map_or(Exact::ZERO, |r| r.price.flat_amount);
     if usage.units.is_zero() {
         return Ok(first_flat);
     }
     let n = p.len().min(f.len());
     let (mut idx, mut overflow, mut full, mut maxfull) =
-        (0usize, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    let (mut psum, mut result) = (Decimal::ZERO, Decimal::ZERO);
+        (0usize, Exact::ZERO, Exact::ZERO, Exact::ZERO);
+    let (mut psum, mut result) = (Exact::ZERO, Exact::ZERO);
     let mut r = 0usize;
     // Every overflow step moves to a later tier, so this bound is never
     // reached by a valid chain; it keeps any input from spinning forever.
@@ -179,14 +177,14 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal,
     let price = |i: usize| {
         ranges
             .get(i)
-            .map_or(Decimal::ZERO, |t| t.price.per_unit_amount)
+            .map_or(Exact::ZERO, |t| t.price.per_unit_amount)
     };
     while idx < n || !overflow.is_zero() {
         budget = budget.checked_sub(1).ok_or(ArithmeticError::new(WHAT))?;
         r = tier_index(ranges, full, overflow, f.get(idx).copied())?;
         let (from_r, to_r) = ranges
             .get(r)
-            .map_or((Decimal::ZERO, None), |t| (t.from_value, t.to_value));
+            .map_or((Exact::ZERO, None), |t| (t.from_value, t.to_value));
         if !overflow.is_zero() {
             let prev = idx.saturating_sub(1);
             psum = exact::add(psum, share(overflow, usage, prev)?, WHAT)?;
@@ -194,10 +192,10 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal,
                 overflow = exact::sub(full, to, WHAT)?;
                 psum = exact::sub(psum, share(overflow, usage, prev)?, WHAT)?;
                 result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
-                psum = Decimal::ZERO;
+                psum = Exact::ZERO;
                 continue;
             }
-            overflow = Decimal::ZERO;
+            overflow = Exact::ZERO;
         }
         if idx >= n {
             break;
@@ -205,11 +203,11 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal,
         let (Some(&pi), Some(&fi)) = (p.get(idx), f.get(idx)) else {
             break;
         };
-        if pi.is_zero() && fi > Decimal::ZERO {
+        if pi.is_zero() && fi > Exact::ZERO {
             idx += 1;
             continue;
         }
-        if pi.is_zero() && fi < Decimal::ZERO && exact::add(full, fi, WHAT)? < Decimal::ZERO {
+        if pi.is_zero() && fi < Exact::ZERO && exact::add(full, fi, WHAT)? < Exact::ZERO {
             idx += 1;
             continue;
         }
@@ -217,7 +215,7 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal,
         maxfull = maxfull.max(full);
         psum = exact::add(psum, pi, WHAT)?;
         idx += 1;
-        let from_minus_one = exact::sub(from_r, Decimal::ONE, WHAT)?;
+        let from_minus_one = exact::sub(from_r, Exact::ONE, WHAT)?;
         let inside = match to_r {
             None => full >= from_minus_one,
             Some(to) => from_r <= full && full < to,
@@ -227,18 +225,18 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Decimal,
         }
         overflow = match to_r {
             Some(to) if full >= to => exact::sub(full, to, WHAT)?,
-            _ => exact::add(exact::sub(full, from_r, WHAT)?, Decimal::ONE, WHAT)?,
+            _ => exact::add(exact::sub(full, from_r, WHAT)?, Exact::ONE, WHAT)?,
         };
         psum = exact::sub(psum, share(overflow, usage, idx - 1)?, WHAT)?;
         result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
-        psum = Decimal::ZERO;
+        psum = Exact::ZERO;
     }
     result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
     // Flat fees of every tier the peak full quantity reached.
-    if full < Decimal::ZERO {
-        return Ok(Decimal::ZERO);
+    if full < Exact::ZERO {
+        return Ok(Exact::ZERO);
     }
-    let mut amount = result.max(Decimal::ZERO);
+    let mut amount = result.max(Exact::ZERO);
     for t in ranges {
         amount = exact::add(amount, t.price.flat_amount, WHAT)?;
         if t.to_value.is_none_or(|to| maxfull <= to) {

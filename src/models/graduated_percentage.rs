@@ -1,6 +1,6 @@
 //! `graduated_percentage`: a percentage of the units per tier.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::{ModelOutcome, RateTierPrice};
 use crate::details::{AmountDetails, GraduatedPercentageLine};
@@ -31,10 +31,10 @@ impl GraduatedPercentage {
     ) -> Result<ModelOutcome, ArithmeticError> {
         let drop_flat = usage.units.is_zero() && first_event_excluded;
         let mut lines = Vec::with_capacity(self.ranges.as_slice().len().min(8));
-        let mut amount = Decimal::ZERO;
+        let mut amount = Exact::ZERO;
         self.ranges.walk(usage.units, |tier, units| {
             let flat = if drop_flat {
-                Decimal::ZERO
+                Exact::ZERO
             } else {
                 tier.price.flat_amount
             };

@@ -15,7 +15,7 @@ pub use percentage::Percentage;
 pub use standard::Standard;
 pub use volume::Volume;
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use crate::details::AmountDetails;
 use crate::error::ArithmeticError;
@@ -26,18 +26,18 @@ use crate::usage::Usage;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TierPrice {
     /// Price per unit in the tier.
-    pub per_unit_amount: Decimal,
+    pub per_unit_amount: Exact,
     /// Flat amount billed once the tier is reached.
-    pub flat_amount: Decimal,
+    pub flat_amount: Exact,
 }
 
 /// Prices of a graduated-percentage tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateTierPrice {
     /// Rate in percent for the units in the tier.
-    pub rate: Decimal,
+    pub rate: Exact,
     /// Flat amount billed once the tier is reached.
-    pub flat_amount: Decimal,
+    pub flat_amount: Exact,
 }
 
 /// A validated charge model with its properties.
@@ -45,6 +45,8 @@ pub struct RateTierPrice {
 /// Values are built by validation ([`crate::Charge::from_lago_json`] or the
 /// serde edge), so a `ChargeModel` is always valid and pricing never checks
 /// again.
+// A charge is parsed once and priced many times; its variants stay inline.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChargeModel {
@@ -70,9 +72,9 @@ pub enum ChargeModel {
 #[non_exhaustive]
 pub struct ModelOutcome {
     /// The exact, unrounded amount.
-    pub amount: Decimal,
+    pub amount: Exact,
     /// `amount` per unit (a quotient, 28 significant digits at most).
-    pub unit_amount: Decimal,
+    pub unit_amount: Exact,
     /// The per-model breakdown.
     pub details: AmountDetails,
 }
@@ -86,7 +88,7 @@ pub(crate) struct Context<'a> {
     /// The pay-in-advance "without" side of the period's first event (M11).
     pub first_event_excluded: bool,
     /// Percentage running totals to reuse (pay-in-advance "without" side).
-    pub running_total: Option<&'a [Decimal]>,
+    pub running_total: Option<&'a [Exact]>,
 }
 
 impl ChargeModel {

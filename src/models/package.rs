@@ -1,6 +1,6 @@
 //! `package`: a price per started package of units.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PackageDetails};
@@ -12,14 +12,14 @@ use crate::usage::Usage;
 /// (semantics.md §2.4; exact package count per M2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
-    pub(crate) amount: Decimal,
+    pub(crate) amount: Exact,
     pub(crate) package_size: u64,
     pub(crate) free_units: u64,
 }
 
 impl Package {
     /// Price per package.
-    pub fn amount(&self) -> Decimal {
+    pub fn amount(&self) -> Exact {
         self.amount
     }
 
@@ -34,41 +34,41 @@ impl Package {
     }
 
     /// `ceil(paid / package_size)` packages for `paid > 0`, exactly.
-    fn packages(&self, paid: Decimal) -> Result<Decimal, ArithmeticError> {
+    fn packages(&self, paid: Exact) -> Result<Exact, ArithmeticError> {
         const WHAT: &str = "package count";
-        let size = Decimal::from(self.package_size);
+        let size = Exact::from(self.package_size);
         // The quotient may be rounded in its last digit; correct the estimate
         // with exact products so the ceiling is never off by one (M2).
         let mut q = exact::quotient(paid, size, WHAT)?.floor();
         while exact::mul(q, size, WHAT)? > paid {
-            q = exact::sub(q, Decimal::ONE, WHAT)?;
+            q = exact::sub(q, Exact::ONE, WHAT)?;
         }
         while exact::mul(q, size, WHAT)? < paid {
-            q = exact::add(q, Decimal::ONE, WHAT)?;
+            q = exact::add(q, Exact::ONE, WHAT)?;
         }
         Ok(q)
     }
 
     pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
         let units = usage.units;
-        let free = Decimal::from(self.free_units);
+        let free = Exact::from(self.free_units);
         if units.is_zero() {
             // Lago's zero-usage details ignore the configuration (Q8, kept).
             let details = PackageDetails {
-                free_units: Decimal::ZERO,
-                paid_units: Decimal::ZERO,
+                free_units: Exact::ZERO,
+                paid_units: Exact::ZERO,
                 per_package_size: 0,
-                per_package_unit_amount: Decimal::ZERO,
+                per_package_unit_amount: Exact::ZERO,
             };
             return Ok(ModelOutcome {
-                amount: Decimal::ZERO,
-                unit_amount: Decimal::ZERO,
+                amount: Exact::ZERO,
+                unit_amount: Exact::ZERO,
                 details: AmountDetails::Package(details),
             });
         }
         let paid = exact::sub(units, free, "package paid_units")?;
-        let (amount, paid_units) = if paid.is_sign_negative() && !paid.is_zero() {
-            (Decimal::ZERO, Decimal::ZERO)
+        let (amount, paid_units) = if paid.is_negative() && !paid.is_zero() {
+            (Exact::ZERO, Exact::ZERO)
         } else {
             (
                 exact::mul(self.packages(paid)?, self.amount, "package amount")?,
@@ -90,17 +90,17 @@ impl Package {
         })
     }
 
-    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+    pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
         if projected_units.is_zero() {
-            return Ok(Decimal::ZERO);
+            return Ok(Exact::ZERO);
         }
         let paid = exact::sub(
             projected_units,
-            Decimal::from(self.free_units),
+            Exact::from(self.free_units),
             "package projected_amount",
         )?;
-        if paid <= Decimal::ZERO {
-            return Ok(Decimal::ZERO);
+        if paid <= Exact::ZERO {
+            return Ok(Exact::ZERO);
         }
         exact::mul(
             self.packages(paid)?,

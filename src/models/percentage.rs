@@ -1,7 +1,7 @@
 //! `percentage`: a rate on the units, with free units, a fixed fee per
 //! event and per-transaction bounds.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PercentageDetails};
@@ -12,25 +12,25 @@ use crate::usage::Usage;
 /// A percentage of the units (semantics.md §2.5, with M5 and M6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Percentage {
-    pub(crate) rate: Decimal,
-    pub(crate) fixed_amount: Decimal,
+    pub(crate) rate: Exact,
+    pub(crate) fixed_amount: Exact,
     /// `free_units_per_events`; `None` when not set (absent, null or 0).
     pub(crate) free_units_per_events: Option<u64>,
     /// `free_units_per_total_aggregation`; `None` when not set (absent,
     /// null, blank or 0).
-    pub(crate) free_units_per_total_aggregation: Option<Decimal>,
-    pub(crate) per_transaction_min_amount: Option<Decimal>,
-    pub(crate) per_transaction_max_amount: Option<Decimal>,
+    pub(crate) free_units_per_total_aggregation: Option<Exact>,
+    pub(crate) per_transaction_min_amount: Option<Exact>,
+    pub(crate) per_transaction_max_amount: Option<Exact>,
 }
 
 impl Percentage {
     /// Rate in percent (`1.3` = 1.3 %).
-    pub fn rate(&self) -> Decimal {
+    pub fn rate(&self) -> Exact {
         self.rate
     }
 
     /// Fixed fee per paying event.
-    pub fn fixed_amount(&self) -> Decimal {
+    pub fn fixed_amount(&self) -> Exact {
         self.fixed_amount
     }
 
@@ -43,12 +43,9 @@ impl Percentage {
     /// The cumulative totals the free-unit rules read (conformance README):
     /// with N set, the sums of the first N events; otherwise, with T set,
     /// sums while the total before the event is ≤ T.
-    pub(crate) fn running_total(
-        &self,
-        values: &[Decimal],
-    ) -> Result<Vec<Decimal>, ArithmeticError> {
+    pub(crate) fn running_total(&self, values: &[Exact]) -> Result<Vec<Exact>, ArithmeticError> {
         let mut out = Vec::new();
-        let mut acc = Decimal::ZERO;
+        let mut acc = Exact::ZERO;
         if let Some(n) = self.free_units_per_events {
             for v in values.iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
                 acc = exact::add(acc, *v, "percentage running total")?;
@@ -72,7 +69,7 @@ impl Percentage {
     pub(crate) fn apply(
         &self,
         usage: &Usage,
-        running_total: Option<&[Decimal]>,
+        running_total: Option<&[Exact]>,
     ) -> Result<ModelOutcome, ArithmeticError> {
         const WHAT: &str = "percentage amount";
         let own;
@@ -86,12 +83,10 @@ impl Percentage {
         let units = usage.units;
         let count = usage.events_count;
         let n = self.free_units_per_events.unwrap_or(0);
-        let t = self
-            .free_units_per_total_aggregation
-            .unwrap_or(Decimal::ZERO);
-        let last = rt.last().copied().unwrap_or(Decimal::ZERO);
+        let t = self.free_units_per_total_aggregation.unwrap_or(Exact::ZERO);
+        let last = rt.last().copied().unwrap_or(Exact::ZERO);
         let free_value = if last.is_zero() {
-            Decimal::ZERO
+            Exact::ZERO
         } else if t.is_zero() || last <= t {
             last
         } else {
@@ -105,7 +100,7 @@ impl Percentage {
             (n, c) => n.min(c),
         };
         let percentage_amount = if free_value > units {
-            Decimal::ZERO
+            Exact::ZERO
         } else {
             exact::div_pow10(
                 exact::mul(exact::sub(units, free_value, WHAT)?, self.rate, WHAT)?,
@@ -114,9 +109,9 @@ impl Percentage {
             )?
         };
         let fixed_total = if units.is_zero() || free_count >= count {
-            Decimal::ZERO
+            Exact::ZERO
         } else {
-            exact::mul(Decimal::from(count - free_count), self.fixed_amount, WHAT)?
+            exact::mul(Exact::from(count - free_count), self.fixed_amount, WHAT)?
         };
         let (amount, adjustment) = if self.per_transaction() {
             let total = self.per_transaction_total(&usage.event_values)?;
@@ -129,13 +124,13 @@ impl Percentage {
         } else {
             (
                 exact::add(percentage_amount, fixed_total, WHAT)?,
-                Decimal::ZERO,
+                Exact::ZERO,
             )
         };
         let unit_amount = exact::quotient(amount, usage.full_or_units(), "percentage unit_amount")?;
         let free_events = count.min(free_count);
         let paid_events = count - free_events;
-        let paid_units = exact::sub(units, free_value, WHAT)?.max(Decimal::ZERO);
+        let paid_units = exact::sub(units, free_value, WHAT)?.max(Exact::ZERO);
         let details = PercentageDetails {
             units,
             free_units: free_value,
@@ -147,7 +142,7 @@ impl Percentage {
             fixed_fee_unit_amount: if paid_events > 0 {
                 self.fixed_amount
             } else {
-                Decimal::ZERO
+                Exact::ZERO
             },
             fixed_fee_total_amount: fixed_total,
             min_max_adjustment_total_amount: adjustment,
@@ -164,12 +159,12 @@ impl Percentage {
     /// the first that does not fit pays for what exceeds them; every later
     /// event pays in full. Each paying event costs
     /// `clamp(value × rate / 100 + fixed, min, max)`.
-    fn per_transaction_total(&self, values: &[Decimal]) -> Result<Decimal, ArithmeticError> {
+    fn per_transaction_total(&self, values: &[Exact]) -> Result<Exact, ArithmeticError> {
         const WHAT: &str = "percentage per-transaction amount";
         let mut free_events = self.free_units_per_events;
         let mut free_units = self.free_units_per_total_aggregation;
         let mut free_phase = free_events.is_some() || free_units.is_some();
-        let mut total = Decimal::ZERO;
+        let mut total = Exact::ZERO;
         for &value in values {
             let mut paid = value;
             if free_phase {
@@ -184,7 +179,7 @@ impl Percentage {
                     }
                     continue;
                 }
-                paid = exact::sub(value, free_units.unwrap_or(Decimal::ZERO), WHAT)?;
+                paid = exact::sub(value, free_units.unwrap_or(Exact::ZERO), WHAT)?;
                 free_phase = false;
             }
             let mut x = exact::add(

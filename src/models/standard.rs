@@ -1,6 +1,6 @@
 //! `standard`: a price per unit.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::AmountDetails;
@@ -11,16 +11,16 @@ use crate::usage::Usage;
 /// A price per unit (semantics.md §2.1).
 ///
 /// ```
-/// use meterprice::{ChargeModel, Currency, Standard, Usage};
-/// use rust_decimal::Decimal;
-/// let model = ChargeModel::Standard(Standard::new(Decimal::new(512345, 5))?);
-/// let out = model.apply(&Usage::new(Decimal::from(10)), Currency::from_code("EUR").unwrap())?;
-/// assert_eq!(out.amount, Decimal::new(512345, 4)); // 10 × 5.12345 = 51.2345
+/// use meterprice::{ChargeModel, Currency, Exact, Standard, Usage};
+/// let model = ChargeModel::Standard(Standard::new("5.12345".parse()?)?);
+/// let eur = Currency::from_code("EUR").unwrap();
+/// let out = model.apply(&Usage::new(Exact::from(10u32)), eur)?;
+/// assert_eq!(out.amount, "51.2345".parse()?); // 10 × 5.12345
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standard {
-    amount: Decimal,
+    amount: Exact,
 }
 
 impl Standard {
@@ -28,17 +28,17 @@ impl Standard {
     ///
     /// # Errors
     /// A [`crate::ValidationError`] when the price is negative.
-    pub fn new(amount: Decimal) -> Result<Self, crate::ValidationError> {
+    pub fn new(amount: Exact) -> Result<Self, crate::ValidationError> {
         crate::validate::non_negative("amount", "invalid_amount", amount)?;
         Ok(Self { amount })
     }
 
-    pub(crate) fn from_valid(amount: Decimal) -> Self {
+    pub(crate) fn from_valid(amount: Exact) -> Self {
         Self { amount }
     }
 
     /// The unit price.
-    pub fn amount(&self) -> Decimal {
+    pub fn amount(&self) -> Exact {
         self.amount
     }
 
@@ -52,7 +52,7 @@ impl Standard {
         })
     }
 
-    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+    pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
         exact::mul(projected_units, self.amount, "standard projected_amount")
     }
 }

@@ -1,6 +1,6 @@
 //! `volume`: every unit at the price of the tier the total falls in.
 
-use rust_decimal::Decimal;
+use crate::exact::Exact;
 
 use super::{ModelOutcome, TierPrice};
 use crate::details::{AmountDetails, VolumeDetails};
@@ -32,7 +32,7 @@ impl Volume {
             _ => usage.units,
         };
         let tier = self.ranges.as_slice().get(self.ranges.find(select));
-        let (price, flat) = tier.map_or((Decimal::ZERO, Decimal::ZERO), |t| {
+        let (price, flat) = tier.map_or((Exact::ZERO, Exact::ZERO), |t| {
             (t.price.per_unit_amount, t.price.flat_amount)
         });
         let per_unit_total_amount = exact::mul(usage.units, price, "volume per_unit_total_amount")?;
@@ -51,16 +51,16 @@ impl Volume {
         })
     }
 
-    pub(crate) fn project(&self, projected_units: Decimal) -> Result<Decimal, ArithmeticError> {
+    pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
         if projected_units.is_zero() {
-            return Ok(Decimal::ZERO);
+            return Ok(Exact::ZERO);
         }
         let Some(tier) = self
             .ranges
             .as_slice()
             .get(self.ranges.find(projected_units))
         else {
-            return Ok(Decimal::ZERO);
+            return Ok(Exact::ZERO);
         };
         let units_total = exact::mul(
             projected_units,
