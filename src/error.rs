@@ -92,6 +92,10 @@ pub enum DefinitionError {
         /// The value as given.
         value: String,
     },
+    /// JSON of the wrong shape outside `properties` (a boolean given as a
+    /// string, a filter that is not an object, …).
+    #[error("{0}")]
+    Malformed(String),
     /// A Lago model that meterprice does not price (`custom`).
     #[error("charge_model {0:?} is not supported by meterprice")]
     Unsupported(String),

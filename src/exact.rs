@@ -165,6 +165,37 @@ impl Exact {
         i128::try_from(n.m).ok()
     }
 
+    /// `self + rhs`, or `None` when the exact sum leaves the range.
+    pub fn checked_add(self, rhs: Self) -> Option<Self> {
+        add(self, rhs, "checked_add").ok()
+    }
+
+    /// `self − rhs`, or `None` when the exact difference leaves the range.
+    pub fn checked_sub(self, rhs: Self) -> Option<Self> {
+        sub(self, rhs, "checked_sub").ok()
+    }
+
+    /// `self × rhs`, or `None` when the exact product leaves the range
+    /// (2^96 or more, or more than 28 fractional digits).
+    pub fn checked_mul(self, rhs: Self) -> Option<Self> {
+        mul(self, rhs, "checked_mul").ok()
+    }
+
+    /// `self / rhs` as a quotient: exact when it terminates within 28
+    /// fractional digits, else rounded half away from zero there; `None`
+    /// for a zero divisor or a quotient out of range.
+    pub fn checked_div(self, rhs: Self) -> Option<Self> {
+        if rhs.is_zero() {
+            return None;
+        }
+        quotient(self, rhs, "checked_div").ok()
+    }
+
+    /// Rounded half away from zero to `dp` fractional digits.
+    pub fn round_half_away(self, dp: u32) -> Self {
+        round_half_away(self, dp)
+    }
+
     /// The larger of two values.
     pub fn max(self, other: Self) -> Self {
         if self >= other { self } else { other }

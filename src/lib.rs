@@ -23,7 +23,8 @@ pub use details::{
     VolumeDetails,
 };
 pub use error::{
-    ArithmeticError, DefinitionError, ParseExactError, RateError, UsageError, ValidationError, Violation,
+    ArithmeticError, DefinitionError, ParseExactError, RateError, UsageError, ValidationError,
+    Violation,
 };
 pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};

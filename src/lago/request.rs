@@ -39,6 +39,7 @@ impl From<DefinitionError> for RequestError {
             DefinitionError::Invalid(v) => Self::Validation(v.violations),
             DefinitionError::OutOfRange { .. } => Self::Overflow(e.to_string()),
             DefinitionError::Unsupported(_) => Self::Unsupported(e.to_string()),
+            DefinitionError::Malformed(m) => Self::Parse(m),
         }
     }
 }
@@ -803,4 +804,83 @@ fn parse_period(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Period, Reque
         billed_days: billed.unwrap_or(duration_days),
         elapsed_days: elapsed,
     })
+}
+
+/// Reads a charge definition (the contract's `charge` object) for
+/// [`Charge::from_lago_json`].
+pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, DefinitionError> {
+    let line = Line { text };
+    let to_definition = |e: RequestError| match e {
+        RequestError::Validation(v) => {
+            DefinitionError::Invalid(crate::error::ValidationError { violations: v })
+        }
+        RequestError::Unsupported(m) => DefinitionError::Unsupported(m),
+        RequestError::Overflow(m) | RequestError::Parse(m) | RequestError::Usage(m) => {
+            DefinitionError::Malformed(m)
+        }
+    };
+    let raw: &RawValue =
+        serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
+    let rc: RawCharge<'_> = object(&line, "charge", raw).map_err(to_definition)?;
+    let mut report = Report::default();
+    let c = Currency::from_code(currency);
+    if c.is_none() {
+        report.violation(
+            "currency",
+            "value_is_invalid",
+            format!("currency {currency:?} is not a currency Lago accepts"),
+        );
+    }
+    parse_charge(&line, &rc, c, report).map_err(to_definition)
+}
+
+impl Charge {
+    /// Builds a charge from Lago's JSON charge object (`charge_model`,
+    /// `properties`, `filters`, `pay_in_advance`, `min_amount_cents`,
+    /// `taxes`, `applied_pricing_unit`, …) priced in `currency`, checking
+    /// every rule of semantics.md §8 at once.
+    ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, Period, Usage};
+    /// let charge = Charge::from_lago_json("EUR", r#"{"charge_model": "graduated",
+    ///   "properties": {"graduated_ranges": [
+    ///     {"from_value": 0, "to_value": 10, "per_unit_amount": "1", "flat_amount": "0"},
+    ///     {"from_value": 11, "to_value": null, "per_unit_amount": "0.5", "flat_amount": "2"}]}}"#)?;
+    /// let usage = Usage::new("12.5".parse()?);
+    /// let fees = charge.rate(&[Bucket::new(usage)], &Period::full(31))?;
+    /// // 10 × 1 + 2.5 × 0.5 + flat 2 = 13.25 EUR
+    /// assert_eq!(fees.fees[0].amount_cents, 1325);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`DefinitionError::Invalid`] with every violation and Lago's codes,
+    /// [`DefinitionError::Unsupported`] for `custom`,
+    /// [`DefinitionError::OutOfRange`] for a value beyond the decimal range,
+    /// [`DefinitionError::Malformed`] for JSON of the wrong shape.
+    pub fn from_lago_json(currency: &str, charge: &str) -> Result<Self, DefinitionError> {
+        charge_from_json(currency, charge)
+    }
+}
+
+impl ChargeModel {
+    /// Builds a model from its name and Lago's `properties` JSON object,
+    /// with every validation rule of semantics.md §8.3.
+    ///
+    /// ```
+    /// use meterprice::{ChargeModel, Currency, Usage};
+    /// let m = ChargeModel::from_lago_json("package", r#"{"amount": "100", "package_size": 10, "free_units": 0}"#)?;
+    /// let out = m.apply(&Usage::new("121".parse()?), Currency::from_code("EUR").unwrap())?;
+    /// assert_eq!(out.amount, "1300".parse()?); // ceil(121 / 10) = 13 packages × 100
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Charge::from_lago_json`].
+    pub fn from_lago_json(model: &str, properties: &str) -> Result<Self, DefinitionError> {
+        let name =
+            serde_json::to_string(model).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
+        let charge = format!(r#"{{"charge_model":{name},"properties":{properties}}}"#);
+        charge_from_json("EUR", &charge).map(|c| c.model)
+    }
 }
