@@ -388,9 +388,9 @@ pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, A
 }
 
 /// `a / b` for a quotient (a unit amount, a ratio): exact when it
-/// terminates within 28 fractional digits, otherwise rounded half away from
-/// zero at 28 fractional digits (at least 28 significant digits for values
-/// of 1 and above). `b = 0` gives 0, the value Lago uses for a unit amount
+/// terminates within 28 significant digits and 28 fractional digits,
+/// otherwise rounded half away from zero to 28 significant digits (or at 28
+/// fractional digits, for quotients below 1). `b = 0` gives 0, the value Lago uses for a unit amount
 /// over zero units.
 ///
 /// # Errors
@@ -414,12 +414,26 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
         q += r10 / mb;
         r = r10 % mb;
     }
-    // Half away from zero: compare twice the remainder with the divisor.
-    if r * 2 >= mb {
+    // Keep 28 significant digits at most: cut `k` more digits off a long
+    // quotient, rounding once (half away from zero) on the exact remainder.
+    let digits = q.to_string().len() as u32;
+    let k = digits.saturating_sub(MAX_SCALE).min(MAX_SCALE);
+    let scale = MAX_SCALE - k;
+    let up = if k == 0 {
+        r * 2 >= mb
+    } else {
+        let p = pow10(k);
+        let rk = q % p;
+        q /= p;
+        // The dropped digits `rk` decide alone: the remainder r/mb < 1 can
+        // never lift 2·rk past 10^k (both even integers).
+        rk * 2 >= p
+    };
+    if up {
         q += 1;
     }
     let m = I256::try_from(q).map_err(|_| ArithmeticError::new(what))?;
-    let x = Exact::new(if negative { -m } else { m }, MAX_SCALE, what)?;
+    let x = Exact::new(if negative { -m } else { m }, scale, what)?;
     Ok(x.normalize())
 }
 
