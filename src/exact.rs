@@ -531,12 +531,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q, x("5"));
-        // A quotient of 10^28 scale-28 digits: 1e20 / 3.
+        // A long quotient keeps 28 significant digits: 1e20 / 3.
         let q = quotient(x("100000000000000000000"), x("3"), "t").unwrap();
-        assert_eq!(
-            q.to_string(),
-            "33333333333333333333.3333333333333333333333333333"
-        );
+        assert_eq!(q.to_string(), "33333333333333333333.33333333");
+        // 17000 / 31 to 28 significant digits, rounded up at the last place.
+        let q = quotient(x("17000"), x("31"), "t").unwrap();
+        assert_eq!(q.to_string(), "548.3870967741935483870967742");
     }
 
     #[test]
