@@ -1,0 +1,1 @@
+//! Property tests (proptest): placeholder, written by the property-test helper.
