@@ -1,4 +1,4 @@
-//! Exact parsing of decimal text into [`Decimal`], following the string grammar
+//! Exact parsing of decimal text into [`Exact`], following the string grammar
 //! that Lago accepts through Ruby's `BigDecimal` 4.1.2 in strict mode
 //! (spec §8.1, `ext/bigdecimal/bigdecimal.c` `VpAlloc`).
 //!
@@ -7,7 +7,9 @@
 //! result is either the exact value or an error. It runs in one linear pass and
 //! keeps constant state, because it is fed arbitrary (fuzzed, very long) text.
 
-use rust_decimal::Decimal;
+use ethnum::U256;
+
+use crate::exact::Exact;
 
 /// Why a text is not a usable decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +22,10 @@ pub(crate) enum DecimalTextError {
     OutOfRange,
 }
 
-/// Largest mantissa a [`Decimal`] can hold (2^96 - 1, i.e. `Decimal::MAX`).
-const MAX_MANTISSA: u128 = (1_u128 << 96) - 1;
+/// Values must stay below 2^96 in magnitude (the contract's decimal range).
+const MAGNITUDE_BITS: u32 = 96;
 
-/// Largest scale (fractional digits) a [`Decimal`] can hold.
+/// Most fractional digits a figure may have.
 const MAX_SCALE: i128 = 28;
 
 /// Exponent magnitudes beyond this are not accumulated further.
@@ -148,13 +150,14 @@ fn scan_digits(
 #[derive(Default)]
 struct Significand {
     /// Digits from the first to the last nonzero digit seen so far.
-    value: u128,
+    value: U256,
     /// Zeros seen after the last nonzero digit.
     trailing_zeros: usize,
     /// Whether any nonzero digit was seen (otherwise the number is zero).
     nonzero: bool,
-    /// Set once `value` would exceed [`MAX_MANTISSA`]: since `value` only
-    /// grows, the number is then certainly out of range.
+    /// Set once `value` would exceed 2^96 × 10^28, the largest mantissa
+    /// any in-range figure can have: since `value` only grows, the number is
+    /// then certainly out of range.
     overflow: bool,
 }
 
@@ -170,18 +173,18 @@ impl Significand {
         }
         if !self.overflow {
             let appended = if self.nonzero {
-                // Shift past the pending zeros and this digit; more than 38
-                // places cannot fit a u128, which `checked_pow` reports.
+                // Shift past the pending zeros and this digit; more than 76
+                // places cannot fit 256 bits, which `checked_pow` reports.
                 u32::try_from(self.trailing_zeros.saturating_add(1))
                     .ok()
-                    .and_then(|places| 10_u128.checked_pow(places))
+                    .and_then(|places| U256::from(10u8).checked_pow(places))
                     .and_then(|factor| self.value.checked_mul(factor))
-                    .and_then(|shifted| shifted.checked_add(u128::from(digit)))
+                    .and_then(|shifted| shifted.checked_add(U256::from(digit)))
             } else {
-                Some(u128::from(digit))
+                Some(U256::from(digit))
             };
             match appended {
-                Some(value) if value <= MAX_MANTISSA => self.value = value,
+                Some(value) if value < mantissa_cap() => self.value = value,
                 _ => self.overflow = true,
             }
         }
@@ -190,16 +193,22 @@ impl Significand {
     }
 }
 
+/// 2^96 × 10^28: no in-range figure has a mantissa this large.
+fn mantissa_cap() -> U256 {
+    (U256::ONE << MAGNITUDE_BITS) * U256::from(10u8).pow(28)
+}
+
 /// Parses Lago's decimal grammar (`BigDecimal` strict mode) exactly.
 ///
 /// Accepts `ws* ( "Infinity" | "+Infinity" | "-Infinity" | "NaN" ) ws*` (as
 /// [`DecimalTextError::NonFinite`]) or
 /// `ws* "#"? [+-]? int? ( "." frac? )? ( [eEdD] [+-]? digits )? ws*` with at
 /// least one digit in `int` or `frac`. Zero is always returned as a
-/// non-negative [`Decimal::ZERO`]; other values are returned normalized (no
+/// non-negative [`Exact::ZERO`]; other values are returned normalized (no
 /// trailing fractional zeros). Negative values parse; rejecting them is the
-/// caller's business.
-pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, DecimalTextError> {
+/// caller's business. In range: magnitude below 2^96, at most 28 fractional
+/// digits (up to 57 significant digits).
+pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
     let bytes = text.as_bytes();
     // Ruby's `StringValueCStr` raises on an embedded NUL before BigDecimal
     // ever sees the text, so such a string can never be a valid amount.
@@ -266,35 +275,33 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, DecimalTextError> {
         return Err(DecimalTextError::Invalid);
     }
 
-    to_decimal(negative, &significand, frac_digits, exponent)
+    to_exact(negative, &significand, frac_digits, exponent)
 }
 
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
-/// reports that a [`Decimal`] cannot hold it.
-fn to_decimal(
+/// reports that it is out of range.
+fn to_exact(
     negative: bool,
     significand: &Significand,
     frac_digits: usize,
     exponent: i128,
-) -> Result<Decimal, DecimalTextError> {
+) -> Result<Exact, DecimalTextError> {
     // Any spelling of zero ("-0", "0e999999999999", "0.000") is plain zero;
     // returning the constant also rules out a negative zero.
     if !significand.nonzero {
-        return Ok(Decimal::ZERO);
+        return Ok(Exact::ZERO);
     }
     if significand.overflow {
         return Err(DecimalTextError::OutOfRange);
     }
-
     let frac_digits = i128::try_from(frac_digits).map_err(|_| DecimalTextError::OutOfRange)?;
     let trailing_zeros =
         i128::try_from(significand.trailing_zeros).map_err(|_| DecimalTextError::OutOfRange)?;
-    // Power of ten applied to the stripped significand. Magnitudes stay below
-    // ~10^31, far from i128 limits; saturating is only belt and braces.
+    // Power of ten applied to the stripped significand. Magnitudes stay far
+    // from i128 limits; saturating is only belt and braces.
     let power = exponent
         .saturating_sub(frac_digits)
         .saturating_add(trailing_zeros);
-
     let (mantissa, scale) = if power >= 0 {
         // The significand is >= 1, so 10^29 or more is already past 2^96.
         if power > MAX_SCALE {
@@ -302,9 +309,8 @@ fn to_decimal(
         }
         let mantissa = u32::try_from(power)
             .ok()
-            .and_then(|p| 10_u128.checked_pow(p))
+            .and_then(|p| U256::from(10u8).checked_pow(p))
             .and_then(|factor| significand.value.checked_mul(factor))
-            .filter(|&m| m <= MAX_MANTISSA)
             .ok_or(DecimalTextError::OutOfRange)?;
         (mantissa, 0)
     } else {
@@ -317,19 +323,13 @@ fn to_decimal(
         let scale = u32::try_from(scale).map_err(|_| DecimalTextError::OutOfRange)?;
         (significand.value, scale)
     };
-
-    let magnitude = i128::try_from(mantissa).map_err(|_| DecimalTextError::OutOfRange)?;
-    let signed = if negative {
-        magnitude.saturating_neg()
-    } else {
-        magnitude
-    };
-    Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| DecimalTextError::OutOfRange)
+    Exact::from_parts(negative, mantissa, scale).ok_or(DecimalTextError::OutOfRange)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{DecimalTextError, MAX_MANTISSA, parse_decimal};
+    use super::{DecimalTextError, parse_decimal};
+    use crate::exact::Exact;
     use rust_decimal::Decimal;
 
     /// Asserts `text` parses to exactly the value written as `expected`.
@@ -337,15 +337,15 @@ mod tests {
         let want = Decimal::from_str_exact(expected);
         assert!(want.is_ok(), "bad expectation {expected:?}");
         let got = parse_decimal(text);
-        assert_eq!(got.ok(), want.ok(), "parsing {text:?}");
+        assert_eq!(got.ok(), want.ok().map(Exact::from), "parsing {text:?}");
     }
 
     /// Asserts `text` parses to a zero that is not negative.
     fn assert_zero(text: &str) {
         let got = parse_decimal(text);
-        assert_eq!(got, Ok(Decimal::ZERO), "parsing {text:?}");
+        assert_eq!(got, Ok(Exact::ZERO), "parsing {text:?}");
         assert!(
-            got.is_ok_and(|d| !d.is_sign_negative()),
+            got.is_ok_and(|d| !d.is_negative()),
             "negative zero from {text:?}"
         );
     }
@@ -357,7 +357,8 @@ mod tests {
 
     #[test]
     fn max_mantissa_matches_rust_decimal() {
-        assert_eq!(MAX_MANTISSA, Decimal::MAX.mantissa().unsigned_abs());
+        // rust_decimal's largest value is 2^96 - 1: the same range.
+        assert_eq!(Decimal::MAX.mantissa().unsigned_abs(), (1u128 << 96) - 1);
         assert_eq!(Decimal::MAX.to_string(), "79228162514264337593543950335");
     }
 
@@ -383,8 +384,14 @@ mod tests {
         assert_value("0005", "5");
         assert_value("1.0e-12", "0.000000000001");
         assert_value("1_000.5", "1000.5");
-        assert_eq!(parse_decimal("1_000.5"), Ok(Decimal::new(10005, 1)));
-        assert_eq!(parse_decimal("-15.00"), Ok(Decimal::new(-15, 0)));
+        assert_eq!(
+            parse_decimal("1_000.5"),
+            Ok(Exact::from(Decimal::new(10005, 1)))
+        );
+        assert_eq!(
+            parse_decimal("-15.00"),
+            Ok(Exact::from(Decimal::new(-15, 0)))
+        );
     }
 
     #[test]
@@ -508,23 +515,23 @@ mod tests {
     fn max_boundary() {
         assert_eq!(
             parse_decimal("79228162514264337593543950335"),
-            Ok(Decimal::MAX)
+            Ok(Exact::from(Decimal::MAX))
         );
         assert_eq!(
             parse_decimal("-79228162514264337593543950335"),
-            Ok(Decimal::MIN)
+            Ok(Exact::from(Decimal::MIN))
         );
         assert_eq!(
             parse_decimal("7922816251426433759354395033.5e1"),
-            Ok(Decimal::MAX)
+            Ok(Exact::from(Decimal::MAX))
         );
         assert_eq!(
             parse_decimal("0.79228162514264337593543950335e29"),
-            Ok(Decimal::MAX)
+            Ok(Exact::from(Decimal::MAX))
         );
         assert_eq!(
             parse_decimal("79228162514264337593543950335.000"),
-            Ok(Decimal::MAX)
+            Ok(Exact::from(Decimal::MAX))
         );
         assert_value("7e28", "70000000000000000000000000000");
         assert_value("1e28", "10000000000000000000000000000");
@@ -538,7 +545,7 @@ mod tests {
     fn fractional_digit_limit() {
         assert_eq!(
             parse_decimal("0.0000000000000000000000000001"),
-            Ok(Decimal::new(1, 28))
+            Ok(Exact::from(Decimal::new(1, 28)))
         );
         assert_err(
             "0.00000000000000000000000000001",
@@ -597,10 +604,30 @@ mod tests {
     }
 
     #[test]
+    fn values_beyond_a_decimal_mantissa_stay_exact() {
+        // 30 significant digits: below 2^96 and within 28 places, so in range.
+        let parsed = parse_decimal("486374144085517859.877567743443");
+        assert_eq!(
+            parsed.map(|d| d.to_string()),
+            Ok("486374144085517859.877567743443".to_string())
+        );
+        assert_err(
+            "79228162514264337593543950336",
+            DecimalTextError::OutOfRange,
+        );
+        assert_err(
+            "79228162514264337593543950336.5",
+            DecimalTextError::OutOfRange,
+        );
+        // Just below 2^96, with a fraction: in range.
+        assert!(parse_decimal("79228162514264337593543950335.5").is_ok());
+    }
+
+    #[test]
     fn results_are_normalized() {
         let parsed = parse_decimal("15.00");
-        assert_eq!(parsed.map(|d| d.scale()), Ok(0));
+        assert_eq!(parsed.map(|d| d.to_string()), Ok("15".to_string()));
         let parsed = parse_decimal("1.2300e1");
-        assert_eq!(parsed.map(|d| (d.mantissa(), d.scale())), Ok((123, 1)));
+        assert_eq!(parsed.map(|d| d.to_string()), Ok("12.3".to_string()));
     }
 }

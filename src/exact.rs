@@ -97,6 +97,12 @@ impl Exact {
         Ok(x)
     }
 
+    /// A value from its sign, magnitude mantissa and scale, if in range.
+    pub(crate) fn from_parts(negative: bool, m: U256, s: u32) -> Option<Self> {
+        let m = I256::try_from(m).ok()?;
+        Self::new(if negative { -m } else { m }, s, "value").ok()
+    }
+
     /// The value as a `Decimal`, when it fits one exactly.
     pub fn to_decimal(self) -> Option<Decimal> {
         let n = self.normalize();
@@ -211,11 +217,9 @@ impl Exact {
 impl core::str::FromStr for Exact {
     type Err = crate::error::ParseExactError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        crate::decimal_text::parse_decimal(text)
-            .map(Self::from)
-            .map_err(|_| crate::error::ParseExactError {
-                text: text.chars().take(64).collect(),
-            })
+        crate::decimal_text::parse_decimal(text).map_err(|_| crate::error::ParseExactError {
+            text: text.chars().take(64).collect(),
+        })
     }
 }
 

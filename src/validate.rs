@@ -125,8 +125,8 @@ impl Report {
 /// A decimal as Lago reads it: a string, or (M14) a JSON number.
 fn decimal_of(raw: &Raw<'_>) -> Result<Exact, DecimalTextError> {
     match raw {
-        Raw::String(s) => parse_decimal(s).map(Exact::from),
-        Raw::Number(t) => parse_decimal(t).map(Exact::from),
+        Raw::String(s) => parse_decimal(s),
+        Raw::Number(t) => parse_decimal(t),
         _ => Err(DecimalTextError::Invalid),
     }
 }

@@ -1,3 +1,5 @@
 //! Integration tests: one binary, one module per concern.
 
+mod common;
+mod conformance;
 mod properties;

@@ -150,8 +150,8 @@ fn integer(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<i128, RequestE
 /// A decimal given as a JSON string or number, read exactly.
 fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Exact, RequestError> {
     let parsed = match Raw::of(Some(raw)) {
-        Raw::String(s) => parse_decimal(&s).map(Exact::from),
-        Raw::Number(t) => parse_decimal(t).map(Exact::from),
+        Raw::String(s) => parse_decimal(&s),
+        Raw::Number(t) => parse_decimal(t),
         _ => {
             return Err(line.parse_error(
                 path,
