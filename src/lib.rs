@@ -1,4 +1,93 @@
-//! meterprice: placeholder docs, rewritten below.
+//! meterprice prices metered usage exactly as the billing platform Lago
+//! does, and better: given a charge definition and the aggregated usage of a
+//! billing period, it computes the fee with its cents, amount details,
+//! taxes, true-up minimum and pay-in-advance steps.
+//!
+//! ```
+//! use meterprice::{Bucket, Charge, Period, Usage};
+//!
+//! let charge = Charge::from_lago_json("EUR", r#"{
+//!     "charge_model": "volume",
+//!     "properties": {"volume_ranges": [
+//!         {"from_value": 0, "to_value": 100, "per_unit_amount": "2", "flat_amount": "10"},
+//!         {"from_value": 101, "to_value": null, "per_unit_amount": "1", "flat_amount": "0"}]}
+//! }"#)?;
+//! let usage = Usage::new("100.5".parse()?).with_events_count(3);
+//! let fees = charge.rate(&[Bucket::new(usage)], &Period::full(30))?;
+//! // 100.5 units lie in the span (100, ∞) of the second tier: 100.5 × 1.
+//! assert_eq!(fees.fees[0].amount.to_string(), "100.5");
+//! assert_eq!(fees.fees[0].amount_cents, 10050);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Models
+//!
+//! | model | amount | amount details |
+//! | --- | --- | --- |
+//! | `standard` | units × amount | `{}` |
+//! | `graduated` | each unit at its tier's price, plus the flat fee of every reached tier | `graduated_ranges[]` |
+//! | `graduated_percentage` | a rate per tier on its units, plus flat fees | `graduated_percentage_ranges[]` |
+//! | `package` | started packages of `package_size` after `free_units`, × amount | `free_units`, `paid_units`, `per_package_size`, `per_package_unit_amount` |
+//! | `percentage` | rate % of the paid units + fixed fee per paid event, or per-event `clamp(v × rate + fixed, min, max)` | `units`, `free_units`, `paid_units`, `free_events`, `paid_events`, `rate`, … |
+//! | `volume` | all units at the price of the tier the total falls in, plus its flat fee | `flat_unit_amount`, `per_unit_amount`, `per_unit_total_amount` |
+//! | `dynamic` | the events' own prices (`precise_total_amount_cents`) | `{}` |
+//!
+//! Each model is one [`ChargeModel`] variant, built by validation
+//! ([`ChargeModel::from_lago_json`], [`Charge::from_lago_json`]) with every
+//! rule of Lago's validators, all violations reported at once.
+//! [`ChargeModel::apply`] prices one bucket; [`Charge::rate`] builds fees
+//! for buckets (filters, groups, true-up, taxes, pricing units, projection),
+//! and [`Charge::rate_event`] or [`Charge::price_step`] price a
+//! pay-in-advance step.
+//!
+//! ```
+//! use meterprice::{ChargeModel, Currency, Usage};
+//! let eur = Currency::from_code("EUR").unwrap();
+//! let pct = ChargeModel::from_lago_json("percentage", r#"{"rate": "2.99",
+//!     "per_transaction_min_amount": "1.75", "per_transaction_max_amount": "12"}"#)?;
+//! let usage = Usage::new("10090".parse()?).with_events_count(3)
+//!     .with_event_values(vec!["10".parse()?, "80".parse()?, "10000".parse()?]);
+//! // max(0.299, 1.75) + 2.392 + min(299, 12)
+//! assert_eq!(pct.apply(&usage, eur)?.amount.to_string(), "16.142");
+//!
+//! let gp = ChargeModel::from_lago_json("graduated_percentage", r#"{"graduated_percentage_ranges": [
+//!     {"from_value": 0, "to_value": 10, "rate": "1", "flat_amount": "200"},
+//!     {"from_value": 11, "to_value": null, "rate": "2", "flat_amount": "300"}]}"#)?;
+//! // 10 × 1 % + 200 + 1 × 2 % + 300
+//! assert_eq!(gp.apply(&Usage::new("11".parse()?), eur)?.amount.to_string(), "500.12");
+//!
+//! let dynamic = ChargeModel::from_lago_json("dynamic", "{}")?;
+//! let usage = Usage::new("20".parse()?).with_precise_total_amount_cents("40.2".parse()?);
+//! assert_eq!(dynamic.apply(&usage, eur)?.amount.to_string(), "0.402");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Rounding and precision
+//!
+//! An amount is rounded half away from zero to the currency's minor unit
+//! once per fee (`amount_cents`); the exact amount stays in `amount` and
+//! `precise_amount_cents`. `unit_amount_cents` is truncated toward zero, as
+//! in Lago. Computed figures are [`Exact`]: any value of magnitude below
+//! 2^96 with at most 28 fractional digits is held exactly (up to 57
+//! significant digits); a result outside that range is an
+//! [`ArithmeticError`], never a rounded number. Only a quotient that does
+//! not terminate (a unit amount such as 10/3) is rounded, to 28 significant
+//! digits. Inputs are read exactly from JSON strings and numbers, never
+//! through binary floats.
+//!
+//! # Departures from Lago
+//!
+//! meterprice follows Lago except where Lago is numerically wrong, crashes
+//! or contradicts itself (`shared/spec/decisions.md`): one tier rule for
+//! tier bounds (M1), exact package counts (M2) and quotients (M3),
+//! consistent JSON types (M4), one free-unit allowance for both percentage
+//! paths (M5), per-transaction bounds without a licence (M6), MRO rounded on
+//! its real minor unit (M7), pay-in-advance pricing units at the right
+//! exponent (M8), exact true-up proration without zero true-ups (M9), `{}`
+//! details on a true-up (M10), the first flat fee billed once in advance
+//! (M11), exact prorated-graduated coefficients (M12), validation errors
+//! where Lago's validators crash (M13), and JSON numbers accepted as
+//! decimals (M14).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(clippy::float_arithmetic)]
@@ -37,3 +126,8 @@ pub use money::Currency;
 pub use rate::{Bucket, ChargeFees, Event, Period};
 pub use tiers::{Tier, Tiers};
 pub use usage::Usage;
+
+/// The README's Rust example runs as a doc test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
