@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod conformance;
+mod features;
 mod models;
 mod properties;

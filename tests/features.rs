@@ -1,0 +1,264 @@
+//! Fee features around the models (semantics.md §3–§7): hand-worked edges
+//! and the invariants that tie them together.
+
+use meterprice::{Bucket, Charge, Event, Exact, Period, Usage};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::common::rate_batch;
+
+fn x(s: &str) -> Exact {
+    s.parse().unwrap()
+}
+
+fn one(request: Value) -> Value {
+    rate_batch(&[request]).remove(0)
+}
+
+const G2: &str = r#"{"graduated_ranges": [
+    {"from_value": 0, "to_value": 10, "per_unit_amount": "1", "flat_amount": "5"},
+    {"from_value": 11, "to_value": null, "per_unit_amount": "0.5", "flat_amount": "0"}]}"#;
+
+#[test]
+fn an_in_advance_event_that_crosses_a_tier() {
+    // Usage 4 → 12 with an event of 8: with = 10 × 1 + 5 + 2 × 0.5 = 16;
+    // without (4 units) = 4 + 5 = 9; fee 7 → 700 cents; unit 7 / 8 = 0.875
+    // → 87 cents truncated.
+    let props: Value = serde_json::from_str(G2).unwrap();
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "graduated", "pay_in_advance": true, "properties": props},
+        "usage": {"units": "12", "events_count": 2}, "event": {"value": "8"}}));
+    let fee = &r["fees"][0];
+    assert_eq!(fee["amount_cents"], json!(700));
+    assert_eq!(fee["units"], json!("8"));
+    assert_eq!(fee["precise_unit_amount"], json!("0.875"));
+    assert_eq!(fee["unit_amount_cents"], json!(87));
+    assert_eq!(fee["pay_in_advance"], json!(true));
+    assert_eq!(fee["events_count"], json!(1));
+}
+
+#[test]
+fn the_first_tier_flat_fee_is_billed_once_in_advance() {
+    // M11: a zero-valued event after the first one bills nothing.
+    let charge = Charge::from_lago_json(
+        "EUR",
+        &format!(r#"{{"charge_model": "graduated", "pay_in_advance": true, "properties": {G2}}}"#),
+    )
+    .unwrap();
+    let first = charge
+        .rate_event(
+            &Bucket::new(Usage::new(x("0")).with_events_count(1)),
+            &Event::new(x("0")),
+        )
+        .unwrap();
+    assert_eq!(first.fees[0].amount_cents, 500); // the flat 5 EUR
+    assert_eq!(first.fees[0].precise_unit_amount, Exact::ZERO); // over 0 units: 0, not infinity
+    let second = charge
+        .rate_event(
+            &Bucket::new(Usage::new(x("0")).with_events_count(2)),
+            &Event::new(x("0")),
+        )
+        .unwrap();
+    assert_eq!(second.fees[0].amount_cents, 0);
+}
+
+#[test]
+fn a_true_up_on_a_zero_usage_period() {
+    // No usage, minimum 1000 cents over 15 of 30 days: prorated 500 → true-up
+    // 500 cents, units 1, events 0, details {}.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1"}, "min_amount_cents": 1000},
+        "usage": {"units": "0", "events_count": 0}, "period": {"duration_days": 30, "billed_days": 15}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(0));
+    let t = &r["true_up_fee"];
+    assert_eq!(t["amount_cents"], json!(500));
+    assert_eq!(t["units"], json!("1"));
+    assert_eq!(t["events_count"], json!(0));
+    assert_eq!(t["amount_details"], json!({}));
+    assert_eq!(r["fees_amount_cents"], json!(0));
+    assert_eq!(r["amount_cents"], json!(500));
+}
+
+#[test]
+fn a_minimum_met_exactly_gives_no_true_up() {
+    // M9: 10 × 1 EUR = 1000 cents = the minimum over a full 30-day month
+    // (Lago's float proration gives 1000.0000000000001 and a 0-cent fee).
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1"}, "min_amount_cents": 1000},
+        "usage": {"units": "10", "events_count": 1}, "period": {"duration_days": 30, "billed_days": 30}}));
+    assert_eq!(r["true_up_fee"], Value::Null);
+}
+
+#[test]
+fn a_zero_percent_tax() {
+    // 10 EUR at 0 %: taxes 0, total = amount.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "10"},
+                   "taxes": [{"code": "zero", "name": "Zero", "rate": "0"}]},
+        "usage": {"units": "1", "events_count": 1}}));
+    let fee = &r["fees"][0];
+    assert_eq!(fee["taxes_amount_cents"], json!(0));
+    assert_eq!(fee["taxes_rate"], json!("0"));
+    assert_eq!(fee["total_amount_cents"], json!(1000));
+    assert_eq!(fee["applied_taxes"][0]["amount_cents"], json!(0));
+}
+
+#[test]
+fn three_taxes_whose_separate_roundings_disagree_with_the_total() {
+    // 1010 cents × 5.5 % = 55.55 → 56 each (168 if added); the fee's taxes are
+    // round(3 × 55.55 = 166.65) = 167 (Q23, kept); total 1177.
+    let tax = |c: &str| json!({"code": c, "name": c, "rate": "5.5"});
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "10.1"},
+                   "taxes": [tax("a"), tax("b"), tax("c")]},
+        "usage": {"units": "1", "events_count": 1}}));
+    let fee = &r["fees"][0];
+    let applied: Vec<&Value> = fee["applied_taxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["amount_cents"])
+        .collect();
+    assert_eq!(applied, [&json!(56), &json!(56), &json!(56)]);
+    assert_eq!(fee["taxes_amount_cents"], json!(167));
+    assert_eq!(fee["taxes_precise_amount_cents"], json!("166.65"));
+    assert_eq!(fee["taxes_rate"], json!("16.5"));
+    assert_eq!(fee["total_amount_cents"], json!(1177));
+    assert_eq!(r["total_amount_cents"], json!(1177));
+}
+
+#[test]
+fn a_group_with_zero_units_and_the_totals() {
+    // team a: 160 units → 2 packages × 10 = 20 EUR; team b: 0 units → 0.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "package",
+                   "properties": {"amount": "10", "package_size": 100, "free_units": 0, "pricing_group_keys": ["team"]}},
+        "usage": [{"units": "160", "events_count": 3, "grouped_by": {"team": "a"}},
+                  {"units": "0", "events_count": 0, "grouped_by": {"team": "b"}}]}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(2000));
+    assert_eq!(r["fees"][1]["amount_cents"], json!(0));
+    assert_eq!(r["fees"][1]["item"]["grouped_by"], json!({"team": "b"}));
+    assert_eq!(r["fees_amount_cents"], json!(2000));
+    // Group keys that differ from pricing_group_keys: invalid_usage.
+    let bad = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1", "pricing_group_keys": ["team"]}},
+        "usage": {"units": "1", "grouped_by": {"region": "eu"}}}));
+    assert_eq!(bad["error"]["code"], json!("invalid_usage"));
+}
+
+#[test]
+fn jpy_and_kwd_round_at_their_own_exponent() {
+    // JPY: 3 × 1.5 = 4.5 yen → 5; minimum 1001 over 15/30 days = 500.5;
+    // true-up round(500.5 − 5) = 496 (precise 500.5 − 4.5 = 496).
+    let r = one(json!({"currency": "JPY",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1.5"}, "min_amount_cents": 1001},
+        "usage": {"units": "3", "events_count": 3}, "period": {"duration_days": 30, "billed_days": 15}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(5));
+    assert_eq!(r["true_up_fee"]["amount_cents"], json!(496));
+    // KWD: 1.2345 KWD → 1.235 → 1235 fils; 10 % tax on 1235 = 123.5 → 124.
+    let r = one(json!({"currency": "KWD",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1.2345"},
+                   "taxes": [{"code": "t", "name": "t", "rate": "10"}]},
+        "usage": {"units": "1", "events_count": 1}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(1235));
+    assert_eq!(r["fees"][0]["precise_amount_cents"], json!("1234.5"));
+    assert_eq!(r["fees"][0]["taxes_amount_cents"], json!(124));
+}
+
+#[test]
+fn pricing_units_convert_from_rounded_cents() {
+    // 2 units of graduated 0.01 + flat 0.01 = 0.03 PU (Q19): PU cents 3, at
+    // 2 EUR per PU → 6 cents; PU unit 0.015 → 1 PU cent truncated → 2 cents.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "graduated", "properties": {"graduated_ranges": [
+            {"from_value": 0, "to_value": null, "per_unit_amount": "0.01", "flat_amount": "0.01"}]},
+            "applied_pricing_unit": {"code": "credits", "conversion_rate": "2"}},
+        "usage": {"units": "2", "events_count": 2}}));
+    let fee = &r["fees"][0];
+    assert_eq!(fee["amount_cents"], json!(6));
+    assert_eq!(fee["unit_amount_cents"], json!(2));
+    assert_eq!(fee["pricing_unit_details"]["amount_cents"], json!(3));
+    assert_eq!(fee["pricing_unit_details"]["unit_amount_cents"], json!(1));
+}
+
+#[test]
+fn projection_scales_the_usage_to_the_period() {
+    // Package 10 per 100 units, 30 units after 10 of 30 days: 90 projected
+    // units → 1 package → 10 EUR.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "package", "properties": {"amount": "10", "package_size": 100, "free_units": 0}},
+        "usage": {"units": "30", "events_count": 2}, "period": {"duration_days": 30, "billed_days": 30, "elapsed_days": 10}}));
+    assert_eq!(r["fees"][0]["projected_units"], json!("90"));
+    assert_eq!(r["fees"][0]["projected_amount_cents"], json!(1000));
+}
+
+/// One charge per model where in-advance steps telescope (semantics.md §5):
+/// standard, graduated (M11 bills the first flat fee once), graduated
+/// percentage, package, and percentage without free units.
+fn telescoping_charges() -> Vec<Charge> {
+    let defs = [
+        r#"{"charge_model": "standard", "pay_in_advance": true, "properties": {"amount": "0.37"}}"#.to_string(),
+        format!(r#"{{"charge_model": "graduated", "pay_in_advance": true, "properties": {G2}}}"#),
+        r#"{"charge_model": "graduated_percentage", "pay_in_advance": true, "properties": {"graduated_percentage_ranges": [
+            {"from_value": 0, "to_value": 10, "rate": "1", "flat_amount": "2"},
+            {"from_value": 11, "to_value": null, "rate": "2.5", "flat_amount": "1"}]}}"#
+            .to_string(),
+        r#"{"charge_model": "package", "pay_in_advance": true, "properties": {"amount": "3", "package_size": 7, "free_units": 4}}"#.to_string(),
+        r#"{"charge_model": "percentage", "pay_in_advance": true, "properties": {"rate": "1.5", "fixed_amount": "0.2"}}"#.to_string(),
+    ];
+    defs.iter()
+        .map(|d| Charge::from_lago_json("EUR", d).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The in-advance steps of a sequence of events add up to the in-arrears
+    /// amount of their total (exact amounts, before rounding to cents).
+    #[test]
+    fn in_advance_steps_add_up_to_the_period_amount(values in prop::collection::vec(0u32..5000, 1..12)) {
+        for charge in telescoping_charges() {
+            let mut total = Exact::ZERO;
+            let mut units = Exact::ZERO;
+            let mut seen = Vec::new();
+            for (i, v) in values.iter().enumerate() {
+                // Values in hundredths: 0.00 .. 49.99 units.
+                let value: Exact = format!("{}.{:02}", v / 100, v % 100).parse().unwrap();
+                units = units.checked_add(value).unwrap();
+                seen.push(value);
+                let usage = Usage::new(units).with_events_count(i as u64 + 1).with_event_values(seen.clone());
+                let fees = charge.rate_event(&Bucket::new(usage), &Event::new(value)).unwrap();
+                total = total.checked_add(fees.fees[0].amount).unwrap();
+            }
+            let usage = Usage::new(units).with_events_count(values.len() as u64).with_event_values(seen);
+            let arrears = charge.model().apply(&usage, charge.currency()).unwrap();
+            prop_assert_eq!(total, arrears.amount, "{} over {:?}", charge.model().name(), values);
+        }
+    }
+
+    /// Totals equal the sum of the fees, and fees + true-up cover the prorated
+    /// minimum.
+    #[test]
+    fn totals_add_up_and_the_minimum_is_met(
+        units in prop::collection::vec(0u32..100_000, 1..6),
+        min in 0u32..1_000_000,
+        billed in 0u32..=31,
+    ) {
+        let charge = Charge::from_lago_json("EUR", &format!(
+            r#"{{"charge_model": "standard", "properties": {{"amount": "0.013"}}, "min_amount_cents": {min},
+                "taxes": [{{"code": "vat", "rate": "19.6"}}]}}"#)).unwrap();
+        let buckets: Vec<Bucket> = units.iter().map(|u| Bucket::new(Usage::new(Exact::from(*u)))).collect();
+        let fees = charge.rate(&buckets, &Period::new(31, billed)).unwrap();
+        let sum: i128 = fees.fees.iter().map(|f| f.amount_cents).sum();
+        prop_assert_eq!(fees.fees_amount_cents, sum);
+        let true_up = fees.true_up_fee.as_ref().map_or(0, |t| t.amount_cents);
+        prop_assert_eq!(fees.amount_cents, sum + true_up);
+        let taxes: i128 = fees.fees.iter().chain(fees.true_up_fee.iter()).map(|f| f.taxes.taxes_amount_cents).sum();
+        prop_assert_eq!(fees.taxes_amount_cents, taxes);
+        prop_assert_eq!(fees.total_amount_cents, fees.amount_cents + taxes);
+        // fees + true-up ≥ min × billed / 31, up to the true-up's own rounding
+        // (half a cent): 31 × (sum + true_up) + 31/2 ≥ min × billed.
+        prop_assert!(62 * (sum + true_up) + 31 >= 2 * i128::from(min) * i128::from(billed));
+    }
+}
