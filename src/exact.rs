@@ -91,7 +91,9 @@ impl Exact {
             s -= 1;
         }
         let x = Self { m, s };
-        if x.m.unsigned_abs() >= limit() * pow10(s) {
+        let magnitude = x.m.unsigned_abs();
+        // Below 2^96 the value is in range at any scale: skip the product.
+        if magnitude >= limit() && magnitude >= limit() * pow10(s) {
             return Err(ArithmeticError::new(what));
         }
         Ok(x)
@@ -127,6 +129,29 @@ impl Exact {
 
     /// The value with trailing fractional zeros removed.
     pub fn normalize(&self) -> Self {
+        // Most figures fit 64 bits, where division by 10 is a multiply.
+        if let Ok(small) = i64::try_from(self.m) {
+            let (mut m, mut s) = (small, self.s);
+            while s > 0 && m % 10 == 0 {
+                m /= 10;
+                s -= 1;
+            }
+            return Self {
+                m: I256::from(m),
+                s: if m == 0 { 0 } else { s },
+            };
+        }
+        if let Ok(small) = i128::try_from(self.m) {
+            let (mut m, mut s) = (small, self.s);
+            while s > 0 && m % 10 == 0 {
+                m /= 10;
+                s -= 1;
+            }
+            return Self {
+                m: I256::from(m),
+                s: if m == 0 { 0 } else { s },
+            };
+        }
         let (mut m, mut s) = (self.m, self.s);
         while s > 0 && m % 10 == 0 {
             m /= 10;
@@ -313,18 +338,70 @@ impl fmt::Debug for Exact {
 impl fmt::Display for Exact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.normalize();
-        let digits = n.m.unsigned_abs().to_string();
-        let sign = if n.m < 0 { "-" } else { "" };
-        let s = n.s as usize;
-        if s == 0 {
-            return write!(f, "{sign}{digits}");
-        }
-        if digits.len() > s {
-            let (int, frac) = digits.split_at(digits.len() - s);
-            write!(f, "{sign}{int}.{frac}")
+        // Digits right to left into a stack buffer: 78 digits, a point, the
+        // leading zeros of a small fraction (≤ 28) and a sign fit in 128.
+        let mut buf = [0u8; 128];
+        let mut at = buf.len();
+        let mut push = |b: u8, at: &mut usize| {
+            *at -= 1;
+            if let Some(slot) = buf.get_mut(*at) {
+                *slot = b;
+            }
+        };
+        let mut written = 0u32;
+        let mut emit_digit = |d: u8, at: &mut usize, written: &mut u32| {
+            if *written == n.s && n.s > 0 {
+                push(b'.', at);
+            }
+            push(b'0' + d, at);
+            *written += 1;
+        };
+        let magnitude = n.m.unsigned_abs();
+        if let Ok(mut word) = u64::try_from(magnitude) {
+            loop {
+                emit_digit((word % 10) as u8, &mut at, &mut written);
+                word /= 10;
+                if word == 0 {
+                    break;
+                }
+            }
         } else {
-            write!(f, "{sign}0.{}{digits}", "0".repeat(s - digits.len()))
+            match u128::try_from(magnitude) {
+                Ok(mut small) => loop {
+                    emit_digit((small % 10) as u8, &mut at, &mut written);
+                    small /= 10;
+                    if small == 0 {
+                        break;
+                    }
+                },
+                Err(_) => {
+                    let mut big = n.m.unsigned_abs();
+                    loop {
+                        emit_digit((big % 10).as_u8(), &mut at, &mut written);
+                        big /= 10;
+                        if big == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
         }
+        // A fraction below 1: pad with zeros up to the point, then "0.".
+        while written < n.s {
+            emit_digit(0, &mut at, &mut written);
+        }
+        if written == n.s && n.s > 0 {
+            push(b'.', &mut at);
+            push(b'0', &mut at);
+        }
+        if n.m < 0 {
+            push(b'-', &mut at);
+        }
+        let text = buf
+            .get(at..)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("");
+        f.write_str(text)
     }
 }
 
@@ -409,18 +486,37 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let shift = MAX_SCALE + b.s - a.s;
     // Scales are at most 28, so the shift is never negative.
     let (mut q, mut r) = (ma / mb, ma % mb);
-    for _ in 0..shift {
-        // Past 2^256 the quotient is far beyond 2^96 anyway: an error.
-        q = q
-            .checked_mul(U256::from(10u8))
-            .ok_or(ArithmeticError::new(what))?;
-        let r10 = r * 10;
-        q += r10 / mb;
-        r = r10 % mb;
+    let overflow = || ArithmeticError::new(what);
+    if let Ok(divisor) = u64::try_from(mb) {
+        // A divisor below 2^64 (the usual case) lets the remainder times
+        // 10^19 stay inside u128: 19 digits per step instead of one.
+        let divisor = u128::from(divisor);
+        let mut rem = u128::try_from(r).map_err(|_| overflow())?;
+        let mut left = shift as usize;
+        while left > 0 {
+            let k = left.min(19);
+            let p = POW10_U128.get(k).copied().ok_or_else(overflow)?;
+            let t = rem * p;
+            // Past 2^256 the quotient is far beyond 2^96 anyway: an error.
+            q = q.checked_mul(U256::from(p)).ok_or_else(overflow)?;
+            q = q
+                .checked_add(U256::from(t / divisor))
+                .ok_or_else(overflow)?;
+            rem = t % divisor;
+            left -= k;
+        }
+        r = U256::from(rem);
+    } else {
+        for _ in 0..shift {
+            q = q.checked_mul(U256::from(10u8)).ok_or_else(overflow)?;
+            let r10 = r * 10;
+            q += r10 / mb;
+            r = r10 % mb;
+        }
     }
     // Keep 28 significant digits at most: cut `k` more digits off a long
     // quotient, rounding once (half away from zero) on the exact remainder.
-    let digits = q.to_string().len() as u32;
+    let digits = decimal_digits(q);
     let k = digits.saturating_sub(MAX_SCALE).min(MAX_SCALE);
     let scale = MAX_SCALE - k;
     let up = if k == 0 {
@@ -439,6 +535,18 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let m = I256::try_from(q).map_err(|_| ArithmeticError::new(what))?;
     let x = Exact::new(if negative { -m } else { m }, scale, what)?;
     Ok(x.normalize())
+}
+
+/// Number of decimal digits of `n` (1 for 0).
+fn decimal_digits(n: U256) -> u32 {
+    if let Ok(small) = u128::try_from(n) {
+        return small.checked_ilog10().map_or(1, |d| d + 1);
+    }
+    let mut digits = 39;
+    while digits < 78 && n >= pow10(digits) {
+        digits += 1;
+    }
+    digits
 }
 
 /// `a × b / c` with the product taken exactly first (multiply before

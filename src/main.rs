@@ -143,7 +143,12 @@ fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Resul
         if input.read_until(b'\n', &mut raw)? == 0 {
             break;
         }
-        let line = String::from_utf8_lossy(&raw);
+        // Valid UTF-8 (the norm) is borrowed as is; anything else is
+        // repaired lossily and then fails to parse as JSON on its own line.
+        let line = match std::str::from_utf8(&raw) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&raw),
+        };
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;

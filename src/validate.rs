@@ -81,6 +81,49 @@ impl<'a> Raw<'a> {
     }
 }
 
+/// Where a value sits, formatted only when a message needs it (valid
+/// definitions, the common case, allocate no message text).
+#[derive(Clone, Copy)]
+pub(crate) struct Place<'a> {
+    prefix: &'a str,
+    list: &'a str,
+    index: Option<usize>,
+    key: &'a str,
+}
+
+impl<'a> Place<'a> {
+    /// `{prefix}{key}`, e.g. `filters[0].properties.amount`.
+    pub(crate) fn key(prefix: &'a str, key: &'a str) -> Self {
+        Self {
+            prefix,
+            list: "",
+            index: None,
+            key,
+        }
+    }
+
+    /// `{prefix}{list}[{index}].{key}` (no `.key` when `key` is empty).
+    fn item(prefix: &'a str, list: &'a str, index: usize, key: &'a str) -> Self {
+        Self {
+            prefix,
+            list,
+            index: Some(index),
+            key,
+        }
+    }
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.prefix)?;
+        match self.index {
+            Some(i) if self.key.is_empty() => write!(f, "{}[{i}]", self.list),
+            Some(i) => write!(f, "{}[{i}].{}", self.list, self.key),
+            None => f.write_str(self.key),
+        }
+    }
+}
+
 /// Collects violations and out-of-range values while a definition is read.
 #[derive(Debug, Default)]
 pub(crate) struct Report {
@@ -110,7 +153,7 @@ impl Report {
         })
     }
 
-    fn out_of_range(&mut self, place: &str, raw: &Raw<'_>) {
+    fn out_of_range(&mut self, place: Place<'_>, raw: &Raw<'_>) {
         if self.out_of_range.is_none() {
             let value = match raw {
                 Raw::Number(t) => (*t).to_string(),
@@ -137,7 +180,7 @@ pub(crate) fn amount(
     report: &mut Report,
     raw: &Raw<'_>,
     field: &str,
-    place: &str,
+    place: Place<'_>,
     code: &'static str,
 ) -> Option<Exact> {
     match decimal_of(raw) {
@@ -293,7 +336,7 @@ pub(crate) fn properties(
                 report,
                 &Raw::of(props.amount),
                 "amount",
-                &format!("{prefix}amount"),
+                Place::key(prefix, "amount"),
                 "invalid_amount",
             );
             a.map(|amount| ChargeModel::Standard(crate::models::Standard::from_valid(amount)))
@@ -412,7 +455,7 @@ fn raw_ranges<'a>(
 }
 
 /// A range bound: a JSON number or (M13) a numeric string; `None` is null.
-fn bound(report: &mut Report, raw: &Raw<'_>, place: &str) -> Result<Option<Exact>, ()> {
+fn bound(report: &mut Report, raw: &Raw<'_>, place: Place<'_>) -> Result<Option<Exact>, ()> {
     match raw {
         Raw::Null => Ok(None),
         Raw::Number(_) | Raw::String(_) => match decimal_of(raw) {
@@ -441,11 +484,15 @@ fn chain(
     let mut ok = true;
     let last = ranges.len().saturating_sub(1);
     for (i, r) in ranges.iter().enumerate() {
-        let place = format!("{prefix}{field}[{i}]");
+        let place = Place::item(prefix, field, i, "");
         let from_raw = Raw::of(r.from_value);
         let to_raw = Raw::of(r.to_value);
-        let from = bound(report, &from_raw, &format!("{place}.from_value"));
-        let to = bound(report, &to_raw, &format!("{place}.to_value"));
+        let from = bound(
+            report,
+            &from_raw,
+            Place::item(prefix, field, i, "from_value"),
+        );
+        let to = bound(report, &to_raw, Place::item(prefix, field, i, "to_value"));
         let (Ok(Some(from)), Ok(to)) = (from, to) else {
             ok = false;
             report.violation(
@@ -518,19 +565,18 @@ fn ranges(
     let field = kind.field();
     let mut prices = Vec::with_capacity(raws.len());
     for (i, r) in raws.iter().enumerate() {
-        let place = format!("{prefix}{field}[{i}]");
         let per = amount(
             report,
             &Raw::of(r.per_unit_amount),
             "per_unit_amount",
-            &format!("{place}.per_unit_amount"),
+            Place::item(prefix, field, i, "per_unit_amount"),
             "invalid_amount",
         );
         let flat = amount(
             report,
             &Raw::of(r.flat_amount),
             "flat_amount",
-            &format!("{place}.flat_amount"),
+            Place::item(prefix, field, i, "flat_amount"),
             "invalid_amount",
         );
         prices.push(per.zip(flat));
@@ -563,19 +609,18 @@ fn percent_ranges(
     let field = kind.field();
     let mut prices = Vec::with_capacity(raws.len());
     for (i, r) in raws.iter().enumerate() {
-        let place = format!("{prefix}{field}[{i}]");
         let flat = amount(
             report,
             &Raw::of(r.flat_amount),
             "flat_amount",
-            &format!("{place}.flat_amount"),
+            Place::item(prefix, field, i, "flat_amount"),
             "invalid_amount",
         );
         let rate = amount(
             report,
             &Raw::of(r.rate),
             "rate",
-            &format!("{place}.rate"),
+            Place::item(prefix, field, i, "rate"),
             "invalid_rate",
         );
         prices.push(rate.zip(flat));
@@ -600,7 +645,7 @@ fn package(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Opti
         report,
         &Raw::of(props.amount),
         "amount",
-        &format!("{prefix}amount"),
+        Place::key(prefix, "amount"),
         "invalid_amount",
     );
     let size_raw = Raw::of(props.package_size);
@@ -653,7 +698,7 @@ fn per_transaction(
         report,
         &raw,
         field,
-        &format!("{prefix}{field}"),
+        Place::key(prefix, field),
         "invalid_amount",
     )
     .map(Some)
@@ -665,7 +710,7 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
         report,
         &Raw::of(props.rate),
         "rate",
-        &format!("{prefix}rate"),
+        Place::key(prefix, "rate"),
         "invalid_rate",
     );
     let fixed_raw = Raw::of(props.fixed_amount);
@@ -675,7 +720,7 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
             report,
             &fixed_raw,
             "fixed_amount",
-            &format!("{prefix}fixed_amount"),
+            Place::key(prefix, "fixed_amount"),
             "invalid_fixed_amount",
         ),
     };
@@ -707,7 +752,7 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
             report,
             &t_raw,
             "free_units_per_total_aggregation",
-            &format!("{prefix}free_units_per_total_aggregation"),
+            Place::key(prefix, "free_units_per_total_aggregation"),
             "invalid_free_units_per_total_aggregation",
         )
         // "0" counts as not set.

@@ -4,6 +4,7 @@
 //! numbers keep their exact text and every message names the field path.
 
 use std::borrow::Cow;
+use std::fmt::Display;
 
 use crate::exact::Exact;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use crate::models::ChargeModel;
 use crate::money::Currency;
 use crate::rate::{Bucket, Event, Period};
 use crate::usage::Usage;
-use crate::validate::{self, ModelKind, Raw, RawProperties, Report};
+use crate::validate::{self, ModelKind, Place, Raw, RawProperties, Report};
 
 /// Why a request could not be priced, as the contract's error codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,26 @@ pub(crate) struct Request {
     pub period: Period,
 }
 
+/// `{parent}.{key}`, formatted only when a message needs it.
+#[derive(Clone, Copy)]
+struct Sub<'a>(&'a dyn Display, &'a str);
+
+impl Display for Sub<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// `{parent}[{index}]`, formatted only when a message needs it.
+#[derive(Clone, Copy)]
+struct Idx<'a>(&'a dyn Display, usize);
+
+impl Display for Idx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
 /// Where a raw value sits in the line, for messages (1-based byte column).
 struct Line<'a> {
     text: &'a str,
@@ -82,7 +103,7 @@ impl Line<'_> {
         at.saturating_sub(start) + 1
     }
 
-    fn parse_error(&self, path: &str, raw: &RawValue, what: &str) -> RequestError {
+    fn parse_error(&self, path: impl Display, raw: &RawValue, what: &str) -> RequestError {
         RequestError::Parse(format!(
             "line 1, column {}: {path}: {what}",
             self.column(raw)
@@ -92,7 +113,7 @@ impl Line<'_> {
 
 fn object<'a, T: Deserialize<'a>>(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: &'a RawValue,
 ) -> Result<T, RequestError> {
     if !raw.get().starts_with('{') {
@@ -103,7 +124,7 @@ fn object<'a, T: Deserialize<'a>>(
 
 fn string(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: Option<&RawValue>,
 ) -> Result<Option<String>, RequestError> {
     match raw {
@@ -117,7 +138,7 @@ fn string(
 
 fn boolean(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: Option<&RawValue>,
     default: bool,
 ) -> Result<bool, RequestError> {
@@ -138,7 +159,11 @@ fn failure(report: Report) -> RequestError {
 }
 
 /// A JSON integer, as an i128.
-fn integer(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<i128, RequestError> {
+fn integer(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: &RawValue,
+) -> Result<i128, RequestError> {
     let text = raw.get();
     let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
     match text.parse::<i128>() {
@@ -148,7 +173,11 @@ fn integer(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<i128, RequestE
 }
 
 /// A decimal given as a JSON string or number, read exactly.
-fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Exact, RequestError> {
+fn decimal(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: &RawValue,
+) -> Result<Exact, RequestError> {
     let parsed = match Raw::of(Some(raw)) {
         Raw::String(s) => parse_decimal(&s),
         Raw::Number(t) => parse_decimal(t),
@@ -174,7 +203,7 @@ fn decimal(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Exact, Request
 
 fn opt_decimal(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: Option<&RawValue>,
 ) -> Result<Option<Exact>, RequestError> {
     raw.map(|r| decimal(line, path, r)).transpose()
@@ -182,7 +211,7 @@ fn opt_decimal(
 
 fn decimals(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: Option<&RawValue>,
 ) -> Result<Vec<Exact>, RequestError> {
     let Some(raw) = raw else {
@@ -198,7 +227,7 @@ fn decimals(
     items
         .iter()
         .enumerate()
-        .map(|(i, r)| decimal(line, &format!("{path}[{i}]"), r))
+        .map(|(i, r)| decimal(line, Idx(&path, i), r))
         .collect()
 }
 
@@ -230,7 +259,7 @@ impl<'de> Deserialize<'de> for Pairs<'de> {
 
 fn pairs<'a>(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: &'a RawValue,
 ) -> Result<Vec<(Cow<'a, str>, &'a RawValue)>, RequestError> {
     if !raw.get().starts_with('{') {
@@ -244,7 +273,7 @@ fn pairs<'a>(
 /// `{key: [string, ...]}` in the order given.
 fn filter_values(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: &RawValue,
 ) -> Result<Vec<(String, Vec<String>)>, RequestError> {
     pairs(line, path, raw)?
@@ -254,7 +283,7 @@ fn filter_values(
                 .map(|vals| (k.clone().into_owned(), vals))
                 .map_err(|_| {
                     line.parse_error(
-                        &format!("{path}.{k}"),
+                        Sub(&path, &k),
                         v,
                         &format!("expected an array of strings, got {}", v.get()),
                     )
@@ -366,7 +395,7 @@ struct RawPeriod<'a> {
 /// Reads the properties object of a charge or filter.
 fn raw_properties<'a>(
     line: &Line<'_>,
-    path: &str,
+    path: impl Display + Copy,
     raw: Option<&'a RawValue>,
 ) -> Result<RawProperties<'a>, RequestError> {
     match raw {
@@ -487,13 +516,13 @@ fn parse_charge(
         let path = format!("charge.filters[{i}]");
         let rf: RawFilter<'_> = object(line, &path, f)?;
         let values = match rf.values {
-            Some(v) => filter_values(line, &format!("{path}.values"), v)?,
+            Some(v) => filter_values(line, Sub(&path, "values"), v)?,
             None => Vec::new(),
         };
-        let props = raw_properties(line, &format!("{path}.properties"), rf.properties)?;
+        let props = raw_properties(line, Sub(&path, "properties"), rf.properties)?;
         let name = string(
             line,
-            &format!("{path}.invoice_display_name"),
+            Sub(&path, "invoice_display_name"),
             rf.invoice_display_name,
         )?;
         filters_raw.push((values, props, name));
@@ -604,14 +633,15 @@ fn parse_taxes(
     for (i, item) in items.iter().enumerate() {
         let path = format!("charge.taxes[{i}]");
         let rt: RawTax<'_> = object(line, &path, item)?;
-        let code = string(line, &format!("{path}.code"), rt.code)?.unwrap_or_default();
-        let name = string(line, &format!("{path}.name"), rt.name)?;
+        let code = string(line, Sub(&path, "code"), rt.code)?.unwrap_or_default();
+        let name = string(line, Sub(&path, "name"), rt.name)?;
         let rate_raw = Raw::of(rt.rate);
+        let rate_path = format!("{path}.");
         let rate = validate::amount(
             report,
             &rate_raw,
             "rate",
-            &format!("{path}.rate"),
+            Place::key(&rate_path, "rate"),
             "value_is_invalid",
         );
         if let Some(rate) = rate {
@@ -631,9 +661,9 @@ fn parse_pricing_unit(
     };
     let path = "charge.applied_pricing_unit";
     let rp: RawPricingUnit<'_> = object(line, path, raw)?;
-    let code = match string(line, &format!("{path}.code"), rp.code)? {
+    let code = match string(line, Sub(&path, "code"), rp.code)? {
         Some(c) => c,
-        None => string(line, &format!("{path}.pricing_unit"), rp.pricing_unit)?.unwrap_or_default(),
+        None => string(line, Sub(&path, "pricing_unit"), rp.pricing_unit)?.unwrap_or_default(),
     };
     const FIELD: &str = "applied_pricing_unit.conversion_rate";
     let rate_raw = Raw::of(rp.conversion_rate);
@@ -641,7 +671,7 @@ fn parse_pricing_unit(
         report,
         &rate_raw,
         FIELD,
-        &format!("{path}.conversion_rate"),
+        Place::key("charge.applied_pricing_unit.", "conversion_rate"),
         "value_is_out_of_range",
     );
     match rate {
@@ -692,42 +722,39 @@ fn parse_bucket(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Bucket, R
     let Some(units_raw) = rb.units else {
         return Err(line.parse_error(path, raw, "units is required"));
     };
-    let units = decimal(line, &format!("{path}.units"), units_raw)?;
+    let units = decimal(line, Sub(&path, "units"), units_raw)?;
     let events_count = match rb.events_count {
         None => 0,
         Some(r) if r.get() == "null" => 0,
         Some(r) => {
-            let n = integer(line, &format!("{path}.events_count"), r)?;
+            let n = integer(line, Sub(&path, "events_count"), r)?;
             u64::try_from(n).map_err(|_| {
                 RequestError::Usage(format!("{path}.events_count must be >= 0, got {n}"))
             })?
         }
     };
     let mut usage = Usage::new(units).with_events_count(events_count);
-    usage.event_values = decimals(line, &format!("{path}.event_values"), rb.event_values)?;
+    usage.event_values = decimals(line, Sub(&path, "event_values"), rb.event_values)?;
     usage.prorated_event_values = decimals(
         line,
-        &format!("{path}.prorated_event_values"),
+        Sub(&path, "prorated_event_values"),
         rb.prorated_event_values,
     )?;
-    usage.full_units_number = opt_decimal(
-        line,
-        &format!("{path}.full_units_number"),
-        rb.full_units_number,
-    )?;
+    usage.full_units_number =
+        opt_decimal(line, Sub(&path, "full_units_number"), rb.full_units_number)?;
     usage.precise_total_amount_cents = opt_decimal(
         line,
-        &format!("{path}.precise_total_amount_cents"),
+        Sub(&path, "precise_total_amount_cents"),
         rb.precise_total_amount_cents,
     )?;
     let filter = rb
         .filter
-        .map(|f| filter_values(line, &format!("{path}.filter"), f))
+        .map(|f| filter_values(line, Sub(&path, "filter"), f))
         .transpose()?;
     let grouped_by = match rb.grouped_by {
         None => None,
         Some(g) => {
-            let pairs = pairs(line, &format!("{path}.grouped_by"), g)?;
+            let pairs = pairs(line, Sub(&path, "grouped_by"), g)?;
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
                 let value = match Raw::of(Some(v)) {
@@ -735,7 +762,7 @@ fn parse_bucket(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Bucket, R
                     Raw::String(s) => Some(s.into_owned()),
                     _ => {
                         return Err(line.parse_error(
-                            &format!("{path}.grouped_by.{k}"),
+                            Sub(&Sub(&path, "grouped_by"), &k),
                             v,
                             &format!("expected a string or null, got {}", v.get()),
                         ));
@@ -769,7 +796,11 @@ fn parse_event(line: &Line<'_>, raw: &RawValue) -> Result<Event, RequestError> {
     })
 }
 
-fn days(line: &Line<'_>, path: &str, raw: Option<&RawValue>) -> Result<Option<u32>, RequestError> {
+fn days(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: Option<&RawValue>,
+) -> Result<Option<u32>, RequestError> {
     let Some(r) = raw.filter(|r| r.get() != "null") else {
         return Ok(None);
     };
