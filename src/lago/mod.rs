@@ -35,7 +35,6 @@ pub enum Outcome {
 /// assert_eq!(v["fees"][0]["precise_amount_cents"], "12.5");
 /// ```
 pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
-    let start = out.len();
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(e) => e,
         Err(e) => {
@@ -45,69 +44,47 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
                 e.column(),
                 strip_position(&e.to_string())
             );
-            let _ = response::write_error(out, None, "parse_error", &message, None, pretty);
+            response::write_error(out, None, "parse_error", &message, None, pretty);
             return Outcome::Failed;
         }
     };
     let id = envelope.id;
-    let written = match request::parse(text, &envelope) {
-        Ok(req) => {
-            let priced = match req.event {
-                Some(event) => match req.buckets.as_slice() {
-                    [bucket] => req.charge.rate_event(bucket, &event),
-                    _ => Err(RateError::Usage(crate::error::UsageError::new(
-                        "usage must be exactly one bucket with an event",
-                    ))),
-                },
-                None => req.charge.rate(&req.buckets, &req.period),
-            };
-            match priced {
-                Ok(fees) => response::write_result(out, id, &req.charge, &fees, pretty)
-                    .map(|()| Outcome::Priced),
-                Err(RateError::Usage(u)) => {
-                    response::write_error(out, id, "invalid_usage", &u.message, None, pretty)
-                        .map(|()| Outcome::Failed)
-                }
-                Err(RateError::Arithmetic(a)) => response::write_error(
-                    out,
-                    id,
-                    "arithmetic_overflow",
-                    &a.to_string(),
-                    None,
-                    pretty,
-                )
-                .map(|()| Outcome::Failed),
-            }
-        }
-        Err(e) => {
-            let (code, message, details) = match &e {
-                RequestError::Parse(m) => ("parse_error", m.clone(), None),
-                RequestError::Validation(v) => {
-                    let message = v
-                        .iter()
-                        .map(|x| x.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    ("validation_error", message, Some(v.as_slice()))
-                }
-                RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
-                RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
-                RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
-            };
-            response::write_error(out, id, code, &message, details, pretty)
-                .map(|()| Outcome::Failed)
-        }
+    let fail = |out: &mut Vec<u8>,
+                code: &str,
+                message: &str,
+                details: Option<&[crate::error::Violation]>| {
+        response::write_error(out, id, code, message, details, pretty);
+        Outcome::Failed
     };
-    match written {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // Serialization into memory cannot fail for these types; if it
-            // ever did, the line still gets a well-formed error record.
-            out.truncate(start);
-            let _ =
-                response::write_error(out, id, "arithmetic_overflow", &e.to_string(), None, pretty);
-            Outcome::Failed
+    let req = match request::parse(text, &envelope) {
+        Ok(req) => req,
+        Err(RequestError::Parse(m)) => return fail(out, "parse_error", &m, None),
+        Err(RequestError::Validation(v)) => {
+            let message = v
+                .iter()
+                .map(|x| x.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return fail(out, "validation_error", &message, Some(&v));
         }
+        Err(RequestError::Unsupported(m)) => return fail(out, "unsupported", &m, None),
+        Err(RequestError::Overflow(m)) => return fail(out, "arithmetic_overflow", &m, None),
+        Err(RequestError::Usage(m)) => return fail(out, "invalid_usage", &m, None),
+    };
+    let priced = match (req.event, req.buckets.as_slice()) {
+        (Some(event), [bucket]) => req.charge.rate_event(bucket, &event),
+        (Some(_), _) => Err(RateError::Usage(crate::error::UsageError::new(
+            "usage must be exactly one bucket with an event",
+        ))),
+        (None, buckets) => req.charge.rate(buckets, &req.period),
+    };
+    match priced {
+        Ok(fees) => {
+            response::write_result(out, id, &req.charge, &fees, pretty);
+            Outcome::Priced
+        }
+        Err(RateError::Usage(u)) => fail(out, "invalid_usage", &u.message, None),
+        Err(RateError::Arithmetic(a)) => fail(out, "arithmetic_overflow", &a.to_string(), None),
     }
 }
 
