@@ -242,11 +242,11 @@ pub(crate) struct RawProperties<'a> {
     #[serde(borrow, default)]
     amount: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    graduated_ranges: Option<&'a RawValue>,
+    graduated_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
-    graduated_percentage_ranges: Option<&'a RawValue>,
+    graduated_percentage_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
-    volume_ranges: Option<&'a RawValue>,
+    volume_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
     package_size: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -271,9 +271,148 @@ pub(crate) struct RawProperties<'a> {
     presentation_group_keys: Option<&'a RawValue>,
 }
 
+/// A tier list read in the same pass as the rest of the request: the
+/// ranges when it is a list, else what it was (for Lago's codes).
+#[derive(Debug)]
+pub(crate) enum RangeList<'a> {
+    /// A JSON array: each element a range object, or not.
+    Items(Vec<RangeItem<'a>>),
+    /// Anything else: whether it is blank (`""`, `{}`), and what it is.
+    Other { blank: bool, shown: &'static str },
+}
+
+/// One element of a tier list.
+#[derive(Debug)]
+pub(crate) enum RangeItem<'a> {
+    /// An object.
+    Range(RawRange<'a>),
+    /// Anything else.
+    NotObject,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RangeList<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RangeList<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of ranges")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(RangeList::Items(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut blank = true;
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {
+                    blank = false;
+                }
+                Ok(RangeList::Other {
+                    blank,
+                    shown: "an object",
+                })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: v.trim().is_empty(),
+                    shown: "a string",
+                })
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: false,
+                    shown: "a boolean",
+                })
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: false,
+                    shown: "a number",
+                })
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: false,
+                    shown: "a number",
+                })
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: false,
+                    shown: "a number",
+                })
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RangeList::Other {
+                    blank: true,
+                    shown: "null",
+                })
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RangeItem<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RangeItem<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a range")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawRange::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RangeItem::Range)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RangeItem::NotObject)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 /// One raw tier.
 #[derive(Debug, Default, Deserialize)]
-struct RawRange<'a> {
+pub(crate) struct RawRange<'a> {
     #[serde(borrow, default)]
     from_value: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -342,15 +481,25 @@ pub(crate) fn properties(
             a.map(|amount| ChargeModel::Standard(crate::models::Standard::from_valid(amount)))
         }
         ModelKind::Graduated => {
-            let tiers = ranges(report, props.graduated_ranges, RangeKind::Graduated, prefix);
+            let tiers = ranges(
+                report,
+                props.graduated_ranges.as_ref(),
+                RangeKind::Graduated,
+                prefix,
+            );
             tiers.map(|t| ChargeModel::Graduated(Graduated { ranges: t }))
         }
         ModelKind::Volume => {
-            let tiers = ranges(report, props.volume_ranges, RangeKind::Volume, prefix);
+            let tiers = ranges(
+                report,
+                props.volume_ranges.as_ref(),
+                RangeKind::Volume,
+                prefix,
+            );
             tiers.map(|t| ChargeModel::Volume(Volume { ranges: t }))
         }
         ModelKind::GraduatedPercentage => {
-            percent_ranges(report, props.graduated_percentage_ranges, prefix)
+            percent_ranges(report, props.graduated_percentage_ranges.as_ref(), prefix)
                 .map(|t| ChargeModel::GraduatedPercentage(GraduatedPercentage { ranges: t }))
         }
         ModelKind::Package => package(report, props, prefix).map(ChargeModel::Package),
@@ -398,50 +547,46 @@ impl RangeKind {
 
 /// Reads the raw tier list; `None` after reporting when it is missing or
 /// not a list of objects.
-fn raw_ranges<'a>(
+fn raw_ranges<'l, 'a>(
     report: &mut Report,
-    value: Option<&'a RawValue>,
+    value: Option<&'l RangeList<'a>>,
     kind: RangeKind,
     prefix: &str,
-) -> Option<Vec<RawRange<'a>>> {
+) -> Option<Vec<&'l RawRange<'a>>> {
     let field = kind.field();
-    let raw = Raw::of(value);
-    if raw.is_blank() {
-        report.violation(
-            field,
-            kind.missing(),
-            format!("{prefix}{field} must be a non-empty list of ranges"),
-        );
-        return None;
-    }
-    let Raw::Array(list) = raw else {
-        report.violation(
-            field,
-            kind.invalid(),
-            format!(
-                "{prefix}{field} must be a list of ranges, got {}",
-                raw.show()
-            ),
-        );
-        return None;
-    };
-    let items: Vec<&'a RawValue> = match serde_json::from_str(list.get()) {
-        Ok(items) => items,
-        Err(_) => {
+    let items = match value {
+        None | Some(RangeList::Other { blank: true, .. }) => {
             report.violation(
                 field,
-                kind.invalid(),
-                format!("{prefix}{field} must be a list of ranges"),
+                kind.missing(),
+                format!("{prefix}{field} must be a non-empty list of ranges"),
             );
             return None;
         }
+        Some(RangeList::Items(items)) if items.is_empty() => {
+            report.violation(
+                field,
+                kind.missing(),
+                format!("{prefix}{field} must be a non-empty list of ranges"),
+            );
+            return None;
+        }
+        Some(RangeList::Other { shown, .. }) => {
+            report.violation(
+                field,
+                kind.invalid(),
+                format!("{prefix}{field} must be a list of ranges, got {shown}"),
+            );
+            return None;
+        }
+        Some(RangeList::Items(items)) => items,
     };
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
-    for (i, item) in items.into_iter().enumerate() {
-        match serde_json::from_str::<RawRange<'a>>(item.get()) {
-            Ok(r) if item.get().starts_with('{') => out.push(r),
-            _ => {
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            RangeItem::Range(r) => out.push(r),
+            RangeItem::NotObject => {
                 ok = false;
                 report.violation(
                     field,
@@ -474,7 +619,7 @@ fn bound(report: &mut Report, raw: &Raw<'_>, place: Place<'_>) -> Result<Option<
 /// valid. Reports one violation per broken range, naming it.
 fn chain(
     report: &mut Report,
-    ranges: &[RawRange<'_>],
+    ranges: &[&RawRange<'_>],
     kind: RangeKind,
     prefix: &str,
 ) -> Option<Vec<(Exact, Option<Exact>)>> {
@@ -557,7 +702,7 @@ fn chain(
 
 fn ranges(
     report: &mut Report,
-    value: Option<&RawValue>,
+    value: Option<&RangeList<'_>>,
     kind: RangeKind,
     prefix: &str,
 ) -> Option<Tiers<TierPrice>> {
@@ -601,7 +746,7 @@ fn ranges(
 
 fn percent_ranges(
     report: &mut Report,
-    value: Option<&RawValue>,
+    value: Option<&RangeList<'_>>,
     prefix: &str,
 ) -> Option<Tiers<RateTierPrice>> {
     let kind = RangeKind::GraduatedPercentage;

@@ -5,7 +5,7 @@ mod request;
 mod response;
 
 use crate::error::RateError;
-use request::{Envelope, RequestError};
+use request::{Envelope, LenientEnvelope, RequestError};
 
 /// How a request line turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +35,27 @@ pub enum Outcome {
 /// assert_eq!(v["fees"][0]["precise_amount_cents"], "12.5");
 /// ```
 pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
+    // One pass for well-formed requests; a second, lenient read only to
+    // explain a malformed one (and still echo its id).
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(e) => e,
-        Err(e) => {
-            let message = format!(
-                "line {}, column {}: {}",
-                e.line(),
-                e.column(),
-                strip_position(&e.to_string())
-            );
-            response::write_error(out, None, "parse_error", &message, None, pretty);
+        Err(typed) => {
+            let (id, message) = match serde_json::from_str::<LenientEnvelope<'_>>(text) {
+                Ok(lenient) => match request::explain(text, &lenient, &typed) {
+                    RequestError::Parse(m) => (lenient.id, m),
+                    other => (lenient.id, format!("{other:?}")),
+                },
+                Err(e) => (
+                    None,
+                    format!(
+                        "line {}, column {}: {}",
+                        e.line(),
+                        e.column(),
+                        strip_position(&e.to_string())
+                    ),
+                ),
+            };
+            response::write_error(out, id, "parse_error", &message, None, pretty);
             return Outcome::Failed;
         }
     };

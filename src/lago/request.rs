@@ -45,7 +45,8 @@ impl From<DefinitionError> for RequestError {
     }
 }
 
-/// The top level of a request, each part left raw.
+/// The top level of a request, read in one pass; leaves that may hold a
+/// wrong type stay raw. When this fails, [`LenientEnvelope`] finds out why.
 #[derive(Deserialize)]
 pub(crate) struct Envelope<'a> {
     #[serde(borrow, default)]
@@ -53,13 +54,25 @@ pub(crate) struct Envelope<'a> {
     #[serde(borrow, default)]
     currency: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    charge: Option<&'a RawValue>,
+    charge: Option<RawCharge<'a>>,
     #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
+    usage: Option<UsageField<'a>>,
     #[serde(borrow, default)]
     event: Option<&'a RawValue>,
     #[serde(borrow, default)]
     period: Option<&'a RawValue>,
+}
+
+/// The top level with every part raw: only for explaining a request whose
+/// one-pass read failed.
+#[derive(Deserialize)]
+pub(crate) struct LenientEnvelope<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    charge: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
 }
 
 /// A request ready to price.
@@ -119,7 +132,16 @@ fn object<'a, T: Deserialize<'a>>(
     if !raw.get().starts_with('{') {
         return Err(line.parse_error(path, raw, &format!("expected an object, got {}", raw.get())));
     }
-    serde_json::from_str(raw.get()).map_err(|e| line.parse_error(path, raw, &e.to_string()))
+    serde_json::from_str(raw.get()).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rfind(" at line ")
+            .and_then(|i| message.get(..i))
+            .unwrap_or(&message);
+        // serde names the internal type; say what the contract expects.
+        let message = message.replace("struct RawProperties", "a properties object");
+        line.parse_error(path, raw, &message)
+    })
 }
 
 fn string(
@@ -297,7 +319,7 @@ struct RawCharge<'a> {
     #[serde(borrow, default)]
     charge_model: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    properties: Option<&'a RawValue>,
+    properties: Option<RawProperties<'a>>,
     #[serde(borrow, default)]
     filters: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -327,7 +349,7 @@ struct RawFilter<'a> {
     #[serde(borrow, default)]
     values: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    properties: Option<&'a RawValue>,
+    properties: Option<RawProperties<'a>>,
     #[serde(borrow, default)]
     invoice_display_name: Option<&'a RawValue>,
 }
@@ -350,6 +372,51 @@ struct RawPricingUnit<'a> {
     pricing_unit: Option<&'a RawValue>,
     #[serde(borrow, default)]
     conversion_rate: Option<&'a RawValue>,
+}
+
+/// The parts of a charge (or filter) that hold objects, read leniently.
+#[derive(Deserialize)]
+struct LenientCharge<'a> {
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    filters: Option<&'a RawValue>,
+}
+
+/// `usage`: one bucket or a list of them.
+enum UsageField<'a> {
+    One(RawBucket<'a>),
+    Many(Vec<RawBucket<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for UsageField<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = UsageField<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a usage bucket or an array of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawBucket::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(UsageField::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                while let Some(b) = seq.next_element()? {
+                    out.push(b);
+                }
+                Ok(UsageField::Many(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -392,29 +459,26 @@ struct RawPeriod<'a> {
     elapsed_days: Option<&'a RawValue>,
 }
 
-/// Reads the properties object of a charge or filter.
-fn raw_properties<'a>(
-    line: &Line<'_>,
-    path: impl Display + Copy,
-    raw: Option<&'a RawValue>,
-) -> Result<RawProperties<'a>, RequestError> {
-    match raw {
-        None => Ok(RawProperties::default()),
-        Some(r) => object(line, path, r),
-    }
-}
-
 /// Parses and validates a whole request.
 pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, RequestError> {
     let line = Line { text };
     // Shapes first: a wrong JSON type anywhere outside `properties` is a
     // parse error, before any rule is checked.
-    let raw_charge: Option<RawCharge<'_>> = envelope
-        .charge
-        .map(|c| object(&line, "charge", c))
-        .transpose()?;
+    let raw_charge = envelope.charge.as_ref();
     let currency_code = string(&line, "currency", envelope.currency)?;
-    let buckets = parse_usage(&line, envelope.usage)?;
+    let buckets = match &envelope.usage {
+        None => {
+            return Err(RequestError::Parse(
+                "usage: required (one bucket object or an array of them)".into(),
+            ));
+        }
+        Some(UsageField::One(b)) => vec![parse_bucket(&line, "usage", b)?],
+        Some(UsageField::Many(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, b)| parse_bucket(&line, &format!("usage[{i}]"), b))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let event = envelope.event.map(|e| parse_event(&line, e)).transpose()?;
     let period = parse_period(&line, envelope.period)?;
 
@@ -444,7 +508,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
         report.violation("charge", "value_is_mandatory", "charge is required".into());
         return Err(failure(report));
     };
-    let charge = parse_charge(&line, &rc, currency, report)?;
+    let charge = parse_charge(&line, rc, currency, report)?;
     Ok(Request {
         charge,
         buckets,
@@ -500,7 +564,8 @@ fn parse_charge(
         billable_metric_name: string(line, "charge.billable_metric_name", rc.billable_metric_name)?,
         invoice_display_name: string(line, "charge.invoice_display_name", rc.invoice_display_name)?,
     };
-    let raw_props = raw_properties(line, "charge.properties", rc.properties)?;
+    let no_properties = RawProperties::default();
+    let raw_props = rc.properties.as_ref().unwrap_or(&no_properties);
     let raw_filters = match rc.filters {
         None => Vec::new(),
         Some(f) => serde_json::from_str::<Vec<&RawValue>>(f.get()).map_err(|_| {
@@ -519,7 +584,7 @@ fn parse_charge(
             Some(v) => filter_values(line, Sub(&path, "values"), v)?,
             None => Vec::new(),
         };
-        let props = raw_properties(line, Sub(&path, "properties"), rf.properties)?;
+        let props = rf.properties.unwrap_or_default();
         let name = string(
             line,
             Sub(&path, "invoice_display_name"),
@@ -581,7 +646,7 @@ fn parse_charge(
         }
     }
 
-    let props = kind.and_then(|k| validate::properties(&mut report, k, &raw_props, ""));
+    let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
     let mut filters = Vec::with_capacity(filters_raw.len());
     for (i, (values, p, name)) in filters_raw.into_iter().enumerate() {
         let prefix = format!("filters[{i}].properties.");
@@ -691,6 +756,46 @@ fn parse_pricing_unit(
     }
 }
 
+/// Why a request that failed the one-pass read is malformed: each part is
+/// read on its own, so the message names the part, path and column.
+pub(crate) fn explain(
+    text: &str,
+    envelope: &LenientEnvelope<'_>,
+    fallback: &serde_json::Error,
+) -> RequestError {
+    let line = Line { text };
+    let check = || -> Result<(), RequestError> {
+        if let Some(c) = envelope.charge {
+            // `properties` objects first, for a message that names them.
+            let lc: LenientCharge<'_> = object(&line, "charge", c)?;
+            if let Some(p) = lc.properties {
+                let _: &RawValue = object(&line, "charge.properties", p)?;
+            }
+            let filters: Vec<LenientCharge<'_>> = match lc.filters {
+                Some(f) => serde_json::from_str(f.get()).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for (i, f) in filters.iter().enumerate() {
+                if let Some(p) = f.properties {
+                    let path = format!("charge.filters[{i}].properties");
+                    let _: &RawValue = object(&line, path.as_str(), p)?;
+                }
+            }
+            let _: RawCharge<'_> = object(&line, "charge", c)?;
+        }
+        parse_usage(&line, envelope.usage)?;
+        Ok(())
+    };
+    match check() {
+        Err(e) => e,
+        Ok(()) => RequestError::Parse(format!(
+            "line {}, column {}: {fallback}",
+            fallback.line(),
+            fallback.column()
+        )),
+    }
+}
+
 fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, RequestError> {
     let Some(raw) = raw else {
         return Err(RequestError::Parse(
@@ -699,7 +804,8 @@ fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, R
     };
     let text = raw.get();
     if text.starts_with('{') {
-        return Ok(vec![parse_bucket(line, "usage", raw)?]);
+        let rb: RawBucket<'_> = object(line, "usage", raw)?;
+        return Ok(vec![parse_bucket(line, "usage", &rb)?]);
     }
     if !text.starts_with('[') {
         return Err(line.parse_error(
@@ -713,14 +819,17 @@ fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, R
     items
         .iter()
         .enumerate()
-        .map(|(i, b)| parse_bucket(line, &format!("usage[{i}]"), b))
+        .map(|(i, b)| {
+            let path = format!("usage[{i}]");
+            let rb: RawBucket<'_> = object(line, &path, b)?;
+            parse_bucket(line, &path, &rb)
+        })
         .collect()
 }
 
-fn parse_bucket(line: &Line<'_>, path: &str, raw: &RawValue) -> Result<Bucket, RequestError> {
-    let rb: RawBucket<'_> = object(line, path, raw)?;
+fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucket, RequestError> {
     let Some(units_raw) = rb.units else {
-        return Err(line.parse_error(path, raw, "units is required"));
+        return Err(RequestError::Parse(format!("{path}: units is required")));
     };
     let units = decimal(line, Sub(&path, "units"), units_raw)?;
     let events_count = match rb.events_count {
