@@ -172,6 +172,20 @@ impl Significand {
             return;
         }
         if !self.overflow {
+            // Fast path: short significands (nearly all) stay in u64.
+            if let Ok(small) = u64::try_from(self.value) {
+                let shifted = u32::try_from(self.trailing_zeros.saturating_add(1))
+                    .ok()
+                    .and_then(|places| 10u64.checked_pow(places))
+                    .and_then(|factor| small.checked_mul(factor))
+                    .and_then(|v| v.checked_add(u64::from(digit)));
+                if let Some(v) = shifted {
+                    self.value = U256::from(v);
+                    self.nonzero = true;
+                    self.trailing_zeros = 0;
+                    return;
+                }
+            }
             let appended = if self.nonzero {
                 // Shift past the pending zeros and this digit; more than 76
                 // places cannot fit 256 bits, which `checked_pow` reports.
@@ -195,7 +209,8 @@ impl Significand {
 
 /// 2^96 × 10^28: no in-range figure has a mantissa this large.
 fn mantissa_cap() -> U256 {
-    (U256::ONE << MAGNITUDE_BITS) * U256::from(10u8).pow(28)
+    // 10^28 = 0x204fce5e3e25026110000000 fits in u128.
+    (U256::ONE << MAGNITUDE_BITS) * U256::from(10_000_000_000_000_000_000_000_000_000u128)
 }
 
 /// Parses Lago's decimal grammar (`BigDecimal` strict mode) exactly.

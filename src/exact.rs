@@ -315,6 +315,9 @@ impl PartialOrd for Exact {
 
 impl Ord for Exact {
     fn cmp(&self, other: &Self) -> Ordering {
+        if self.s == other.s {
+            return self.m.cmp(&other.m);
+        }
         let s = self.s.max(other.s);
         self.at_scale(s).cmp(&other.at_scale(s))
     }
@@ -334,13 +337,12 @@ impl fmt::Debug for Exact {
     }
 }
 
-/// Plain notation, trailing zeros removed: `12.5`, `0.00001`, `-3`.
-impl fmt::Display for Exact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Exact {
+    /// Writes the plain-notation text right-aligned into `buf`, returning
+    /// where it starts: 78 digits, a point, the leading zeros of a small
+    /// fraction and a sign always fit in 128 bytes.
+    fn render(&self, buf: &mut [u8; 128]) -> usize {
         let n = self.normalize();
-        // Digits right to left into a stack buffer: 78 digits, a point, the
-        // leading zeros of a small fraction (≤ 28) and a sign fit in 128.
-        let mut buf = [0u8; 128];
         let mut at = buf.len();
         let mut push = |b: u8, at: &mut usize| {
             *at -= 1;
@@ -366,23 +368,12 @@ impl fmt::Display for Exact {
                 }
             }
         } else {
-            match u128::try_from(magnitude) {
-                Ok(mut small) => loop {
-                    emit_digit((small % 10) as u8, &mut at, &mut written);
-                    small /= 10;
-                    if small == 0 {
-                        break;
-                    }
-                },
-                Err(_) => {
-                    let mut big = n.m.unsigned_abs();
-                    loop {
-                        emit_digit((big % 10).as_u8(), &mut at, &mut written);
-                        big /= 10;
-                        if big == 0 {
-                            break;
-                        }
-                    }
+            let mut big = magnitude;
+            loop {
+                emit_digit((big % 10).as_u8(), &mut at, &mut written);
+                big /= 10;
+                if big == 0 {
+                    break;
                 }
             }
         }
@@ -397,6 +388,23 @@ impl fmt::Display for Exact {
         if n.m < 0 {
             push(b'-', &mut at);
         }
+        at
+    }
+
+    /// Appends the plain-notation text to `out`, without the formatting
+    /// machinery (the JSON writer's hot path).
+    pub(crate) fn write_plain(&self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 128];
+        let at = self.render(&mut buf);
+        out.extend_from_slice(buf.get(at..).unwrap_or_default());
+    }
+}
+
+/// Plain notation, trailing zeros removed: `12.5`, `0.00001`, `-3`.
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 128];
+        let at = self.render(&mut buf);
         let text = buf
             .get(at..)
             .and_then(|b| std::str::from_utf8(b).ok())
@@ -413,6 +421,11 @@ impl fmt::Display for Exact {
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     if a.is_zero() || b.is_zero() {
         return Ok(Exact::ZERO);
+    }
+    // Fast path: 64-bit mantissas multiply within i128.
+    if let (Ok(x), Ok(y)) = (i64::try_from(a.m), i64::try_from(b.m)) {
+        let p = i128::from(x) * i128::from(y);
+        return Exact::new(I256::from(p), a.s + b.s, what);
     }
     match a.m.checked_mul(b.m) {
         Some(m) => Exact::new(m, a.s + b.s, what),
@@ -434,6 +447,21 @@ pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 /// [`ArithmeticError`] naming `what` when the sum is 2^96 or more in magnitude.
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     let s = a.s.max(b.s);
+    // Fast path: 64-bit mantissas aligned within i128.
+    if let (Ok(x), Ok(y)) = (i64::try_from(a.m), i64::try_from(b.m)) {
+        let scale = |v: i64, from: u32| {
+            POW10_U128
+                .get((s - from) as usize)
+                .and_then(|p| i128::try_from(*p).ok())
+                .and_then(|p| i128::from(v).checked_mul(p))
+        };
+        if let Some(sum) = scale(x, a.s)
+            .zip(scale(y, b.s))
+            .and_then(|(x, y)| x.checked_add(y))
+        {
+            return Exact::new(I256::from(sum), s, what);
+        }
+    }
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     Exact::new(a.at_scale(s) + b.at_scale(s), s, what)
 }

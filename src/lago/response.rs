@@ -5,8 +5,6 @@
 //! escaping. This is several times faster than a derived serializer, and
 //! keeps cents beyond 64 bits exact.
 
-use std::io::Write;
-
 use serde_json::value::RawValue;
 
 use crate::charge::Charge;
@@ -58,13 +56,34 @@ impl<'a> Json<'a> {
     fn dec(&mut self, key: &str, value: Exact) {
         self.key(key);
         self.out.push(b'"');
-        let _ = write!(self.out, "{value}");
+        value.write_plain(self.out);
         self.out.push(b'"');
     }
 
     fn int(&mut self, key: &str, value: i128) {
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        // Digits right to left into a stack buffer: no formatting machinery.
+        let mut buf = [0u8; 40];
+        let mut at = buf.len();
+        let mut n = value.unsigned_abs();
+        loop {
+            at -= 1;
+            if let Some(slot) = buf.get_mut(at) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if value < 0 {
+            at -= 1;
+            if let Some(slot) = buf.get_mut(at) {
+                *slot = b'-';
+            }
+        }
+        self.out
+            .extend_from_slice(buf.get(at..).unwrap_or_default());
     }
 
     fn boolean(&mut self, key: &str, value: bool) {
