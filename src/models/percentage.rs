@@ -34,6 +34,27 @@ impl Percentage {
         self.fixed_amount
     }
 
+    /// `free_units_per_events`: the first N events are free (`None`: not set).
+    pub fn free_units_per_events(&self) -> Option<u64> {
+        self.free_units_per_events
+    }
+
+    /// `free_units_per_total_aggregation`: the first T units are free
+    /// (`None`: not set, blank or 0).
+    pub fn free_units_per_total_aggregation(&self) -> Option<Exact> {
+        self.free_units_per_total_aggregation
+    }
+
+    /// The per-transaction minimum (`None`: not set or blank).
+    pub fn per_transaction_min_amount(&self) -> Option<Exact> {
+        self.per_transaction_min_amount
+    }
+
+    /// The per-transaction maximum (`None`: not set or blank).
+    pub fn per_transaction_max_amount(&self) -> Option<Exact> {
+        self.per_transaction_max_amount
+    }
+
     /// Whether the per-transaction min/max path prices the events (M6: set
     /// bounds always apply).
     fn per_transaction(&self) -> bool {
