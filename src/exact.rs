@@ -44,6 +44,24 @@ fn pow10(k: u32) -> U256 {
     }
 }
 
+/// The mantissa as an `i128` when it fits, read off the two words (cheaper
+/// than the generic conversion, on every hot path).
+#[inline]
+fn word(m: I256) -> Option<i128> {
+    let (hi, lo) = m.into_words();
+    if (hi == 0 && lo >= 0) || (hi == -1 && lo < 0) {
+        Some(lo)
+    } else {
+        None
+    }
+}
+
+/// The mantissa as an `i64` when it fits.
+#[inline]
+fn small(m: I256) -> Option<i64> {
+    word(m).and_then(|w| i64::try_from(w).ok())
+}
+
 /// 2^96: figures must stay below it in magnitude.
 fn limit() -> U256 {
     U256::ONE << 96
@@ -82,6 +100,10 @@ impl Exact {
     /// Builds from a mantissa and scale, checking the range; trailing zeros
     /// beyond 28 fractional digits are dropped, other digits are an error.
     fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
+        // Fast path: a mantissa below 2^63 at a scale of at most 28.
+        if s <= MAX_SCALE && small(m).is_some() {
+            return Ok(Self { m, s });
+        }
         let (mut m, mut s) = (m, s);
         while s > MAX_SCALE {
             if m % 10 != 0 {
@@ -130,7 +152,7 @@ impl Exact {
     /// The value with trailing fractional zeros removed.
     pub fn normalize(&self) -> Self {
         // Most figures fit 64 bits, where division by 10 is a multiply.
-        if let Ok(small) = i64::try_from(self.m) {
+        if let Some(small) = small(self.m) {
             let (mut m, mut s) = (small, self.s);
             while s > 0 && m % 10 == 0 {
                 m /= 10;
@@ -141,8 +163,13 @@ impl Exact {
                 s: if m == 0 { 0 } else { s },
             };
         }
-        if let Ok(small) = i128::try_from(self.m) {
+        if let Some(small) = word(self.m) {
             let (mut m, mut s) = (small, self.s);
+            // Strip zeros eight at a time first: 128-bit division is costly.
+            while s >= 8 && m % 100_000_000 == 0 && m != 0 {
+                m /= 100_000_000;
+                s -= 8;
+            }
             while s > 0 && m % 10 == 0 {
                 m /= 10;
                 s -= 1;
@@ -170,6 +197,16 @@ impl Exact {
 
     /// The integer part, toward zero.
     pub fn trunc(&self) -> Self {
+        if self.s == 0 {
+            return *self;
+        }
+        if let (Some(m), Some(d)) = (small(self.m), POW10_U128.get(self.s as usize)) {
+            let d = i128::try_from(*d).unwrap_or(i128::MAX);
+            return Self {
+                m: I256::from(i128::from(m) / d),
+                s: 0,
+            };
+        }
         let d = pow10(self.s).as_i256();
         Self {
             m: self.m / d,
@@ -359,11 +396,25 @@ impl Exact {
             *written += 1;
         };
         let magnitude = n.m.unsigned_abs();
-        if let Ok(mut word) = u64::try_from(magnitude) {
+        if let Ok(mut wide) = u128::try_from(magnitude) {
+            // 19 digits at a time: one 128-bit division per chunk, then
+            // 64-bit arithmetic for the digits themselves.
+            const CHUNK: u128 = 10_000_000_000_000_000_000;
             loop {
-                emit_digit((word % 10) as u8, &mut at, &mut written);
-                word /= 10;
-                if word == 0 {
+                let (rest, chunk) = (wide / CHUNK, wide % CHUNK);
+                let mut digits = chunk as u64;
+                let mut count = 0;
+                loop {
+                    emit_digit((digits % 10) as u8, &mut at, &mut written);
+                    digits /= 10;
+                    count += 1;
+                    // Inner chunks keep their leading zeros.
+                    if digits == 0 && (rest == 0 || count == 19) {
+                        break;
+                    }
+                }
+                wide = rest;
+                if wide == 0 {
                     break;
                 }
             }
@@ -423,7 +474,7 @@ pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
         return Ok(Exact::ZERO);
     }
     // Fast path: 64-bit mantissas multiply within i128.
-    if let (Ok(x), Ok(y)) = (i64::try_from(a.m), i64::try_from(b.m)) {
+    if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
         let p = i128::from(x) * i128::from(y);
         return Exact::new(I256::from(p), a.s + b.s, what);
     }
@@ -448,7 +499,14 @@ pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     let s = a.s.max(b.s);
     // Fast path: 64-bit mantissas aligned within i128.
-    if let (Ok(x), Ok(y)) = (i64::try_from(a.m), i64::try_from(b.m)) {
+    if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
+        if a.s == b.s {
+            // |x + y| < 2^64: in range at any scale.
+            return Ok(Exact {
+                m: I256::from(i128::from(x) + i128::from(y)),
+                s,
+            });
+        }
         let scale = |v: i64, from: u32| {
             POW10_U128
                 .get((s - from) as usize)
@@ -513,8 +571,14 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let (ma, mb) = (a.m.unsigned_abs(), b.m.unsigned_abs());
     let shift = MAX_SCALE + b.s - a.s;
     // Scales are at most 28, so the shift is never negative.
-    let (mut q, mut r) = (ma / mb, ma % mb);
+    let (mut q, mut r) = match (u128::try_from(ma), u128::try_from(mb)) {
+        (Ok(x), Ok(y)) => (U256::from(x / y), U256::from(x % y)),
+        _ => (ma / mb, ma % mb),
+    };
     let overflow = || ArithmeticError::new(what);
+    // Fractional digits of ma/mb produced; the quotient's scale is
+    // `generated + sa − sb` (28 when every digit was produced).
+    let mut generated = shift;
     if let Ok(divisor) = u64::try_from(mb) {
         // A divisor below 2^64 (the usual case) lets the remainder times
         // 10^19 stay inside u128: 19 digits per step instead of one.
@@ -522,6 +586,11 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
         let mut rem = u128::try_from(r).map_err(|_| overflow())?;
         let mut left = shift as usize;
         while left > 0 {
+            // A terminating quotient stops as soon as it is exact (and has
+            // reached a non-negative scale): the digits left are zeros.
+            if rem == 0 && (shift as usize - left) + a.s as usize >= b.s as usize {
+                break;
+            }
             let k = left.min(19);
             let p = POW10_U128.get(k).copied().ok_or_else(overflow)?;
             let t = rem * p;
@@ -534,6 +603,7 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
             left -= k;
         }
         r = U256::from(rem);
+        generated = shift - left as u32;
     } else {
         for _ in 0..shift {
             q = q.checked_mul(U256::from(10u8)).ok_or_else(overflow)?;
@@ -545,8 +615,9 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     // Keep 28 significant digits at most: cut `k` more digits off a long
     // quotient, rounding once (half away from zero) on the exact remainder.
     let digits = decimal_digits(q);
-    let k = digits.saturating_sub(MAX_SCALE).min(MAX_SCALE);
-    let scale = MAX_SCALE - k;
+    let full_scale = generated + a.s - b.s;
+    let k = digits.saturating_sub(MAX_SCALE).min(full_scale);
+    let scale = full_scale - k;
     let up = if k == 0 {
         r * 2 >= mb
     } else {
@@ -562,7 +633,12 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     }
     let m = I256::try_from(q).map_err(|_| ArithmeticError::new(what))?;
     let x = Exact::new(if negative { -m } else { m }, scale, what)?;
-    Ok(x.normalize())
+    // Only a rounded-up last digit or an early exact exit can leave zeros.
+    let last_digit_zero = match small(x.m) {
+        Some(v) => v % 10 == 0,
+        None => x.m % 10 == 0,
+    };
+    Ok(if last_digit_zero { x.normalize() } else { x })
 }
 
 /// Number of decimal digits of `n` (1 for 0).
@@ -609,10 +685,9 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::str::FromStr;
 
     fn x(s: &str) -> Exact {
-        Exact::from(Decimal::from_str(s).unwrap())
+        s.parse().unwrap()
     }
 
     #[test]
@@ -694,6 +769,16 @@ mod tests {
         assert_eq!(x("-0.5").to_string(), "-0.5");
         assert_eq!(x("-0").to_string(), "0");
         assert_eq!(Exact::ZERO.to_string(), "0");
+        // Mantissas past 64 bits render in 19-digit chunks, inner zeros kept.
+        for text in [
+            "10000000000000000000",
+            "18446744073709551616",
+            "0.1000000000000000000000000001",
+            "-1000000000000000000000000.0007",
+            "486374144085517540.877567743443",
+        ] {
+            assert_eq!(x(text).to_string(), text);
+        }
     }
 
     #[test]
