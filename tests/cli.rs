@@ -209,3 +209,24 @@ fn help_summarises_the_contract() {
         assert!(text.contains(needle), "help lacks {needle}");
     }
 }
+
+#[test]
+fn requests_must_be_objects_and_ids_echo_on_one_line() {
+    // A top-level array (which a derived reader would take field by field)
+    // and a charge given as an array are parse errors.
+    let lines = [
+        r#"["x", "EUR", {"charge_model": "standard"}, {"units": "1"}]"#,
+        r#"{"id": "c", "currency": "EUR", "charge": ["standard", {"amount": "1"}], "usage": {"units": "1"}}"#,
+    ];
+    let out = run(&["rate"], &(lines.join("\n") + "\n"));
+    assert_eq!(out.lines.len(), 2);
+    assert!(out.lines.iter().all(|l| error_code(l) == "parse_error"));
+    assert_eq!(out.lines[1]["id"], json!("c"));
+    // An id spread over several lines of a single-object input is echoed
+    // without its line breaks, so the output stays one line per result.
+    let input = "{\"id\": [1,\n  2],\n \"currency\": \"EUR\", \"charge\": {\"charge_model\": \"standard\",\n \"properties\": {\"amount\": \"1\"}}, \"usage\": {\"units\": \"2\"}}\n";
+    let out = run(&["rate"], input);
+    assert_eq!(out.raw.len(), 1);
+    assert_eq!(out.lines[0]["id"], json!([1, 2]));
+    assert_eq!(out.lines[0]["amount_cents"], json!(200));
+}

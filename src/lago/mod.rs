@@ -35,6 +35,20 @@ pub enum Outcome {
 /// assert_eq!(v["fees"][0]["precise_amount_cents"], "12.5");
 /// ```
 pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
+    // A request is a JSON object; derived readers would also take an array.
+    if !text.trim_start().starts_with('{') {
+        let message = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => format!(
+                "line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                strip_position(&e.to_string())
+            ),
+            Ok(_) => "line 1, column 1: a request must be a JSON object".to_string(),
+        };
+        response::write_error(out, None, "parse_error", &message, None, pretty);
+        return Outcome::Failed;
+    }
     // One pass for well-formed requests; a second, lenient read only to
     // explain a malformed one (and still echo its id).
     let envelope: Envelope<'_> = match serde_json::from_str(text) {

@@ -54,7 +54,7 @@ pub(crate) struct Envelope<'a> {
     #[serde(borrow, default)]
     currency: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    charge: Option<RawCharge<'a>>,
+    charge: Option<Obj<RawCharge<'a>>>,
     #[serde(borrow, default)]
     usage: Option<UsageField<'a>>,
     #[serde(borrow, default)]
@@ -319,7 +319,7 @@ struct RawCharge<'a> {
     #[serde(borrow, default)]
     charge_model: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    properties: Option<RawProperties<'a>>,
+    properties: Option<Obj<RawProperties<'a>>>,
     #[serde(borrow, default)]
     filters: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -349,7 +349,7 @@ struct RawFilter<'a> {
     #[serde(borrow, default)]
     values: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    properties: Option<RawProperties<'a>>,
+    properties: Option<Obj<RawProperties<'a>>>,
     #[serde(borrow, default)]
     invoice_display_name: Option<&'a RawValue>,
 }
@@ -372,6 +372,29 @@ struct RawPricingUnit<'a> {
     pricing_unit: Option<&'a RawValue>,
     #[serde(borrow, default)]
     conversion_rate: Option<&'a RawValue>,
+}
+
+/// A struct that must be given as a JSON object: derived `Deserialize`
+/// would also take an array, field by field in order.
+pub(crate) struct Obj<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// The parts of a charge (or filter) that hold objects, read leniently.
@@ -409,7 +432,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for UsageField<'a> {
                 mut seq: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
-                while let Some(b) = seq.next_element()? {
+                while let Some(Obj(b)) = seq.next_element()? {
                     out.push(b);
                 }
                 Ok(UsageField::Many(out))
@@ -464,7 +487,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     let line = Line { text };
     // Shapes first: a wrong JSON type anywhere outside `properties` is a
     // parse error, before any rule is checked.
-    let raw_charge = envelope.charge.as_ref();
+    let raw_charge = envelope.charge.as_ref().map(|c| &c.0);
     let currency_code = string(&line, "currency", envelope.currency)?;
     let buckets = match &envelope.usage {
         None => {
@@ -565,7 +588,7 @@ fn parse_charge(
         invoice_display_name: string(line, "charge.invoice_display_name", rc.invoice_display_name)?,
     };
     let no_properties = RawProperties::default();
-    let raw_props = rc.properties.as_ref().unwrap_or(&no_properties);
+    let raw_props = rc.properties.as_ref().map_or(&no_properties, |p| &p.0);
     let raw_filters = match rc.filters {
         None => Vec::new(),
         Some(f) => serde_json::from_str::<Vec<&RawValue>>(f.get()).map_err(|_| {
@@ -584,7 +607,7 @@ fn parse_charge(
             Some(v) => filter_values(line, Sub(&path, "values"), v)?,
             None => Vec::new(),
         };
-        let props = rf.properties.unwrap_or_default();
+        let props = rf.properties.map(|p| p.0).unwrap_or_default();
         let name = string(
             line,
             Sub(&path, "invoice_display_name"),

@@ -121,9 +121,27 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// Echoes a raw JSON value verbatim, minus insignificant whitespace: a
+    /// value spread over several input lines must not break the one-line
+    /// output.
     fn raw(&mut self, key: &str, value: &RawValue) {
         self.key(key);
-        self.out.extend_from_slice(value.get().as_bytes());
+        let (mut in_string, mut escaped) = (false, false);
+        for &b in value.get().as_bytes() {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+            } else if b == b'"' {
+                in_string = true;
+            } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                continue;
+            }
+            self.out.push(b);
+        }
     }
 }
 
