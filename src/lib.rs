@@ -40,6 +40,34 @@
 //! and [`Charge::rate_event`] or [`Charge::price_step`] price a
 //! pay-in-advance step.
 //!
+//! One example per model (amounts in EUR, arithmetic in comments):
+//!
+//! ```
+//! use meterprice::{ChargeModel, Currency, Usage};
+//! let eur = Currency::from_code("EUR").unwrap();
+//! let standard = ChargeModel::from_lago_json("standard", r#"{"amount": "5.12345"}"#)?;
+//! // 10 × 5.12345
+//! assert_eq!(standard.apply(&Usage::new("10".parse()?), eur)?.amount.to_string(), "51.2345");
+//!
+//! let graduated = ChargeModel::from_lago_json("graduated", r#"{"graduated_ranges": [
+//!     {"from_value": 0, "to_value": 10, "per_unit_amount": "10", "flat_amount": "2"},
+//!     {"from_value": 11, "to_value": null, "per_unit_amount": "5", "flat_amount": "3"}]}"#)?;
+//! // 10 × 10 + 2 + 2 × 5 + 3
+//! assert_eq!(graduated.apply(&Usage::new("12".parse()?), eur)?.amount.to_string(), "115");
+//!
+//! let package = ChargeModel::from_lago_json("package",
+//!     r#"{"amount": "100", "package_size": 10, "free_units": 10}"#)?;
+//! // 121 − 10 free = 111 paid units → 12 started packages × 100
+//! assert_eq!(package.apply(&Usage::new("121".parse()?), eur)?.amount.to_string(), "1200");
+//!
+//! let volume = ChargeModel::from_lago_json("volume", r#"{"volume_ranges": [
+//!     {"from_value": 0, "to_value": 100, "per_unit_amount": "2", "flat_amount": "10"},
+//!     {"from_value": 101, "to_value": null, "per_unit_amount": "1", "flat_amount": "0"}]}"#)?;
+//! // all 100 units at tier 1: 100 × 2 + 10
+//! assert_eq!(volume.apply(&Usage::new("100".parse()?), eur)?.amount.to_string(), "210");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ```
 //! use meterprice::{ChargeModel, Currency, Usage};
 //! let eur = Currency::from_code("EUR").unwrap();
