@@ -243,7 +243,7 @@ fn ordered_map<V>(
     w.close(b'}');
 }
 
-fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee, true_up: bool) {
+fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
     let currency = charge.currency.code();
     let labels = &charge.labels;
     let filter = fee.filter.and_then(|i| charge.filters.get(i));
@@ -299,7 +299,8 @@ fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee, true_up: bool) {
     }
     w.key("item");
     w.open(b'{');
-    w.string("type", Some(if true_up { "true_up" } else { "charge" }));
+    // A true-up is a charge fee in Lago too (fee_type "charge").
+    w.string("type", Some("charge"));
     w.string("code", labels.billable_metric_code.as_deref());
     w.string("name", metric_name);
     w.string(
@@ -359,12 +360,12 @@ pub(crate) fn write_result(
     w.open(b'[');
     for f in &fees.fees {
         w.comma();
-        fee(&mut w, charge, f, false);
+        fee(&mut w, charge, f);
     }
     w.close(b']');
     w.key("true_up_fee");
     match &fees.true_up_fee {
-        Some(t) => fee(&mut w, charge, t, true),
+        Some(t) => fee(&mut w, charge, t),
         None => w.out.extend_from_slice(b"null"),
     }
     w.int("fees_amount_cents", fees.fees_amount_cents);
