@@ -355,6 +355,20 @@ impl Ord for Exact {
         if self.s == other.s {
             return self.m.cmp(&other.m);
         }
+        // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
+        // scale 0 against usage at scale 1 is the common case).
+        if let (Some(x), Some(y)) = (small(self.m), small(other.m)) {
+            let s = self.s.max(other.s);
+            let up = |v: i64, from: u32| {
+                POW10_U128
+                    .get((s - from) as usize)
+                    .and_then(|p| i128::try_from(*p).ok())
+                    .and_then(|p| i128::from(v).checked_mul(p))
+            };
+            if let (Some(a), Some(b)) = (up(x, self.s), up(y, other.s)) {
+                return a.cmp(&b);
+            }
+        }
         let s = self.s.max(other.s);
         self.at_scale(s).cmp(&other.at_scale(s))
     }
@@ -568,6 +582,16 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     }
     // value = (ma / mb) × 10^(sb − sa); produce it at scale 28.
     let negative = a.is_negative() != b.is_negative();
+    if let (Some(x), Some(y)) = (small(a.m), small(b.m))
+        && let Some((q, scale)) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s)
+    {
+        let q = i128::try_from(q).map_err(|_| ArithmeticError::new(what))?;
+        let x = Exact {
+            m: I256::from(if negative { -q } else { q }),
+            s: scale,
+        };
+        return Ok(if q % 10 == 0 { x.normalize() } else { x });
+    }
     let (ma, mb) = (a.m.unsigned_abs(), b.m.unsigned_abs());
     let shift = MAX_SCALE + b.s - a.s;
     // Scales are at most 28, so the shift is never negative.
@@ -641,6 +665,45 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     Ok(if last_digit_zero { x.normalize() } else { x })
 }
 
+/// [`quotient`] for 64-bit mantissas whose quotient has at most 9 integer
+/// digits (nearly every unit amount): the same digits and rounding, in
+/// u128 arithmetic. Returns the rounded magnitude and its scale.
+fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> Option<(u128, u32)> {
+    let (ma, mb) = (u128::from(ma), u128::from(mb));
+    let mut q = ma / mb;
+    if q >= 1_000_000_000 {
+        return None;
+    }
+    let mut rem = ma % mb;
+    let shift = MAX_SCALE + sb - sa;
+    let mut left = shift;
+    while left > 0 {
+        if rem == 0 && (shift - left) + sa >= sb {
+            break;
+        }
+        let k = left.min(19);
+        let p = *POW10_U128.get(k as usize)?;
+        // rem < 2^64 and p ≤ 10^19 < 2^64: no overflow; q stays below
+        // 10^9 × 10^28 < 2^127.
+        let t = rem * p;
+        q = q * p + t / mb;
+        rem = t % mb;
+        left -= k;
+    }
+    let full_scale = shift - left + sa - sb;
+    let digits = q.checked_ilog10().map_or(1, |d| d + 1);
+    let k = digits.saturating_sub(MAX_SCALE).min(full_scale);
+    let up = if k == 0 {
+        rem * 2 >= mb
+    } else {
+        let p = *POW10_U128.get(k as usize)?;
+        let rk = q % p;
+        q /= p;
+        rk * 2 >= p
+    };
+    Some((if up { q + 1 } else { q }, full_scale - k))
+}
+
 /// Number of decimal digits of `n` (1 for 0).
 fn decimal_digits(n: U256) -> u32 {
     if let Ok(small) = u128::try_from(n) {
@@ -671,6 +734,17 @@ pub(crate) fn mul_div(
 pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
     if a.s <= dp {
         return a;
+    }
+    if let (Some(m), Some(d)) = (small(a.m), POW10_U128.get((a.s - dp) as usize)) {
+        let (m, d) = (i128::from(m), i128::try_from(*d).unwrap_or(i128::MAX));
+        let (mut q, r) = (m / d, m % d);
+        if r.unsigned_abs() * 2 >= d.unsigned_abs() {
+            q += if m < 0 { -1 } else { 1 };
+        }
+        return Exact {
+            m: I256::from(q),
+            s: dp,
+        };
     }
     let d = pow10(a.s - dp).as_i256();
     let (mut q, r) = (a.m / d, a.m % d);
