@@ -1,2 +1,101 @@
-//! Placeholder, replaced by the benchmark helper.
-fn main() {}
+//! Criterion benchmarks of the whole request path (parse, validate, price,
+//! serialize) through `meterprice::rate_json`, one request line per model.
+//!
+//! IDs: `rate_json/<model>` (`rate_json/graduated_5_tiers` for graduated);
+//! throughput is one request per iteration, so criterion prints requests/s.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use meterprice::{Outcome, rate_json};
+
+/// A graduated request with `n` tiers (`{"from_value": 0, "to_value": 10}`,
+/// `{"from_value": 11, "to_value": 20}`, …, last `to_value` null) and its
+/// usage in the last tier.
+fn graduated_request(n: usize) -> String {
+    let ranges: Vec<String> = (0..n)
+        .map(|i| {
+            let from = if i == 0 { 0 } else { 10 * i + 1 };
+            let to = if i + 1 == n {
+                "null".to_owned()
+            } else {
+                (10 * (i + 1)).to_string()
+            };
+            let price = rust_decimal::Decimal::new(2000 - i as i64, 3);
+            let flat = rust_decimal::Decimal::new(5 * (i % 3) as i64, 1);
+            format!(
+                r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{price}", "flat_amount": "{flat}"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"id": "graduated", "currency": "EUR", "charge": {{"charge_model": "graduated", "properties": {{"graduated_ranges": [{}]}}}}, "usage": {{"units": "{}.5", "events_count": 42}}}}"#,
+        ranges.join(", "),
+        10 * (n - 1) + 5
+    )
+}
+
+/// `(benchmark id, request line)`, one per model.
+fn requests() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "standard",
+            r#"{"id": "standard", "currency": "EUR", "charge": {"charge_model": "standard", "properties": {"amount": "0.0125"}, "billable_metric_code": "api_calls", "billable_metric_name": "API calls"}, "usage": {"units": "1234", "events_count": 1234}}"#
+                .to_owned(),
+        ),
+        ("graduated_5_tiers", graduated_request(5)),
+        (
+            "graduated_percentage",
+            r#"{"id": "graduated_percentage", "currency": "USD", "charge": {"charge_model": "graduated_percentage", "properties": {"graduated_percentage_ranges": [{"from_value": 0, "to_value": 1000, "rate": "2", "flat_amount": "0.3"}, {"from_value": 1001, "to_value": null, "rate": "1.5", "flat_amount": "0"}]}}, "usage": {"units": "2500", "events_count": 7}}"#
+                .to_owned(),
+        ),
+        (
+            "package",
+            r#"{"id": "package", "currency": "EUR", "charge": {"charge_model": "package", "properties": {"amount": "5", "package_size": 100, "free_units": 50}}, "usage": {"units": "1234", "events_count": 9}}"#
+                .to_owned(),
+        ),
+        (
+            "percentage",
+            r#"{"id": "percentage", "currency": "EUR", "charge": {"charge_model": "percentage", "properties": {"rate": "1.3", "fixed_amount": "0.1", "free_units_per_events": 2, "free_units_per_total_aggregation": "250", "per_transaction_min_amount": "0.2", "per_transaction_max_amount": "5"}}, "usage": {"units": "2450", "events_count": 10, "event_values": ["50", "100", "400", "500", "12.5", "7", "300", "1000", "0.5", "80"]}}"#
+                .to_owned(),
+        ),
+        (
+            "volume",
+            r#"{"id": "volume", "currency": "JPY", "charge": {"charge_model": "volume", "properties": {"volume_ranges": [{"from_value": 0, "to_value": 100, "per_unit_amount": "2", "flat_amount": "10"}, {"from_value": 101, "to_value": null, "per_unit_amount": "1.5", "flat_amount": "0"}]}}, "usage": {"units": "100.5", "events_count": 3}}"#
+                .to_owned(),
+        ),
+        (
+            "dynamic",
+            r#"{"id": "dynamic", "currency": "KWD", "charge": {"charge_model": "dynamic", "properties": {}}, "usage": {"units": "20", "events_count": 2, "precise_total_amount_cents": "4025.5"}}"#
+                .to_owned(),
+        ),
+    ]
+}
+
+fn bench_rate_json(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rate_json");
+    g.throughput(Throughput::Elements(1));
+    for (id, line) in requests() {
+        // Every line must price: an error object would bench the wrong path.
+        let mut out = Vec::with_capacity(4096);
+        let outcome = rate_json(&line, &mut out, false);
+        assert_eq!(
+            outcome,
+            Outcome::Priced,
+            "{id}: {}",
+            String::from_utf8_lossy(&out)
+        );
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                out.clear();
+                let outcome = rate_json(black_box(&line), &mut out, false);
+                black_box(&out);
+                outcome
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_rate_json);
+criterion_main!(benches);

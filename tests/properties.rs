@@ -823,7 +823,7 @@ fn mutate(def: &Def, at: Index, kind: u8) -> (Def, &'static str, &'static str) {
     };
     match &mut d {
         Def::Standard(a) => {
-            *a = if kind % 2 == 0 {
+            *a = if kind.is_multiple_of(2) {
                 neg
             } else {
                 Amt::Raw("\"12abc\"".into())
