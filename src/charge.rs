@@ -39,6 +39,9 @@ pub struct Labels {
     pub invoice_display_name: Option<String>,
 }
 
+/// The filter value that stands for every value of its key.
+const ALL_FILTER_VALUES: &str = "__ALL_FILTER_VALUES__";
+
 /// A charge filter: the buckets whose event properties match `values` are
 /// priced with the filter's own model properties (semantics.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +58,28 @@ pub struct ChargeFilter {
 }
 
 impl ChargeFilter {
-    /// The filter's display name: its `invoice_display_name`, else its
-    /// values joined with `", "` in key order.
+    /// The filter's display name: its `invoice_display_name` when not
+    /// blank, else its values joined with `", "` in key order, a key
+    /// standing for `__ALL_FILTER_VALUES__` (semantics.md §3.3).
     pub fn display_name(&self) -> String {
-        match &self.invoice_display_name {
-            Some(name) => name.clone(),
+        match self
+            .invoice_display_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        {
+            Some(name) => name.to_string(),
             None => self
                 .values
                 .iter()
-                .flat_map(|(_, v)| v.iter().map(String::as_str))
+                .flat_map(|(key, values)| {
+                    values.iter().map(move |v| {
+                        if v == ALL_FILTER_VALUES {
+                            key.as_str()
+                        } else {
+                            v.as_str()
+                        }
+                    })
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         }

@@ -507,7 +507,10 @@ pub(crate) fn properties(
         ModelKind::Dynamic => Some(ChargeModel::Dynamic),
     };
     let group_keys = group_keys(report, props, prefix);
-    presentation_keys(report, props, prefix);
+    // Lago drops presentation_group_keys from filters (semantics §1.3).
+    if prefix.is_empty() {
+        presentation_keys(report, props, prefix);
+    }
     Some(Properties {
         model: model?,
         group_keys: group_keys?,
@@ -940,65 +943,94 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
 /// `pricing_group_keys` (or `grouped_by` when it is null): null, `[]` or a
 /// list of non-empty strings.
 fn group_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Vec<String>> {
+    // Lago validates `pricing_group_keys`, or `grouped_by` when it is null.
+    let check = |report: &mut Report, field: &str, raw: &Raw<'_>| -> Option<Vec<String>> {
+        let keys = match raw {
+            Raw::Null => Some(Vec::new()),
+            // Blank entries are dropped first, as Lago's normalisation does.
+            Raw::Array(v) => serde_json::from_str::<Vec<String>>(v.get())
+                .ok()
+                .map(|k| k.into_iter().filter(|s| !s.trim().is_empty()).collect()),
+            _ => None,
+        };
+        if keys.is_none() {
+            report.violation(
+                field,
+                "invalid_type",
+                format!(
+                    "{prefix}{field} must be a list of non-empty strings, got {}",
+                    raw.show()
+                ),
+            );
+        }
+        keys
+    };
     let pgk = Raw::of(props.pricing_group_keys);
-    let (field, raw) = if matches!(pgk, Raw::Null) {
-        ("grouped_by", Raw::of(props.grouped_by))
-    } else {
-        ("pricing_group_keys", pgk)
-    };
-    let keys = match &raw {
-        Raw::Null => Some(Vec::new()),
-        Raw::Array(v) => serde_json::from_str::<Vec<String>>(v.get())
-            .ok()
-            .filter(|k| k.iter().all(|s| !s.is_empty())),
-        _ => None,
-    };
-    if keys.is_none() {
-        report.violation(
-            field,
-            "invalid_type",
-            format!(
-                "{prefix}{field} must be a list of non-empty strings, got {}",
-                raw.show()
-            ),
-        );
+    let legacy = Raw::of(props.grouped_by);
+    if matches!(pgk, Raw::Null) {
+        return check(report, "grouped_by", &legacy);
     }
-    keys
+    let keys = check(report, "pricing_group_keys", &pgk)?;
+    // A blank `pricing_group_keys` gives way to `grouped_by` (semantics §1.3).
+    if keys.is_empty() && !matches!(legacy, Raw::Null) {
+        let mut quiet = Report::default();
+        return Some(check(&mut quiet, "grouped_by", &legacy).unwrap_or_default());
+    }
+    Some(keys)
 }
 
-/// One entry of `presentation_group_keys`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PresentationKey {
-    value: String,
-    #[serde(default)]
-    options: Option<PresentationOptions>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PresentationOptions {
-    #[allow(dead_code)]
-    display_in_invoice: bool,
-}
-
-/// `presentation_group_keys`: display only, validated as Lago does.
+/// `presentation_group_keys`: display only, validated as Lago does: each
+/// element an object with a non-empty string `value` and, optionally,
+/// `options` exactly `{display_in_invoice: bool}`.
 fn presentation_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &str) {
     const FIELD: &str = "presentation_group_keys";
     let raw = Raw::of(props.presentation_group_keys);
     if raw.is_blank() {
         return;
     }
-    let parsed = match &raw {
-        Raw::Array(v) => serde_json::from_str::<Vec<PresentationKey>>(v.get())
+    let elements: Option<Vec<serde_json::Map<String, serde_json::Value>>> = match &raw {
+        Raw::Array(v) => serde_json::from_str::<Vec<serde_json::Value>>(v.get())
             .ok()
-            .filter(|keys| {
-                keys.iter()
-                    .all(|k| !k.value.is_empty() && k.options.as_ref().is_none_or(|_| true))
+            .map(|items| {
+                items
+                    .into_iter()
+                    .filter_map(|i| {
+                        if let serde_json::Value::Object(m) = i {
+                            Some(m)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()
             }),
         _ => None,
     };
-    if parsed.is_none() {
+    let element_count = match &raw {
+        Raw::Array(v) => serde_json::from_str::<Vec<&RawValue>>(v.get())
+            .map(|x| x.len())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let valid_element = |m: &serde_json::Map<String, serde_json::Value>| {
+        let value_ok = m
+            .get("value")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty());
+        let options_ok = match m.get("options") {
+            None => true,
+            Some(serde_json::Value::Object(o)) => {
+                o.len() == 1
+                    && o.get("display_in_invoice")
+                        .is_some_and(serde_json::Value::is_boolean)
+            }
+            Some(_) => false,
+        };
+        value_ok && options_ok && m.keys().all(|k| k == "value" || k == "options")
+    };
+    let all_valid = elements
+        .as_ref()
+        .is_some_and(|e| e.len() == element_count && e.iter().all(valid_element));
+    if !all_valid {
         report.violation(
             FIELD,
             "invalid_type",
@@ -1029,18 +1061,22 @@ fn presentation_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &st
             format!("{prefix}{FIELD} has {size} keys, at most 2 are allowed"),
         );
     }
-    if let Some(keys) = parsed {
-        let mut seen: Vec<&str> = Vec::with_capacity(keys.len());
-        for k in &keys {
-            if seen.contains(&k.value.as_str()) {
-                report.violation(
-                    FIELD,
-                    "value_is_duplicated",
-                    format!("{prefix}{FIELD} repeats the value {:?}", k.value),
-                );
-                break;
-            }
-            seen.push(&k.value);
-        }
+    // Duplicates are looked for among the values given, whatever else is
+    // wrong with the list.
+    let values: Vec<&str> = elements
+        .iter()
+        .flatten()
+        .filter_map(|m| m.get("value").and_then(serde_json::Value::as_str))
+        .collect();
+    if values
+        .iter()
+        .enumerate()
+        .any(|(i, v)| values.get(..i).is_some_and(|before| before.contains(v)))
+    {
+        report.violation(
+            FIELD,
+            "value_is_duplicated",
+            format!("{prefix}{FIELD} repeats a value"),
+        );
     }
 }

@@ -262,3 +262,44 @@ proptest! {
         prop_assert!(62 * (sum + true_up) + 31 >= 2 * i128::from(min) * i128::from(billed));
     }
 }
+
+#[test]
+fn filter_display_names_and_group_key_fallbacks() {
+    // §3.3: `__ALL_FILTER_VALUES__` shows as its key; a blank name falls back.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1"},
+                   "filters": [{"values": {"region": ["eu"], "cloud": ["__ALL_FILTER_VALUES__"]},
+                                "properties": {"amount": "3"}, "invoice_display_name": " "}]},
+        "usage": {"units": "1", "events_count": 1, "filter": {"region": ["eu"], "cloud": ["__ALL_FILTER_VALUES__"]}}}));
+    assert_eq!(
+        r["fees"][0]["item"]["filter_invoice_display_name"],
+        json!("eu, cloud")
+    );
+    assert_eq!(r["fees"][0]["amount_cents"], json!(300));
+    // §1.3: a blank pricing_group_keys gives way to the older grouped_by.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "20", "pricing_group_keys": [], "grouped_by": ["cloud"]}},
+        "usage": {"units": "1", "events_count": 1, "grouped_by": {"cloud": "aws"}}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(2000));
+    assert_eq!(r["fees"][0]["item"]["grouped_by"], json!({"cloud": "aws"}));
+}
+
+#[test]
+fn presentation_keys_are_checked_element_by_element() {
+    // `options: null` is not `{display_in_invoice: bool}`; a duplicate value
+    // is reported even when another element is invalid.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1",
+            "presentation_group_keys": [{"value": "region", "options": null}, {"value": "region"}]}},
+        "usage": {"units": "1", "events_count": 1}}));
+    let codes: Vec<&str> = r["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"invalid_type") && codes.contains(&"value_is_duplicated"),
+        "{codes:?}"
+    );
+}
