@@ -268,12 +268,13 @@ fn filter_display_names_and_group_key_fallbacks() {
     // §3.3: `__ALL_FILTER_VALUES__` shows as its key; a blank name falls back.
     let r = one(json!({"currency": "EUR",
         "charge": {"charge_model": "standard", "properties": {"amount": "1"},
-                   "filters": [{"values": {"region": ["eu"], "cloud": ["__ALL_FILTER_VALUES__"]},
+                   "filters": [{"values": {"cloud": ["__ALL_FILTER_VALUES__"], "region": ["eu", "us"]},
                                 "properties": {"amount": "3"}, "invoice_display_name": " "}]},
         "usage": {"units": "1", "events_count": 1, "filter": {"region": ["eu"], "cloud": ["__ALL_FILTER_VALUES__"]}}}));
+    // (json! sorts keys, so cloud comes before region.)
     assert_eq!(
         r["fees"][0]["item"]["filter_invoice_display_name"],
-        json!("eu, cloud")
+        json!("cloud, eu, us")
     );
     assert_eq!(r["fees"][0]["amount_cents"], json!(300));
     // §1.3: a blank pricing_group_keys gives way to the older grouped_by.
