@@ -3,11 +3,11 @@
 use std::fmt;
 
 /// An exact result that does not fit the decimal range: a magnitude of 2^96
-/// or more, or more than 28 fractional digits. meterprice never rounds such a
+/// or more, or more than 56 fractional digits. meterprice never rounds such a
 /// result silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "arithmetic overflow in {what}: the exact result needs more than 96 bits or 28 fractional digits"
+    "arithmetic overflow in {what}: the exact result is 2^96 or more, or needs more than 56 fractional digits"
 )]
 #[non_exhaustive]
 pub struct ArithmeticError {

@@ -5,10 +5,10 @@
 //! `Decimal` holds (Lago's own results reach 36 significant digits, e.g.
 //! `120488375275.015898629866425611965834`), and `rust_decimal` would round
 //! them silently. [`Exact`] keeps a 256-bit mantissa instead, so every figure
-//! of magnitude below 2^96 with at most 28 fractional digits is held exactly;
-//! anything else is an [`ArithmeticError`], never a rounded number. Only
-//! [`quotient`] rounds, and only a quotient that does not terminate within 28
-//! fractional digits (decisions.md M3).
+//! of magnitude below 2^96 with at most 56 fractional digits (the product of
+//! two inputs of 28) is held exactly; anything else is an [`ArithmeticError`],
+//! never a rounded number. Only [`quotient`] rounds, and only a quotient that
+//! does not terminate within 28 significant digits (decisions.md M3).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -18,8 +18,13 @@ use rust_decimal::Decimal;
 
 use crate::error::ArithmeticError;
 
-/// Most fractional digits a figure may have.
-const MAX_SCALE: u32 = 28;
+/// Most fractional digits a computed figure may have: the product of two
+/// inputs of 28 places each (M3: such a product, e.g. 1e-12 × 0.5000…01 with
+/// 20 places, is exact).
+const MAX_SCALE: u32 = 56;
+
+/// Significant digits a non-terminating quotient carries (M3).
+const QUOTIENT_DIGITS: u32 = 28;
 
 /// `10^k` for `k ≤ 38`, as a compile-time table.
 const POW10_U128: [u128; 39] = {
@@ -98,9 +103,9 @@ impl Exact {
     pub const ONE: Self = Self { m: I256::ONE, s: 0 };
 
     /// Builds from a mantissa and scale, checking the range; trailing zeros
-    /// beyond 28 fractional digits are dropped, other digits are an error.
+    /// beyond 56 fractional digits are dropped, other digits are an error.
     fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
-        // Fast path: a mantissa below 2^63 at a scale of at most 28.
+        // Fast path: a mantissa below 2^63 at a scale of at most 56.
         if s <= MAX_SCALE && small(m).is_some() {
             return Ok(Self { m, s });
         }
@@ -115,7 +120,12 @@ impl Exact {
         let x = Self { m, s };
         let magnitude = x.m.unsigned_abs();
         // Below 2^96 the value is in range at any scale: skip the product.
-        if magnitude >= limit() && magnitude >= limit() * pow10(s) {
+        // A bound past 2^256 cannot be reached by a 256-bit mantissa.
+        if magnitude >= limit()
+            && limit()
+                .checked_mul(pow10(s))
+                .is_some_and(|bound| magnitude >= bound)
+        {
             return Err(ArithmeticError::new(what));
         }
         Ok(x)
@@ -190,9 +200,27 @@ impl Exact {
         Self { m, s }
     }
 
-    /// The mantissa at scale `s ≥ self.s` (fits: |value| < 2^96, s ≤ 28).
-    fn at_scale(&self, s: u32) -> I256 {
-        self.m * pow10(s - self.s).as_i256()
+    /// The mantissa at scale `s ≥ self.s`, when it fits 256 bits (always
+    /// for `s ≤ 48`; a large value at 56 places may not).
+    fn at_scale(&self, s: u32) -> Option<I256> {
+        self.m.checked_mul(pow10(s - self.s).as_i256())
+    }
+
+    /// Compares values whose aligned mantissas overflow: integer parts first,
+    /// then the fractional parts (each below 1, so they always align).
+    fn cmp_wide(&self, other: &Self) -> Ordering {
+        let (ta, tb) = (self.trunc(), other.trunc());
+        if ta.m != tb.m {
+            return ta.m.cmp(&tb.m);
+        }
+        let frac = |x: &Self, t: &Self| x.m - t.m * pow10(x.s).as_i256();
+        let (fa, fb) = (frac(self, &ta), frac(other, &tb));
+        let s = self.s.max(other.s);
+        let (fa, fb) = (
+            fa * pow10(s - self.s).as_i256(),
+            fb * pow10(s - other.s).as_i256(),
+        );
+        fa.cmp(&fb)
     }
 
     /// The integer part, toward zero.
@@ -244,7 +272,7 @@ impl Exact {
     }
 
     /// `self × rhs`, or `None` when the exact product leaves the range
-    /// (2^96 or more, or more than 28 fractional digits).
+    /// (2^96 or more, or more than 56 fractional digits).
     pub fn checked_mul(self, rhs: Self) -> Option<Self> {
         mul(self, rhs, "checked_mul").ok()
     }
@@ -370,7 +398,10 @@ impl Ord for Exact {
             }
         }
         let s = self.s.max(other.s);
-        self.at_scale(s).cmp(&other.at_scale(s))
+        match (self.at_scale(s), other.at_scale(s)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => self.cmp_wide(other),
+        }
     }
 }
 
@@ -482,7 +513,7 @@ impl fmt::Display for Exact {
 ///
 /// # Errors
 /// [`ArithmeticError`] naming `what` when the exact product is 2^96 or more
-/// in magnitude or needs more than 28 fractional digits.
+/// in magnitude or needs more than 56 fractional digits.
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     if a.is_zero() || b.is_zero() {
         return Ok(Exact::ZERO);
@@ -535,7 +566,13 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
         }
     }
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
-    Exact::new(a.at_scale(s) + b.at_scale(s), s, what)
+    // Aligned mantissas that leave 256 bits cannot make an in-range sum.
+    match (a.at_scale(s), b.at_scale(s)) {
+        (Some(x), Some(y)) => {
+            Exact::new(x.checked_add(y).ok_or(ArithmeticError::new(what))?, s, what)
+        }
+        _ => Err(ArithmeticError::new(what)),
+    }
 }
 
 /// `a − b`, exactly.
@@ -569,10 +606,9 @@ pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, A
 }
 
 /// `a / b` for a quotient (a unit amount, a ratio): exact when it
-/// terminates within 28 significant digits and 28 fractional digits,
-/// otherwise rounded half away from zero to 28 significant digits (or at 28
-/// fractional digits, for quotients below 1). `b = 0` gives 0, the value Lago uses for a unit amount
-/// over zero units.
+/// terminates within 28 significant digits, otherwise rounded half away
+/// from zero to 28 significant digits (at most 56 places). `b = 0` gives 0,
+/// the value Lago uses for a unit amount over zero units.
 ///
 /// # Errors
 /// [`ArithmeticError`] naming `what` when the quotient is 2^96 or more.
@@ -580,84 +616,33 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     if b.is_zero() || a.is_zero() {
         return Ok(Exact::ZERO);
     }
-    // value = (ma / mb) × 10^(sb − sa); produce it at scale 28.
+    // value = (ma / mb) × 10^(sb − sa): produce the digits of ma/mb until
+    // the quotient is exact or has 28 significant digits (at most 56
+    // places), then round once on the exact remainder.
     let negative = a.is_negative() != b.is_negative();
-    if let (Some(x), Some(y)) = (small(a.m), small(b.m))
-        && let Some((q, scale)) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s)
-    {
-        let q = i128::try_from(q).map_err(|_| ArithmeticError::new(what))?;
-        let x = Exact {
-            m: I256::from(if negative { -q } else { q }),
-            s: scale,
-        };
-        return Ok(if q % 10 == 0 { x.normalize() } else { x });
-    }
-    let (ma, mb) = (a.m.unsigned_abs(), b.m.unsigned_abs());
-    let shift = MAX_SCALE + b.s - a.s;
-    // Scales are at most 28, so the shift is never negative.
-    let (mut q, mut r) = match (u128::try_from(ma), u128::try_from(mb)) {
-        (Ok(x), Ok(y)) => (U256::from(x / y), U256::from(x % y)),
-        _ => (ma / mb, ma % mb),
-    };
-    let overflow = || ArithmeticError::new(what);
-    // Fractional digits of ma/mb produced; the quotient's scale is
-    // `generated + sa − sb` (28 when every digit was produced).
-    let mut generated = shift;
-    if let Ok(divisor) = u64::try_from(mb) {
-        // A divisor below 2^64 (the usual case) lets the remainder times
-        // 10^19 stay inside u128: 19 digits per step instead of one.
-        let divisor = u128::from(divisor);
-        let mut rem = u128::try_from(r).map_err(|_| overflow())?;
-        let mut left = shift as usize;
-        while left > 0 {
-            // A terminating quotient stops as soon as it is exact (and has
-            // reached a non-negative scale): the digits left are zeros.
-            if rem == 0 && (shift as usize - left) + a.s as usize >= b.s as usize {
-                break;
-            }
-            let k = left.min(19);
-            let p = POW10_U128.get(k).copied().ok_or_else(overflow)?;
-            let t = rem * p;
-            // Past 2^256 the quotient is far beyond 2^96 anyway: an error.
-            q = q.checked_mul(U256::from(p)).ok_or_else(overflow)?;
-            q = q
-                .checked_add(U256::from(t / divisor))
-                .ok_or_else(overflow)?;
-            rem = t % divisor;
-            left -= k;
+    let (q, scale) = match (small(a.m), small(b.m)) {
+        (Some(x), Some(y)) => {
+            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s);
+            (U256::from(q), scale)
         }
-        r = U256::from(rem);
-        generated = shift - left as u32;
-    } else {
-        for _ in 0..shift {
-            q = q.checked_mul(U256::from(10u8)).ok_or_else(overflow)?;
-            let r10 = r * 10;
-            q += r10 / mb;
-            r = r10 % mb;
-        }
-    }
-    // Keep 28 significant digits at most: cut `k` more digits off a long
-    // quotient, rounding once (half away from zero) on the exact remainder.
-    let digits = decimal_digits(q);
-    let full_scale = generated + a.s - b.s;
-    let k = digits.saturating_sub(MAX_SCALE).min(full_scale);
-    let scale = full_scale - k;
-    let up = if k == 0 {
-        r * 2 >= mb
-    } else {
-        let p = pow10(k);
-        let rk = q % p;
-        q /= p;
-        // The dropped digits `rk` decide alone: the remainder r/mb < 1 can
-        // never lift 2·rk past 10^k (both even integers).
-        rk * 2 >= p
+        _ => quotient_wide(a.m.unsigned_abs(), b.m.unsigned_abs(), a.s, b.s)
+            .ok_or(ArithmeticError::new(what))?,
     };
-    if up {
-        q += 1;
-    }
+    // A quotient with more integer digits than fit below 10^28 may come
+    // back at a negative scale: bring it to scale 0.
+    let (q, scale) = if scale < 0 {
+        let up = pow10(u32::try_from(-scale).unwrap_or(0));
+        (q.checked_mul(up).ok_or(ArithmeticError::new(what))?, 0)
+    } else {
+        (q, scale)
+    };
     let m = I256::try_from(q).map_err(|_| ArithmeticError::new(what))?;
-    let x = Exact::new(if negative { -m } else { m }, scale, what)?;
-    // Only a rounded-up last digit or an early exact exit can leave zeros.
+    let x = Exact::new(
+        if negative { -m } else { m },
+        u32::try_from(scale).unwrap_or(0),
+        what,
+    )?;
+    // Only a rounded-up last digit or an exact early stop can leave zeros.
     let last_digit_zero = match small(x.m) {
         Some(v) => v % 10 == 0,
         None => x.m % 10 == 0,
@@ -665,43 +650,81 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     Ok(if last_digit_zero { x.normalize() } else { x })
 }
 
-/// [`quotient`] for 64-bit mantissas whose quotient has at most 9 integer
-/// digits (nearly every unit amount): the same digits and rounding, in
-/// u128 arithmetic. Returns the rounded magnitude and its scale.
-fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> Option<(u128, u32)> {
+/// The digit loop of [`quotient`] for 64-bit mantissas, in u128: the
+/// remainder stays below 2^63 so 19 digits come per step, and the quotient
+/// keeps at most 28 significant digits (below 2^94). Returns the rounded
+/// magnitude and its scale (`generated + sa − sb`, possibly negative).
+fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
     let (ma, mb) = (u128::from(ma), u128::from(mb));
-    let mut q = ma / mb;
-    if q >= 1_000_000_000 {
-        return None;
-    }
-    let mut rem = ma % mb;
-    let shift = MAX_SCALE + sb - sa;
-    let mut left = shift;
-    while left > 0 {
-        if rem == 0 && (shift - left) + sa >= sb {
+    let (mut q, mut rem) = (ma / mb, ma % mb);
+    let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
+    let mut generated: i64 = 0;
+    let sig = |q: u128| if q == 0 { 0 } else { q.ilog10() + 1 };
+    while generated < max_generated {
+        // Exact (at a non-negative scale): the digits left are zeros.
+        if rem == 0 && generated + i64::from(sa) >= i64::from(sb) {
             break;
         }
-        let k = left.min(19);
-        let p = *POW10_U128.get(k as usize)?;
-        // rem < 2^64 and p ≤ 10^19 < 2^64: no overflow; q stays below
-        // 10^9 × 10^28 < 2^127.
+        let room = if q == 0 {
+            19
+        } else {
+            QUOTIENT_DIGITS.saturating_sub(sig(q))
+        };
+        if room == 0 {
+            break;
+        }
+        let k = room
+            .min(19)
+            .min(u32::try_from(max_generated - generated).unwrap_or(19));
+        let p = POW10_U128.get(k as usize).copied().unwrap_or(1);
         let t = rem * p;
         q = q * p + t / mb;
         rem = t % mb;
-        left -= k;
+        generated += i64::from(k);
     }
-    let full_scale = shift - left + sa - sb;
-    let digits = q.checked_ilog10().map_or(1, |d| d + 1);
-    let k = digits.saturating_sub(MAX_SCALE).min(full_scale);
-    let up = if k == 0 {
-        rem * 2 >= mb
+    // Half away from zero: the digits not produced are worth rem/mb.
+    if rem * 2 >= mb && rem != 0 {
+        q += 1;
+    }
+    (q, generated + i64::from(sa) - i64::from(sb))
+}
+
+/// The digit loop of [`quotient`] for wider mantissas, one digit a step in
+/// 256 bits; a quotient of more than 28 integer digits is cut back with one
+/// rounding. `None` when the digits leave 256 bits (far out of range).
+fn quotient_wide(ma: U256, mb: U256, sa: u32, sb: u32) -> Option<(U256, i64)> {
+    let (mut q, mut rem) = (ma / mb, ma % mb);
+    let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
+    let mut generated: i64 = 0;
+    let sig = |q: U256| if q == 0 { 0 } else { decimal_digits(q) };
+    while generated < max_generated && sig(q) < QUOTIENT_DIGITS {
+        if rem == 0 && generated + i64::from(sa) >= i64::from(sb) {
+            break;
+        }
+        let r10 = rem.checked_mul(U256::from(10u8))?;
+        q = q.checked_mul(U256::from(10u8))?.checked_add(r10 / mb)?;
+        rem = r10 % mb;
+        generated += 1;
+    }
+    let digits = sig(q);
+    let cut = digits.saturating_sub(QUOTIENT_DIGITS);
+    let up = if cut == 0 {
+        rem != 0 && rem.checked_mul(U256::from(2u8))? >= mb
     } else {
-        let p = *POW10_U128.get(k as usize)?;
+        let p = pow10(cut);
         let rk = q % p;
         q /= p;
+        // The dropped digits decide alone: rem/mb < 1 cannot lift 2·rk
+        // past 10^cut (both even integers).
         rk * 2 >= p
     };
-    Some((if up { q + 1 } else { q }, full_scale - k))
+    if up {
+        q += 1;
+    }
+    Some((
+        q,
+        generated - i64::from(cut) + i64::from(sa) - i64::from(sb),
+    ))
 }
 
 /// Number of decimal digits of `n` (1 for 0).
@@ -774,9 +797,21 @@ mod tests {
     }
 
     #[test]
-    fn mul_rejects_out_of_range() {
-        // 1e-15 × 1e-15 = 1e-30 needs 30 fractional digits.
-        assert!(mul(x("0.000000000000001"), x("0.000000000000001"), "t").is_err());
+    fn mul_keeps_up_to_56_places_and_rejects_more() {
+        // 1e-15 × 1e-15 = 1e-30: 30 places, exact (M3).
+        assert_eq!(
+            mul(x("0.000000000000001"), x("0.000000000000001"), "t")
+                .unwrap()
+                .to_string(),
+            "0.000000000000000000000000000001"
+        );
+        // 1e-12 × 0.50000000000000000001 = 5.0000000000000000001e-13 (32 places).
+        let p = mul(x("0.000000000001"), x("0.50000000000000000001"), "t").unwrap();
+        assert_eq!(p.to_string(), "0.00000000000050000000000000000001");
+        // 1e-28 × 1e-28 = 1e-56 is the smallest; one more place is too many.
+        let tiny = x("0.0000000000000000000000000001");
+        let square = mul(tiny, tiny, "t").unwrap();
+        assert!(div_pow10(square, 1, "t").is_err());
         // 1e20 × 1e10 = 1e30 ≥ 2^96.
         assert!(mul(x("100000000000000000000"), x("10000000000"), "t").is_err());
         // Trailing zeros are not digits: 0.10…0 (28 places) squared is 0.01.
@@ -812,6 +847,24 @@ mod tests {
         assert_eq!(quotient(x("1"), x("0"), "t").unwrap(), Exact::ZERO);
         // 10/4 terminates: exact.
         assert_eq!(quotient(x("10"), x("4"), "t").unwrap(), x("2.5"));
+        // A small quotient still carries 28 significant digits (M3):
+        // 0.01 / 3e9 = 3.333…e-12.
+        assert_eq!(
+            quotient(x("0.01"), x("3000000000"), "t")
+                .unwrap()
+                .to_string(),
+            "0.000000000003333333333333333333333333333"
+        );
+        // 10 / 0.5 = 20: a terminating quotient of a finer divisor.
+        assert_eq!(quotient(x("10"), x("0.5"), "t").unwrap(), x("20"));
+        // Wide operands take the 256-bit loop with the same result.
+        let big = x("486374144085517540.877567743443");
+        assert_eq!(
+            quotient(big, x("999999999999997"), "t")
+                .unwrap()
+                .to_string(),
+            "486.374144085519"
+        );
         // Tiny over tiny.
         let q = quotient(
             x("0.0000000000000000000000000005"),

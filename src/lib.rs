@@ -95,13 +95,14 @@
 //! An amount is rounded half away from zero to the currency's minor unit
 //! once per fee (`amount_cents`); the exact amount stays in `amount` and
 //! `precise_amount_cents`. `unit_amount_cents` is truncated toward zero, as
-//! in Lago. Computed figures are [`Exact`]: any value of magnitude below
-//! 2^96 with at most 28 fractional digits is held exactly (up to 57
-//! significant digits); a result outside that range is an
+//! in Lago. Inputs have at most 28 fractional digits and a magnitude below
+//! 2^96; they are read exactly from JSON strings and numbers, never through
+//! binary floats. Computed figures are [`Exact`]: every sum and product of
+//! magnitude below 2^96 with at most 56 fractional digits is held exactly
+//! (256-bit mantissa); a result outside that range is an
 //! [`ArithmeticError`], never a rounded number. Only a quotient that does
 //! not terminate (a unit amount such as 10/3) is rounded, to 28 significant
-//! digits. Inputs are read exactly from JSON strings and numbers, never
-//! through binary floats.
+//! digits.
 //!
 //! # Departures from Lago
 //!

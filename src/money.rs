@@ -138,8 +138,8 @@ impl Currency {
     }
 
     /// Minor units back to the main unit for a derived figure (a prorated
-    /// minimum, a unit amount): exact when it fits 28 fractional digits,
-    /// else rounded there like any quotient.
+    /// minimum, a unit amount): exact when it terminates within 28
+    /// significant digits, else rounded there like any quotient.
     pub(crate) fn cents_to_units_rounded(self, cents: Exact) -> Result<Exact, ArithmeticError> {
         exact::quotient(
             cents,

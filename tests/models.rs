@@ -308,7 +308,17 @@ fn out_of_range_results_are_errors_not_rounded_numbers() {
         m.apply(&Usage::new(x("1000000000000000000000000000")), eur())
             .is_err()
     );
-    // 0.0000000000001 × 0.0000000000000001 needs 29 fractional digits.
+    // 1e-13 × 1e-16 = 1e-29: 29 places, still exact (M3).
     let m = model("standard", r#"{"amount": "0.0000000000000001"}"#);
-    assert!(m.apply(&Usage::new(x("0.0000000000001")), eur()).is_err());
+    let out = m.apply(&Usage::new(x("0.0000000000001")), eur()).unwrap();
+    assert_eq!(out.amount.to_string(), "0.00000000000000000000000000001");
+    // 1e-28 units × 1e-28 % = 1e-58: past 56 places, an error.
+    let m = model(
+        "percentage",
+        r#"{"rate": "0.0000000000000000000000000001"}"#,
+    );
+    assert!(
+        m.apply(&Usage::new(x("0.0000000000000000000000000001")), eur())
+            .is_err()
+    );
 }
