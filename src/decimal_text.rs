@@ -207,10 +207,14 @@ impl Significand {
     }
 }
 
-/// 2^96 × 10^28: no in-range figure has a mantissa this large.
+/// 2^96 × 10^56: no figure of at most 56 places below 2^96 has a mantissa
+/// this large (the bound exceeds 2^256, so it is the 256-bit limit itself).
 fn mantissa_cap() -> U256 {
-    // 10^28 = 0x204fce5e3e25026110000000 fits in u128.
-    (U256::ONE << MAGNITUDE_BITS) * U256::from(10_000_000_000_000_000_000_000_000_000u128)
+    let p28 = U256::from(10_000_000_000_000_000_000_000_000_000u128);
+    (U256::ONE << MAGNITUDE_BITS)
+        .checked_mul(p28)
+        .and_then(|x| x.checked_mul(p28))
+        .unwrap_or(U256::MAX)
 }
 
 /// Parses Lago's decimal grammar (`BigDecimal` strict mode) exactly.
@@ -224,6 +228,12 @@ fn mantissa_cap() -> U256 {
 /// caller's business. In range: magnitude below 2^96, at most 28 fractional
 /// digits (up to 57 significant digits).
 pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
+    parse_decimal_places(text, MAX_SCALE)
+}
+
+/// [`parse_decimal`] with up to `max_scale` fractional digits: 28 for the
+/// contract's inputs, 56 for any [`Exact`] read back from its text.
+pub(crate) fn parse_decimal_places(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError> {
     let bytes = text.as_bytes();
     // Ruby's `StringValueCStr` raises on an embedded NUL before BigDecimal
     // ever sees the text, so such a string can never be a valid amount.
@@ -290,7 +300,7 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
         return Err(DecimalTextError::Invalid);
     }
 
-    to_exact(negative, &significand, frac_digits, exponent)
+    to_exact(negative, &significand, frac_digits, exponent, max_scale)
 }
 
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
@@ -300,6 +310,7 @@ fn to_exact(
     significand: &Significand,
     frac_digits: usize,
     exponent: i128,
+    max_scale: i128,
 ) -> Result<Exact, DecimalTextError> {
     // Any spelling of zero ("-0", "0e999999999999", "0.000") is plain zero;
     // returning the constant also rules out a negative zero.
@@ -319,7 +330,7 @@ fn to_exact(
         .saturating_add(trailing_zeros);
     let (mantissa, scale) = if power >= 0 {
         // The significand is >= 1, so 10^29 or more is already past 2^96.
-        if power > MAX_SCALE {
+        if power > 28 {
             return Err(DecimalTextError::OutOfRange);
         }
         let mantissa = u32::try_from(power)
@@ -332,7 +343,7 @@ fn to_exact(
         // The significand has no trailing zeros, so this is the minimal scale:
         // more than 28 fractional digits cannot be represented exactly.
         let scale = power.saturating_neg();
-        if scale > MAX_SCALE {
+        if scale > max_scale {
             return Err(DecimalTextError::OutOfRange);
         }
         let scale = u32::try_from(scale).map_err(|_| DecimalTextError::OutOfRange)?;

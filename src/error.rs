@@ -132,7 +132,7 @@ pub enum RateError {
 
 /// A text that is not a decimal meterprice can hold exactly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not a decimal of at most 28 fractional digits and magnitude below 2^96")]
+#[error("{text:?} is not a decimal of at most 56 fractional digits and magnitude below 2^96")]
 #[non_exhaustive]
 pub struct ParseExactError {
     /// The text (its first 64 characters).

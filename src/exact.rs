@@ -303,12 +303,15 @@ impl Exact {
     }
 }
 
-/// Parses the decimal grammar Lago accepts (`"12.5"`, `"1e3"`, `" 7 "`).
+/// Parses the decimal grammar Lago accepts (`"12.5"`, `"1e3"`, `" 7 "`),
+/// up to 56 fractional digits, so that every `Exact` reads back from its text.
 impl core::str::FromStr for Exact {
     type Err = crate::error::ParseExactError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        crate::decimal_text::parse_decimal(text).map_err(|_| crate::error::ParseExactError {
-            text: text.chars().take(64).collect(),
+        crate::decimal_text::parse_decimal_places(text, i128::from(MAX_SCALE)).map_err(|_| {
+            crate::error::ParseExactError {
+                text: text.chars().take(64).collect(),
+            }
         })
     }
 }
@@ -906,6 +909,14 @@ mod tests {
         ] {
             assert_eq!(x(text).to_string(), text);
         }
+    }
+
+    #[test]
+    fn text_round_trips_at_every_scale() {
+        let tiny = x("0.0000000000000000000000000001");
+        let square = mul(tiny, tiny, "t").unwrap();
+        assert_eq!(square.to_string().parse::<Exact>().unwrap(), square);
+        assert!("0.1e-56".parse::<Exact>().is_err());
     }
 
     #[test]
