@@ -144,6 +144,19 @@ impl Exact {
         Decimal::try_from_i128_with_scale(m, n.s).ok()
     }
 
+    /// Fractional digits of the representation (not normalized).
+    pub(crate) fn scale(&self) -> u32 {
+        self.s
+    }
+
+    /// `|value| × 10^scale` as an integer, for `scale ≥ self.scale()`, when
+    /// it fits 128 bits.
+    pub(crate) fn scaled_magnitude(&self, scale: u32) -> Option<u128> {
+        let m = u128::try_from(self.m.unsigned_abs()).ok()?;
+        let up = POW10_U128.get(scale.checked_sub(self.s)? as usize)?;
+        m.checked_mul(*up)
+    }
+
     /// Whether the value is zero.
     pub fn is_zero(&self) -> bool {
         self.m == 0

@@ -304,3 +304,20 @@ fn presentation_keys_are_checked_element_by_element() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn prorated_graduated_is_exact_so_half_cents_round_up() {
+    // semantics §11.7 E67 / Q27: three tiers, six events; the exact state
+    // machine gives 38267/200 = 191.335 → 19134 cents (M12), where Lago's
+    // float coefficients give 191.33499999… → 19133.
+    let line = r#"{"currency":"EUR","charge":{"charge_model":"graduated","prorated":true,"properties":{"graduated_ranges":[
+        {"from_value":0,"to_value":5,"per_unit_amount":"10","flat_amount":"100"},
+        {"from_value":6,"to_value":15,"per_unit_amount":"5","flat_amount":"50"},
+        {"from_value":16,"to_value":null,"per_unit_amount":"2","flat_amount":"0"}]}},
+        "usage":{"units":"6.367","events_count":6,"event_values":["2","5","10","-6","4","60"],
+        "prorated_event_values":["1.4","2.5","2","-2.2","0.667","2"],"full_units_number":"75"}}"#;
+    let r = one(serde_json::from_str(line).unwrap());
+    assert_eq!(r["fees"][0]["amount"], json!("191.335"));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(19134));
+    assert_eq!(r["fees"][0]["units"], json!("75"));
+}

@@ -148,24 +148,116 @@ fn tier_index(
     Ok(0)
 }
 
-/// `x × prorated / full`, the prorated share of an event (M12: divide last).
-fn share(x: Exact, usage: &Usage, j: usize) -> Result<Exact, ArithmeticError> {
-    let p = usage
-        .prorated_event_values
-        .get(j)
-        .copied()
-        .unwrap_or(Exact::ZERO);
-    let f = usage.event_values.get(j).copied().unwrap_or(Exact::ZERO);
-    exact::mul_div(x, p, f, "prorated graduated coefficient")
+/// How the prorated share `x × P_j / F_j` of an event is taken (M12).
+enum Shares {
+    /// Every prorated quantity is scaled by `c = L / 10^S`, where `L` is the
+    /// least common multiple of the full values written as integers at
+    /// their common scale `S`: each share `x × P_j × (L / F_j')` is then an
+    /// exact product, and the one division happens at the end.
+    Scaled { c: Exact, factors: Vec<Exact> },
+    /// A rounded quotient per share, when that multiple is too large.
+    Quotient,
+}
+
+impl Shares {
+    /// The exact strategy when the full values allow it.
+    fn scaled(full: &[Exact]) -> Option<Self> {
+        let scale = full.iter().map(|f| f.scale()).max().unwrap_or(0);
+        let ints: Vec<u128> = full
+            .iter()
+            .map(|f| f.scaled_magnitude(scale))
+            .collect::<Option<_>>()?;
+        let gcd = |mut a: u128, mut b: u128| {
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        let mut lcm: u128 = 1;
+        for &v in ints.iter().filter(|v| **v != 0) {
+            lcm = (lcm / gcd(lcm, v)).checked_mul(v)?;
+            // Beyond 2^64 the scaled sums would soon leave the range.
+            if lcm > u128::from(u64::MAX) {
+                return None;
+            }
+        }
+        let lcm_i = i128::try_from(lcm).ok()?;
+        let c = exact::div_pow10(Exact::try_from(lcm_i).ok()?, scale, "prorated scale").ok()?;
+        let factors = full
+            .iter()
+            .zip(&ints)
+            .map(|(f, v)| {
+                if *v == 0 {
+                    return Some(Exact::ZERO);
+                }
+                let k = Exact::try_from(i128::try_from(lcm / v).ok()?).ok()?;
+                Some(if f.is_negative() { -k } else { k })
+            })
+            .collect::<Option<_>>()?;
+        Some(Self::Scaled { c, factors })
+    }
+
+    /// `x × P_j / F_j`, scaled by `c` in the exact strategy.
+    fn share(&self, x: Exact, usage: &Usage, j: usize) -> Result<Exact, ArithmeticError> {
+        const WHAT: &str = "prorated graduated coefficient";
+        let p = usage
+            .prorated_event_values
+            .get(j)
+            .copied()
+            .unwrap_or(Exact::ZERO);
+        match self {
+            Self::Scaled { factors, .. } => {
+                let k = factors.get(j).copied().unwrap_or(Exact::ZERO);
+                exact::mul(exact::mul(x, p, WHAT)?, k, WHAT)
+            }
+            Self::Quotient => {
+                let f = usage.event_values.get(j).copied().unwrap_or(Exact::ZERO);
+                exact::mul_div(x, p, f, WHAT)
+            }
+        }
+    }
+
+    /// A prorated quantity in the strategy's scale.
+    fn scale_up(&self, p: Exact) -> Result<Exact, ArithmeticError> {
+        match self {
+            Self::Scaled { c, .. } => exact::mul(p, *c, "prorated graduated amount"),
+            Self::Quotient => Ok(p),
+        }
+    }
+
+    /// A result in the strategy's scale, back to currency units.
+    fn scale_down(&self, x: Exact) -> Result<Exact, ArithmeticError> {
+        match self {
+            Self::Scaled { c, .. } => exact::quotient(x, *c, "prorated graduated amount"),
+            Self::Quotient => Ok(x),
+        }
+    }
 }
 
 fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Exact, ArithmeticError> {
-    const WHAT: &str = "prorated graduated amount";
-    let (p, f) = (&usage.prorated_event_values, &usage.event_values);
     let first_flat = ranges.first().map_or(Exact::ZERO, |r| r.price.flat_amount);
     if usage.units.is_zero() {
         return Ok(first_flat);
     }
+    // Exact when the full values have a manageable common multiple (M12);
+    // otherwise, and if the scaled figures leave the range, per-share
+    // quotients of 28 significant digits.
+    if let Some(shares) = Shares::scaled(&usage.event_values)
+        && let Ok(amount) = run_prorated(ranges, usage, &shares)
+    {
+        return Ok(amount);
+    }
+    run_prorated(ranges, usage, &Shares::Quotient)
+}
+
+/// Lago's prorated-graduated state machine (semantics.md §2.9).
+fn run_prorated(
+    ranges: &[Tier<TierPrice>],
+    usage: &Usage,
+    shares: &Shares,
+) -> Result<Exact, ArithmeticError> {
+    const WHAT: &str = "prorated graduated amount";
+    let (p, f) = (&usage.prorated_event_values, &usage.event_values);
     let n = p.len().min(f.len());
     let (mut idx, mut overflow, mut full, mut maxfull) =
         (0usize, Exact::ZERO, Exact::ZERO, Exact::ZERO);
@@ -187,10 +279,10 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Exact, A
             .map_or((Exact::ZERO, None), |t| (t.from_value, t.to_value));
         if !overflow.is_zero() {
             let prev = idx.saturating_sub(1);
-            psum = exact::add(psum, share(overflow, usage, prev)?, WHAT)?;
+            psum = exact::add(psum, shares.share(overflow, usage, prev)?, WHAT)?;
             if let Some(to) = to_r.filter(|to| full >= *to) {
                 overflow = exact::sub(full, to, WHAT)?;
-                psum = exact::sub(psum, share(overflow, usage, prev)?, WHAT)?;
+                psum = exact::sub(psum, shares.share(overflow, usage, prev)?, WHAT)?;
                 result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
                 psum = Exact::ZERO;
                 continue;
@@ -213,7 +305,7 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Exact, A
         }
         full = exact::add(full, fi, WHAT)?;
         maxfull = maxfull.max(full);
-        psum = exact::add(psum, pi, WHAT)?;
+        psum = exact::add(psum, shares.scale_up(pi)?, WHAT)?;
         idx += 1;
         let from_minus_one = exact::sub(from_r, Exact::ONE, WHAT)?;
         let inside = match to_r {
@@ -227,11 +319,12 @@ fn prorated_amount(ranges: &[Tier<TierPrice>], usage: &Usage) -> Result<Exact, A
             Some(to) if full >= to => exact::sub(full, to, WHAT)?,
             _ => exact::add(exact::sub(full, from_r, WHAT)?, Exact::ONE, WHAT)?,
         };
-        psum = exact::sub(psum, share(overflow, usage, idx - 1)?, WHAT)?;
+        psum = exact::sub(psum, shares.share(overflow, usage, idx - 1)?, WHAT)?;
         result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
         psum = Exact::ZERO;
     }
     result = exact::add(result, exact::mul(psum, price(r), WHAT)?, WHAT)?;
+    let result = shares.scale_down(result)?;
     // Flat fees of every tier the peak full quantity reached.
     if full < Exact::ZERO {
         return Ok(Exact::ZERO);
