@@ -303,8 +303,10 @@ impl Charge {
         };
         let units = usage.units;
         let (projected_units, projected_amount) = if self.prorated {
-            // Recurring (prorated) usage is not projected: current values.
-            (units, fee_model_amount(fee)?)
+            // Recurring (prorated) usage is not projected: the fee's own
+            // current values (its units are the full units), as Lago's
+            // projection returns them.
+            (fee.units, fee_model_amount(fee)?)
         } else {
             let pu = if units.is_zero() {
                 Exact::ZERO
