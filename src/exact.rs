@@ -37,6 +37,35 @@ const POW10_U128: [u128; 39] = {
     t
 };
 
+/// `10^k` for `k ≤ 18`, as i64: a 64-bit mantissa times one of these is
+/// below 2^123, so it fits i128 with no overflow check.
+const POW10_I64: [i64; 19] = {
+    let mut t = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Aligns two 64-bit mantissas to the larger scale in i128, when the
+/// scales differ by at most 18 (no overflow possible).
+#[inline]
+fn align_small(x: i64, sx: u32, y: i64, sy: u32) -> Option<(i128, i128, u32)> {
+    let s = sx.max(sy);
+    let px = *POW10_I64.get((s - sx) as usize)?;
+    let py = *POW10_I64.get((s - sy) as usize)?;
+    Some((
+        i128::from(x) * i128::from(px),
+        i128::from(y) * i128::from(py),
+        s,
+    ))
+}
+
+/// 2^96 as i128.
+const LIMIT_I128: i128 = 1 << 96;
+
 /// `10^k` for `k ≤ 76` (the largest power of ten below 2^255).
 fn pow10(k: u32) -> U256 {
     let k = k as usize;
@@ -105,8 +134,8 @@ impl Exact {
     /// Builds from a mantissa and scale, checking the range; trailing zeros
     /// beyond 56 fractional digits are dropped, other digits are an error.
     fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
-        // Fast path: a mantissa below 2^63 at a scale of at most 56.
-        if s <= MAX_SCALE && small(m).is_some() {
+        // Fast path: a mantissa below 2^96 is in range at any scale ≤ 56.
+        if s <= MAX_SCALE && word(m).is_some_and(|w| w.unsigned_abs() < LIMIT_I128 as u128) {
             return Ok(Self { m, s });
         }
         let (mut m, mut s) = (m, s);
@@ -401,17 +430,10 @@ impl Ord for Exact {
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).
-        if let (Some(x), Some(y)) = (small(self.m), small(other.m)) {
-            let s = self.s.max(other.s);
-            let up = |v: i64, from: u32| {
-                POW10_U128
-                    .get((s - from) as usize)
-                    .and_then(|p| i128::try_from(*p).ok())
-                    .and_then(|p| i128::from(v).checked_mul(p))
-            };
-            if let (Some(a), Some(b)) = (up(x, self.s), up(y, other.s)) {
-                return a.cmp(&b);
-            }
+        if let (Some(x), Some(y)) = (small(self.m), small(other.m))
+            && let Some((a, b, _)) = align_small(x, self.s, y, other.s)
+        {
+            return a.cmp(&b);
         }
         let s = self.s.max(other.s);
         match (self.at_scale(s), other.at_scale(s)) {
@@ -568,17 +590,9 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
                 s,
             });
         }
-        let scale = |v: i64, from: u32| {
-            POW10_U128
-                .get((s - from) as usize)
-                .and_then(|p| i128::try_from(*p).ok())
-                .and_then(|p| i128::from(v).checked_mul(p))
-        };
-        if let Some(sum) = scale(x, a.s)
-            .zip(scale(y, b.s))
-            .and_then(|(x, y)| x.checked_add(y))
-        {
-            return Exact::new(I256::from(sum), s, what);
+        if let Some((x, y, s)) = align_small(x, a.s, y, b.s) {
+            // Both below 2^123: the sum fits i128.
+            return Exact::new(I256::from(x + y), s, what);
         }
     }
     // Both aligned mantissas are below 2^190: their sum cannot overflow.

@@ -30,7 +30,7 @@ pub struct Fee {
     /// The model's amount details (kept as computed, even when clamped).
     pub amount_details: AmountDetails,
     /// The figures in the pricing unit, when the charge has one.
-    pub pricing_unit_details: Option<PricingUnitDetails>,
+    pub pricing_unit_details: Option<Box<PricingUnitDetails>>,
     /// Taxes on this fee.
     pub taxes: FeeTaxes,
     /// Whether this fee bills a pay-in-advance event.
@@ -41,7 +41,7 @@ pub struct Fee {
     /// The group this fee prices (key, value), when the charge is grouped.
     pub grouped_by: Option<Vec<(String, Option<String>)>>,
     /// Projected usage, when asked for.
-    pub projection: Option<Projection>,
+    pub projection: Option<Box<Projection>>,
 }
 
 /// Taxes of one fee (semantics.md §7, exact decimals).
@@ -120,7 +120,7 @@ pub(crate) struct Money {
     pub precise_amount_cents: Exact,
     pub unit_amount_cents: i128,
     pub precise_unit_amount: Exact,
-    pub pricing_unit_details: Option<PricingUnitDetails>,
+    pub pricing_unit_details: Option<Box<PricingUnitDetails>>,
 }
 
 /// Converts a model amount (in the currency, or in the pricing unit) to the
@@ -169,14 +169,14 @@ pub(crate) fn money(
         precise_amount_cents: currency.to_precise_cents(fiat_amount)?,
         unit_amount_cents: currency.to_cents_truncated(fiat_unit)?,
         precise_unit_amount: fiat_unit,
-        pricing_unit_details: Some(PricingUnitDetails {
+        pricing_unit_details: Some(Box::new(PricingUnitDetails {
             pricing_unit_code: pu.code.clone(),
             conversion_rate: pu.conversion_rate,
             amount_cents: pu_amount_cents,
             precise_amount_cents: pu_currency.to_precise_cents(priced.amount)?,
             unit_amount_cents: pu_unit_amount_cents,
             precise_unit_amount: priced.unit_amount,
-        }),
+        })),
     })
 }
 

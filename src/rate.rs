@@ -221,13 +221,13 @@ impl Charge {
             fee.filter = resolved.filter;
             fee.grouped_by = bucket.grouped_by.clone();
             if let Some(elapsed) = period.elapsed_days {
-                fee.projection = Some(self.project(
+                fee.projection = Some(Box::new(self.project(
                     resolved.model,
                     &bucket.usage,
                     &fee,
                     period.duration_days,
                     elapsed,
-                )?);
+                )?));
             }
             fees.push(fee);
         }
@@ -616,7 +616,7 @@ fn step_details(
         (AmountDetails::Percentage(w), AmountDetails::Percentage(o)) => {
             let units = d(w.units, o.units)?;
             let paid_units = d(w.paid_units, o.paid_units)?;
-            AmountDetails::Percentage(PercentageDetails {
+            AmountDetails::Percentage(Box::new(PercentageDetails {
                 units,
                 free_units: d(units, paid_units)?,
                 free_events: w.free_events.saturating_sub(o.free_events),
@@ -630,7 +630,7 @@ fn step_details(
                     w.min_max_adjustment_total_amount,
                     o.min_max_adjustment_total_amount,
                 )?,
-            })
+            }))
         }
         (AmountDetails::GraduatedPercentage(w), AmountDetails::GraduatedPercentage(o)) => {
             let mut lines = Vec::with_capacity(w.len());

@@ -171,7 +171,7 @@ impl Percentage {
         Ok(ModelOutcome {
             amount,
             unit_amount,
-            details: AmountDetails::Percentage(details),
+            details: AmountDetails::Percentage(Box::new(details)),
         })
     }
 

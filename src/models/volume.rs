@@ -43,11 +43,11 @@ impl Volume {
         Ok(ModelOutcome {
             amount,
             unit_amount,
-            details: AmountDetails::Volume(VolumeDetails {
+            details: AmountDetails::Volume(Box::new(VolumeDetails {
                 flat_unit_amount: flat,
                 per_unit_amount,
                 per_unit_total_amount,
-            }),
+            })),
         })
     }
 
