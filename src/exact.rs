@@ -186,6 +186,20 @@ impl Exact {
         m.checked_mul(*up)
     }
 
+    /// `(units × price) / units` without the division: `price` itself, when
+    /// `units` is not zero and the price has at most 28 significant digits
+    /// (so the quotient would terminate and be exactly the price).
+    pub(crate) fn per_unit_of(price: Self, units: Self) -> Option<Self> {
+        let digits = decimal_digits(price.normalize().m.unsigned_abs());
+        (!units.is_zero() && digits <= QUOTIENT_DIGITS).then(|| {
+            if price.is_zero() {
+                Self::ZERO
+            } else {
+                price.normalize()
+            }
+        })
+    }
+
     /// Whether the value is zero.
     pub fn is_zero(&self) -> bool {
         self.m == 0

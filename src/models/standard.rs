@@ -44,7 +44,13 @@ impl Standard {
 
     pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
         let amount = exact::mul(usage.units, self.amount, "standard amount")?;
-        let unit_amount = exact::quotient(amount, usage.full_or_units(), "standard unit_amount")?;
+        // Per unit of the same units, the amount is the price: no division.
+        let same_units = usage.full_units_number.is_none_or(|f| f == usage.units);
+        let unit_amount = match Exact::per_unit_of(self.amount, usage.units).filter(|_| same_units)
+        {
+            Some(price) => price,
+            None => exact::quotient(amount, usage.full_or_units(), "standard unit_amount")?,
+        };
         Ok(ModelOutcome {
             amount,
             unit_amount,

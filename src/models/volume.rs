@@ -37,9 +37,17 @@ impl Volume {
         });
         let per_unit_total_amount = exact::mul(usage.units, price, "volume per_unit_total_amount")?;
         let amount = exact::add(per_unit_total_amount, flat, "volume amount")?;
-        let unit_amount = exact::quotient(amount, select, "volume unit_amount")?;
-        let per_unit_amount =
-            exact::quotient(per_unit_total_amount, select, "volume per_unit_amount")?;
+        // Over the same units the per-unit figure is the tier price itself:
+        // no division (and no flat fee in the unit amount when it is 0).
+        let direct = Exact::per_unit_of(price, usage.units).filter(|_| select == usage.units);
+        let per_unit_amount = match direct {
+            Some(p) => p,
+            None => exact::quotient(per_unit_total_amount, select, "volume per_unit_amount")?,
+        };
+        let unit_amount = match direct.filter(|_| flat.is_zero()) {
+            Some(p) => p,
+            None => exact::quotient(amount, select, "volume unit_amount")?,
+        };
         Ok(ModelOutcome {
             amount,
             unit_amount,
