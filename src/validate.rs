@@ -40,9 +40,16 @@ impl<'a> Raw<'a> {
         let Some(v) = value else { return Self::Null };
         let text = v.get();
         match text.as_bytes().first() {
-            Some(b'"') => match serde_json::from_str::<Cow<'a, str>>(text) {
-                Ok(s) => Self::String(s),
-                Err(_) => Self::Null,
+            // A string without escapes is its text between the quotes (the
+            // outer parse already checked it); only escapes need decoding.
+            Some(b'"') => match text.get(1..text.len().saturating_sub(1)) {
+                Some(inner) if text.len() >= 2 && !inner.contains('\\') && text.ends_with('"') => {
+                    Self::String(Cow::Borrowed(inner))
+                }
+                _ => match serde_json::from_str::<Cow<'a, str>>(text) {
+                    Ok(s) => Self::String(s),
+                    Err(_) => Self::Null,
+                },
             },
             Some(b'[') => Self::Array(v),
             Some(b'{') => Self::Object(v),
