@@ -7,7 +7,7 @@ use crate::charge::Charge;
 use crate::details::{AmountDetails, GraduatedPercentageLine, PercentageDetails};
 use crate::error::{ArithmeticError, RateError, UsageError};
 use crate::exact;
-use crate::fee::{self, Fee, FeeTaxes, Priced, Projection};
+use crate::fee::{self, Fee, Priced, Projection};
 use crate::models::{ChargeModel, Context, ModelOutcome};
 use crate::money::{Currency, cents_of};
 use crate::usage::Usage;
@@ -665,10 +665,26 @@ fn step_details(
     })
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync + Clone + std::fmt::Debug>() {}
-    is::<Charge>();
-    is::<ChargeFees>();
-    is::<FeeTaxes>();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Public types can be shipped across threads (a distributed engine
+    /// needs it); this fails to compile otherwise.
+    #[test]
+    fn public_types_are_send_sync_clone_debug() {
+        fn is<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        is::<Charge>();
+        is::<ChargeFees>();
+        is::<Fee>();
+        is::<crate::FeeTaxes>();
+        is::<Bucket>();
+        is::<Period>();
+        is::<Event>();
+        is::<Usage>();
+        is::<ChargeModel>();
+        is::<crate::Exact>();
+        is::<crate::RateError>();
+        is::<crate::DefinitionError>();
+    }
 }
