@@ -236,10 +236,18 @@ pub(crate) fn non_negative(
 /// A JSON integer (no fraction, no exponent) as u64.
 fn integer_of(raw: &Raw<'_>) -> Option<i128> {
     match raw {
-        Raw::Number(t) if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
-            t.parse::<i128>().ok()
-        }
+        Raw::Number(t) => json_integer(t),
         _ => None,
+    }
+}
+
+/// The text of a JSON number as an integer, when it has no fraction and no
+/// exponent (`10`, `-3`; not `10.0` or `1e1`).
+pub(crate) fn json_integer(text: &str) -> Option<i128> {
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        text.parse().ok()
+    } else {
+        None
     }
 }
 

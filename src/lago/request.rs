@@ -187,11 +187,8 @@ fn integer(
     raw: &RawValue,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-    match text.parse::<i128>() {
-        Ok(n) if ok => Ok(n),
-        _ => Err(line.parse_error(path, raw, &format!("expected a JSON integer, got {text}"))),
-    }
+    validate::json_integer(text)
+        .ok_or_else(|| line.parse_error(path, raw, &format!("expected a JSON integer, got {text}")))
 }
 
 /// A decimal given as a JSON string or number, read exactly.
