@@ -131,17 +131,19 @@ pub(crate) fn money(
     pricing_unit: Option<&PricingUnit>,
 ) -> Result<Money, ArithmeticError> {
     let Some(pu) = pricing_unit else {
+        let (amount_cents, precise_amount_cents) = currency.cents_and_precise(priced.amount)?;
         return Ok(Money {
             amount: priced.amount,
-            amount_cents: currency.to_cents(priced.amount)?,
-            precise_amount_cents: currency.to_precise_cents(priced.amount)?,
+            amount_cents,
+            precise_amount_cents,
             unit_amount_cents: currency.to_cents_truncated(priced.unit_amount)?,
             precise_unit_amount: priced.unit_amount,
             pricing_unit_details: None,
         });
     };
     let pu_currency = Currency::PRICING_UNIT;
-    let pu_amount_cents = pu_currency.to_cents(priced.amount)?;
+    let (pu_amount_cents, pu_precise_amount_cents) =
+        pu_currency.cents_and_precise(priced.amount)?;
     let pu_unit_amount_cents = pu_currency.to_cents_truncated(priced.unit_amount)?;
     // Fiat figures come from the rounded (amount) and truncated (unit)
     // pricing-unit cents, as Lago converts them (Q19, kept).
@@ -163,17 +165,18 @@ pub(crate) fn money(
         2,
         "pricing unit conversion",
     )?;
+    let (fiat_cents, fiat_precise) = currency.cents_and_precise(fiat_amount)?;
     Ok(Money {
         amount: fiat_amount,
-        amount_cents: currency.to_cents(fiat_amount)?,
-        precise_amount_cents: currency.to_precise_cents(fiat_amount)?,
+        amount_cents: fiat_cents,
+        precise_amount_cents: fiat_precise,
         unit_amount_cents: currency.to_cents_truncated(fiat_unit)?,
         precise_unit_amount: fiat_unit,
         pricing_unit_details: Some(Box::new(PricingUnitDetails {
             pricing_unit_code: pu.code.clone(),
             conversion_rate: pu.conversion_rate,
             amount_cents: pu_amount_cents,
-            precise_amount_cents: pu_currency.to_precise_cents(priced.amount)?,
+            precise_amount_cents: pu_precise_amount_cents,
             unit_amount_cents: pu_unit_amount_cents,
             precise_unit_amount: priced.unit_amount,
         })),

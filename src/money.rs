@@ -119,12 +119,13 @@ impl Currency {
         )
     }
 
-    /// `amount` rounded half away from zero to whole minor units
-    /// (`amount_cents`). For a power-of-ten minor unit this is rounding at the
-    /// exponent; for MRO it rounds `amount × 5` (M7).
-    pub(crate) fn to_cents(self, amount: Exact) -> Result<i128, ArithmeticError> {
-        let scaled = self.to_precise_cents(amount)?;
-        Ok(cents_of(exact::round_half_away(scaled, 0)))
+    /// `amount` in minor units, rounded half away from zero (`amount_cents`)
+    /// and unrounded (`precise_amount_cents`), scaling once. For a
+    /// power-of-ten minor unit this is rounding at the exponent; for MRO it
+    /// rounds `amount × 5` (M7).
+    pub(crate) fn cents_and_precise(self, amount: Exact) -> Result<(i128, Exact), ArithmeticError> {
+        let precise = self.to_precise_cents(amount)?;
+        Ok((cents_of(exact::round_half_away(precise, 0)), precise))
     }
 
     /// `amount` in minor units truncated toward zero (`unit_amount_cents`, Q17).
@@ -191,31 +192,34 @@ mod tests {
     #[test]
     fn cents_round_half_away_at_the_exponent() {
         let eur = Currency::from_code("EUR").unwrap();
-        assert_eq!(eur.to_cents(d("0.125")).unwrap(), 13);
-        assert_eq!(eur.to_cents(d("-0.125")).unwrap(), -13);
-        assert_eq!(eur.to_cents(d("0.004")).unwrap(), 0);
+        assert_eq!(eur.cents_and_precise(d("0.125")).unwrap().0, 13);
+        assert_eq!(eur.cents_and_precise(d("-0.125")).unwrap().0, -13);
+        assert_eq!(eur.cents_and_precise(d("0.004")).unwrap().0, 0);
         // KWD: 0.4995 → 0.500 → 500 fils.
         assert_eq!(
             Currency::from_code("KWD")
                 .unwrap()
-                .to_cents(d("0.4995"))
-                .unwrap(),
+                .cents_and_precise(d("0.4995"))
+                .unwrap()
+                .0,
             500
         );
         // JPY: 2.5 yen → 3.
         assert_eq!(
             Currency::from_code("JPY")
                 .unwrap()
-                .to_cents(d("2.5"))
-                .unwrap(),
+                .cents_and_precise(d("2.5"))
+                .unwrap()
+                .0,
             3
         );
         // MRO (M7): 1.3 × 5 = 6.5 → 7, where Lago truncates to 6.
         assert_eq!(
             Currency::from_code("MRO")
                 .unwrap()
-                .to_cents(d("1.3"))
-                .unwrap(),
+                .cents_and_precise(d("1.3"))
+                .unwrap()
+                .0,
             7
         );
     }
