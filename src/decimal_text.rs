@@ -234,6 +234,14 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
 /// [`parse_decimal`] with up to `max_scale` fractional digits: 28 for the
 /// contract's inputs, 56 for any [`Exact`] read back from its text.
 pub(crate) fn parse_decimal_places(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError> {
+    match parse_plain(text.as_bytes()) {
+        Some(x) => Ok(x),
+        None => parse_general(text, max_scale),
+    }
+}
+
+/// The whole grammar, one byte at a time.
+fn parse_general(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError> {
     let bytes = text.as_bytes();
     // Ruby's `StringValueCStr` raises on an embedded NUL before BigDecimal
     // ever sees the text, so such a string can never be a valid amount.
@@ -303,6 +311,50 @@ pub(crate) fn parse_decimal_places(text: &str, max_scale: i128) -> Result<Exact,
     to_exact(negative, &significand, frac_digits, exponent, max_scale)
 }
 
+/// The common spelling `-?digits(.digits)?` with at most 18 digits, read
+/// straight into a 64-bit mantissa (the general grammar below handles
+/// everything else, including whitespace, exponents and underscores).
+/// Gives the same value as the general path: zero as [`Exact::ZERO`],
+/// trailing fractional zeros dropped.
+fn parse_plain(bytes: &[u8]) -> Option<Exact> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    // 19 digits at most: below 10^19 < 2^64, no overflow.
+    let (mut m, mut scale, mut seen_point, mut count) = (0u64, 0u32, false, 0u32);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(b - b'0');
+                count += 1;
+                if seen_point {
+                    scale += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    // "1." and ".5" are valid in the grammar but rare: leave them to it.
+    if count > 18 || digits.first() == Some(&b'.') || digits.last() == Some(&b'.') {
+        return None;
+    }
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    if m == 0 {
+        return Some(Exact::ZERO);
+    }
+    // At most 18 digits: below 10^18 < 2^63.
+    let m = i64::try_from(m).ok()?;
+    Some(Exact::from_small(if negative { -m } else { m }, scale))
+}
+
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
 /// reports that it is out of range.
 fn to_exact(
@@ -354,9 +406,59 @@ fn to_exact(
 
 #[cfg(test)]
 mod tests {
-    use super::{DecimalTextError, parse_decimal};
+    use super::{DecimalTextError, parse_decimal, parse_general, parse_plain};
     use crate::exact::Exact;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn plain_fast_path_agrees_with_the_grammar() {
+        // Every spelling the fast path takes must read as the grammar reads
+        // it, mantissa and scale alike (the scale shows in the text).
+        let taken = [
+            "0",
+            "-0",
+            "0.0",
+            "000",
+            "7",
+            "-7",
+            "12.50",
+            "0.0125",
+            "100",
+            "-100.000",
+            "999999999999999999",
+            "0.00000000000000001",
+            "-123456789.123456789",
+            "00012.340",
+            "1.00000000000000000",
+        ];
+        for t in taken {
+            let fast = parse_plain(t.as_bytes());
+            assert!(fast.is_some(), "{t:?} should take the fast path");
+            let general = parse_general(t, 28).ok();
+            assert_eq!(fast, general, "{t:?}");
+            assert_eq!(
+                fast.map(|x| x.to_string()),
+                general.map(|x| x.to_string()),
+                "{t:?}"
+            );
+        }
+        // Left to the grammar: 19+ digits, exponents, spaces, signs, lone points.
+        for t in [
+            "9999999999999999999",
+            "1e3",
+            " 1",
+            "+1",
+            "1.",
+            ".5",
+            "-",
+            "",
+            "1.2.3",
+            "1_0",
+            "--1",
+        ] {
+            assert_eq!(parse_plain(t.as_bytes()), None, "{t:?}");
+        }
+    }
 
     /// Asserts `text` parses to exactly the value written as `expected`.
     fn assert_value(text: &str, expected: &str) {
