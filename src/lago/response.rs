@@ -66,14 +66,25 @@ impl<'a> Json<'a> {
         let mut buf = [0u8; 40];
         let mut at = buf.len();
         let mut n = value.unsigned_abs();
-        loop {
+        let mut digit = |d: u8| {
             at -= 1;
             if let Some(slot) = buf.get_mut(at) {
-                *slot = b'0' + (n % 10) as u8;
+                *slot = b'0' + d;
             }
-            n /= 10;
-            if n == 0 {
-                break;
+        };
+        // 128-bit division is a library call: 64-bit steps when possible.
+        if let Ok(mut small) = u64::try_from(n) {
+            loop {
+                digit((small % 10) as u8);
+                small /= 10;
+                if small == 0 {
+                    break;
+                }
+            }
+        } else {
+            while n != 0 {
+                digit((n % 10) as u8);
+                n /= 10;
             }
         }
         if value < 0 {
@@ -99,7 +110,15 @@ impl<'a> Json<'a> {
 
     /// A caller-given string, escaped.
     fn string_value(&mut self, value: &str) {
-        let _ = serde_json::to_writer(&mut *self.out, value);
+        // serde_json escapes only '"', '\\' and control characters: a string
+        // without them is written as it is.
+        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.out.push(b'"');
+            self.out.extend_from_slice(value.as_bytes());
+            self.out.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut *self.out, value);
+        }
     }
 
     fn string(&mut self, key: &str, value: Option<&str>) {
