@@ -51,7 +51,7 @@ const POW10_I64: [i64; 19] = {
 
 /// Aligns two 64-bit mantissas to the larger scale in i128, when the
 /// scales differ by at most 18 (no overflow possible).
-#[inline]
+#[inline(always)]
 fn align_small(x: i64, sx: u32, y: i64, sy: u32) -> Option<(i128, i128, u32)> {
     let s = sx.max(sy);
     let px = *POW10_I64.get((s - sx) as usize)?;
@@ -80,7 +80,7 @@ fn pow10(k: u32) -> U256 {
 
 /// The mantissa as an `i128` when it fits, read off the two words (cheaper
 /// than the generic conversion, on every hot path).
-#[inline]
+#[inline(always)]
 fn word(m: I256) -> Option<i128> {
     let (hi, lo) = m.into_words();
     if (hi == 0 && lo >= 0) || (hi == -1 && lo < 0) {
@@ -91,7 +91,7 @@ fn word(m: I256) -> Option<i128> {
 }
 
 /// The mantissa as an `i64` when it fits.
-#[inline]
+#[inline(always)]
 fn small(m: I256) -> Option<i64> {
     word(m).and_then(|w| i64::try_from(w).ok())
 }
@@ -166,6 +166,16 @@ impl Exact {
         Self::new(if negative { -m } else { m }, s, "value").ok()
     }
 
+    /// A 64-bit mantissa at a scale of at most 28: always in range.
+    #[inline]
+    pub(crate) fn from_small(m: i64, s: u32) -> Self {
+        debug_assert!(s <= 28);
+        Self {
+            m: I256::from(m),
+            s,
+        }
+    }
+
     /// The value as a `Decimal`, when it fits one exactly.
     pub fn to_decimal(self) -> Option<Decimal> {
         let n = self.normalize();
@@ -201,11 +211,13 @@ impl Exact {
     }
 
     /// Whether the value is zero.
+    #[inline]
     pub fn is_zero(&self) -> bool {
         self.m == 0
     }
 
     /// Whether the value is below zero.
+    #[inline]
     pub fn is_negative(&self) -> bool {
         self.m < 0
     }
@@ -414,6 +426,7 @@ impl TryFrom<i128> for Exact {
 
 impl core::ops::Neg for Exact {
     type Output = Self;
+    #[inline]
     fn neg(self) -> Self {
         // |m| < 2^190, so negation cannot overflow.
         Self {
@@ -424,6 +437,7 @@ impl core::ops::Neg for Exact {
 }
 
 impl PartialEq for Exact {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
@@ -432,12 +446,14 @@ impl PartialEq for Exact {
 impl Eq for Exact {}
 
 impl PartialOrd for Exact {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl Ord for Exact {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         if self.s == other.s {
             return self.m.cmp(&other.m);
@@ -449,6 +465,14 @@ impl Ord for Exact {
         {
             return a.cmp(&b);
         }
+        self.cmp_aligned(other)
+    }
+}
+
+impl Exact {
+    #[cold]
+    #[inline(never)]
+    fn cmp_aligned(&self, other: &Self) -> Ordering {
         let s = self.s.max(other.s);
         match (self.at_scale(s), other.at_scale(s)) {
             (Some(a), Some(b)) => a.cmp(&b),
@@ -493,7 +517,16 @@ impl Exact {
             *written += 1;
         };
         let magnitude = n.m.unsigned_abs();
-        if let Ok(mut wide) = u128::try_from(magnitude) {
+        if let Ok(mut small) = u64::try_from(magnitude) {
+            // Most figures: plain 64-bit digit steps.
+            loop {
+                emit_digit((small % 10) as u8, &mut at, &mut written);
+                small /= 10;
+                if small == 0 {
+                    break;
+                }
+            }
+        } else if let Ok(mut wide) = u128::try_from(magnitude) {
             // 19 digits at a time: one 128-bit division per chunk, then
             // 64-bit arithmetic for the digits themselves.
             const CHUNK: u128 = 10_000_000_000_000_000_000;
@@ -566,14 +599,32 @@ impl fmt::Display for Exact {
 /// # Errors
 /// [`ArithmeticError`] naming `what` when the exact product is 2^96 or more
 /// in magnitude or needs more than 56 fractional digits.
+#[inline(always)]
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    if a.is_zero() || b.is_zero() {
-        return Ok(Exact::ZERO);
-    }
-    // Fast path: 64-bit mantissas multiply within i128.
+    // Fast path: 64-bit mantissas multiply within i128; a product below
+    // 2^96 at a scale of at most 56 is in range as it is.
     if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
         let p = i128::from(x) * i128::from(y);
-        return Exact::new(I256::from(p), a.s + b.s, what);
+        let s = a.s + b.s;
+        if p == 0 {
+            return Ok(Exact::ZERO);
+        }
+        if s <= MAX_SCALE && p.unsigned_abs() < LIMIT_I128 as u128 {
+            return Ok(Exact {
+                m: I256::from(p),
+                s,
+            });
+        }
+        return Exact::new(I256::from(p), s, what);
+    }
+    mul_wide(a, b, what)
+}
+
+#[cold]
+#[inline(never)]
+fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
+    if a.is_zero() || b.is_zero() {
+        return Ok(Exact::ZERO);
     }
     match a.m.checked_mul(b.m) {
         Some(m) => Exact::new(m, a.s + b.s, what),
@@ -593,22 +644,36 @@ pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 ///
 /// # Errors
 /// [`ArithmeticError`] naming `what` when the sum is 2^96 or more in magnitude.
+#[inline(always)]
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    let s = a.s.max(b.s);
     // Fast path: 64-bit mantissas aligned within i128.
     if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
         if a.s == b.s {
             // |x + y| < 2^64: in range at any scale.
             return Ok(Exact {
                 m: I256::from(i128::from(x) + i128::from(y)),
-                s,
+                s: a.s,
             });
         }
         if let Some((x, y, s)) = align_small(x, a.s, y, b.s) {
             // Both below 2^123: the sum fits i128.
-            return Exact::new(I256::from(x + y), s, what);
+            let m = x + y;
+            if s <= MAX_SCALE && m.unsigned_abs() < LIMIT_I128 as u128 {
+                return Ok(Exact {
+                    m: I256::from(m),
+                    s,
+                });
+            }
+            return Exact::new(I256::from(m), s, what);
         }
     }
+    add_wide(a, b, what)
+}
+
+#[cold]
+#[inline(never)]
+fn add_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
+    let s = a.s.max(b.s);
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     // Aligned mantissas that leave 256 bits cannot make an in-range sum.
     match (a.at_scale(s), b.at_scale(s)) {
@@ -623,6 +688,7 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 ///
 /// # Errors
 /// As [`add`].
+#[inline(always)]
 pub(crate) fn sub(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     add(a, -b, what)
 }

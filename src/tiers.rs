@@ -58,18 +58,23 @@ impl<P> Tiers<P> {
         units: Exact,
         mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), ArithmeticError>,
     ) -> Result<(), ArithmeticError> {
-        let last = self.find(units);
+        // Every tier up to the one containing `units` is visited anyway, so
+        // the walk finds that tier itself: the first whose `to` is not below
+        // `units` (the same tier as `find`).
         let mut lower = Exact::ZERO;
-        for (i, tier) in self.tiers.iter().take(last + 1).enumerate() {
-            let upper = match tier.to_value {
-                Some(to) if to < units => to,
-                _ => units,
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let (upper, last) = match tier.to_value {
+                Some(to) if to < units => (to, false),
+                _ => (units, true),
             };
             let mut n = exact::sub(upper, lower, "tier units")?;
             if i > 0 && n.is_negative() {
                 n = Exact::ZERO;
             }
             visit(tier, n)?;
+            if last {
+                break;
+            }
             if let Some(to) = tier.to_value {
                 lower = to;
             }
