@@ -118,25 +118,52 @@ fn limit() -> U256 {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Exact {
-    m: I256,
+    /// The mantissa, as the four little-endian 64-bit words of an `I256`:
+    /// 8-byte alignment keeps an `Exact` at 40 bytes instead of 48 (an
+    /// `I256` is 16-byte aligned), and fees and amount details are made of
+    /// them.
+    m: [u64; 4],
+    /// Fractional digits, at most 56.
     s: u32,
 }
 
 impl Exact {
+    /// Packs a mantissa and a scale of at most 56.
+    #[inline(always)]
+    const fn pack(m: I256, s: u32) -> Self {
+        let (hi, lo) = m.into_words();
+        Self {
+            m: [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64],
+            s,
+        }
+    }
+
+    /// The mantissa.
+    #[inline(always)]
+    fn m(&self) -> I256 {
+        let [a, b, c, d] = self.m;
+        let lo = (u128::from(b) << 64 | u128::from(a)) as i128;
+        let hi = (u128::from(d) << 64 | u128::from(c)) as i128;
+        I256::from_words(hi, lo)
+    }
+
+    /// The scale.
+    #[inline(always)]
+    fn s(&self) -> u32 {
+        self.s
+    }
+
     /// Zero.
-    pub const ZERO: Self = Self {
-        m: I256::ZERO,
-        s: 0,
-    };
+    pub const ZERO: Self = Self::pack(I256::ZERO, 0);
     /// One.
-    pub const ONE: Self = Self { m: I256::ONE, s: 0 };
+    pub const ONE: Self = Self::pack(I256::ONE, 0);
 
     /// Builds from a mantissa and scale, checking the range; trailing zeros
     /// beyond 56 fractional digits are dropped, other digits are an error.
     fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
         // Fast path: a mantissa below 2^96 is in range at any scale ≤ 56.
         if s <= MAX_SCALE && word(m).is_some_and(|w| w.unsigned_abs() < LIMIT_I128 as u128) {
-            return Ok(Self { m, s });
+            return Ok(Self::pack(m, s));
         }
         let (mut m, mut s) = (m, s);
         while s > MAX_SCALE {
@@ -146,8 +173,8 @@ impl Exact {
             m /= 10;
             s -= 1;
         }
-        let x = Self { m, s };
-        let magnitude = x.m.unsigned_abs();
+        let x = Self::pack(m, s);
+        let magnitude = x.m().unsigned_abs();
         // Below 2^96 the value is in range at any scale: skip the product.
         // A bound past 2^256 cannot be reached by a 256-bit mantissa.
         if magnitude >= limit()
@@ -170,29 +197,26 @@ impl Exact {
     #[inline]
     pub(crate) fn from_small(m: i64, s: u32) -> Self {
         debug_assert!(s <= 28);
-        Self {
-            m: I256::from(m),
-            s,
-        }
+        Self::pack(I256::from(m), s)
     }
 
     /// The value as a `Decimal`, when it fits one exactly.
     pub fn to_decimal(self) -> Option<Decimal> {
         let n = self.normalize();
-        let m = i128::try_from(n.m).ok()?;
-        Decimal::try_from_i128_with_scale(m, n.s).ok()
+        let m = i128::try_from(n.m()).ok()?;
+        Decimal::try_from_i128_with_scale(m, n.s()).ok()
     }
 
     /// Fractional digits of the representation (not normalized).
     pub(crate) fn scale(&self) -> u32 {
-        self.s
+        self.s()
     }
 
     /// `|value| × 10^scale` as an integer, for `scale ≥ self.scale()`, when
     /// it fits 128 bits.
     pub(crate) fn scaled_magnitude(&self, scale: u32) -> Option<u128> {
-        let m = u128::try_from(self.m.unsigned_abs()).ok()?;
-        let up = POW10_U128.get(scale.checked_sub(self.s)? as usize)?;
+        let m = u128::try_from(self.m().unsigned_abs()).ok()?;
+        let up = POW10_U128.get(scale.checked_sub(self.s())? as usize)?;
         m.checked_mul(*up)
     }
 
@@ -200,7 +224,7 @@ impl Exact {
     /// `units` is not zero and the price has at most 28 significant digits
     /// (so the quotient would terminate and be exactly the price).
     pub(crate) fn per_unit_of(price: Self, units: Self) -> Option<Self> {
-        let digits = decimal_digits(price.normalize().m.unsigned_abs());
+        let digits = decimal_digits(price.normalize().m().unsigned_abs());
         (!units.is_zero() && digits <= QUOTIENT_DIGITS).then(|| {
             if price.is_zero() {
                 Self::ZERO
@@ -213,13 +237,13 @@ impl Exact {
     /// Whether the value is zero.
     #[inline]
     pub fn is_zero(&self) -> bool {
-        self.m == 0
+        self.m() == 0
     }
 
     /// Whether the value is below zero.
     #[inline]
     pub fn is_negative(&self) -> bool {
-        self.m < 0
+        self.m() < 0
     }
 
     /// Whether the value has no fractional part.
@@ -230,19 +254,16 @@ impl Exact {
     /// The value with trailing fractional zeros removed.
     pub fn normalize(&self) -> Self {
         // Most figures fit 64 bits, where division by 10 is a multiply.
-        if let Some(small) = small(self.m) {
-            let (mut m, mut s) = (small, self.s);
+        if let Some(small) = small(self.m()) {
+            let (mut m, mut s) = (small, self.s());
             while s > 0 && m % 10 == 0 {
                 m /= 10;
                 s -= 1;
             }
-            return Self {
-                m: I256::from(m),
-                s: if m == 0 { 0 } else { s },
-            };
+            return Self::pack(I256::from(m), if m == 0 { 0 } else { s });
         }
-        if let Some(small) = word(self.m) {
-            let (mut m, mut s) = (small, self.s);
+        if let Some(small) = word(self.m()) {
+            let (mut m, mut s) = (small, self.s());
             // Strip zeros eight at a time first: 128-bit division is costly.
             while s >= 8 && m % 100_000_000 == 0 && m != 0 {
                 m /= 100_000_000;
@@ -252,12 +273,9 @@ impl Exact {
                 m /= 10;
                 s -= 1;
             }
-            return Self {
-                m: I256::from(m),
-                s: if m == 0 { 0 } else { s },
-            };
+            return Self::pack(I256::from(m), if m == 0 { 0 } else { s });
         }
-        let (mut m, mut s) = (self.m, self.s);
+        let (mut m, mut s) = (self.m(), self.s());
         while s > 0 && m % 10 == 0 {
             m /= 10;
             s -= 1;
@@ -265,56 +283,50 @@ impl Exact {
         if m == 0 {
             s = 0;
         }
-        Self { m, s }
+        Self::pack(m, s)
     }
 
-    /// The mantissa at scale `s ≥ self.s`, when it fits 256 bits (always
+    /// The mantissa at scale `s ≥ self.s()`, when it fits 256 bits (always
     /// for `s ≤ 48`; a large value at 56 places may not).
     fn at_scale(&self, s: u32) -> Option<I256> {
-        self.m.checked_mul(pow10(s - self.s).as_i256())
+        self.m().checked_mul(pow10(s - self.s()).as_i256())
     }
 
     /// Compares values whose aligned mantissas overflow: integer parts first,
     /// then the fractional parts (each below 1, so they always align).
     fn cmp_wide(&self, other: &Self) -> Ordering {
         let (ta, tb) = (self.trunc(), other.trunc());
-        if ta.m != tb.m {
-            return ta.m.cmp(&tb.m);
+        if ta.m() != tb.m() {
+            return ta.m().cmp(&tb.m());
         }
-        let frac = |x: &Self, t: &Self| x.m - t.m * pow10(x.s).as_i256();
+        let frac = |x: &Self, t: &Self| x.m() - t.m() * pow10(x.s()).as_i256();
         let (fa, fb) = (frac(self, &ta), frac(other, &tb));
-        let s = self.s.max(other.s);
+        let s = self.s().max(other.s());
         let (fa, fb) = (
-            fa * pow10(s - self.s).as_i256(),
-            fb * pow10(s - other.s).as_i256(),
+            fa * pow10(s - self.s()).as_i256(),
+            fb * pow10(s - other.s()).as_i256(),
         );
         fa.cmp(&fb)
     }
 
     /// The integer part, toward zero.
     pub fn trunc(&self) -> Self {
-        if self.s == 0 {
+        if self.s() == 0 {
             return *self;
         }
-        if let (Some(m), Some(d)) = (small(self.m), POW10_U128.get(self.s as usize)) {
+        if let (Some(m), Some(d)) = (small(self.m()), POW10_U128.get(self.s() as usize)) {
             let d = i128::try_from(*d).unwrap_or(i128::MAX);
-            return Self {
-                m: I256::from(i128::from(m) / d),
-                s: 0,
-            };
+            return Self::pack(I256::from(i128::from(m) / d), 0);
         }
-        let d = pow10(self.s).as_i256();
-        Self {
-            m: self.m / d,
-            s: 0,
-        }
+        let d = pow10(self.s()).as_i256();
+        Self::pack(self.m() / d, 0)
     }
 
     /// The largest integer not above the value.
     pub fn floor(&self) -> Self {
         let t = self.trunc();
         if self.is_negative() && t != *self {
-            Self { m: t.m - 1, s: 0 }
+            Self::pack(t.m() - 1, 0)
         } else {
             t
         }
@@ -323,10 +335,10 @@ impl Exact {
     /// The value as an integer, when it is one.
     pub(crate) fn to_i128(self) -> Option<i128> {
         let n = self.normalize();
-        if n.s != 0 {
+        if n.s() != 0 {
             return None;
         }
-        i128::try_from(n.m).ok()
+        i128::try_from(n.m()).ok()
     }
 
     /// `self + rhs`, or `None` when the exact sum leaves the range.
@@ -392,28 +404,19 @@ impl Default for Exact {
 
 impl From<Decimal> for Exact {
     fn from(d: Decimal) -> Self {
-        Self {
-            m: I256::from(d.mantissa()),
-            s: d.scale(),
-        }
+        Self::pack(I256::from(d.mantissa()), d.scale())
     }
 }
 
 impl From<u64> for Exact {
     fn from(n: u64) -> Self {
-        Self {
-            m: I256::from(n),
-            s: 0,
-        }
+        Self::pack(I256::from(n), 0)
     }
 }
 
 impl From<u32> for Exact {
     fn from(n: u32) -> Self {
-        Self {
-            m: I256::from(n),
-            s: 0,
-        }
+        Self::pack(I256::from(n), 0)
     }
 }
 
@@ -429,10 +432,7 @@ impl core::ops::Neg for Exact {
     #[inline]
     fn neg(self) -> Self {
         // |m| < 2^190, so negation cannot overflow.
-        Self {
-            m: -self.m,
-            s: self.s,
-        }
+        Self::pack(-self.m(), self.s())
     }
 }
 
@@ -455,13 +455,13 @@ impl PartialOrd for Exact {
 impl Ord for Exact {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        if self.s == other.s {
-            return self.m.cmp(&other.m);
+        if self.s() == other.s() {
+            return self.m().cmp(&other.m());
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).
-        if let (Some(x), Some(y)) = (small(self.m), small(other.m))
-            && let Some((a, b, _)) = align_small(x, self.s, y, other.s)
+        if let (Some(x), Some(y)) = (small(self.m()), small(other.m()))
+            && let Some((a, b, _)) = align_small(x, self.s(), y, other.s())
         {
             return a.cmp(&b);
         }
@@ -473,7 +473,7 @@ impl Exact {
     #[cold]
     #[inline(never)]
     fn cmp_aligned(&self, other: &Self) -> Ordering {
-        let s = self.s.max(other.s);
+        let s = self.s().max(other.s());
         match (self.at_scale(s), other.at_scale(s)) {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => self.cmp_wide(other),
@@ -484,8 +484,8 @@ impl Exact {
 impl core::hash::Hash for Exact {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         let n = self.normalize();
-        n.m.hash(state);
-        n.s.hash(state);
+        n.m().hash(state);
+        n.s().hash(state);
     }
 }
 
@@ -510,13 +510,13 @@ impl Exact {
         };
         let mut written = 0u32;
         let mut emit_digit = |d: u8, at: &mut usize, written: &mut u32| {
-            if *written == n.s && n.s > 0 {
+            if *written == n.s() && n.s() > 0 {
                 push(b'.', at);
             }
             push(b'0' + d, at);
             *written += 1;
         };
-        let magnitude = n.m.unsigned_abs();
+        let magnitude = n.m().unsigned_abs();
         if let Ok(mut small) = u64::try_from(magnitude) {
             // Most figures: plain 64-bit digit steps.
             loop {
@@ -559,14 +559,14 @@ impl Exact {
             }
         }
         // A fraction below 1: pad with zeros up to the point, then "0.".
-        while written < n.s {
+        while written < n.s() {
             emit_digit(0, &mut at, &mut written);
         }
-        if written == n.s && n.s > 0 {
+        if written == n.s() && n.s() > 0 {
             push(b'.', &mut at);
             push(b'0', &mut at);
         }
-        if n.m < 0 {
+        if n.m() < 0 {
             push(b'-', &mut at);
         }
         at
@@ -603,17 +603,14 @@ impl fmt::Display for Exact {
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     // Fast path: 64-bit mantissas multiply within i128; a product below
     // 2^96 at a scale of at most 56 is in range as it is.
-    if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
+    if let (Some(x), Some(y)) = (small(a.m()), small(b.m())) {
         let p = i128::from(x) * i128::from(y);
-        let s = a.s + b.s;
+        let s = a.s() + b.s();
         if p == 0 {
             return Ok(Exact::ZERO);
         }
         if s <= MAX_SCALE && p.unsigned_abs() < LIMIT_I128 as u128 {
-            return Ok(Exact {
-                m: I256::from(p),
-                s,
-            });
+            return Ok(Exact::pack(I256::from(p), s));
         }
         return Exact::new(I256::from(p), s, what);
     }
@@ -626,16 +623,19 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
     if a.is_zero() || b.is_zero() {
         return Ok(Exact::ZERO);
     }
-    match a.m.checked_mul(b.m) {
-        Some(m) => Exact::new(m, a.s + b.s, what),
+    match a.m().checked_mul(b.m()) {
+        Some(m) => Exact::new(m, a.s() + b.s(), what),
         None => {
             // Only trailing zeros can make such a product fit: retry without them.
             let (a2, b2) = (a.normalize(), b.normalize());
-            if (a2.s, b2.s) == (a.s, b.s) {
+            if (a2.s(), b2.s()) == (a.s(), b.s()) {
                 return Err(ArithmeticError::new(what));
             }
-            let m = a2.m.checked_mul(b2.m).ok_or(ArithmeticError::new(what))?;
-            Exact::new(m, a2.s + b2.s, what)
+            let m = a2
+                .m()
+                .checked_mul(b2.m())
+                .ok_or(ArithmeticError::new(what))?;
+            Exact::new(m, a2.s() + b2.s(), what)
         }
     }
 }
@@ -647,22 +647,19 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
 #[inline(always)]
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     // Fast path: 64-bit mantissas aligned within i128.
-    if let (Some(x), Some(y)) = (small(a.m), small(b.m)) {
-        if a.s == b.s {
+    if let (Some(x), Some(y)) = (small(a.m()), small(b.m())) {
+        if a.s() == b.s() {
             // |x + y| < 2^64: in range at any scale.
-            return Ok(Exact {
-                m: I256::from(i128::from(x) + i128::from(y)),
-                s: a.s,
-            });
+            return Ok(Exact::pack(
+                I256::from(i128::from(x) + i128::from(y)),
+                a.s(),
+            ));
         }
-        if let Some((x, y, s)) = align_small(x, a.s, y, b.s) {
+        if let Some((x, y, s)) = align_small(x, a.s(), y, b.s()) {
             // Both below 2^123: the sum fits i128.
             let m = x + y;
             if s <= MAX_SCALE && m.unsigned_abs() < LIMIT_I128 as u128 {
-                return Ok(Exact {
-                    m: I256::from(m),
-                    s,
-                });
+                return Ok(Exact::pack(I256::from(m), s));
             }
             return Exact::new(I256::from(m), s, what);
         }
@@ -673,7 +670,7 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 #[cold]
 #[inline(never)]
 fn add_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    let s = a.s.max(b.s);
+    let s = a.s().max(b.s());
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     // Aligned mantissas that leave 256 bits cannot make an in-range sum.
     match (a.at_scale(s), b.at_scale(s)) {
@@ -712,7 +709,7 @@ pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
 /// [`ArithmeticError`] naming `what` when the result needs more than 28
 /// fractional digits.
 pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
-    Exact::new(a.m, a.s + k, what)
+    Exact::new(a.m(), a.s() + k, what)
 }
 
 /// `a / b` for a quotient (a unit amount, a ratio): exact when it
@@ -730,12 +727,12 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     // the quotient is exact or has 28 significant digits (at most 56
     // places), then round once on the exact remainder.
     let negative = a.is_negative() != b.is_negative();
-    let (q, scale) = match (small(a.m), small(b.m)) {
+    let (q, scale) = match (small(a.m()), small(b.m())) {
         (Some(x), Some(y)) => {
-            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s);
+            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s(), b.s());
             (U256::from(q), scale)
         }
-        _ => quotient_wide(a.m.unsigned_abs(), b.m.unsigned_abs(), a.s, b.s)
+        _ => quotient_wide(a.m().unsigned_abs(), b.m().unsigned_abs(), a.s(), b.s())
             .ok_or(ArithmeticError::new(what))?,
     };
     // A quotient with more integer digits than fit below 10^28 may come
@@ -753,9 +750,9 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
         what,
     )?;
     // Only a rounded-up last digit or an exact early stop can leave zeros.
-    let last_digit_zero = match small(x.m) {
+    let last_digit_zero = match small(x.m()) {
         Some(v) => v % 10 == 0,
-        None => x.m % 10 == 0,
+        None => x.m() % 10 == 0,
     };
     Ok(if last_digit_zero { x.normalize() } else { x })
 }
@@ -865,28 +862,25 @@ pub(crate) fn mul_div(
 
 /// Rounds half away from zero to `dp` fractional digits (Lago's `round`).
 pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
-    if a.s <= dp {
+    if a.s() <= dp {
         return a;
     }
-    if let (Some(m), Some(d)) = (small(a.m), POW10_U128.get((a.s - dp) as usize)) {
+    if let (Some(m), Some(d)) = (small(a.m()), POW10_U128.get((a.s() - dp) as usize)) {
         let (m, d) = (i128::from(m), i128::try_from(*d).unwrap_or(i128::MAX));
         let (mut q, r) = (m / d, m % d);
         if r.unsigned_abs() * 2 >= d.unsigned_abs() {
             q += if m < 0 { -1 } else { 1 };
         }
-        return Exact {
-            m: I256::from(q),
-            s: dp,
-        };
+        return Exact::pack(I256::from(q), dp);
     }
-    let d = pow10(a.s - dp).as_i256();
-    let (mut q, r) = (a.m / d, a.m % d);
+    let d = pow10(a.s() - dp).as_i256();
+    let (mut q, r) = (a.m() / d, a.m() % d);
     if r.unsigned_abs() * 2 >= d.unsigned_abs() {
-        q += if a.m < 0 { -1 } else { 1 };
+        q += if a.m() < 0 { -1 } else { 1 };
     }
     // Rounding moves the value by less than one unit of the last kept place,
     // which keeps it inside the range for dp ≥ 0.
-    Exact { m: q, s: dp }
+    Exact::pack(q, dp)
 }
 
 #[cfg(test)]
