@@ -814,11 +814,18 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
         what,
     )?;
     // Only a rounded-up last digit or an exact early stop can leave zeros.
-    let last_digit_zero = match small(x.m()) {
-        Some(v) => v % 10 == 0,
+    let last_digit_zero = match word(x.m()) {
+        Some(v) => rem10(v.unsigned_abs()) == 0,
         None => x.m() % 10 == 0,
     };
     Ok(if last_digit_zero { x.normalize() } else { x })
+}
+
+/// `v mod 10` without a 128-bit division: 2^64 ≡ 6 (mod 10).
+#[inline]
+fn rem10(v: u128) -> u64 {
+    let (hi, lo) = ((v >> 64) as u64, v as u64);
+    ((hi % 10) * 6 + lo % 10) % 10
 }
 
 /// The digit loop of [`quotient`] for 64-bit mantissas, in u128: the
@@ -849,8 +856,9 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
             .min(u32::try_from(max_generated - generated).unwrap_or(19));
         let p = POW10_U128.get(k as usize).copied().unwrap_or(1);
         let t = rem * p;
-        q = q * p + t / mb;
-        rem = t % mb;
+        let d = t / mb;
+        q = q * p + d;
+        rem = t - d * mb;
         generated += i64::from(k);
     }
     // Half away from zero: the digits not produced are worth rem/mb.
@@ -953,6 +961,22 @@ mod tests {
 
     fn x(s: &str) -> Exact {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn rem10_is_the_last_digit() {
+        for v in [
+            0u128,
+            9,
+            10,
+            123_456_789,
+            u128::from(u64::MAX),
+            1 << 64,
+            (1 << 64) + 7,
+            u128::MAX,
+        ] {
+            assert_eq!(u128::from(rem10(v)), v % 10, "{v}");
+        }
     }
 
     #[test]
