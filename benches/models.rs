@@ -3,8 +3,12 @@
 //! * `<model>/...`: `ChargeModel::apply` (amount, unit amount and amount
 //!   details), with the usage in the LAST tier of tiered models (the worst
 //!   case: graduated reaches every tier).
-//! * `floor/...`: the bare `rust_decimal::Decimal` operations the model needs
-//!   (no unit amount, no details), so the ratio engine/floor is visible.
+//! * `floor/...`: the bare `rust_decimal::Decimal` operations the model's
+//!   figures need, and nothing else: finding the tier (a comparison per
+//!   bound looked at), the units of each reached tier (a subtraction), one
+//!   multiply-add per reached tier, and the division that gives the unit
+//!   amount (where the engine divides). No amount details, no exactness
+//!   beyond 28 digits, no validation, so the ratio engine/floor is visible.
 //! * `exact/...`: single `Exact` operations, to explain the ratios.
 //! * `batch/1m_usage_records`: one `Charge::rate` call over 1,000,000 buckets
 //!   of a 5-tier graduated charge.
@@ -122,18 +126,9 @@ fn model(name: &str, properties: &str) -> ChargeModel {
         .unwrap_or_else(|e| panic!("benchmark {name} charge: {e}"))
 }
 
-/// Units of each reached graduated tier for `units` in the last of `n` tiers.
-fn tier_units(n: usize, units: Decimal) -> Vec<Decimal> {
-    let width = Decimal::from(TIER_WIDTH);
-    (0..n)
-        .map(|i| {
-            if i + 1 == n {
-                units - width * Decimal::from(i)
-            } else {
-                width
-            }
-        })
-        .collect()
+/// The upper bound of tier `i` of `n`: `10·(i+1)`, none for the last.
+fn tier_to(n: usize, i: usize) -> Option<Decimal> {
+    (i + 1 < n).then(|| Decimal::from(TIER_WIDTH) * Decimal::from(i + 1))
 }
 
 /// The usage of a tiered benchmark: `units` in the last tier.
@@ -167,14 +162,45 @@ fn bench_apply(
 
 // ---------------------------------------------------------------- floors --
 
-/// Graduated floor: per reached tier one `checked_mul` and two `checked_add`.
-fn floor_graduated(tiers: &[(Decimal, Decimal, Decimal)]) -> Option<Decimal> {
+/// A tier of a floor: its upper bound (`None`: open), unit price and flat
+/// amount.
+type FloorTier = (Option<Decimal>, Decimal, Decimal);
+
+/// Graduated floor: per reached tier a comparison with its bound, the
+/// tier's units (`min(units, to) − previous to`), one `checked_mul` and two
+/// `checked_add`; then the unit amount, `amount / units`.
+fn floor_graduated(tiers: &[FloorTier], units: Decimal) -> Option<(Decimal, Decimal)> {
     let mut amount = Decimal::ZERO;
-    for &(units, price, flat) in tiers {
-        let line = units.checked_mul(price)?.checked_add(flat)?;
+    let mut lower = Decimal::ZERO;
+    for &(to, price, flat) in tiers {
+        let (upper, last) = match to {
+            Some(to) if to < units => (to, false),
+            _ => (units, true),
+        };
+        let n = upper.checked_sub(lower)?;
+        let line = n.checked_mul(price)?.checked_add(flat)?;
         amount = amount.checked_add(line)?;
+        if last {
+            break;
+        }
+        lower = upper;
     }
-    Some(amount)
+    Some((amount, amount.checked_div(units)?))
+}
+
+/// Volume floor: a binary search over the bounds, one multiply-add, and the
+/// unit amount (a division only when a flat fee makes it differ from the
+/// tier price, as in the engine).
+fn floor_volume(tiers: &[FloorTier], units: Decimal) -> Option<(Decimal, Decimal)> {
+    let i = tiers.partition_point(|t| matches!(t.0, Some(to) if to < units));
+    let &(_, price, flat) = tiers.get(i)?;
+    let amount = units.checked_mul(price)?.checked_add(flat)?;
+    let unit = if flat.is_zero() {
+        price
+    } else {
+        amount.checked_div(units)?
+    };
+    Some((amount, unit))
 }
 
 /// Percentage inputs for the floor (rate already divided by 100).
@@ -231,46 +257,42 @@ fn tiered(c: &mut Criterion) {
         let id = format!("{n}_tiers");
         let units = last_tier_units(n);
         let usage = tiered_usage(n);
-        let split = tier_units(n, units);
 
         // graduated: every tier reached.
-        let lines: Vec<(Decimal, Decimal, Decimal)> = split
-            .iter()
-            .enumerate()
-            .map(|(i, &u)| (u, tier_price(i), tier_flat(i)))
+        let tiers: Vec<FloorTier> = (0..n)
+            .map(|i| (tier_to(n, i), tier_price(i), tier_flat(i)))
             .collect();
-        let expected = floor_graduated(&lines).expect("graduated floor");
+        let (expected, _) = floor_graduated(&tiers, units).expect("graduated floor");
         let m = model("graduated", &graduated_properties(n));
         bench_apply(c, "graduated", &id, &m, &usage, expected);
         c.bench_function(&format!("floor/graduated_{id}"), |b| {
-            b.iter(|| floor_graduated(black_box(&lines)));
+            b.iter(|| floor_graduated(black_box(&tiers), black_box(units)));
         });
 
         // graduated_percentage: the same walk, rate / 100 per tier (the
         // division by 100 is a scale shift, folded into the floor's rate).
-        let lines: Vec<(Decimal, Decimal, Decimal)> = split
-            .iter()
-            .enumerate()
-            .map(|(i, &u)| (u, tier_rate(i) / Decimal::ONE_HUNDRED, tier_flat(i)))
+        let tiers: Vec<FloorTier> = (0..n)
+            .map(|i| {
+                let rate = tier_rate(i) / Decimal::ONE_HUNDRED;
+                (tier_to(n, i), rate, tier_flat(i))
+            })
             .collect();
-        let expected = floor_graduated(&lines).expect("graduated_percentage floor");
+        let (expected, _) = floor_graduated(&tiers, units).expect("graduated_percentage floor");
         let m = model("graduated_percentage", &graduated_percentage_properties(n));
         bench_apply(c, "graduated_percentage", &id, &m, &usage, expected);
         c.bench_function(&format!("floor/graduated_percentage_{id}"), |b| {
-            b.iter(|| floor_graduated(black_box(&lines)));
+            b.iter(|| floor_graduated(black_box(&tiers), black_box(units)));
         });
 
         // volume: the last tier's price for every unit.
-        let (price, flat) = (tier_price(n - 1), tier_flat(n - 1));
-        let expected = units * price + flat;
+        let tiers: Vec<FloorTier> = (0..n)
+            .map(|i| (tier_to(n, i), tier_price(i), tier_flat(i)))
+            .collect();
+        let (expected, _) = floor_volume(&tiers, units).expect("volume floor");
         let m = model("volume", &volume_properties(n));
         bench_apply(c, "volume", &id, &m, &usage, expected);
         c.bench_function(&format!("floor/volume_{id}"), |b| {
-            b.iter(|| {
-                black_box(units)
-                    .checked_mul(black_box(price))
-                    .and_then(|x| x.checked_add(black_box(flat)))
-            });
+            b.iter(|| floor_volume(black_box(&tiers), black_box(units)));
         });
     }
 }
@@ -288,9 +310,12 @@ fn package(c: &mut Criterion) {
     c.bench_function("floor/package", |b| {
         b.iter(|| {
             let paid = black_box(units).checked_sub(black_box(free))?;
-            paid.checked_div(black_box(size))?
+            let total = paid
+                .checked_div(black_box(size))?
                 .ceil()
-                .checked_mul(black_box(amount))
+                .checked_mul(black_box(amount))?;
+            // The unit amount, over the paid units as in Lago (Q7).
+            Some((total, total.checked_div(paid)?))
         });
     });
 }
@@ -322,7 +347,10 @@ fn percentage(c: &mut Criterion) {
     let expected = floor_percentage(&p).expect("percentage floor");
     bench_apply(c, "percentage", "apply", &m, &usage, expected);
     c.bench_function("floor/percentage", |b| {
-        b.iter(|| floor_percentage(black_box(&p)));
+        b.iter(|| {
+            let amount = floor_percentage(black_box(&p))?;
+            Some((amount, amount.checked_div(black_box(units))?))
+        });
     });
 }
 
@@ -334,8 +362,12 @@ fn dynamic(c: &mut Criterion) {
         .with_precise_total_amount_cents(Exact::from(cents));
     let minor = Decimal::new(1, 2);
     bench_apply(c, "dynamic", "apply", &m, &usage, cents * minor);
+    let units = dec("20");
     c.bench_function("floor/dynamic", |b| {
-        b.iter(|| black_box(cents).checked_mul(black_box(minor)));
+        b.iter(|| {
+            let amount = black_box(cents).checked_mul(black_box(minor))?;
+            Some((amount, amount.checked_div(black_box(units))?))
+        });
     });
 }
 

@@ -224,14 +224,13 @@ impl Exact {
     /// `units` is not zero and the price has at most 28 significant digits
     /// (so the quotient would terminate and be exactly the price).
     pub(crate) fn per_unit_of(price: Self, units: Self) -> Option<Self> {
-        let digits = decimal_digits(price.normalize().m().unsigned_abs());
-        (!units.is_zero() && digits <= QUOTIENT_DIGITS).then(|| {
-            if price.is_zero() {
-                Self::ZERO
-            } else {
-                price.normalize()
-            }
-        })
+        if units.is_zero() {
+            return None;
+        }
+        let n = price.normalize();
+        // A 64-bit mantissa has at most 19 digits: no need to count them.
+        (small(n.m()).is_some() || decimal_digits(n.m().unsigned_abs()) <= QUOTIENT_DIGITS)
+            .then_some(n)
     }
 
     /// Whether the value is zero.
@@ -794,6 +793,17 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let (q, scale) = match (small(a.m()), small(b.m())) {
         (Some(x), Some(y)) => {
             let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s(), b.s());
+            // The common case: at most 28 digits (below 2^94) at a scale
+            // of 0 to 56, in range as it is.
+            if let (Ok(s), Ok(m)) = (u32::try_from(scale), i128::try_from(q))
+                && s <= MAX_SCALE
+                && q < LIMIT_I128 as u128
+            {
+                let x = Exact::pack(I256::from(if negative { -m } else { m }), s);
+                // Only a rounded-up last digit or an exact early stop can
+                // leave zeros.
+                return Ok(if rem10(q) == 0 { x.normalize() } else { x });
+            }
             (U256::from(q), scale)
         }
         _ => quotient_wide(a.m().unsigned_abs(), b.m().unsigned_abs(), a.s(), b.s())
@@ -833,8 +843,8 @@ fn rem10(v: u128) -> u64 {
 /// keeps at most 28 significant digits (below 2^94). Returns the rounded
 /// magnitude and its scale (`generated + sa − sb`, possibly negative).
 fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
-    let (ma, mb) = (u128::from(ma), u128::from(mb));
-    let (mut q, mut rem) = (ma / mb, ma % mb);
+    let (mut q, mut rem) = (u128::from(ma / mb), ma % mb);
+    let mb128 = u128::from(mb);
     let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
     let mut generated: i64 = 0;
     let sig = |q: u128| if q == 0 { 0 } else { q.ilog10() + 1 };
@@ -851,18 +861,30 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
         if room == 0 {
             break;
         }
+        // As many digits as keep rem × 10^k within 64 bits (a hardware
+        // division), at least one.
+        let fits = 19 - rem.checked_ilog10().map_or(0, |d| d + 1);
         let k = room
-            .min(19)
+            .min(fits.max(1))
             .min(u32::try_from(max_generated - generated).unwrap_or(19));
         let p = POW10_U128.get(k as usize).copied().unwrap_or(1);
-        let t = rem * p;
-        let d = t / mb;
+        // rem < mb < 2^63 and p ≤ 10^19: t < 2^127.
+        let t = u128::from(rem) * p;
+        // A 64-bit division when t allows (a small divisor, few digits).
+        let (d, r) = match u64::try_from(t) {
+            Ok(t) => (u128::from(t / mb), t % mb),
+            Err(_) => {
+                let d = t / mb128;
+                // r < mb, so it fits 64 bits.
+                (d, u64::try_from(t - d * mb128).unwrap_or(0))
+            }
+        };
         q = q * p + d;
-        rem = t - d * mb;
+        rem = r;
         generated += i64::from(k);
     }
     // Half away from zero: the digits not produced are worth rem/mb.
-    if rem * 2 >= mb && rem != 0 {
+    if u128::from(rem) * 2 >= mb128 && rem != 0 {
         q += 1;
     }
     (q, generated + i64::from(sa) - i64::from(sb))
@@ -961,6 +983,46 @@ mod tests {
 
     fn x(s: &str) -> Exact {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_64_bit_quotient_agrees_with_the_digit_by_digit_one() {
+        // quotient_small (chunked, 64/128-bit) against quotient_wide (one
+        // digit a step in 256 bits), as values, over mixed magnitudes.
+        let value = |q: U256, scale: i64| {
+            let (m, s) = if scale < 0 {
+                (q * pow10(u32::try_from(-scale).unwrap()), 0)
+            } else {
+                (q, u32::try_from(scale).unwrap())
+            };
+            Exact::from_parts(false, m, s)
+        };
+        let mut r: u64 = 7;
+        let mut next = || {
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            r
+        };
+        // Powers of two give exact ties: 1 / 2^41 = 5^41 × 10^-41 has 29
+        // significant digits, the last a 5.
+        let ties = (30..63u32).flat_map(|j| [1u64, 3, 7, 11].map(|a| (a, 1u64 << j)));
+        let random = (0..5000).map(|_| {
+            let ma = (next() >> (next() % 64)).min(i64::MAX as u64).max(1);
+            let mb = (next() >> (next() % 64)).min(i64::MAX as u64).max(1);
+            (ma, mb)
+        });
+        let cases: Vec<(u64, u64)> = ties.chain(random).collect();
+        for (ma, mb) in cases {
+            let (sa, sb) = ((next() % 29) as u32, (next() % 29) as u32);
+            let (q, scale) = quotient_small(ma, mb, sa, sb);
+            let wide = quotient_wide(U256::from(ma), U256::from(mb), sa, sb).unwrap();
+            assert_eq!(
+                value(U256::from(q), scale),
+                value(wide.0, wide.1),
+                "{ma}e-{sa} / {mb}e-{sb}"
+            );
+        }
     }
 
     #[test]
