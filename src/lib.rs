@@ -131,6 +131,7 @@ mod lago;
 mod models;
 mod money;
 mod rate;
+mod raw_json;
 mod tiers;
 mod usage;
 mod validate;

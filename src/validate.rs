@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 
 use crate::exact::{self, Exact};
+use crate::raw_json::RawJson;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::decimal_text::{DecimalTextError, parse_decimal};
 use crate::error::{DefinitionError, ValidationError, Violation};
@@ -30,13 +30,13 @@ pub(crate) enum Raw<'a> {
     /// A JSON string, unescaped.
     String(Cow<'a, str>),
     /// A JSON array.
-    Array(&'a RawValue),
+    Array(RawJson<'a>),
     /// A JSON object.
-    Object(&'a RawValue),
+    Object(RawJson<'a>),
 }
 
 impl<'a> Raw<'a> {
-    pub(crate) fn of(value: Option<&'a RawValue>) -> Self {
+    pub(crate) fn of(value: Option<RawJson<'a>>) -> Self {
         let Some(v) = value else { return Self::Null };
         let text = v.get();
         match text.as_bytes().first() {
@@ -252,43 +252,43 @@ pub(crate) fn json_integer(text: &str) -> Option<i128> {
 }
 
 /// The raw keys of Lago's `properties`, each read without assuming a type.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub(crate) struct RawProperties<'a> {
     #[serde(borrow, default)]
-    amount: Option<&'a RawValue>,
+    pub(crate) amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    graduated_ranges: Option<RangeList<'a>>,
+    pub(crate) graduated_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
-    graduated_percentage_ranges: Option<RangeList<'a>>,
+    pub(crate) graduated_percentage_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
-    volume_ranges: Option<RangeList<'a>>,
+    pub(crate) volume_ranges: Option<RangeList<'a>>,
     #[serde(borrow, default)]
-    package_size: Option<&'a RawValue>,
+    pub(crate) package_size: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    free_units: Option<&'a RawValue>,
+    pub(crate) free_units: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    rate: Option<&'a RawValue>,
+    pub(crate) rate: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    fixed_amount: Option<&'a RawValue>,
+    pub(crate) fixed_amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    free_units_per_events: Option<&'a RawValue>,
+    pub(crate) free_units_per_events: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    free_units_per_total_aggregation: Option<&'a RawValue>,
+    pub(crate) free_units_per_total_aggregation: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    per_transaction_min_amount: Option<&'a RawValue>,
+    pub(crate) per_transaction_min_amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    per_transaction_max_amount: Option<&'a RawValue>,
+    pub(crate) per_transaction_max_amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    pricing_group_keys: Option<&'a RawValue>,
+    pub(crate) pricing_group_keys: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    grouped_by: Option<&'a RawValue>,
+    pub(crate) grouped_by: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    presentation_group_keys: Option<&'a RawValue>,
+    pub(crate) presentation_group_keys: Option<RawJson<'a>>,
 }
 
 /// A tier list read in the same pass as the rest of the request: the
 /// ranges when it is a list, else what it was (for Lago's codes).
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum RangeList<'a> {
     /// A JSON array: each element a range object, or not.
     Items(Vec<RangeItem<'a>>),
@@ -297,7 +297,7 @@ pub(crate) enum RangeList<'a> {
 }
 
 /// One element of a tier list.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum RangeItem<'a> {
     /// An object.
     Range(RawRange<'a>),
@@ -426,18 +426,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for RangeItem<'a> {
 }
 
 /// One raw tier.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub(crate) struct RawRange<'a> {
     #[serde(borrow, default)]
-    from_value: Option<&'a RawValue>,
+    pub(crate) from_value: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    to_value: Option<&'a RawValue>,
+    pub(crate) to_value: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    per_unit_amount: Option<&'a RawValue>,
+    pub(crate) per_unit_amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    flat_amount: Option<&'a RawValue>,
+    pub(crate) flat_amount: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    rate: Option<&'a RawValue>,
+    pub(crate) rate: Option<RawJson<'a>>,
 }
 
 /// A model's properties after validation.
@@ -849,7 +849,7 @@ fn package(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Opti
 /// A per-transaction bound: blank means not set (M13), else a valid amount.
 fn per_transaction(
     report: &mut Report,
-    value: Option<&RawValue>,
+    value: Option<RawJson<'_>>,
     field: &str,
     prefix: &str,
 ) -> Result<Option<Exact>, ()> {
@@ -1021,7 +1021,7 @@ fn presentation_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &st
         _ => None,
     };
     let element_count = match &raw {
-        Raw::Array(v) => serde_json::from_str::<Vec<&RawValue>>(v.get())
+        Raw::Array(v) => serde_json::from_str::<Vec<RawJson<'_>>>(v.get())
             .map(|x| x.len())
             .unwrap_or(0),
         _ => 0,
@@ -1058,7 +1058,7 @@ fn presentation_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &st
     // Lago counts with `size`: elements of a list, characters of a string,
     // keys of an object.
     let size = match &raw {
-        Raw::Array(v) => serde_json::from_str::<Vec<&RawValue>>(v.get())
+        Raw::Array(v) => serde_json::from_str::<Vec<RawJson<'_>>>(v.get())
             .map(|x| x.len())
             .unwrap_or(0),
         Raw::Object(v) => {

@@ -3,6 +3,7 @@
 
 mod request;
 mod response;
+mod scan;
 
 use crate::error::RateError;
 use request::{Envelope, LenientEnvelope, RequestError};
@@ -49,9 +50,11 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         response::write_error(out, None, "parse_error", &message, None, pretty);
         return Outcome::Failed;
     }
-    // One pass for well-formed requests; a second, lenient read only to
-    // explain a malformed one (and still echo its id).
-    let envelope: Envelope<'_> = match serde_json::from_str(text) {
+    // One pass for well-formed requests (the scanner for the plain ones,
+    // serde for the rest); a second, lenient read only to explain a
+    // malformed one (and still echo its id).
+    let read = scan::envelope(text).map_or_else(|| serde_json::from_str(text), Ok);
+    let envelope: Envelope<'_> = match read {
         Ok(e) => e,
         Err(typed) => {
             let (id, message) = match serde_json::from_str::<LenientEnvelope<'_>>(text) {

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use std::fmt::Display;
 
 use crate::exact::Exact;
+use crate::raw_json::RawJson;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 use crate::decimal_text::{DecimalTextError, parse_decimal};
@@ -47,20 +47,20 @@ impl From<DefinitionError> for RequestError {
 
 /// The top level of a request, read in one pass; leaves that may hold a
 /// wrong type stay raw. When this fails, [`LenientEnvelope`] finds out why.
-#[derive(Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub(crate) struct Envelope<'a> {
     #[serde(borrow, default)]
-    pub id: Option<&'a RawValue>,
+    pub(crate) id: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    currency: Option<&'a RawValue>,
+    pub(crate) currency: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    charge: Option<Obj<RawCharge<'a>>>,
+    pub(crate) charge: Option<Obj<RawCharge<'a>>>,
     #[serde(borrow, default)]
-    usage: Option<UsageField<'a>>,
+    pub(crate) usage: Option<UsageField<'a>>,
     #[serde(borrow, default)]
-    event: Option<&'a RawValue>,
+    pub(crate) event: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    period: Option<&'a RawValue>,
+    pub(crate) period: Option<RawJson<'a>>,
 }
 
 /// The top level with every part raw: only for explaining a request whose
@@ -68,11 +68,11 @@ pub(crate) struct Envelope<'a> {
 #[derive(Deserialize)]
 pub(crate) struct LenientEnvelope<'a> {
     #[serde(borrow, default)]
-    pub id: Option<&'a RawValue>,
+    pub id: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    charge: Option<&'a RawValue>,
+    charge: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
+    usage: Option<RawJson<'a>>,
 }
 
 /// A request ready to price.
@@ -110,13 +110,13 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
-    fn column(&self, raw: &RawValue) -> usize {
+    fn column(&self, raw: RawJson<'_>) -> usize {
         let start = self.text.as_ptr() as usize;
         let at = raw.get().as_ptr() as usize;
         at.saturating_sub(start) + 1
     }
 
-    fn parse_error(&self, path: impl Display, raw: &RawValue, what: &str) -> RequestError {
+    fn parse_error(&self, path: impl Display, raw: RawJson<'_>, what: &str) -> RequestError {
         RequestError::Parse(format!(
             "line 1, column {}: {path}: {what}",
             self.column(raw)
@@ -127,7 +127,7 @@ impl Line<'_> {
 fn object<'a, T: Deserialize<'a>>(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: &'a RawValue,
+    raw: RawJson<'a>,
 ) -> Result<T, RequestError> {
     if !raw.get().starts_with('{') {
         return Err(line.parse_error(path, raw, &format!("expected an object, got {}", raw.get())));
@@ -147,7 +147,7 @@ fn object<'a, T: Deserialize<'a>>(
 fn string(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
 ) -> Result<Option<String>, RequestError> {
     match raw {
         None => Ok(None),
@@ -161,7 +161,7 @@ fn string(
 fn boolean(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
     default: bool,
 ) -> Result<bool, RequestError> {
     let Some(r) = raw else { return Ok(default) };
@@ -184,7 +184,7 @@ fn failure(report: Report) -> RequestError {
 fn integer(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: &RawValue,
+    raw: RawJson<'_>,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
     validate::json_integer(text)
@@ -195,7 +195,7 @@ fn integer(
 fn decimal(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: &RawValue,
+    raw: RawJson<'_>,
 ) -> Result<Exact, RequestError> {
     let parsed = match Raw::of(Some(raw)) {
         Raw::String(s) => parse_decimal(&s),
@@ -223,7 +223,7 @@ fn decimal(
 fn opt_decimal(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
 ) -> Result<Option<Exact>, RequestError> {
     raw.map(|r| decimal(line, path, r)).transpose()
 }
@@ -231,12 +231,12 @@ fn opt_decimal(
 fn decimals(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
 ) -> Result<Vec<Exact>, RequestError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+    let items: Vec<RawJson<'_>> = serde_json::from_str(raw.get()).map_err(|_| {
         line.parse_error(
             path,
             raw,
@@ -246,12 +246,12 @@ fn decimals(
     items
         .iter()
         .enumerate()
-        .map(|(i, r)| decimal(line, Idx(&path, i), r))
+        .map(|(i, r)| decimal(line, Idx(&path, i), *r))
         .collect()
 }
 
 /// A JSON object read as ordered (key, value) pairs.
-struct Pairs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct Pairs<'a>(Vec<(Cow<'a, str>, RawJson<'a>)>);
 
 impl<'de> Deserialize<'de> for Pairs<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -266,7 +266,7 @@ impl<'de> Deserialize<'de> for Pairs<'de> {
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
+                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, RawJson<'de>>()? {
                     out.push((k, v));
                 }
                 Ok(Pairs(out))
@@ -279,8 +279,8 @@ impl<'de> Deserialize<'de> for Pairs<'de> {
 fn pairs<'a>(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: &'a RawValue,
-) -> Result<Vec<(Cow<'a, str>, &'a RawValue)>, RequestError> {
+    raw: RawJson<'a>,
+) -> Result<Vec<(Cow<'a, str>, RawJson<'a>)>, RequestError> {
     if !raw.get().starts_with('{') {
         return Err(line.parse_error(path, raw, &format!("expected an object, got {}", raw.get())));
     }
@@ -293,7 +293,7 @@ fn pairs<'a>(
 fn filter_values(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: &RawValue,
+    raw: RawJson<'_>,
 ) -> Result<Vec<(String, Vec<String>)>, RequestError> {
     pairs(line, path, raw)?
         .into_iter()
@@ -311,68 +311,69 @@ fn filter_values(
         .collect()
 }
 
-#[derive(Deserialize)]
-struct RawCharge<'a> {
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub(crate) struct RawCharge<'a> {
     #[serde(borrow, default)]
-    charge_model: Option<&'a RawValue>,
+    pub(crate) charge_model: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    properties: Option<Obj<RawProperties<'a>>>,
+    pub(crate) properties: Option<Obj<RawProperties<'a>>>,
     #[serde(borrow, default)]
-    filters: Option<&'a RawValue>,
+    pub(crate) filters: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    pay_in_advance: Option<&'a RawValue>,
+    pub(crate) pay_in_advance: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    invoiceable: Option<&'a RawValue>,
+    pub(crate) invoiceable: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    prorated: Option<&'a RawValue>,
+    pub(crate) prorated: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    min_amount_cents: Option<&'a RawValue>,
+    pub(crate) min_amount_cents: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    code: Option<&'a RawValue>,
+    pub(crate) code: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    billable_metric_code: Option<&'a RawValue>,
+    pub(crate) billable_metric_code: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    billable_metric_name: Option<&'a RawValue>,
+    pub(crate) billable_metric_name: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    invoice_display_name: Option<&'a RawValue>,
+    pub(crate) invoice_display_name: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    taxes: Option<&'a RawValue>,
+    pub(crate) taxes: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    applied_pricing_unit: Option<&'a RawValue>,
+    pub(crate) applied_pricing_unit: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawFilter<'a> {
     #[serde(borrow, default)]
-    values: Option<&'a RawValue>,
+    values: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     properties: Option<Obj<RawProperties<'a>>>,
     #[serde(borrow, default)]
-    invoice_display_name: Option<&'a RawValue>,
+    invoice_display_name: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawTax<'a> {
     #[serde(borrow, default)]
-    code: Option<&'a RawValue>,
+    code: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    name: Option<&'a RawValue>,
+    name: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    rate: Option<&'a RawValue>,
+    rate: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawPricingUnit<'a> {
     #[serde(borrow, default)]
-    code: Option<&'a RawValue>,
+    code: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    pricing_unit: Option<&'a RawValue>,
+    pricing_unit: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    conversion_rate: Option<&'a RawValue>,
+    conversion_rate: Option<RawJson<'a>>,
 }
 
 /// A struct that must be given as a JSON object: derived `Deserialize`
 /// would also take an array, field by field in order.
+#[derive(Debug, PartialEq)]
 pub(crate) struct Obj<T>(pub T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
@@ -398,13 +399,14 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
 #[derive(Deserialize)]
 struct LenientCharge<'a> {
     #[serde(borrow, default)]
-    properties: Option<&'a RawValue>,
+    properties: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    filters: Option<&'a RawValue>,
+    filters: Option<RawJson<'a>>,
 }
 
 /// `usage`: one bucket or a list of them.
-enum UsageField<'a> {
+#[derive(Debug, PartialEq)]
+pub(crate) enum UsageField<'a> {
     One(RawBucket<'a>),
     Many(Vec<RawBucket<'a>>),
 }
@@ -439,44 +441,44 @@ impl<'de: 'a, 'a> Deserialize<'de> for UsageField<'a> {
     }
 }
 
-#[derive(Deserialize)]
-struct RawBucket<'a> {
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub(crate) struct RawBucket<'a> {
     #[serde(borrow, default)]
-    units: Option<&'a RawValue>,
+    pub(crate) units: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    events_count: Option<&'a RawValue>,
+    pub(crate) events_count: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    event_values: Option<&'a RawValue>,
+    pub(crate) event_values: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    prorated_event_values: Option<&'a RawValue>,
+    pub(crate) prorated_event_values: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    full_units_number: Option<&'a RawValue>,
+    pub(crate) full_units_number: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    precise_total_amount_cents: Option<&'a RawValue>,
+    pub(crate) precise_total_amount_cents: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    filter: Option<&'a RawValue>,
+    pub(crate) filter: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    grouped_by: Option<&'a RawValue>,
+    pub(crate) grouped_by: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawEvent<'a> {
     #[serde(borrow, default)]
-    value: Option<&'a RawValue>,
+    value: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    prorated_value: Option<&'a RawValue>,
+    prorated_value: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    precise_total_amount_cents: Option<&'a RawValue>,
+    precise_total_amount_cents: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
 struct RawPeriod<'a> {
     #[serde(borrow, default)]
-    duration_days: Option<&'a RawValue>,
+    duration_days: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    billed_days: Option<&'a RawValue>,
+    billed_days: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    elapsed_days: Option<&'a RawValue>,
+    elapsed_days: Option<RawJson<'a>>,
 }
 
 /// Parses and validates a whole request.
@@ -588,7 +590,7 @@ fn parse_charge(
     let raw_props = rc.properties.as_ref().map_or(&no_properties, |p| &p.0);
     let raw_filters = match rc.filters {
         None => Vec::new(),
-        Some(f) => serde_json::from_str::<Vec<&RawValue>>(f.get()).map_err(|_| {
+        Some(f) => serde_json::from_str::<Vec<RawJson<'_>>>(f.get()).map_err(|_| {
             line.parse_error(
                 "charge.filters",
                 f,
@@ -599,7 +601,7 @@ fn parse_charge(
     let mut filters_raw = Vec::with_capacity(raw_filters.len());
     for (i, f) in raw_filters.iter().enumerate() {
         let path = format!("charge.filters[{i}]");
-        let rf: RawFilter<'_> = object(line, &path, f)?;
+        let rf: RawFilter<'_> = object(line, &path, *f)?;
         let values = match rf.values {
             Some(v) => filter_values(line, Sub(&path, "values"), v)?,
             None => Vec::new(),
@@ -701,13 +703,13 @@ fn parse_charge(
 
 fn parse_taxes(
     line: &Line<'_>,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
     report: &mut Report,
 ) -> Result<Vec<Tax>, RequestError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+    let items: Vec<RawJson<'_>> = serde_json::from_str(raw.get()).map_err(|_| {
         line.parse_error(
             "charge.taxes",
             raw,
@@ -717,7 +719,7 @@ fn parse_taxes(
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("charge.taxes[{i}]");
-        let rt: RawTax<'_> = object(line, &path, item)?;
+        let rt: RawTax<'_> = object(line, &path, *item)?;
         let code = string(line, Sub(&path, "code"), rt.code)?.unwrap_or_default();
         let name = string(line, Sub(&path, "name"), rt.name)?;
         let rate_raw = Raw::of(rt.rate);
@@ -738,7 +740,7 @@ fn parse_taxes(
 
 fn parse_pricing_unit(
     line: &Line<'_>,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
     report: &mut Report,
 ) -> Result<Option<PricingUnit>, RequestError> {
     let Some(raw) = raw.filter(|r| r.get() != "null") else {
@@ -789,7 +791,7 @@ pub(crate) fn explain(
             // `properties` objects first, for a message that names them.
             let lc: LenientCharge<'_> = object(&line, "charge", c)?;
             if let Some(p) = lc.properties {
-                let _: &RawValue = object(&line, "charge.properties", p)?;
+                let _: RawJson<'_> = object(&line, "charge.properties", p)?;
             }
             let filters: Vec<LenientCharge<'_>> = match lc.filters {
                 Some(f) => serde_json::from_str(f.get()).unwrap_or_default(),
@@ -798,7 +800,7 @@ pub(crate) fn explain(
             for (i, f) in filters.iter().enumerate() {
                 if let Some(p) = f.properties {
                     let path = format!("charge.filters[{i}].properties");
-                    let _: &RawValue = object(&line, path.as_str(), p)?;
+                    let _: RawJson<'_> = object(&line, path.as_str(), p)?;
                 }
             }
             let _: RawCharge<'_> = object(&line, "charge", c)?;
@@ -816,7 +818,7 @@ pub(crate) fn explain(
     }
 }
 
-fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, RequestError> {
+fn parse_usage(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Vec<Bucket>, RequestError> {
     let Some(raw) = raw else {
         return Err(RequestError::Parse(
             "usage: required (one bucket object or an array of them)".into(),
@@ -834,14 +836,14 @@ fn parse_usage(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Vec<Bucket>, R
             &format!("expected an object or an array, got {text}"),
         ));
     }
-    let items: Vec<&RawValue> =
+    let items: Vec<RawJson<'_>> =
         serde_json::from_str(text).map_err(|e| line.parse_error("usage", raw, &e.to_string()))?;
     items
         .iter()
         .enumerate()
         .map(|(i, b)| {
             let path = format!("usage[{i}]");
-            let rb: RawBucket<'_> = object(line, &path, b)?;
+            let rb: RawBucket<'_> = object(line, &path, *b)?;
             parse_bucket(line, &path, &rb)
         })
         .collect()
@@ -909,7 +911,7 @@ fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucke
     })
 }
 
-fn parse_event(line: &Line<'_>, raw: &RawValue) -> Result<Event, RequestError> {
+fn parse_event(line: &Line<'_>, raw: RawJson<'_>) -> Result<Event, RequestError> {
     let re: RawEvent<'_> = object(line, "event", raw)?;
     let Some(v) = re.value else {
         return Err(line.parse_error("event", raw, "value is required"));
@@ -928,7 +930,7 @@ fn parse_event(line: &Line<'_>, raw: &RawValue) -> Result<Event, RequestError> {
 fn days(
     line: &Line<'_>,
     path: impl Display + Copy,
-    raw: Option<&RawValue>,
+    raw: Option<RawJson<'_>>,
 ) -> Result<Option<u32>, RequestError> {
     let Some(r) = raw.filter(|r| r.get() != "null") else {
         return Ok(None);
@@ -941,7 +943,7 @@ fn days(
     })
 }
 
-fn parse_period(line: &Line<'_>, raw: Option<&RawValue>) -> Result<Period, RequestError> {
+fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, RequestError> {
     let Some(raw) = raw.filter(|r| r.get() != "null") else {
         return Ok(Period::full(1));
     };
@@ -979,7 +981,7 @@ pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, Def
             DefinitionError::Malformed(m)
         }
     };
-    let raw: &RawValue =
+    let raw: RawJson<'_> =
         serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
     let rc: RawCharge<'_> = object(&line, "charge", raw).map_err(to_definition)?;
     let mut report = Report::default();

@@ -5,7 +5,7 @@
 //! escaping. This is several times faster than a derived serializer, and
 //! keeps cents beyond 64 bits exact.
 
-use serde_json::value::RawValue;
+use crate::raw_json::RawJson;
 
 use crate::charge::Charge;
 use crate::details::{AmountDetails, GraduatedLine, GraduatedPercentageLine, PercentageDetails};
@@ -157,7 +157,7 @@ impl<'a> Json<'a> {
     /// Echoes a raw JSON value verbatim, minus insignificant whitespace: a
     /// value spread over several input lines must not break the one-line
     /// output.
-    fn raw(&mut self, key: &str, value: &RawValue) {
+    fn raw(&mut self, key: &str, value: RawJson<'_>) {
         self.key(key);
         let (mut in_string, mut escaped) = (false, false);
         for &b in value.get().as_bytes() {
@@ -378,7 +378,7 @@ fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
 /// Writes a priced result.
 pub(crate) fn write_result(
     out: &mut Vec<u8>,
-    id: Option<&RawValue>,
+    id: Option<RawJson<'_>>,
     charge: &Charge,
     fees: &ChargeFees,
     pretty: bool,
@@ -414,7 +414,7 @@ pub(crate) fn write_result(
 /// Writes an error result.
 pub(crate) fn write_error(
     out: &mut Vec<u8>,
-    id: Option<&RawValue>,
+    id: Option<RawJson<'_>>,
     code: &str,
     message: &str,
     details: Option<&[Violation]>,

@@ -1,0 +1,483 @@
+//! A one-pass reader for the common, well-formed request.
+//!
+//! serde reads the request's typed envelope with a `RawValue` per leaf,
+//! which costs more than pricing the request. This scanner reads the same
+//! envelope in one pass over the bytes, for requests that keep to the plain
+//! subset of JSON: strings without escapes, depth below 100, no duplicate
+//! keys, and the shapes the envelope expects (objects where it wants
+//! objects, arrays of range and bucket objects). Anything else makes it give
+//! up (`None`), and serde reads the request instead; so every error, and
+//! every unusual request, is still explained by serde alone.
+//!
+//! On what it accepts, the scanner gives exactly serde's envelope: keys it
+//! does not know are skipped after being checked, `null` is an absent field,
+//! and each leaf is the value's text without surrounding whitespace. A test
+//! compares both readers on every conformance request.
+
+use crate::raw_json::RawJson;
+use crate::validate::{RangeItem, RangeList, RawProperties, RawRange};
+
+use super::request::{Envelope, Obj, RawBucket, RawCharge, UsageField};
+
+/// Nesting the scanner follows before leaving the request to serde (whose
+/// own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Reads a request's envelope, or `None` when serde must read it.
+pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
+    let mut s = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        depth: 0,
+    };
+    s.ws();
+    let mut e = Envelope::default();
+    let mut seen = Seen::default();
+    s.object(|s, key| match key {
+        "id" => s.leaf(seen.first(0)?, &mut e.id),
+        "currency" => s.leaf(seen.first(1)?, &mut e.currency),
+        "charge" => {
+            seen.first(2)?;
+            // Filled in place: the envelope's parts are large to move.
+            if s.null()? {
+                e.charge = None;
+                return Some(());
+            }
+            s.charge(&mut e.charge.insert(Obj(RawCharge::default())).0)
+        }
+        "usage" => {
+            seen.first(3)?;
+            e.usage = s.nullable(Scanner::usage)?;
+            Some(())
+        }
+        "event" => s.leaf(seen.first(4)?, &mut e.event),
+        "period" => s.leaf(seen.first(5)?, &mut e.period),
+        _ => s.skip(),
+    })?;
+    s.ws();
+    // Only whitespace may follow the object.
+    (s.at == s.bytes.len()).then_some(e)
+}
+
+/// Which fields of a struct were given: a second one is serde's "duplicate
+/// field" error, so the scanner leaves such a request to serde.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn first(&mut self, field: u32) -> Option<()> {
+        let bit = 1 << field;
+        if self.0 & bit != 0 {
+            return None;
+        }
+        self.0 |= bit;
+        Some(())
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    depth: u32,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    /// JSON's insignificant whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek() == Some(b)).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or control characters: its content.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let len = self
+            .bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        self.at = start + len;
+        self.eat(b'"')?;
+        self.text.get(start..start + len)
+    }
+
+    /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, as serde checks it.
+    fn number(&mut self) -> Option<()> {
+        let _ = self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.eat(b'.').is_some() {
+            self.some_digits()?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            self.some_digits()?;
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let start = self.at;
+        self.digits();
+        (self.at > start).then_some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// Checks one value of any kind and moves past it.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => self.object(|s, _| s.skip()),
+            b'[' => self.array(Scanner::skip),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    /// The text of the next value, checked.
+    fn raw(&mut self) -> Option<RawJson<'a>> {
+        let start = self.at;
+        self.skip()?;
+        self.text.get(start..self.at).map(RawJson::new_unchecked)
+    }
+
+    /// Whether the next value is `null` (then consumed).
+    fn null(&mut self) -> Option<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// An `Option` field: `null` is `None` (serde's `Option`), else `read`.
+    fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.null()? {
+            return Some(None);
+        }
+        read(self).map(Some)
+    }
+
+    /// A raw leaf field, after its duplicate check.
+    fn leaf(&mut self, (): (), slot: &mut Option<RawJson<'a>>) -> Option<()> {
+        *slot = self.nullable(Scanner::raw)?;
+        Some(())
+    }
+
+    fn deeper(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth < MAX_DEPTH).then_some(())
+    }
+
+    /// `{ "key": value, ... }`: `member` reads each value given its key.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.deeper()?;
+        self.ws();
+        if self.eat(b'}').is_none() {
+            loop {
+                let key = self.string()?;
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+                member(self, key)?;
+                self.ws();
+                if self.eat(b',').is_some() {
+                    self.ws();
+                    continue;
+                }
+                self.eat(b'}')?;
+                break;
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// `[ value, ... ]`: `element` reads each element.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.deeper()?;
+        self.ws();
+        if self.eat(b']').is_none() {
+            loop {
+                element(self)?;
+                self.ws();
+                if self.eat(b',').is_some() {
+                    self.ws();
+                    continue;
+                }
+                self.eat(b']')?;
+                break;
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    fn charge(&mut self, c: &mut RawCharge<'a>) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(|s, key| match key {
+            "charge_model" => s.leaf(seen.first(0)?, &mut c.charge_model),
+            "properties" => {
+                seen.first(1)?;
+                if s.null()? {
+                    c.properties = None;
+                    return Some(());
+                }
+                s.properties(&mut c.properties.insert(Obj(RawProperties::default())).0)
+            }
+            "filters" => s.leaf(seen.first(2)?, &mut c.filters),
+            "pay_in_advance" => s.leaf(seen.first(3)?, &mut c.pay_in_advance),
+            "invoiceable" => s.leaf(seen.first(4)?, &mut c.invoiceable),
+            "prorated" => s.leaf(seen.first(5)?, &mut c.prorated),
+            "min_amount_cents" => s.leaf(seen.first(6)?, &mut c.min_amount_cents),
+            "code" => s.leaf(seen.first(7)?, &mut c.code),
+            "billable_metric_code" => s.leaf(seen.first(8)?, &mut c.billable_metric_code),
+            "billable_metric_name" => s.leaf(seen.first(9)?, &mut c.billable_metric_name),
+            "invoice_display_name" => s.leaf(seen.first(10)?, &mut c.invoice_display_name),
+            "taxes" => s.leaf(seen.first(11)?, &mut c.taxes),
+            "applied_pricing_unit" => s.leaf(seen.first(12)?, &mut c.applied_pricing_unit),
+            _ => s.skip(),
+        })
+    }
+
+    fn properties(&mut self, p: &mut RawProperties<'a>) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(|s, key| match key {
+            "amount" => s.leaf(seen.first(0)?, &mut p.amount),
+            "graduated_ranges" => {
+                seen.first(1)?;
+                p.graduated_ranges = s.nullable(Scanner::ranges)?;
+                Some(())
+            }
+            "graduated_percentage_ranges" => {
+                seen.first(2)?;
+                p.graduated_percentage_ranges = s.nullable(Scanner::ranges)?;
+                Some(())
+            }
+            "volume_ranges" => {
+                seen.first(3)?;
+                p.volume_ranges = s.nullable(Scanner::ranges)?;
+                Some(())
+            }
+            "package_size" => s.leaf(seen.first(4)?, &mut p.package_size),
+            "free_units" => s.leaf(seen.first(5)?, &mut p.free_units),
+            "rate" => s.leaf(seen.first(6)?, &mut p.rate),
+            "fixed_amount" => s.leaf(seen.first(7)?, &mut p.fixed_amount),
+            "free_units_per_events" => s.leaf(seen.first(8)?, &mut p.free_units_per_events),
+            "free_units_per_total_aggregation" => {
+                s.leaf(seen.first(9)?, &mut p.free_units_per_total_aggregation)
+            }
+            "per_transaction_min_amount" => {
+                s.leaf(seen.first(10)?, &mut p.per_transaction_min_amount)
+            }
+            "per_transaction_max_amount" => {
+                s.leaf(seen.first(11)?, &mut p.per_transaction_max_amount)
+            }
+            "pricing_group_keys" => s.leaf(seen.first(12)?, &mut p.pricing_group_keys),
+            "grouped_by" => s.leaf(seen.first(13)?, &mut p.grouped_by),
+            "presentation_group_keys" => s.leaf(seen.first(14)?, &mut p.presentation_group_keys),
+            _ => s.skip(),
+        })
+    }
+
+    /// A tier list given as an array of range objects (any other shape is
+    /// left to serde, which records what it was).
+    fn ranges(&mut self) -> Option<RangeList<'a>> {
+        let mut items = Vec::new();
+        self.array(|s| {
+            let mut r = RawRange::default();
+            let mut seen = Seen::default();
+            s.object(|s, key| match key {
+                "from_value" => s.leaf(seen.first(0)?, &mut r.from_value),
+                "to_value" => s.leaf(seen.first(1)?, &mut r.to_value),
+                "per_unit_amount" => s.leaf(seen.first(2)?, &mut r.per_unit_amount),
+                "flat_amount" => s.leaf(seen.first(3)?, &mut r.flat_amount),
+                "rate" => s.leaf(seen.first(4)?, &mut r.rate),
+                _ => s.skip(),
+            })?;
+            items.push(RangeItem::Range(r));
+            Some(())
+        })?;
+        Some(RangeList::Items(items))
+    }
+
+    /// `usage`: one bucket object or an array of them.
+    fn usage(&mut self) -> Option<UsageField<'a>> {
+        if self.peek()? == b'{' {
+            return self.bucket().map(UsageField::One);
+        }
+        let mut list = Vec::new();
+        self.array(|s| {
+            list.push(s.bucket()?);
+            Some(())
+        })?;
+        Some(UsageField::Many(list))
+    }
+
+    fn bucket(&mut self) -> Option<RawBucket<'a>> {
+        let mut b = RawBucket::default();
+        let mut seen = Seen::default();
+        self.object(|s, key| match key {
+            "units" => s.leaf(seen.first(0)?, &mut b.units),
+            "events_count" => s.leaf(seen.first(1)?, &mut b.events_count),
+            "event_values" => s.leaf(seen.first(2)?, &mut b.event_values),
+            "prorated_event_values" => s.leaf(seen.first(3)?, &mut b.prorated_event_values),
+            "full_units_number" => s.leaf(seen.first(4)?, &mut b.full_units_number),
+            "precise_total_amount_cents" => {
+                s.leaf(seen.first(5)?, &mut b.precise_total_amount_cents)
+            }
+            "filter" => s.leaf(seen.first(6)?, &mut b.filter),
+            "grouped_by" => s.leaf(seen.first(7)?, &mut b.grouped_by),
+            _ => s.skip(),
+        })?;
+        Some(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// Both readers on one request: when the scanner reads it, serde must
+    /// read the very same envelope. Returns whether the scanner read it.
+    fn agree(text: &str) -> bool {
+        let scanned = envelope(text);
+        let serde = serde_json::from_str::<Envelope<'_>>(text).ok();
+        if let Some(s) = &scanned {
+            assert_eq!(Some(s), serde.as_ref(), "{text}");
+        }
+        scanned.is_some()
+    }
+
+    fn data(name: &str) -> String {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Every public request, compact and pretty-printed.
+    fn requests() -> Vec<String> {
+        let mut out = Vec::new();
+        for line in data("vectors.jsonl").lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let req = json!({"id": v["id"], "currency": v["currency"],
+                "charge": {"charge_model": v["charge_model"], "properties": v["properties"],
+                           "prorated": v["prorated"]},
+                "usage": v["aggregation"]});
+            out.push(req.to_string());
+            out.push(serde_json::to_string_pretty(&req).unwrap());
+        }
+        for line in data("fee-cases.jsonl").lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            match (&v["request"], &v["request_raw"]) {
+                (Value::Object(_), _) => {
+                    out.push(v["request"].to_string());
+                    out.push(serde_json::to_string_pretty(&v["request"]).unwrap());
+                }
+                (_, Value::String(raw)) => out.push(raw.clone()),
+                _ => {}
+            }
+        }
+        let examples = format!("{}/examples/requests.jsonl", env!("CARGO_MANIFEST_DIR"));
+        out.extend(
+            std::fs::read_to_string(examples)
+                .unwrap()
+                .lines()
+                .map(String::from),
+        );
+        out
+    }
+
+    #[test]
+    fn the_scanner_reads_what_serde_reads() {
+        let all = requests();
+        let scanned = all.iter().filter(|r| agree(r)).count();
+        // The fast path must be the common one, not a rarely taken branch.
+        assert!(
+            scanned * 10 >= all.len() * 9,
+            "scanned {scanned} of {}",
+            all.len()
+        );
+    }
+
+    #[test]
+    fn unusual_requests_are_left_to_serde() {
+        let base = r#""currency": "EUR", "usage": {"units": "1", "events_count": 1}"#;
+        for text in [
+            // duplicate keys (serde: "duplicate field")
+            r#"{"id": 1, "id": 2}"#,
+            r#"{"charge": {"charge_model": "standard", "charge_model": "standard"}}"#,
+            // escapes and control characters in strings
+            r#"{"id": "a\"b"}"#,
+            "{\"id\": \"a\u{1}b\"}",
+            r#"{"currency": "EU\u0052"}"#,
+            // shapes serde reads its own way (or refuses)
+            r#"{"charge": "standard"}"#,
+            r#"{"charge": {"properties": []}}"#,
+            r#"{"usage": 3}"#,
+            r#"{"usage": [null]}"#,
+            r#"{"charge": {"properties": {"graduated_ranges": {}}}}"#,
+            r#"{"charge": {"properties": {"graduated_ranges": [1]}}}"#,
+            // not JSON
+            r#"{"id": 01}"#,
+            r#"{"id": 1.}"#,
+            r#"{"id": -}"#,
+            r#"{"id": 1e}"#,
+            r#"{"id": .5}"#,
+            r#"{"id": tru}"#,
+            r#"{"id": 1,}"#,
+            r#"{"id": 1} x"#,
+            r#"[{"id": 1}]"#,
+            r#"{"id" 1}"#,
+        ] {
+            assert!(!agree(text), "{text}");
+        }
+        let deep = format!("{{\"x\": {}{}, {base}}}", "[".repeat(150), "]".repeat(150));
+        assert!(!agree(&deep));
+        // ...while these stay on the fast path, with serde's reading.
+        for text in [
+            format!(r#"{{"id": null, "charge": null, {base}}}"#),
+            format!(r#"{{"extra": {{"a": [1, -2.5e+3, true, false, null, "s"]}}, {base}}}"#),
+            format!("\t{{ \"id\" :\r\n 7 , {base} }} \n"),
+            format!(r#"{{"id": "é", "period": {{"duration_days": 30}}, {base}}}"#),
+            format!(
+                r#"{{"charge": {{"charge_model": "graduated", "properties": {{"graduated_ranges": [{{"from_value": 0, "to_value": null, "per_unit_amount": "1", "flat_amount": "0", "other": [[]]}}]}}}}, {base}}}"#
+            ),
+            r#"{"usage": [], "currency": "EUR"}"#.to_string(),
+        ] {
+            assert!(agree(&text), "{text}");
+        }
+    }
+}
