@@ -573,75 +573,75 @@ impl Exact {
 
     /// Appends the plain-notation text to `out`, without the formatting
     /// machinery (the JSON writer's hot path).
+    #[cfg(test)]
     pub(crate) fn write_plain(&self, out: &mut Vec<u8>) {
+        self.write(false, out);
+    }
+
+    /// Appends the plain-notation text in quotes (a JSON string).
+    pub(crate) fn write_quoted(&self, out: &mut Vec<u8>) {
+        self.write(true, out);
+    }
+
+    fn write(&self, quoted: bool, out: &mut Vec<u8>) {
         if let Some(m) = small(self.m()) {
-            write_small(m, self.s(), out);
+            write_small(m, self.s(), quoted, out);
             return;
+        }
+        if quoted {
+            out.push(b'"');
         }
         let mut buf = [0u8; 128];
         let at = self.render(&mut buf);
         out.extend_from_slice(buf.get(at..).unwrap_or_default());
+        if quoted {
+            out.push(b'"');
+        }
     }
 }
 
-/// `m × 10^-s` in plain notation, trailing fractional zeros removed: the
-/// writer's path for 64-bit mantissas (nearly every figure), two digits a
-/// step.
-fn write_small(m: i64, s: u32, out: &mut Vec<u8>) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    let (mut n, mut s) = (m.unsigned_abs(), s);
+/// `m × 10^-s` in plain notation, trailing fractional zeros removed, in
+/// quotes when `quoted`: the writer's path for 64-bit mantissas (nearly
+/// every figure). The text is built right to left on the stack and copied
+/// out once.
+fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
+    let (mut n, mut s) = (m.unsigned_abs(), s as usize);
     while s > 0 && n % 10 == 0 {
         n /= 10;
         s -= 1;
     }
-    if n == 0 {
-        out.push(b'0');
-        return;
-    }
-    // 20 digits at most; written right-aligned.
-    let mut buf = [0u8; 20];
+    // Quotes, a sign, 19 integer digits, a point and 56 places at most.
+    let mut buf = [0u8; 80];
     let mut at = buf.len();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        at -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), PAIRS.get(pair..pair + 2)) {
-            dst.copy_from_slice(src);
+    let mut put = |b: u8, at: &mut usize| {
+        *at -= 1;
+        if let Some(slot) = buf.get_mut(*at) {
+            *slot = b;
+        }
+    };
+    if quoted {
+        put(b'"', &mut at);
+    }
+    let mut written = 0;
+    loop {
+        if s > 0 && written == s {
+            put(b'.', &mut at);
+        }
+        put(b'0' + (n % 10) as u8, &mut at);
+        n /= 10;
+        written += 1;
+        // All places, then at least one integer digit ("0.5").
+        if n == 0 && written > s {
+            break;
         }
     }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        at -= 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), PAIRS.get(pair..pair + 2)) {
-            dst.copy_from_slice(src);
-        }
-    } else {
-        at -= 1;
-        if let Some(d) = buf.get_mut(at) {
-            *d = b'0' + n as u8;
-        }
-    }
-    let digits = buf.get(at..).unwrap_or_default();
     if m < 0 {
-        out.push(b'-');
+        put(b'-', &mut at);
     }
-    let s = s as usize;
-    if s == 0 {
-        out.extend_from_slice(digits);
-    } else if digits.len() > s {
-        let (int, frac) = digits.split_at(digits.len() - s);
-        out.extend_from_slice(int);
-        out.push(b'.');
-        out.extend_from_slice(frac);
-    } else {
-        out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat_n(b'0', s - digits.len()));
-        out.extend_from_slice(digits);
+    if quoted {
+        put(b'"', &mut at);
     }
+    out.extend_from_slice(buf.get(at..).unwrap_or_default());
 }
 
 /// Plain notation, trailing zeros removed: `12.5`, `0.00001`, `-3`.

@@ -60,9 +60,7 @@ impl<'a> Json<'a> {
     #[inline(always)]
     fn dec(&mut self, key: &str, value: Exact) {
         self.key(key);
-        self.out.push(b'"');
-        value.write_plain(self.out);
-        self.out.push(b'"');
+        value.write_quoted(self.out);
     }
 
     #[inline(always)]
