@@ -29,3 +29,59 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
         <&'de RawValue>::deserialize(d).map(|r| Self(r.get()))
     }
 }
+
+/// The index of the first byte a JSON string cannot hold as it is (`"`,
+/// `\\` or a control character), or `None`. Scans eight bytes at a time: a
+/// word holds such a byte when one of its bytes is below 0x20 or equals
+/// either character (the classic zero-byte tests).
+pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+    let mut words = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let below = x.wrapping_sub(ONES * 0x20) & !x;
+        let quote =
+            (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
+        let slash =
+            (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
+        if (below | quote | slash) & HIGHS != 0 {
+            // The exact byte, found the plain way within this word.
+            return chunk.iter().position(special).map(|i| done + i);
+        }
+        done += 8;
+    }
+    words.remainder().iter().position(special).map(|i| done + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_byte_is_the_first_byte_to_escape() {
+        let plain = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let fillers = [b'a', 0x7f, 0x80, 0xc3, 0xff, b' ', 0x21, 0x5b, 0x5d];
+        for len in 0..40 {
+            for &fill in &fillers {
+                let mut bytes = vec![fill; len];
+                assert_eq!(special_byte(&bytes), plain(&bytes), "{len} {fill:#x}");
+                for at in 0..len {
+                    for special in [b'"', b'\\', 0x00, 0x1f, 0x0a] {
+                        bytes[at] = special;
+                        assert_eq!(
+                            special_byte(&bytes),
+                            plain(&bytes),
+                            "{len} {at} {special:#x}"
+                        );
+                        bytes[at] = fill;
+                    }
+                }
+            }
+        }
+    }
+}

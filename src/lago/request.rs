@@ -149,10 +149,20 @@ fn string(
     path: impl Display + Copy,
     raw: Option<RawJson<'_>>,
 ) -> Result<Option<String>, RequestError> {
+    Ok(borrowed_string(line, path, raw)?.map(Cow::into_owned))
+}
+
+/// A string field, borrowed from the request when it has no escapes (for
+/// values only looked at, like the currency code).
+fn borrowed_string<'a>(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: Option<RawJson<'a>>,
+) -> Result<Option<Cow<'a, str>>, RequestError> {
     match raw {
         None => Ok(None),
         Some(r) => match Raw::of(Some(r)) {
-            Raw::String(s) => Ok(Some(s.into_owned())),
+            Raw::String(s) => Ok(Some(s)),
             _ => Err(line.parse_error(path, r, &format!("expected a string, got {}", r.get()))),
         },
     }
@@ -487,7 +497,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     // Shapes first: a wrong JSON type anywhere outside `properties` is a
     // parse error, before any rule is checked.
     let raw_charge = envelope.charge.as_ref().map(|c| &c.0);
-    let currency_code = string(&line, "currency", envelope.currency)?;
+    let currency_code = borrowed_string(&line, "currency", envelope.currency)?;
     let buckets = match &envelope.usage {
         None => {
             return Err(RequestError::Parse(
@@ -545,7 +555,7 @@ fn parse_charge(
     currency: Option<Currency>,
     mut report: Report,
 ) -> Result<Charge, RequestError> {
-    let model_name = string(line, "charge.charge_model", rc.charge_model)?;
+    let model_name = borrowed_string(line, "charge.charge_model", rc.charge_model)?;
     let kind = match model_name.as_deref() {
         None => {
             report.violation(

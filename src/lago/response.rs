@@ -122,7 +122,7 @@ impl<'a> Json<'a> {
     fn string_value(&mut self, value: &str) {
         // serde_json escapes only '"', '\\' and control characters: a string
         // without them is written as it is.
-        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if crate::raw_json::special_byte(value.as_bytes()).is_none() {
             self.out.push(b'"');
             self.out.extend_from_slice(value.as_bytes());
             self.out.push(b'"');

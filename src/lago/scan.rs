@@ -14,7 +14,7 @@
 //! and each leaf is the value's text without surrounding whitespace. A test
 //! compares both readers on every conformance request.
 
-use crate::raw_json::RawJson;
+use crate::raw_json::{RawJson, special_byte};
 use crate::validate::{RangeItem, RangeList, RawProperties, RawRange};
 
 use super::request::{Envelope, Obj, RawBucket, RawCharge, UsageField};
@@ -76,34 +76,6 @@ impl Seen {
     }
 }
 
-/// Bytes up to the first `"`, `\\` or control character, eight at a time
-/// (a word has such a byte when one of its bytes is below 0x20 or equal to
-/// either character); `None` when there is none.
-fn string_len(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
-    let mut words = bytes.chunks_exact(8);
-    let mut done = 0;
-    for chunk in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(w);
-        // Classic zero-byte tests: byte < 0x20, byte ^ '"' == 0, byte ^ '\\' == 0.
-        let below = x.wrapping_sub(ONES * 0x20) & !x;
-        let quote =
-            (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
-        let slash =
-            (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
-        if (below | quote | slash) & HIGHS != 0 {
-            // The exact byte, found the plain way within this word.
-            return chunk.iter().position(special).map(|i| done + i);
-        }
-        done += 8;
-    }
-    words.remainder().iter().position(special).map(|i| done + i)
-}
-
 struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -131,7 +103,7 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let len = string_len(self.bytes.get(start..)?)?;
+        let len = special_byte(self.bytes.get(start..)?)?;
         self.at = start + len;
         self.eat(b'"')?;
         self.text.get(start..start + len)
@@ -442,25 +414,6 @@ mod tests {
                 .map(String::from),
         );
         out
-    }
-
-    #[test]
-    fn string_len_finds_the_first_special_byte() {
-        let plain = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-        let fillers = [b'a', 0x7f, 0x80, 0xc3, 0xff, b' ', 0x21, 0x5b, 0x5d];
-        for len in 0..40 {
-            for &fill in &fillers {
-                let mut bytes = vec![fill; len];
-                assert_eq!(string_len(&bytes), plain(&bytes), "{len} {fill:#x}");
-                for at in 0..len {
-                    for special in [b'"', b'\\', 0x00, 0x1f, 0x0a] {
-                        bytes[at] = special;
-                        assert_eq!(string_len(&bytes), plain(&bytes), "{len} {at} {special:#x}");
-                        bytes[at] = fill;
-                    }
-                }
-            }
-        }
     }
 
     #[test]
