@@ -313,9 +313,9 @@ impl Exact {
         if self.s() == 0 {
             return *self;
         }
-        if let (Some(m), Some(d)) = (small(self.m()), POW10_U128.get(self.s() as usize)) {
-            let d = i128::try_from(*d).unwrap_or(i128::MAX);
-            return Self::pack(I256::from(i128::from(m) / d), 0);
+        if let (Some(m), Some(d)) = (small(self.m()), POW10_I64.get(self.s() as usize)) {
+            // 64-bit division: a 128-bit one is a library call.
+            return Self::pack(I256::from(m / d), 0);
         }
         let d = pow10(self.s()).as_i256();
         Self::pack(self.m() / d, 0)
@@ -959,8 +959,8 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
     if a.s() <= dp {
         return a;
     }
-    if let (Some(m), Some(d)) = (small(a.m()), POW10_U128.get((a.s() - dp) as usize)) {
-        let (m, d) = (i128::from(m), i128::try_from(*d).unwrap_or(i128::MAX));
+    if let (Some(m), Some(&d)) = (small(a.m()), POW10_I64.get((a.s() - dp) as usize)) {
+        // 64-bit division: a 128-bit one is a library call.
         let (mut q, r) = (m / d, m % d);
         if r.unsigned_abs() * 2 >= d.unsigned_abs() {
             q += if m < 0 { -1 } else { 1 };
