@@ -90,12 +90,6 @@ fn word(m: I256) -> Option<i128> {
     }
 }
 
-/// The mantissa as an `i64` when it fits.
-#[inline(always)]
-fn small(m: I256) -> Option<i64> {
-    word(m).and_then(|w| i64::try_from(w).ok())
-}
-
 /// 2^96: figures must stay below it in magnitude.
 fn limit() -> U256 {
     U256::ONE << 96
@@ -145,6 +139,16 @@ impl Exact {
         let lo = (u128::from(b) << 64 | u128::from(a)) as i128;
         let hi = (u128::from(d) << 64 | u128::from(c)) as i128;
         I256::from_words(hi, lo)
+    }
+
+    /// The mantissa as an `i64` when it fits, read off the words (the
+    /// upper three must be the sign extension of the first): the test on
+    /// every fast path.
+    #[inline(always)]
+    fn small(&self) -> Option<i64> {
+        let [a, b, c, d] = self.m;
+        let ext = ((a as i64) >> 63) as u64;
+        (b == ext && c == ext && d == ext).then_some(a as i64)
     }
 
     /// The scale.
@@ -227,22 +231,29 @@ impl Exact {
         if units.is_zero() {
             return None;
         }
-        let n = price.normalize();
+        price.as_quotient()
+    }
+
+    /// The value as a quotient gives it: normalized, when it has at most
+    /// 28 significant digits (a quotient equal to it stops there exactly).
+    pub(crate) fn as_quotient(self) -> Option<Self> {
+        let n = self.normalize();
         // A 64-bit mantissa has at most 19 digits: no need to count them.
-        (small(n.m()).is_some() || decimal_digits(n.m().unsigned_abs()) <= QUOTIENT_DIGITS)
+        (n.small().is_some() || decimal_digits(n.m().unsigned_abs()) <= QUOTIENT_DIGITS)
             .then_some(n)
     }
 
     /// Whether the value is zero.
     #[inline]
     pub fn is_zero(&self) -> bool {
-        self.m() == 0
+        self.m == [0; 4]
     }
 
     /// Whether the value is below zero.
     #[inline]
     pub fn is_negative(&self) -> bool {
-        self.m() < 0
+        let [.., top] = self.m;
+        (top as i64) < 0
     }
 
     /// Whether the value has no fractional part.
@@ -253,7 +264,7 @@ impl Exact {
     /// The value with trailing fractional zeros removed.
     pub fn normalize(&self) -> Self {
         // Most figures fit 64 bits, where division by 10 is a multiply.
-        if let Some(small) = small(self.m()) {
+        if let Some(small) = self.small() {
             let (mut m, mut s) = (small, self.s());
             while s > 0 && m % 10 == 0 {
                 m /= 10;
@@ -313,7 +324,7 @@ impl Exact {
         if self.s() == 0 {
             return *self;
         }
-        if let (Some(m), Some(d)) = (small(self.m()), POW10_I64.get(self.s() as usize)) {
+        if let (Some(m), Some(d)) = (self.small(), POW10_I64.get(self.s() as usize)) {
             // 64-bit division: a 128-bit one is a library call.
             return Self::pack(I256::from(m / d), 0);
         }
@@ -459,7 +470,7 @@ impl Ord for Exact {
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).
-        if let (Some(x), Some(y)) = (small(self.m()), small(other.m()))
+        if let (Some(x), Some(y)) = (self.small(), other.small())
             && let Some((a, b, _)) = align_small(x, self.s(), y, other.s())
         {
             return a.cmp(&b);
@@ -584,7 +595,7 @@ impl Exact {
     }
 
     fn write(&self, quoted: bool, out: &mut Vec<u8>) {
-        if let Some(m) = small(self.m()) {
+        if let Some(m) = self.small() {
             write_small(m, self.s(), quoted, out);
             return;
         }
@@ -666,7 +677,7 @@ impl fmt::Display for Exact {
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     // Fast path: 64-bit mantissas multiply within i128; a product below
     // 2^96 at a scale of at most 56 is in range as it is.
-    if let (Some(x), Some(y)) = (small(a.m()), small(b.m())) {
+    if let (Some(x), Some(y)) = (a.small(), b.small()) {
         let p = i128::from(x) * i128::from(y);
         let s = a.s() + b.s();
         if p == 0 {
@@ -710,7 +721,7 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
 #[inline(always)]
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     // Fast path: 64-bit mantissas aligned within i128.
-    if let (Some(x), Some(y)) = (small(a.m()), small(b.m())) {
+    if let (Some(x), Some(y)) = (a.small(), b.small()) {
         if a.s() == b.s() {
             // |x + y| < 2^64: in range at any scale.
             return Ok(Exact::pack(
@@ -790,7 +801,7 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     // the quotient is exact or has 28 significant digits (at most 56
     // places), then round once on the exact remainder.
     let negative = a.is_negative() != b.is_negative();
-    let (q, scale) = match (small(a.m()), small(b.m())) {
+    let (q, scale) = match (a.small(), b.small()) {
         (Some(x), Some(y)) => {
             let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s(), b.s());
             // The common case: at most 28 digits (below 2^94) at a scale
@@ -959,7 +970,7 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
     if a.s() <= dp {
         return a;
     }
-    if let (Some(m), Some(&d)) = (small(a.m()), POW10_I64.get((a.s() - dp) as usize)) {
+    if let (Some(m), Some(&d)) = (a.small(), POW10_I64.get((a.s() - dp) as usize)) {
         // 64-bit division: a 128-bit one is a library call.
         let (mut q, r) = (m / d, m % d);
         if r.unsigned_abs() * 2 >= d.unsigned_abs() {

@@ -21,6 +21,9 @@ use crate::usage::Usage;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standard {
     amount: Exact,
+    /// `amount` as a unit amount (its own quotient by the units), worked
+    /// out once: `None` for a price of more than 28 significant digits.
+    unit_price: Option<Exact>,
 }
 
 impl Standard {
@@ -30,11 +33,14 @@ impl Standard {
     /// A [`crate::ValidationError`] when the price is negative.
     pub fn new(amount: Exact) -> Result<Self, crate::ValidationError> {
         crate::validate::non_negative("amount", "invalid_amount", amount)?;
-        Ok(Self { amount })
+        Ok(Self::from_valid(amount))
     }
 
     pub(crate) fn from_valid(amount: Exact) -> Self {
-        Self { amount }
+        Self {
+            amount,
+            unit_price: amount.as_quotient(),
+        }
     }
 
     /// The unit price.
@@ -46,8 +52,10 @@ impl Standard {
         let amount = exact::mul(usage.units, self.amount, "standard amount")?;
         // Per unit of the same units, the amount is the price: no division.
         let same_units = usage.full_units_number.is_none_or(|f| f == usage.units);
-        let unit_amount = match Exact::per_unit_of(self.amount, usage.units).filter(|_| same_units)
-        {
+        let direct = self
+            .unit_price
+            .filter(|_| same_units && !usage.units.is_zero());
+        let unit_amount = match direct {
             Some(price) => price,
             None => exact::quotient(amount, usage.full_or_units(), "standard unit_amount")?,
         };
