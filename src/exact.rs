@@ -858,7 +858,11 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
     let mb128 = u128::from(mb);
     let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
     let mut generated: i64 = 0;
-    let sig = |q: u128| if q == 0 { 0 } else { q.ilog10() + 1 };
+    // Digits of q (0 for 0); 64-bit logarithms are much cheaper.
+    let sig = |q: u128| match u64::try_from(q) {
+        Ok(v) => v.checked_ilog10().map_or(0, |d| d + 1),
+        Err(_) => q.ilog10() + 1,
+    };
     while generated < max_generated {
         // Exact (at a non-negative scale): the digits left are zeros.
         if rem == 0 && generated + i64::from(sa) >= i64::from(sb) {
