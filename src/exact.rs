@@ -164,11 +164,18 @@ impl Exact {
 
     /// Builds from a mantissa and scale, checking the range; trailing zeros
     /// beyond 56 fractional digits are dropped, other digits are an error.
+    #[inline]
     fn new(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
         // Fast path: a mantissa below 2^96 is in range at any scale ≤ 56.
         if s <= MAX_SCALE && word(m).is_some_and(|w| w.unsigned_abs() < LIMIT_I128 as u128) {
             return Ok(Self::pack(m, s));
         }
+        Self::new_wide(m, s, what)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_wide(m: I256, s: u32, what: &'static str) -> Result<Self, ArithmeticError> {
         let (mut m, mut s) = (m, s);
         while s > MAX_SCALE {
             if m % 10 != 0 {
@@ -894,6 +901,20 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
                 (d, u64::try_from(t - d * mb128).unwrap_or(0))
             }
         };
+        let (mut d, mut k, mut p) = (d, k, p);
+        // d < 10^k ≤ 10^19 always fits 64 bits.
+        if let (0, Ok(mut d64)) = (r, u64::try_from(d)) {
+            // The quotient ends in this chunk: drop its trailing zeros (as
+            // far as a non-negative scale allows), in 64 bits, so that no
+            // 128-bit normalization follows.
+            let keep = i64::from(sb) - i64::from(sa) - generated;
+            while i64::from(k) > keep.max(0) && d64 % 10 == 0 {
+                d64 /= 10;
+                k -= 1;
+            }
+            d = u128::from(d64);
+            p = POW10_U128.get(k as usize).copied().unwrap_or(1);
+        }
         q = q * p + d;
         rem = r;
         generated += i64::from(k);
