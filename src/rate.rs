@@ -188,6 +188,16 @@ impl Charge {
                 u.prorated_event_values.len()
             )));
         }
+        if let ChargeModel::Percentage(p) = model
+            && p.reads_event_values()
+            && u.events_count > 0
+            && u.event_values.is_empty()
+        {
+            return Err(UsageError::new(format!(
+                "usage[{index}].event_values: required when events_count > 0 by a percentage charge with free units or per-transaction bounds, got none for {} events",
+                u.events_count
+            )));
+        }
         Ok(Resolved { model, filter })
     }
 
@@ -204,7 +214,9 @@ impl Charge {
     /// # Errors
     /// [`RateError::Usage`] for a bucket that cannot be priced (a filter
     /// matching no charge filter, group keys that differ from the pricing
-    /// group keys, misaligned prorated values, an empty period);
+    /// group keys, misaligned prorated values, events without the
+    /// `event_values` a percentage charge with free units or per-transaction
+    /// bounds reads, an empty period);
     /// [`RateError::Arithmetic`] for a figure outside the decimal range.
     pub fn rate(&self, buckets: &[Bucket], period: &Period) -> Result<ChargeFees, RateError> {
         if period.duration_days == 0 {

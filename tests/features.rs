@@ -63,6 +63,31 @@ fn the_first_tier_flat_fee_is_billed_once_in_advance() {
 }
 
 #[test]
+fn percentage_events_it_must_read_are_required() {
+    // Free units and per-transaction bounds read each event's value: 4
+    // events without their values cannot be priced (a silent 0 before).
+    let props = json!({"rate": "1", "per_transaction_min_amount": "0.5"});
+    let usage = json!({"units": "1050", "events_count": 4});
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": props}, "usage": usage}));
+    assert_eq!(r["error"]["code"], json!("invalid_usage"), "{r}");
+    let free = json!({"rate": "1", "free_units_per_events": 2});
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": free}, "usage": usage}));
+    assert_eq!(r["error"]["code"], json!("invalid_usage"), "{r}");
+    // With the values: min 0.5 each; 1 % of 50, 1000, 0, 0 → 0.5, 10, 0.5,
+    // 0.5 = 11.5 → 1150 cents.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": props},
+        "usage": {"units": "1050", "events_count": 4, "event_values": ["50", "1000", "0", "0"]}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(1150), "{r}");
+    // A plain rate reads no event: 1 % of 1050 = 10.5 → 1050 cents.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": {"rate": "1"}}, "usage": usage}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(1050), "{r}");
+}
+
+#[test]
 fn a_true_up_on_a_zero_usage_period() {
     // No usage, minimum 1000 cents over 15 of 30 days: prorated 500 → true-up
     // 500 cents, units 1, events 0, details {}.

@@ -61,6 +61,15 @@ impl Percentage {
         self.per_transaction_min_amount.is_some() || self.per_transaction_max_amount.is_some()
     }
 
+    /// Whether pricing reads each event's value: free units (N or T) or
+    /// per-transaction bounds. Without `event_values` such a charge would
+    /// price events it cannot see as free or unbounded.
+    pub(crate) fn reads_event_values(&self) -> bool {
+        self.per_transaction()
+            || self.free_units_per_events.is_some()
+            || self.free_units_per_total_aggregation.is_some()
+    }
+
     /// The cumulative totals the free-unit rules read (conformance README):
     /// with N set, the sums of the first N events; otherwise, with T set,
     /// sums while the total before the event is ≤ T.
