@@ -606,6 +606,10 @@ impl Exact {
             write_small(m, self.s(), quoted, out);
             return;
         }
+        if let Some(m) = word(self.m()) {
+            write_word(m, self.s(), quoted, out);
+            return;
+        }
         if quoted {
             out.push(b'"');
         }
@@ -660,6 +664,69 @@ fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
         put(b'"', &mut at);
     }
     out.extend_from_slice(buf.get(at..).unwrap_or_default());
+}
+
+/// [`write_small`] for a 128-bit mantissa (a 28-digit unit amount): the
+/// digits come out 19 at a time in 64 bits, trailing fractional zeros are
+/// dropped from the text, then the point goes in.
+fn write_word(m: i128, s: u32, quoted: bool, out: &mut Vec<u8>) {
+    const CHUNK: u128 = 10_000_000_000_000_000_000;
+    // 39 digits at most, right-aligned.
+    let mut digits = [b'0'; 40];
+    let mut at = digits.len();
+    let mut n = m.unsigned_abs();
+    loop {
+        let (rest, mut chunk) = if n >= CHUNK {
+            (n / CHUNK, (n % CHUNK) as u64)
+        } else {
+            (0, n as u64)
+        };
+        let mut count = 0;
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (chunk % 10) as u8;
+            }
+            chunk /= 10;
+            count += 1;
+            // Inner chunks keep their leading zeros.
+            if chunk == 0 && (rest == 0 || count == 19) {
+                break;
+            }
+        }
+        n = rest;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut text = digits.get(at..).unwrap_or_default();
+    let mut s = s as usize;
+    while s > 0 && text.last() == Some(&b'0') {
+        text = text.get(..text.len() - 1).unwrap_or_default();
+        s -= 1;
+    }
+    out.reserve(text.len() + s + 5);
+    if quoted {
+        out.push(b'"');
+    }
+    if m < 0 {
+        out.push(b'-');
+    }
+    if s == 0 {
+        out.extend_from_slice(text);
+    } else if text.len() > s {
+        let (int, frac) = text.split_at(text.len() - s);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', s - text.len()));
+        out.extend_from_slice(text);
+    }
+    if quoted {
+        out.push(b'"');
+    }
 }
 
 /// Plain notation, trailing zeros removed: `12.5`, `0.00001`, `-3`.
@@ -1057,6 +1124,37 @@ mod tests {
                 value(U256::from(q), scale),
                 value(wide.0, wide.1),
                 "{ma}e-{sa} / {mb}e-{sb}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_128_bit_writer_agrees_with_the_general_one() {
+        // write_word against render (Display), for mantissas beyond 64 bits.
+        let mut r: u128 = 11;
+        for _ in 0..2000 {
+            r = r
+                .wrapping_mul(0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645)
+                .wrapping_add(1);
+            let m = (r >> (r % 64 + 1)) as i128 * if r.is_multiple_of(3) { -1 } else { 1 };
+            for s in [0u32, 1, 5, 19, 20, 28, 38, 45, 56] {
+                let x = Exact::pack(I256::from(m), s);
+                let mut out = Vec::new();
+                write_word(m, s, false, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), x.to_string(), "{m} at {s}");
+            }
+        }
+        for m in [
+            i128::from(i64::MAX) + 1,
+            10i128.pow(19),
+            10i128.pow(38),
+            -(10i128.pow(20)),
+        ] {
+            let mut out = Vec::new();
+            write_word(m, 20, true, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("\"{}\"", Exact::pack(I256::from(m), 20))
             );
         }
     }

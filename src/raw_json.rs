@@ -34,6 +34,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
 /// `\\` or a control character), or `None`. Scans eight bytes at a time: a
 /// word holds such a byte when one of its bytes is below 0x20 or equals
 /// either character (the classic zero-byte tests).
+#[inline]
 pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;

@@ -84,22 +84,26 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
     /// JSON's insignificant whitespace.
+    #[inline]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.at += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, b: u8) -> Option<()> {
         (self.peek() == Some(b)).then(|| self.at += 1)
     }
 
     /// A string without escapes or control characters: its content.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
@@ -110,6 +114,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, as serde checks it.
+    #[inline]
     fn number(&mut self) -> Option<()> {
         let _ = self.eat(b'-');
         match self.peek()? {
@@ -130,18 +135,21 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    #[inline]
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.peek() {
             self.at += 1;
         }
     }
 
+    #[inline]
     fn some_digits(&mut self) -> Option<()> {
         let start = self.at;
         self.digits();
         (self.at > start).then_some(())
     }
 
+    #[inline]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at + word.len();
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
@@ -161,6 +169,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The text of the next value, checked.
+    #[inline]
     fn raw(&mut self) -> Option<RawJson<'a>> {
         let start = self.at;
         self.skip()?;
@@ -168,6 +177,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Whether the next value is `null` (then consumed).
+    #[inline]
     fn null(&mut self) -> Option<bool> {
         if self.peek()? == b'n' {
             self.literal(b"null")?;
@@ -177,6 +187,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// An `Option` field: `null` is `None` (serde's `Option`), else `read`.
+    #[inline]
     fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         if self.null()? {
             return Some(None);
@@ -185,6 +196,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A raw leaf field, after its duplicate check.
+    #[inline]
     fn leaf(&mut self, (): (), slot: &mut Option<RawJson<'a>>) -> Option<()> {
         *slot = self.nullable(Scanner::raw)?;
         Some(())
@@ -311,7 +323,7 @@ impl<'a> Scanner<'a> {
     /// A tier list given as an array of range objects (any other shape is
     /// left to serde, which records what it was).
     fn ranges(&mut self) -> Option<RangeList<'a>> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(8);
         self.array(|s| {
             let mut r = RawRange::default();
             let mut seen = Seen::default();
