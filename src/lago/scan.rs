@@ -37,15 +37,7 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
     s.object(|s, key| match key {
         "id" => s.leaf(seen.first(0)?, &mut e.id),
         "currency" => s.leaf(seen.first(1)?, &mut e.currency),
-        "charge" => {
-            seen.first(2)?;
-            // Filled in place: the envelope's parts are large to move.
-            if s.null()? {
-                e.charge = None;
-                return Some(());
-            }
-            s.charge(&mut e.charge.insert(Obj(RawCharge::default())).0)
-        }
+        "charge" => s.fill(seen.first(2)?, &mut e.charge, Scanner::charge),
         "usage" => {
             seen.first(3)?;
             e.usage = s.nullable(Scanner::usage)?;
@@ -202,6 +194,22 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    /// An object field, after its duplicate check: `null` is `None`, an
+    /// object is read by `read` in place (the envelope's parts are large to
+    /// move).
+    fn fill<T: Default>(
+        &mut self,
+        (): (),
+        slot: &mut Option<Obj<T>>,
+        read: impl FnOnce(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<()> {
+        if self.null()? {
+            *slot = None;
+            return Some(());
+        }
+        read(self, &mut slot.insert(Obj(T::default())).0)
+    }
+
     fn deeper(&mut self) -> Option<()> {
         self.depth += 1;
         (self.depth < MAX_DEPTH).then_some(())
@@ -209,43 +217,39 @@ impl<'a> Scanner<'a> {
 
     /// `{ "key": value, ... }`: `member` reads each value given its key.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.deeper()?;
-        self.ws();
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.string()?;
-                self.ws();
-                self.eat(b':')?;
-                self.ws();
-                member(self, key)?;
-                self.ws();
-                if self.eat(b',').is_some() {
-                    self.ws();
-                    continue;
-                }
-                self.eat(b'}')?;
-                break;
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.sequence(b'{', b'}', |s| {
+            let key = s.string()?;
+            s.ws();
+            s.eat(b':')?;
+            s.ws();
+            member(s, key)
+        })
     }
 
     /// `[ value, ... ]`: `element` reads each element.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open item, item, ... close`, one level deeper.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.deeper()?;
         self.ws();
-        if self.eat(b']').is_none() {
+        if self.eat(close).is_none() {
             loop {
-                element(self)?;
+                item(self)?;
                 self.ws();
                 if self.eat(b',').is_some() {
                     self.ws();
                     continue;
                 }
-                self.eat(b']')?;
+                self.eat(close)?;
                 break;
             }
         }
@@ -257,14 +261,7 @@ impl<'a> Scanner<'a> {
         let mut seen = Seen::default();
         self.object(|s, key| match key {
             "charge_model" => s.leaf(seen.first(0)?, &mut c.charge_model),
-            "properties" => {
-                seen.first(1)?;
-                if s.null()? {
-                    c.properties = None;
-                    return Some(());
-                }
-                s.properties(&mut c.properties.insert(Obj(RawProperties::default())).0)
-            }
+            "properties" => s.fill(seen.first(1)?, &mut c.properties, Scanner::properties),
             "filters" => s.leaf(seen.first(2)?, &mut c.filters),
             "pay_in_advance" => s.leaf(seen.first(3)?, &mut c.pay_in_advance),
             "invoiceable" => s.leaf(seen.first(4)?, &mut c.invoiceable),
