@@ -600,6 +600,15 @@ impl Exact {
     }
 }
 
+/// An integer in JSON (the writer's counts and cents), by the same digit
+/// writers as the decimals.
+pub(crate) fn write_integer(value: i128, out: &mut Vec<u8>) {
+    match i64::try_from(value) {
+        Ok(v) => write_small(v, 0, false, out),
+        Err(_) => write_word(value, 0, false, out),
+    }
+}
+
 /// `m × 10^-s` in plain notation, trailing fractional zeros removed, in
 /// quotes when `quoted`: the writer's path for 64-bit mantissas (nearly
 /// every figure). The text is built right to left on the stack and copied

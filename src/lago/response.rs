@@ -66,43 +66,7 @@ impl<'a> Json<'a> {
     #[inline(always)]
     fn int(&mut self, key: &str, value: i128) {
         self.key(key);
-        self.int_value(value);
-    }
-
-    fn int_value(&mut self, value: i128) {
-        // Digits right to left into a stack buffer: no formatting machinery.
-        let mut buf = [0u8; 40];
-        let mut at = buf.len();
-        let mut n = value.unsigned_abs();
-        let mut digit = |d: u8| {
-            at -= 1;
-            if let Some(slot) = buf.get_mut(at) {
-                *slot = b'0' + d;
-            }
-        };
-        // 128-bit division is a library call: 64-bit steps when possible.
-        if let Ok(mut small) = u64::try_from(n) {
-            loop {
-                digit((small % 10) as u8);
-                small /= 10;
-                if small == 0 {
-                    break;
-                }
-            }
-        } else {
-            while n != 0 {
-                digit((n % 10) as u8);
-                n /= 10;
-            }
-        }
-        if value < 0 {
-            at -= 1;
-            if let Some(slot) = buf.get_mut(at) {
-                *slot = b'-';
-            }
-        }
-        self.out
-            .extend_from_slice(buf.get(at..).unwrap_or_default());
+        crate::exact::write_integer(value, self.out);
     }
 
     #[inline(always)]
