@@ -151,12 +151,6 @@ impl Exact {
         (b == ext && c == ext && d == ext).then_some(a as i64)
     }
 
-    /// The scale.
-    #[inline(always)]
-    fn s(&self) -> u32 {
-        self.s
-    }
-
     /// Zero.
     pub const ZERO: Self = Self::pack(I256::ZERO, 0);
     /// One.
@@ -215,19 +209,19 @@ impl Exact {
     pub fn to_decimal(self) -> Option<Decimal> {
         let n = self.normalize();
         let m = i128::try_from(n.m()).ok()?;
-        Decimal::try_from_i128_with_scale(m, n.s()).ok()
+        Decimal::try_from_i128_with_scale(m, n.s).ok()
     }
 
     /// Fractional digits of the representation (not normalized).
     pub(crate) fn scale(&self) -> u32 {
-        self.s()
+        self.s
     }
 
     /// `|value| × 10^scale` as an integer, for `scale ≥ self.scale()`, when
     /// it fits 128 bits.
     pub(crate) fn scaled_magnitude(&self, scale: u32) -> Option<u128> {
         let m = u128::try_from(self.m().unsigned_abs()).ok()?;
-        let up = POW10_U128.get(scale.checked_sub(self.s())? as usize)?;
+        let up = POW10_U128.get(scale.checked_sub(self.s)? as usize)?;
         m.checked_mul(*up)
     }
 
@@ -272,7 +266,7 @@ impl Exact {
     pub fn normalize(&self) -> Self {
         // Most figures fit 64 bits, where division by 10 is a multiply.
         if let Some(small) = self.small() {
-            let (mut m, mut s) = (small, self.s());
+            let (mut m, mut s) = (small, self.s);
             while s > 0 && m % 10 == 0 {
                 m /= 10;
                 s -= 1;
@@ -280,7 +274,7 @@ impl Exact {
             return Self::pack(I256::from(m), if m == 0 { 0 } else { s });
         }
         if let Some(small) = word(self.m()) {
-            let (mut m, mut s) = (small, self.s());
+            let (mut m, mut s) = (small, self.s);
             // Strip zeros eight at a time first: 128-bit division is costly.
             while s >= 8 && m % 100_000_000 == 0 && m != 0 {
                 m /= 100_000_000;
@@ -292,7 +286,7 @@ impl Exact {
             }
             return Self::pack(I256::from(m), if m == 0 { 0 } else { s });
         }
-        let (mut m, mut s) = (self.m(), self.s());
+        let (mut m, mut s) = (self.m(), self.s);
         while s > 0 && m % 10 == 0 {
             m /= 10;
             s -= 1;
@@ -303,10 +297,10 @@ impl Exact {
         Self::pack(m, s)
     }
 
-    /// The mantissa at scale `s ≥ self.s()`, when it fits 256 bits (always
+    /// The mantissa at scale `s ≥ self.s`, when it fits 256 bits (always
     /// for `s ≤ 48`; a large value at 56 places may not).
     fn at_scale(&self, s: u32) -> Option<I256> {
-        self.m().checked_mul(pow10(s - self.s()).as_i256())
+        self.m().checked_mul(pow10(s - self.s).as_i256())
     }
 
     /// Compares values whose aligned mantissas overflow: integer parts first,
@@ -316,26 +310,26 @@ impl Exact {
         if ta.m() != tb.m() {
             return ta.m().cmp(&tb.m());
         }
-        let frac = |x: &Self, t: &Self| x.m() - t.m() * pow10(x.s()).as_i256();
+        let frac = |x: &Self, t: &Self| x.m() - t.m() * pow10(x.s).as_i256();
         let (fa, fb) = (frac(self, &ta), frac(other, &tb));
-        let s = self.s().max(other.s());
+        let s = self.s.max(other.s);
         let (fa, fb) = (
-            fa * pow10(s - self.s()).as_i256(),
-            fb * pow10(s - other.s()).as_i256(),
+            fa * pow10(s - self.s).as_i256(),
+            fb * pow10(s - other.s).as_i256(),
         );
         fa.cmp(&fb)
     }
 
     /// The integer part, toward zero.
     pub fn trunc(&self) -> Self {
-        if self.s() == 0 {
+        if self.s == 0 {
             return *self;
         }
-        if let (Some(m), Some(d)) = (self.small(), POW10_I64.get(self.s() as usize)) {
+        if let (Some(m), Some(d)) = (self.small(), POW10_I64.get(self.s as usize)) {
             // 64-bit division: a 128-bit one is a library call.
             return Self::pack(I256::from(m / d), 0);
         }
-        let d = pow10(self.s()).as_i256();
+        let d = pow10(self.s).as_i256();
         Self::pack(self.m() / d, 0)
     }
 
@@ -352,7 +346,7 @@ impl Exact {
     /// The value as an integer, when it is one.
     pub(crate) fn to_i128(self) -> Option<i128> {
         let n = self.normalize();
-        if n.s() != 0 {
+        if n.s != 0 {
             return None;
         }
         i128::try_from(n.m()).ok()
@@ -449,7 +443,7 @@ impl core::ops::Neg for Exact {
     #[inline]
     fn neg(self) -> Self {
         // |m| < 2^190, so negation cannot overflow.
-        Self::pack(-self.m(), self.s())
+        Self::pack(-self.m(), self.s)
     }
 }
 
@@ -472,13 +466,13 @@ impl PartialOrd for Exact {
 impl Ord for Exact {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        if self.s() == other.s() {
+        if self.s == other.s {
             return self.m().cmp(&other.m());
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).
         if let (Some(x), Some(y)) = (self.small(), other.small())
-            && let Some((a, b, _)) = align_small(x, self.s(), y, other.s())
+            && let Some((a, b, _)) = align_small(x, self.s, y, other.s)
         {
             return a.cmp(&b);
         }
@@ -490,7 +484,7 @@ impl Exact {
     #[cold]
     #[inline(never)]
     fn cmp_aligned(&self, other: &Self) -> Ordering {
-        let s = self.s().max(other.s());
+        let s = self.s.max(other.s);
         match (self.at_scale(s), other.at_scale(s)) {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => self.cmp_wide(other),
@@ -502,7 +496,7 @@ impl core::hash::Hash for Exact {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         let n = self.normalize();
         n.m().hash(state);
-        n.s().hash(state);
+        n.s.hash(state);
     }
 }
 
@@ -527,7 +521,7 @@ impl Exact {
         };
         let mut written = 0u32;
         let mut emit_digit = |d: u8, at: &mut usize, written: &mut u32| {
-            if *written == n.s() && n.s() > 0 {
+            if *written == n.s && n.s > 0 {
                 push(b'.', at);
             }
             push(b'0' + d, at);
@@ -554,10 +548,10 @@ impl Exact {
             }
         }
         // A fraction below 1: pad with zeros up to the point, then "0.".
-        while written < n.s() {
+        while written < n.s {
             emit_digit(0, &mut at, &mut written);
         }
-        if written == n.s() && n.s() > 0 {
+        if written == n.s && n.s > 0 {
             push(b'.', &mut at);
             push(b'0', &mut at);
         }
@@ -581,11 +575,11 @@ impl Exact {
 
     fn write(&self, quoted: bool, out: &mut Vec<u8>) {
         if let Some(m) = self.small() {
-            write_small(m, self.s(), quoted, out);
+            write_small(m, self.s, quoted, out);
             return;
         }
         if let Some(m) = word(self.m()) {
-            write_word(m, self.s(), quoted, out);
+            write_word(m, self.s, quoted, out);
             return;
         }
         if quoted {
@@ -740,7 +734,7 @@ pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
     // 2^96 at a scale of at most 56 is in range as it is.
     if let (Some(x), Some(y)) = (a.small(), b.small()) {
         let p = i128::from(x) * i128::from(y);
-        let s = a.s() + b.s();
+        let s = a.s + b.s;
         if p == 0 {
             return Ok(Exact::ZERO);
         }
@@ -761,18 +755,18 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
         return Ok(Exact::ZERO);
     }
     match a.m().checked_mul(b.m()) {
-        Some(m) => Exact::new(m, a.s() + b.s(), what),
+        Some(m) => Exact::new(m, a.s + b.s, what),
         None => {
             // Only trailing zeros can make such a product fit: retry without them.
             let (a2, b2) = (a.normalize(), b.normalize());
-            if (a2.s(), b2.s()) == (a.s(), b.s()) {
+            if (a2.s, b2.s) == (a.s, b.s) {
                 return Err(ArithmeticError::new(what));
             }
             let m = a2
                 .m()
                 .checked_mul(b2.m())
                 .ok_or(ArithmeticError::new(what))?;
-            Exact::new(m, a2.s() + b2.s(), what)
+            Exact::new(m, a2.s + b2.s, what)
         }
     }
 }
@@ -785,14 +779,11 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     // Fast path: 64-bit mantissas aligned within i128.
     if let (Some(x), Some(y)) = (a.small(), b.small()) {
-        if a.s() == b.s() {
+        if a.s == b.s {
             // |x + y| < 2^64: in range at any scale.
-            return Ok(Exact::pack(
-                I256::from(i128::from(x) + i128::from(y)),
-                a.s(),
-            ));
+            return Ok(Exact::pack(I256::from(i128::from(x) + i128::from(y)), a.s));
         }
-        if let Some((x, y, s)) = align_small(x, a.s(), y, b.s()) {
+        if let Some((x, y, s)) = align_small(x, a.s, y, b.s) {
             // Both below 2^123: the sum fits i128.
             return Exact::new(I256::from(x + y), s, what);
         }
@@ -803,7 +794,7 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 #[cold]
 #[inline(never)]
 fn add_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    let s = a.s().max(b.s());
+    let s = a.s.max(b.s);
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     // Aligned mantissas that leave 256 bits cannot make an in-range sum.
     match (a.at_scale(s), b.at_scale(s)) {
@@ -842,7 +833,7 @@ pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
 /// [`ArithmeticError`] naming `what` when the result needs more than 28
 /// fractional digits.
 pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
-    Exact::new(a.m(), a.s() + k, what)
+    Exact::new(a.m(), a.s + k, what)
 }
 
 /// `a / b` for a quotient (a unit amount, a ratio): exact when it
@@ -862,7 +853,7 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let negative = a.is_negative() != b.is_negative();
     let (q, scale) = match (a.small(), b.small()) {
         (Some(x), Some(y)) => {
-            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s(), b.s());
+            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s);
             // The common case: at most 28 digits (below 2^94) at a scale
             // of 0 to 56, in range as it is.
             if let (Ok(s), Ok(m)) = (u32::try_from(scale), i128::try_from(q))
@@ -876,7 +867,7 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
             }
             (U256::from(q), scale)
         }
-        _ => quotient_wide(a.m().unsigned_abs(), b.m().unsigned_abs(), a.s(), b.s())
+        _ => quotient_wide(a.m().unsigned_abs(), b.m().unsigned_abs(), a.s, b.s)
             .ok_or(ArithmeticError::new(what))?,
     };
     // A quotient with more integer digits than fit below 10^28 may come
@@ -938,14 +929,14 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
         // As many digits as keep rem × 10^k within 64 bits (a hardware
         // division), at least one.
         let fits = 19 - rem.checked_ilog10().map_or(0, |d| d + 1);
-        let k = room
+        let mut k = room
             .min(fits.max(1))
             .min(u32::try_from(max_generated - generated).unwrap_or(19));
-        let p = POW10_U128.get(k as usize).copied().unwrap_or(1);
+        let mut p = POW10_U128.get(k as usize).copied().unwrap_or(1);
         // rem < mb < 2^63 and p ≤ 10^19: t < 2^127.
         let t = u128::from(rem) * p;
         // A 64-bit division when t allows (a small divisor, few digits).
-        let (d, r) = match u64::try_from(t) {
+        let (mut d, r) = match u64::try_from(t) {
             Ok(t) => (u128::from(t / mb), t % mb),
             Err(_) => {
                 let d = t / mb128;
@@ -953,7 +944,6 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
                 (d, u64::try_from(t - d * mb128).unwrap_or(0))
             }
         };
-        let (mut d, mut k, mut p) = (d, k, p);
         // d < 10^k ≤ 10^19 always fits 64 bits.
         if let (0, Ok(mut d64)) = (r, u64::try_from(d)) {
             // The quotient ends in this chunk: drop its trailing zeros (as
@@ -1044,10 +1034,10 @@ pub(crate) fn mul_div(
 
 /// Rounds half away from zero to `dp` fractional digits (Lago's `round`).
 pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
-    if a.s() <= dp {
+    if a.s <= dp {
         return a;
     }
-    if let (Some(m), Some(&d)) = (a.small(), POW10_I64.get((a.s() - dp) as usize)) {
+    if let (Some(m), Some(&d)) = (a.small(), POW10_I64.get((a.s - dp) as usize)) {
         // 64-bit division: a 128-bit one is a library call.
         let (mut q, r) = (m / d, m % d);
         if r.unsigned_abs() * 2 >= d.unsigned_abs() {
@@ -1055,7 +1045,7 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
         }
         return Exact::pack(I256::from(q), dp);
     }
-    let d = pow10(a.s() - dp).as_i256();
+    let d = pow10(a.s - dp).as_i256();
     let (mut q, r) = (a.m() / d, a.m() % d);
     if r.unsigned_abs() * 2 >= d.unsigned_abs() {
         q += if a.m() < 0 { -1 } else { 1 };
