@@ -343,16 +343,10 @@ fn parse_plain(bytes: &[u8]) -> Option<Exact> {
     if count > 18 || digits.first() == Some(&b'.') || digits.last() == Some(&b'.') {
         return None;
     }
-    while scale > 0 && m % 10 == 0 {
-        m /= 10;
-        scale -= 1;
-    }
-    if m == 0 {
-        return Some(Exact::ZERO);
-    }
-    // At most 18 digits: below 10^18 < 2^63.
+    // At most 18 digits: below 10^18 < 2^63. Normalizing drops trailing
+    // fractional zeros and makes any zero the plain Exact::ZERO.
     let m = i64::try_from(m).ok()?;
-    Some(Exact::from_small(if negative { -m } else { m }, scale))
+    Some(Exact::from_small(if negative { -m } else { m }, scale).normalize())
 }
 
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
