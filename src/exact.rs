@@ -603,46 +603,83 @@ pub(crate) fn write_integer(value: i128, out: &mut Vec<u8>) {
     }
 }
 
+/// The two-digit groups `00` to `99`, for writing digits two at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the digits of `n` so that they end just before `buf[at]`, two at
+/// a time, and returns where they start (`0` is one digit). The caller
+/// leaves room: 20 bytes before `at` hold any `u64`.
+#[inline]
+fn put_digits(mut n: u64, buf: &mut [u8], mut at: usize) -> usize {
+    let mut pair = |k: u64, at: &mut usize| {
+        *at = at.saturating_sub(2);
+        let k = k as usize * 2;
+        if let (Some(dst), Some(src)) = (buf.get_mut(*at..*at + 2), DIGIT_PAIRS.get(k..k + 2)) {
+            dst.copy_from_slice(src);
+        }
+    };
+    while n >= 100 {
+        pair(n % 100, &mut at);
+        n /= 100;
+    }
+    if n >= 10 {
+        pair(n, &mut at);
+    } else {
+        at = at.saturating_sub(1);
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'0' + n as u8;
+        }
+    }
+    at
+}
+
 /// `m × 10^-s` in plain notation, trailing fractional zeros removed, in
 /// quotes when `quoted`: the writer's path for 64-bit mantissas (nearly
-/// every figure). The text is built right to left on the stack and copied
-/// out once.
+/// every figure). The text is built right to left on the stack, two digits
+/// at a time, and copied out once.
 fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
     let (mut n, mut s) = (m.unsigned_abs(), s as usize);
     while s > 0 && n % 10 == 0 {
         n /= 10;
         s -= 1;
     }
-    // Quotes, a sign, 19 integer digits, a point and 56 places at most.
-    let mut buf = [0u8; 80];
+    // Quotes, a sign, 19 integer digits, a point and 56 places at most;
+    // prefilled with zeros, which pad the places of a small fraction.
+    let mut buf = [b'0'; 80];
     let mut at = buf.len();
-    let mut put = |b: u8, at: &mut usize| {
-        *at -= 1;
+    let put = |buf: &mut [u8], b: u8, at: &mut usize| {
+        *at = at.saturating_sub(1);
         if let Some(slot) = buf.get_mut(*at) {
             *slot = b;
         }
     };
     if quoted {
-        put(b'"', &mut at);
+        put(&mut buf, b'"', &mut at);
     }
-    let mut written = 0;
-    loop {
-        if s > 0 && written == s {
-            put(b'.', &mut at);
-        }
-        put(b'0' + (n % 10) as u8, &mut at);
-        n /= 10;
-        written += 1;
-        // All places, then at least one integer digit ("0.5").
-        if n == 0 && written > s {
-            break;
-        }
+    if s > 0 {
+        // The places and the integer part apart: one division, then each
+        // half two digits at a time (places beyond 10^18 are all fraction).
+        let (int, frac) = match POW10_I64.get(s) {
+            Some(&p) => (n / p as u64, n % p as u64),
+            None => (0, n),
+        };
+        let end = at;
+        put_digits(frac, &mut buf, end);
+        at = end.saturating_sub(s);
+        put(&mut buf, b'.', &mut at);
+        n = int;
     }
+    at = put_digits(n, &mut buf, at);
     if m < 0 {
-        put(b'-', &mut at);
+        put(&mut buf, b'-', &mut at);
     }
     if quoted {
-        put(b'"', &mut at);
+        put(&mut buf, b'"', &mut at);
     }
     out.extend_from_slice(buf.get(at..).unwrap_or_default());
 }
@@ -1168,6 +1205,18 @@ mod tests {
                 Exact::from_small(v, s).write_plain(&mut out);
                 let want = Decimal::new(v, s).normalize().to_string();
                 assert_eq!(String::from_utf8(out).unwrap(), want, "{v} at scale {s}");
+            }
+            // Beyond rust_decimal's scale the digits are all places, padded
+            // with zeros: the general renderer is the oracle there.
+            for s in 19..=MAX_SCALE {
+                let x = Exact::pack(I256::from(v), s);
+                let mut out = Vec::new();
+                x.write_quoted(&mut out);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    format!("\"{x}\""),
+                    "{v} at scale {s}"
+                );
             }
         }
     }
