@@ -109,6 +109,11 @@ impl<'a> Place<'a> {
         }
     }
 
+    /// The same place, one key further in.
+    fn with_key(self, key: &'a str) -> Self {
+        Self { key, ..self }
+    }
+
     /// `{prefix}{list}[{index}].{key}` (no `.key` when `key` is empty).
     fn item(prefix: &'a str, list: &'a str, index: usize, key: &'a str) -> Self {
         Self {
@@ -141,6 +146,14 @@ pub(crate) struct Report {
 impl Report {
     pub(crate) fn violation(&mut self, field: &str, code: &'static str, message: String) {
         self.violations.push(Violation::new(field, code, message));
+    }
+
+    /// Adds what `later` found after this report's own findings.
+    fn append(&mut self, later: Report) {
+        self.violations.extend(later.violations);
+        if self.out_of_range.is_none() {
+            self.out_of_range = later.out_of_range;
+        }
     }
 
     /// The outcome: every violation, else the first out-of-range value.
@@ -570,7 +583,7 @@ fn raw_ranges<'l, 'a>(
     value: Option<&'l RangeList<'a>>,
     kind: RangeKind,
     prefix: &str,
-) -> Option<Vec<&'l RawRange<'a>>> {
+) -> Option<&'l [RangeItem<'a>]> {
     let field = kind.field();
     let items = match value {
         None | Some(RangeList::Other { blank: true, .. }) => {
@@ -599,22 +612,18 @@ fn raw_ranges<'l, 'a>(
         }
         Some(RangeList::Items(items)) => items,
     };
-    let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        match item {
-            RangeItem::Range(r) => out.push(r),
-            RangeItem::NotObject => {
-                ok = false;
-                report.violation(
-                    field,
-                    kind.invalid(),
-                    format!("{prefix}{field}[{i}] must be an object"),
-                );
-            }
+        if let RangeItem::NotObject = item {
+            ok = false;
+            report.violation(
+                field,
+                kind.invalid(),
+                format!("{prefix}{field}[{i}] must be an object"),
+            );
         }
     }
-    ok.then_some(out)
+    ok.then_some(items.as_slice())
 }
 
 /// A range bound: a JSON number or (M13) a numeric string; `None` is null.
@@ -633,20 +642,42 @@ fn bound(report: &mut Report, raw: &Raw<'_>, place: Place<'_>) -> Result<Option<
     }
 }
 
-/// Checks the bound chain (§8.2) and returns the bounds when every one is
-/// valid. Reports one violation per broken range, naming it.
-fn chain(
-    report: &mut Report,
-    ranges: &[&RawRange<'_>],
+/// The bound chain (§8.2), followed one range at a time.
+struct Chain<'p> {
     kind: RangeKind,
-    prefix: &str,
-) -> Option<Vec<(Exact, Option<Exact>)>> {
-    let field = kind.field();
-    let mut next_from = Exact::ZERO;
-    let mut out = Vec::with_capacity(ranges.len());
-    let mut ok = true;
-    let last = ranges.len().saturating_sub(1);
-    for (i, r) in ranges.iter().enumerate() {
+    prefix: &'p str,
+    last: usize,
+    /// The `from_value` the next range must start at (or one above).
+    next_from: Exact,
+    /// False once a bound could not be read: the chain is not followed
+    /// past it.
+    readable: bool,
+}
+
+impl<'p> Chain<'p> {
+    fn new(kind: RangeKind, prefix: &'p str, len: usize) -> Self {
+        Self {
+            kind,
+            prefix,
+            last: len.saturating_sub(1),
+            next_from: Exact::ZERO,
+            readable: true,
+        }
+    }
+
+    /// The bounds of range `i` when they continue the chain; else `None`,
+    /// after reporting one violation that names the range.
+    fn next(
+        &mut self,
+        report: &mut Report,
+        r: &RawRange<'_>,
+        i: usize,
+    ) -> Option<(Exact, Option<Exact>)> {
+        if !self.readable {
+            return None;
+        }
+        let (kind, prefix) = (self.kind, self.prefix);
+        let field = kind.field();
         let place = Place::item(prefix, field, i, "");
         let from_raw = Raw::of(r.from_value);
         let to_raw = Raw::of(r.to_value);
@@ -657,7 +688,7 @@ fn chain(
         );
         let to = bound(report, &to_raw, Place::item(prefix, field, i, "to_value"));
         let (Ok(Some(from)), Ok(to)) = (from, to) else {
-            ok = false;
+            self.readable = false;
             report.violation(
                 field,
                 kind.invalid(),
@@ -667,22 +698,23 @@ fn chain(
                     to_raw.show()
                 ),
             );
-            // The chain cannot be followed past an unreadable bound.
-            break;
+            return None;
+        };
+        let next_from = self.next_from;
+        let plus_one = exact::add(next_from, Exact::ONE, "range bound").ok();
+        let start_ok = from == next_from || Some(from) == plus_one;
+        let end_ok = if i == self.last {
+            to.is_none()
+        } else {
+            to.unwrap_or(Exact::ZERO) > from
         };
         let step = match kind {
             RangeKind::Volume => Exact::ONE,
             _ => Exact::ZERO,
         };
-        let plus_one = exact::add(next_from, Exact::ONE, "range bound").ok();
-        let start_ok = from == next_from || Some(from) == plus_one;
-        let end_ok = if i == last {
-            to.is_none()
-        } else {
-            to.unwrap_or(Exact::ZERO) > from
-        };
+        self.next_from =
+            exact::add(to.unwrap_or(Exact::ZERO), step, "range bound").unwrap_or(Exact::ZERO);
         if !start_ok {
-            ok = false;
             let expected = match plus_one {
                 Some(p) => format!("{} or {}", next_from.normalize(), p.normalize()),
                 None => next_from.normalize().to_string(),
@@ -695,9 +727,10 @@ fn chain(
                     from_raw.show()
                 ),
             );
-        } else if !end_ok {
-            ok = false;
-            let why = if i == last {
+            return None;
+        }
+        if !end_ok {
+            let why = if i == self.last {
                 format!(
                     "{place}: the last range must have a null to_value, got {}",
                     to_raw.show()
@@ -710,12 +743,54 @@ fn chain(
                 )
             };
             report.violation(field, kind.invalid(), why);
+            return None;
         }
-        next_from =
-            exact::add(to.unwrap_or(Exact::ZERO), step, "range bound").unwrap_or(Exact::ZERO);
-        out.push((from, to));
+        Some((from, to))
     }
-    ok.then_some(out)
+}
+
+/// A tier list in one pass: each range's prices by `price`, its bounds by
+/// the chain. Lago lists the chain's violations after every price's, so
+/// they wait in a report of their own.
+fn tier_list<P>(
+    report: &mut Report,
+    value: Option<&RangeList<'_>>,
+    kind: RangeKind,
+    prefix: &str,
+    price: impl Fn(&mut Report, &RawRange<'_>, Place<'_>) -> Option<P>,
+) -> Option<Tiers<P>> {
+    let items = raw_ranges(report, value, kind, prefix)?;
+    let mut chain_report = Report::default();
+    let mut chain = Chain::new(kind, prefix, items.len());
+    let mut tiers = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        // raw_ranges let only objects through.
+        let RangeItem::Range(r) = item else { continue };
+        let price = price(report, r, Place::item(prefix, kind.field(), i, ""));
+        let bounds = chain.next(&mut chain_report, r, i);
+        match (price, bounds) {
+            (Some(price), Some((from_value, to_value))) => tiers.push(Tier {
+                from_value,
+                to_value,
+                price,
+            }),
+            _ => ok = false,
+        }
+    }
+    report.append(chain_report);
+    ok.then(|| Tiers::new_unchecked(tiers))
+}
+
+/// An amount of range `at` (`at` names the range; `key` the field).
+fn range_amount(
+    report: &mut Report,
+    value: Option<RawJson<'_>>,
+    at: Place<'_>,
+    key: &'static str,
+    code: &'static str,
+) -> Option<Exact> {
+    amount(report, &Raw::of(value), key, at.with_key(key), code)
 }
 
 fn ranges(
@@ -724,42 +799,20 @@ fn ranges(
     kind: RangeKind,
     prefix: &str,
 ) -> Option<Tiers<TierPrice>> {
-    let raws = raw_ranges(report, value, kind, prefix)?;
-    let field = kind.field();
-    let mut prices = Vec::with_capacity(raws.len());
-    for (i, r) in raws.iter().enumerate() {
-        let per = amount(
+    tier_list(report, value, kind, prefix, |report, r, at| {
+        let per = range_amount(
             report,
-            &Raw::of(r.per_unit_amount),
+            r.per_unit_amount,
+            at,
             "per_unit_amount",
-            Place::item(prefix, field, i, "per_unit_amount"),
             "invalid_amount",
         );
-        let flat = amount(
-            report,
-            &Raw::of(r.flat_amount),
-            "flat_amount",
-            Place::item(prefix, field, i, "flat_amount"),
-            "invalid_amount",
-        );
-        prices.push(per.zip(flat));
-    }
-    let bounds = chain(report, &raws, kind, prefix)?;
-    let tiers = bounds
-        .into_iter()
-        .zip(prices)
-        .map(|((from, to), price)| {
-            price.map(|(per_unit_amount, flat_amount)| Tier {
-                from_value: from,
-                to_value: to,
-                price: TierPrice {
-                    per_unit_amount,
-                    flat_amount,
-                },
-            })
+        let flat = range_amount(report, r.flat_amount, at, "flat_amount", "invalid_amount");
+        Some(TierPrice {
+            per_unit_amount: per?,
+            flat_amount: flat?,
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Tiers::new_unchecked(tiers))
+    })
 }
 
 fn percent_ranges(
@@ -768,39 +821,14 @@ fn percent_ranges(
     prefix: &str,
 ) -> Option<Tiers<RateTierPrice>> {
     let kind = RangeKind::GraduatedPercentage;
-    let raws = raw_ranges(report, value, kind, prefix)?;
-    let field = kind.field();
-    let mut prices = Vec::with_capacity(raws.len());
-    for (i, r) in raws.iter().enumerate() {
-        let flat = amount(
-            report,
-            &Raw::of(r.flat_amount),
-            "flat_amount",
-            Place::item(prefix, field, i, "flat_amount"),
-            "invalid_amount",
-        );
-        let rate = amount(
-            report,
-            &Raw::of(r.rate),
-            "rate",
-            Place::item(prefix, field, i, "rate"),
-            "invalid_rate",
-        );
-        prices.push(rate.zip(flat));
-    }
-    let bounds = chain(report, &raws, kind, prefix)?;
-    let tiers = bounds
-        .into_iter()
-        .zip(prices)
-        .map(|((from, to), price)| {
-            price.map(|(rate, flat_amount)| Tier {
-                from_value: from,
-                to_value: to,
-                price: RateTierPrice { rate, flat_amount },
-            })
+    tier_list(report, value, kind, prefix, |report, r, at| {
+        let flat = range_amount(report, r.flat_amount, at, "flat_amount", "invalid_amount");
+        let rate = range_amount(report, r.rate, at, "rate", "invalid_rate");
+        Some(RateTierPrice {
+            rate: rate?,
+            flat_amount: flat?,
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Tiers::new_unchecked(tiers))
+    })
 }
 
 fn package(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Package> {
