@@ -344,9 +344,15 @@ fn parse_plain(bytes: &[u8]) -> Option<Exact> {
         return None;
     }
     // At most 18 digits: below 10^18 < 2^63. Normalizing drops trailing
-    // fractional zeros and makes any zero the plain Exact::ZERO.
-    let m = i64::try_from(m).ok()?;
-    Some(Exact::from_small(if negative { -m } else { m }, scale).normalize())
+    // fractional zeros and makes any zero the plain Exact::ZERO; other
+    // texts are normal as they stand.
+    let signed = i64::try_from(m).ok()?;
+    let x = Exact::from_small(if negative { -signed } else { signed }, scale);
+    Some(if m == 0 || (scale > 0 && digits.last() == Some(&b'0')) {
+        x.normalize()
+    } else {
+        x
+    })
 }
 
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
