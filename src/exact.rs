@@ -648,10 +648,12 @@ fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
         n /= 10;
         s -= 1;
     }
-    // Quotes, a sign, 19 integer digits, a point and 56 places at most;
-    // prefilled with zeros, which pad the places of a small fraction.
-    let mut buf = [b'0'; 80];
-    let mut at = buf.len();
+    // Quotes, a sign, 19 integer digits, a point and 56 places at most end
+    // at TEXT_END, prefilled with zeros, which pad the places of a small
+    // fraction; the slack after it lets a short text leave in one
+    // fixed-size copy.
+    let mut buf = [b'0'; TEXT_END + SHORT_TEXT];
+    let mut at = TEXT_END;
     let put = |buf: &mut [u8], b: u8, at: &mut usize| {
         *at = at.saturating_sub(1);
         if let Some(slot) = buf.get_mut(*at) {
@@ -681,8 +683,27 @@ fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
     if quoted {
         put(&mut buf, b'"', &mut at);
     }
-    out.extend_from_slice(buf.get(at..).unwrap_or_default());
+    let len = TEXT_END - at;
+    match buf
+        .get(at..at + SHORT_TEXT)
+        .map(<&[u8; SHORT_TEXT]>::try_from)
+    {
+        // A copy of constant size is a few moves, where a copy of the
+        // text's own length is a call; the excess is cut off again.
+        Some(Ok(chunk)) if len <= SHORT_TEXT => {
+            let keep = out.len() + len;
+            out.extend_from_slice(chunk);
+            out.truncate(keep);
+        }
+        _ => out.extend_from_slice(buf.get(at..TEXT_END).unwrap_or_default()),
+    }
 }
+
+/// Where [`write_small`]'s text ends in its buffer (the longest text fits
+/// before it).
+const TEXT_END: usize = 80;
+/// Texts up to this length leave [`write_small`] in one fixed-size copy.
+const SHORT_TEXT: usize = 32;
 
 /// [`write_small`] for a 128-bit mantissa (a 28-digit unit amount): the
 /// digits come out 19 at a time in 64 bits, trailing fractional zeros are
