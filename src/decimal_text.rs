@@ -316,7 +316,7 @@ fn parse_general(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError>
 /// everything else, including whitespace, exponents and underscores).
 /// Gives the same value as the general path: zero as [`Exact::ZERO`],
 /// trailing fractional zeros dropped.
-fn parse_plain(bytes: &[u8]) -> Option<Exact> {
+pub(crate) fn parse_plain(bytes: &[u8]) -> Option<Exact> {
     let (negative, digits) = match bytes.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, bytes),

@@ -185,6 +185,19 @@ impl Report {
     }
 }
 
+/// The value of a leaf written as a plain decimal, quoted or not (`"12.5"`,
+/// `12.5`): the common case, read without building a [`Raw`]. `None` for
+/// anything else, which the general reading then handles (and it gives
+/// the same value for these texts).
+fn plain_leaf(value: Option<RawJson<'_>>) -> Option<Exact> {
+    let text = value?.get();
+    let inner = match text.as_bytes() {
+        [b'"', .., b'"'] => text.get(1..text.len() - 1)?,
+        _ => text,
+    };
+    crate::decimal_text::parse_plain(inner.as_bytes())
+}
+
 /// A decimal as Lago reads it: a string, or (M14) a JSON number.
 fn decimal_of(raw: &Raw<'_>) -> Result<Exact, DecimalTextError> {
     match raw {
@@ -499,9 +512,9 @@ pub(crate) fn properties(
 ) -> Option<Properties> {
     let model = match kind {
         ModelKind::Standard => {
-            let a = amount(
+            let a = leaf_amount(
                 report,
-                &Raw::of(props.amount),
+                props.amount,
                 "amount",
                 Place::key(prefix, "amount"),
                 "invalid_amount",
@@ -679,26 +692,39 @@ impl<'p> Chain<'p> {
         let (kind, prefix) = (self.kind, self.prefix);
         let field = kind.field();
         let place = Place::item(prefix, field, i, "");
-        let from_raw = Raw::of(r.from_value);
-        let to_raw = Raw::of(r.to_value);
-        let from = bound(
-            report,
-            &from_raw,
-            Place::item(prefix, field, i, "from_value"),
-        );
-        let to = bound(report, &to_raw, Place::item(prefix, field, i, "to_value"));
-        let (Ok(Some(from)), Ok(to)) = (from, to) else {
-            self.readable = false;
-            report.violation(
-                field,
-                kind.invalid(),
-                format!(
-                    "{place}: from_value and to_value must be numbers, got {} and {}",
-                    from_raw.show(),
-                    to_raw.show()
-                ),
-            );
-            return None;
+        // Texts for messages, only read when one is written.
+        let from_shown = || Raw::of(r.from_value).show();
+        let to_shown = || Raw::of(r.to_value).show();
+        let fast_to = match r.to_value {
+            None => Some(None),
+            Some(_) => plain_leaf(r.to_value).map(Some),
+        };
+        let (from, to) = match (plain_leaf(r.from_value), fast_to) {
+            (Some(from), Some(to)) => (from, to),
+            _ => {
+                let from_raw = Raw::of(r.from_value);
+                let to_raw = Raw::of(r.to_value);
+                let from = bound(
+                    report,
+                    &from_raw,
+                    Place::item(prefix, field, i, "from_value"),
+                );
+                let to = bound(report, &to_raw, Place::item(prefix, field, i, "to_value"));
+                let (Ok(Some(from)), Ok(to)) = (from, to) else {
+                    self.readable = false;
+                    report.violation(
+                        field,
+                        kind.invalid(),
+                        format!(
+                            "{place}: from_value and to_value must be numbers, got {} and {}",
+                            from_raw.show(),
+                            to_raw.show()
+                        ),
+                    );
+                    return None;
+                };
+                (from, to)
+            }
         };
         let next_from = self.next_from;
         let plus_one = exact::add(next_from, Exact::ONE, "range bound").ok();
@@ -724,7 +750,7 @@ impl<'p> Chain<'p> {
                 kind.invalid(),
                 format!(
                     "{place}: from_value must be {expected}, got {}",
-                    from_raw.show()
+                    from_shown()
                 ),
             );
             return None;
@@ -733,13 +759,13 @@ impl<'p> Chain<'p> {
             let why = if i == self.last {
                 format!(
                     "{place}: the last range must have a null to_value, got {}",
-                    to_raw.show()
+                    to_shown()
                 )
             } else {
                 format!(
                     "{place}: to_value must be a number above from_value {}, got {}",
-                    from_raw.show(),
-                    to_raw.show()
+                    from_shown(),
+                    to_shown()
                 )
             };
             report.violation(field, kind.invalid(), why);
@@ -790,7 +816,21 @@ fn range_amount(
     key: &'static str,
     code: &'static str,
 ) -> Option<Exact> {
-    amount(report, &Raw::of(value), key, at.with_key(key), code)
+    leaf_amount(report, value, key, at.with_key(key), code)
+}
+
+/// [`amount`] of a leaf, by the plain fast path when it applies.
+fn leaf_amount(
+    report: &mut Report,
+    value: Option<RawJson<'_>>,
+    field: &str,
+    place: Place<'_>,
+    code: &'static str,
+) -> Option<Exact> {
+    match plain_leaf(value) {
+        Some(d) if !d.is_negative() => Some(d),
+        _ => amount(report, &Raw::of(value), field, place, code),
+    }
 }
 
 fn ranges(
@@ -832,9 +872,9 @@ fn percent_ranges(
 }
 
 fn package(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Package> {
-    let amount = amount(
+    let amount = leaf_amount(
         report,
-        &Raw::of(props.amount),
+        props.amount,
         "amount",
         Place::key(prefix, "amount"),
         "invalid_amount",
@@ -897,9 +937,9 @@ fn per_transaction(
 }
 
 fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Percentage> {
-    let rate = amount(
+    let rate = leaf_amount(
         report,
-        &Raw::of(props.rate),
+        props.rate,
         "rate",
         Place::key(prefix, "rate"),
         "invalid_rate",
