@@ -329,6 +329,10 @@ impl Exact {
             // 64-bit division: a 128-bit one is a library call.
             return Self::pack(I256::from(m / d), 0);
         }
+        if let (Some(m), Some(&d)) = (word(self.m()), POW10_U128.get(self.s as usize)) {
+            // ...and a 256-bit one a longer one.
+            return Self::pack(I256::from(m / d as i128), 0);
+        }
         let d = pow10(self.s).as_i256();
         Self::pack(self.m() / d, 0)
     }
@@ -812,6 +816,13 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
     if a.is_zero() || b.is_zero() {
         return Ok(Exact::ZERO);
     }
+    // A 28-digit quotient times a count: 128 bits are enough, and far
+    // cheaper than 256.
+    if let (Some(x), Some(y)) = (word(a.m()), word(b.m())) {
+        if let Some(p) = x.checked_mul(y) {
+            return Exact::new(I256::from(p), a.s + b.s, what);
+        }
+    }
     match a.m().checked_mul(b.m()) {
         Some(m) => Exact::new(m, a.s + b.s, what),
         None => {
@@ -1157,6 +1168,38 @@ mod tests {
                 value(U256::from(q), scale),
                 value(wide.0, wide.1),
                 "{ma}e-{sa} / {mb}e-{sb}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_128_bit_product_and_truncation_agree_with_256_bit_arithmetic() {
+        // mul_wide's i128 path and trunc's i128 division, against the same
+        // operations on the 256-bit mantissas.
+        let mut r: u128 = 5;
+        let mut next = || {
+            r = r
+                .wrapping_mul(0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645)
+                .wrapping_add(1);
+            r
+        };
+        for _ in 0..5000 {
+            let (ra, rb) = (next(), next());
+            let a = (ra >> (ra % 127 + 1)) as i128 * if ra % 3 == 0 { -1 } else { 1 };
+            let b = (rb >> (rb % 127 + 1)) as i128;
+            let (sa, sb) = ((ra % 29) as u32, (rb % 29) as u32);
+            let (xa, xb) = (
+                Exact::pack(I256::from(a), sa),
+                Exact::pack(I256::from(b), sb),
+            );
+            let want = Exact::new(I256::from(a) * I256::from(b), sa + sb, "t");
+            assert_eq!(mul(xa, xb, "t"), want, "{a} × {b}");
+            let t = xa.trunc();
+            assert_eq!(t.scale(), 0);
+            assert_eq!(
+                t.m(),
+                I256::from(a) / pow10(sa).as_i256(),
+                "trunc {a} at {sa}"
             );
         }
     }
