@@ -349,6 +349,10 @@ impl Exact {
 
     /// The value as an integer, when it is one.
     pub(crate) fn to_i128(self) -> Option<i128> {
+        // Integers read from a request have scale 0 already.
+        if let (Some(m), 0) = (self.small(), self.s) {
+            return Some(i128::from(m));
+        }
         let n = self.normalize();
         if n.s != 0 {
             return None;
