@@ -48,7 +48,6 @@ impl Standard {
         self.amount
     }
 
-    #[inline]
     pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
         let amount = exact::mul(usage.units, self.amount, "standard amount")?;
         // Per unit of the same units, the amount is the price: no division.
