@@ -624,24 +624,29 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// leaves room: 20 bytes before `at` hold any `u64`.
 #[inline]
 fn put_digits(mut n: u64, buf: &mut [u8], mut at: usize) -> usize {
-    let mut pair = |k: u64, at: &mut usize| {
-        *at = at.saturating_sub(2);
-        let k = k as usize * 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(*at..*at + 2), DIGIT_PAIRS.get(k..k + 2)) {
-            dst.copy_from_slice(src);
-        }
-    };
     while n >= 100 {
-        pair(n % 100, &mut at);
+        at = put_pair(n % 100, buf, at);
         n /= 100;
     }
     if n >= 10 {
-        pair(n, &mut at);
+        at = put_pair(n, buf, at);
     } else {
         at = at.saturating_sub(1);
         if let Some(d) = buf.get_mut(at) {
             *d = b'0' + n as u8;
         }
+    }
+    at
+}
+
+/// Writes the two digits of `k < 100` just before `buf[at]`; returns
+/// where they start.
+#[inline]
+fn put_pair(k: u64, buf: &mut [u8], at: usize) -> usize {
+    let at = at.saturating_sub(2);
+    let k = k as usize * 2;
+    if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), DIGIT_PAIRS.get(k..k + 2)) {
+        dst.copy_from_slice(src);
     }
     at
 }
@@ -672,17 +677,23 @@ fn write_small(m: i64, s: u32, quoted: bool, out: &mut Vec<u8>) {
         put(&mut buf, b'"', &mut at);
     }
     if s > 0 {
-        // The places and the integer part apart: one division, then each
-        // half two digits at a time (places beyond 10^18 are all fraction).
-        let (int, frac) = match POW10_I64.get(s) {
-            Some(&p) => (n / p as u64, n % p as u64),
-            None => (0, n),
-        };
+        // The places, two at a time by constant divisors (a division by
+        // 10^s would be a slow one); once the digits run out, the rest
+        // are the prefilled zeros.
         let end = at;
-        put_digits(frac, &mut buf, end);
+        let mut left = s;
+        if left % 2 == 1 {
+            put(&mut buf, b'0' + (n % 10) as u8, &mut at);
+            n /= 10;
+            left -= 1;
+        }
+        while left > 0 && n > 0 {
+            at = put_pair(n % 100, &mut buf, at);
+            n /= 100;
+            left -= 2;
+        }
         at = end.saturating_sub(s);
         put(&mut buf, b'.', &mut at);
-        n = int;
     }
     at = put_digits(n, &mut buf, at);
     if m < 0 {
