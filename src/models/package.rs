@@ -63,7 +63,7 @@ impl Package {
             return Ok(ModelOutcome {
                 amount: Exact::ZERO,
                 unit_amount: Exact::ZERO,
-                details: AmountDetails::Package(Box::new(details)),
+                details: AmountDetails::Package(details),
             });
         }
         let paid = exact::sub(units, free, "package paid_units")?;
@@ -86,7 +86,7 @@ impl Package {
         Ok(ModelOutcome {
             amount,
             unit_amount,
-            details: AmountDetails::Package(Box::new(details)),
+            details: AmountDetails::Package(details),
         })
     }
 

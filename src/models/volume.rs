@@ -51,11 +51,11 @@ impl Volume {
         Ok(ModelOutcome {
             amount,
             unit_amount,
-            details: AmountDetails::Volume(Box::new(VolumeDetails {
+            details: AmountDetails::Volume(VolumeDetails {
                 flat_unit_amount: flat,
                 per_unit_amount,
                 per_unit_total_amount,
-            })),
+            }),
         })
     }
 
