@@ -50,6 +50,16 @@ impl<P> Tiers<P> {
         idx.min(self.tiers.len().saturating_sub(1))
     }
 
+    /// How many tiers `walk` visits for `units`, or a bound of it: short
+    /// lists are counted whole, long ones by the binary search, so a list
+    /// of lines sized by it grows at most once either way.
+    pub(crate) fn reached(&self, units: Exact) -> usize {
+        match self.tiers.len() {
+            n @ 0..=8 => n,
+            _ => self.find(units) + 1,
+        }
+    }
+
     /// Visits every tier from the first up to and including the one that
     /// contains `units`, with the units that fall in it:
     /// `min(U, to_i) − to_{i-1}`, floored at 0 after the first tier.

@@ -29,7 +29,7 @@ impl Graduated {
         usage: &Usage,
         first_event_excluded: bool,
     ) -> Result<ModelOutcome, ArithmeticError> {
-        let mut lines = Vec::with_capacity(self.ranges.as_slice().len().min(8));
+        let mut lines = Vec::with_capacity(self.ranges.reached(usage.units));
         let mut amount = Exact::ZERO;
         self.ranges.walk(usage.units, |tier, units| {
             let per_unit_amount = if units.is_zero() {

@@ -30,7 +30,7 @@ impl GraduatedPercentage {
         first_event_excluded: bool,
     ) -> Result<ModelOutcome, ArithmeticError> {
         let drop_flat = usage.units.is_zero() && first_event_excluded;
-        let mut lines = Vec::with_capacity(self.ranges.as_slice().len().min(8));
+        let mut lines = Vec::with_capacity(self.ranges.reached(usage.units));
         let mut amount = Exact::ZERO;
         self.ranges.walk(usage.units, |tier, units| {
             let flat = if drop_flat {
