@@ -833,10 +833,10 @@ fn mul_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticE
     }
     // A 28-digit quotient times a count: 128 bits are enough, and far
     // cheaper than 256.
-    if let (Some(x), Some(y)) = (word(a.m()), word(b.m())) {
-        if let Some(p) = x.checked_mul(y) {
-            return Exact::new(I256::from(p), a.s + b.s, what);
-        }
+    if let (Some(x), Some(y)) = (word(a.m()), word(b.m()))
+        && let Some(p) = x.checked_mul(y)
+    {
+        return Exact::new(I256::from(p), a.s + b.s, what);
     }
     match a.m().checked_mul(b.m()) {
         Some(m) => Exact::new(m, a.s + b.s, what),
