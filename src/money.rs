@@ -149,12 +149,14 @@ impl Currency {
         )
     }
 
-    /// Minor units back to the main unit, exactly.
+    /// Minor units back to the main unit, exactly: a fifth is two tenths,
+    /// so even the 1/5 minor unit needs no rounding division.
     pub(crate) fn cents_to_units(self, cents: Exact) -> Result<Exact, ArithmeticError> {
+        const WHAT: &str = "amount from cents";
         if self.subunit_to_unit == 5 {
-            return exact::quotient(cents, Exact::from(5u32), "amount from cents");
+            return exact::div_pow10(exact::mul(cents, Exact::from(2u32), WHAT)?, 1, WHAT);
         }
-        exact::div_pow10(cents, self.exponent, "amount from cents")
+        exact::div_pow10(cents, self.exponent, WHAT)
     }
 }
 

@@ -419,7 +419,9 @@ impl Charge {
         Ok(Some(Fee {
             units: Exact::ONE,
             events_count: 0,
-            amount: self.currency.cents_to_units_rounded(precise_amount_cents)?,
+            // The exact amount whose scaling is precise_amount_cents (a
+            // shift of places, not a quotient to round).
+            amount: self.currency.cents_to_units(precise_amount_cents)?,
             amount_cents,
             precise_amount_cents,
             unit_amount_cents,

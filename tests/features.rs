@@ -105,6 +105,42 @@ fn a_true_up_on_a_zero_usage_period() {
 }
 
 #[test]
+fn a_true_up_amount_beyond_28_digits_stays_exact() {
+    // Found by the charge_structured fuzzer: the true-up amount was its
+    // cents divided as a quotient, so rounded at 28 digits, and no longer
+    // precise_amount_cents scaled back. A unit price of 1 + 1e-28:
+    // EUR: 3 units = 3.0000000000000000000000000003 EUR = 300.00000000000000000000000003
+    //   cents (300 rounded); minimum 1000 → 699.99999999999999999999999997 cents
+    //   → 6.9999999999999999999999999997 EUR (29 digits; rounded it was 7).
+    // MRO (5 khoums): 3.0000000000000000000000000003 × 5 = 15.0000000000000000000000000015
+    //   (15); minimum 100 → 84.9999999999999999999999999985 khoums
+    //   → ÷ 5 = 16.9999999999999999999999999997 MRO.
+    for (currency, min, cents, amount) in [
+        (
+            "EUR",
+            1000,
+            "699.99999999999999999999999997",
+            "6.9999999999999999999999999997",
+        ),
+        (
+            "MRO",
+            100,
+            "84.9999999999999999999999999985",
+            "16.9999999999999999999999999997",
+        ),
+    ] {
+        let r = one(json!({"currency": currency,
+            "charge": {"charge_model": "standard",
+                       "properties": {"amount": "1.0000000000000000000000000001"},
+                       "min_amount_cents": min},
+            "usage": {"units": "3", "events_count": 1}}));
+        let t = &r["true_up_fee"];
+        assert_eq!(t["precise_amount_cents"], json!(cents), "{currency}");
+        assert_eq!(t["amount"], json!(amount), "{currency}");
+    }
+}
+
+#[test]
 fn a_minimum_met_exactly_gives_no_true_up() {
     // M9: 10 × 1 EUR = 1000 cents = the minimum over a full 30-day month
     // (Lago's float proration gives 1000.0000000000001 and a 0-cent fee).
