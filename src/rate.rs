@@ -391,7 +391,7 @@ impl Charge {
             self.currency
         };
         let priced = Priced {
-            amount: unit_currency.cents_to_units_rounded(diff)?,
+            amount: unit_currency.cents_to_units(diff)?,
             unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
         };
         let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
@@ -577,7 +577,7 @@ impl Charge {
 fn fee_model_amount(fee: &Fee) -> Result<Exact, ArithmeticError> {
     match &fee.pricing_unit_details {
         // The pricing-unit amount: precise pricing-unit cents back to units.
-        Some(p) => Currency::PRICING_UNIT.cents_to_units_rounded(p.precise_amount_cents),
+        Some(p) => Currency::PRICING_UNIT.cents_to_units(p.precise_amount_cents),
         None => Ok(fee.amount),
     }
 }

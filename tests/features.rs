@@ -141,6 +141,29 @@ fn a_true_up_amount_beyond_28_digits_stays_exact() {
 }
 
 #[test]
+fn a_prorated_projection_in_pricing_units_keeps_the_exact_amount() {
+    // A prorated charge projects to its own fee (§2.10); in pricing units
+    // that is its precise pricing-unit cents back in units, a shift, not a
+    // quotient: 3 × 1.0000000000000000000000000001 = 3.0000000000000000000000000003
+    // credits (29 digits; rounded at 28 it was 3).
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard",
+                   "properties": {"amount": "1.0000000000000000000000000001"}, "prorated": true,
+                   "applied_pricing_unit": {"code": "credits", "conversion_rate": "0.25"}},
+        "usage": {"units": "3", "events_count": 1, "full_units_number": "3"},
+        "period": {"duration_days": 30, "billed_days": 30, "elapsed_days": 10}}));
+    let f = &r["fees"][0];
+    assert_eq!(
+        f["pricing_unit_details"]["precise_amount_cents"],
+        json!("300.00000000000000000000000003")
+    );
+    assert_eq!(
+        f["projected_amount"],
+        json!("3.0000000000000000000000000003")
+    );
+}
+
+#[test]
 fn a_minimum_met_exactly_gives_no_true_up() {
     // M9: 10 × 1 EUR = 1000 cents = the minimum over a full 30-day month
     // (Lago's float proration gives 1000.0000000000001 and a 0-cent fee).
