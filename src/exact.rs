@@ -1116,6 +1116,40 @@ pub(crate) fn mul_div(
     quotient(mul(a, b, what)?, c, what)
 }
 
+/// `a / b` rounded half away from zero at `dp` places, once: the 28-digit
+/// quotient is only the estimate (rounding it again at `dp` could cross a
+/// tie, e.g. 0.00499…96 → 0.005 → 0.01), corrected with exact products.
+///
+/// # Errors
+/// As [`quotient`], and when a product leaves the range.
+pub(crate) fn quotient_rounded(
+    a: Exact,
+    b: Exact,
+    dp: u32,
+    what: &'static str,
+) -> Result<Exact, ArithmeticError> {
+    // A zero divisor gives 0, as `quotient` does (and the loops below
+    // would not end).
+    if b.is_zero() || a.is_zero() {
+        return Ok(Exact::ZERO);
+    }
+    let negative = a.is_negative() != b.is_negative();
+    let abs = |x: Exact| if x.is_negative() { -x } else { x };
+    let (a, b) = (abs(a), abs(b));
+    let step = div_pow10(Exact::ONE, dp, what)?;
+    let half = div_pow10(Exact::from(5u32), dp + 1, what)?;
+    let mut q = round_half_away(quotient(a, b, what)?, dp);
+    // On magnitudes half away is half up: q is right when
+    // q − half ≤ a/b < q + half.
+    while q > Exact::ZERO && mul(sub(q, half, what)?, b, what)? > a {
+        q = sub(q, step, what)?;
+    }
+    while mul(add(q, half, what)?, b, what)? <= a {
+        q = add(q, step, what)?;
+    }
+    Ok(if negative { -q } else { q })
+}
+
 /// Rounds half away from zero to `dp` fractional digits (Lago's `round`).
 pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
     if a.s <= dp {
@@ -1183,6 +1217,39 @@ mod tests {
                 value(U256::from(q), scale),
                 value(wide.0, wide.1),
                 "{ma}e-{sa} / {mb}e-{sb}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_quotient_rounded_at_places_is_rounded_once() {
+        // 0.0149999999999999999999999999988 / 3 = 0.0049999999999999999999999999996
+        // exactly (29 digits): at 2 places that is 0.00, while the 28-digit
+        // quotient 0.005000… would round again to 0.01.
+        let (a, b) = (x("0.0149999999999999999999999999988"), x("3"));
+        assert_eq!(
+            round_half_away(quotient(a, b, "t").unwrap(), 2),
+            x("0.01"),
+            "the double rounding this guards against"
+        );
+        assert_eq!(quotient_rounded(a, b, 2, "t").unwrap(), x("0"));
+        assert_eq!(quotient_rounded(-a, b, 2, "t").unwrap(), x("0"));
+        // Exact ties go away from zero: 0.025 / 1 → 0.03, −0.025 → −0.03;
+        // 1 / 8 = 0.125 → 0.13; 2 / 3 = 0.666… → 0.67; 10 / −4 = −2.5 → −3;
+        // a zero divisor gives 0, as quotient does.
+        for (a, b, dp, want) in [
+            ("0.025", "1", 2, "0.03"),
+            ("-0.025", "1", 2, "-0.03"),
+            ("1", "8", 2, "0.13"),
+            ("2", "3", 2, "0.67"),
+            ("10", "-4", 0, "-3"),
+            ("0", "7", 2, "0"),
+            ("5", "0", 2, "0"),
+        ] {
+            assert_eq!(
+                quotient_rounded(x(a), x(b), dp, "t").unwrap(),
+                x(want),
+                "{a} / {b} at {dp}"
             );
         }
     }

@@ -659,7 +659,7 @@ fn step_details(
                 let units = d(line.units, units)?;
                 let total = d(line.total_with_flat_amount, total)?;
                 let average = if units > Exact::ZERO {
-                    exact::round_half_away(exact::quotient(total, units, WHAT)?, 2)
+                    exact::quotient_rounded(total, units, 2, WHAT)?
                 } else {
                     Exact::ZERO
                 };
