@@ -655,6 +655,18 @@ fn bound(report: &mut Report, raw: &Raw<'_>, place: Place<'_>) -> Result<Option<
     }
 }
 
+/// [`bound`] of a leaf, by the plain fast path when it applies.
+fn leaf_bound(
+    report: &mut Report,
+    value: Option<RawJson<'_>>,
+    place: Place<'_>,
+) -> Result<Option<Exact>, ()> {
+    match plain_leaf(value) {
+        Some(d) => Ok(Some(d)),
+        None => bound(report, &Raw::of(value), place),
+    }
+}
+
 /// The bound chain (§8.2), followed one range at a time.
 struct Chain<'p> {
     kind: RangeKind,
@@ -695,36 +707,28 @@ impl<'p> Chain<'p> {
         // Texts for messages, only read when one is written.
         let from_shown = || Raw::of(r.from_value).show();
         let to_shown = || Raw::of(r.to_value).show();
-        let fast_to = match r.to_value {
-            None => Some(None),
-            Some(_) => plain_leaf(r.to_value).map(Some),
-        };
-        let (from, to) = match (plain_leaf(r.from_value), fast_to) {
-            (Some(from), Some(to)) => (from, to),
-            _ => {
-                let from_raw = Raw::of(r.from_value);
-                let to_raw = Raw::of(r.to_value);
-                let from = bound(
-                    report,
-                    &from_raw,
-                    Place::item(prefix, field, i, "from_value"),
-                );
-                let to = bound(report, &to_raw, Place::item(prefix, field, i, "to_value"));
-                let (Ok(Some(from)), Ok(to)) = (from, to) else {
-                    self.readable = false;
-                    report.violation(
-                        field,
-                        kind.invalid(),
-                        format!(
-                            "{place}: from_value and to_value must be numbers, got {} and {}",
-                            from_raw.show(),
-                            to_raw.show()
-                        ),
-                    );
-                    return None;
-                };
-                (from, to)
-            }
+        let from = leaf_bound(
+            report,
+            r.from_value,
+            Place::item(prefix, field, i, "from_value"),
+        );
+        let to = leaf_bound(
+            report,
+            r.to_value,
+            Place::item(prefix, field, i, "to_value"),
+        );
+        let (Ok(Some(from)), Ok(to)) = (from, to) else {
+            self.readable = false;
+            report.violation(
+                field,
+                kind.invalid(),
+                format!(
+                    "{place}: from_value and to_value must be numbers, got {} and {}",
+                    from_shown(),
+                    to_shown()
+                ),
+            );
+            return None;
         };
         let next_from = self.next_from;
         let plus_one = exact::add(next_from, Exact::ONE, "range bound").ok();
