@@ -725,38 +725,22 @@ const TEXT_END: usize = 80;
 const SHORT_TEXT: usize = 32;
 
 /// [`write_small`] for a 128-bit mantissa (a 28-digit unit amount): the
-/// digits come out 19 at a time in 64 bits, trailing fractional zeros are
-/// dropped from the text, then the point goes in.
+/// digits come out 19 at a time by [`put_digits`], trailing fractional
+/// zeros are dropped from the text, then the point goes in.
 fn write_word(m: i128, s: u32, quoted: bool, out: &mut Vec<u8>) {
     const CHUNK: u128 = 10_000_000_000_000_000_000;
-    // 39 digits at most, right-aligned.
+    // 39 digits at most, right-aligned; inner chunks keep their leading
+    // zeros, which the prefill supplies.
     let mut digits = [b'0'; 40];
     let mut at = digits.len();
     let mut n = m.unsigned_abs();
-    loop {
-        let (rest, mut chunk) = if n >= CHUNK {
-            (n / CHUNK, (n % CHUNK) as u64)
-        } else {
-            (0, n as u64)
-        };
-        let mut count = 0;
-        loop {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + (chunk % 10) as u8;
-            }
-            chunk /= 10;
-            count += 1;
-            // Inner chunks keep their leading zeros.
-            if chunk == 0 && (rest == 0 || count == 19) {
-                break;
-            }
-        }
-        n = rest;
-        if n == 0 {
-            break;
-        }
+    while n >= CHUNK {
+        put_digits((n % CHUNK) as u64, &mut digits, at);
+        at = at.saturating_sub(19);
+        n /= CHUNK;
     }
+    // Below 10^19 < 2^64.
+    at = put_digits(n as u64, &mut digits, at);
     let mut text = digits.get(at..).unwrap_or_default();
     let mut s = s as usize;
     while s > 0 && text.last() == Some(&b'0') {
