@@ -410,11 +410,6 @@ impl Charge {
         if amount_cents == 0 {
             return Ok(None);
         }
-        let precise_unit_amount = if self.pricing_unit.is_some() {
-            money.precise_unit_amount
-        } else {
-            self.currency.cents_to_units_rounded(diff_precise)?
-        };
         let taxes = fee::taxes(&self.taxes, amount_cents, precise_amount_cents)?;
         Ok(Some(Fee {
             units: Exact::ONE,
@@ -425,7 +420,8 @@ impl Charge {
             amount_cents,
             precise_amount_cents,
             unit_amount_cents,
-            precise_unit_amount,
+            // Without a pricing unit, priced.unit_amount itself.
+            precise_unit_amount: money.precise_unit_amount,
             amount_details: AmountDetails::Empty,
             pricing_unit_details: money.pricing_unit_details,
             taxes,

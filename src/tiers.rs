@@ -50,9 +50,9 @@ impl<P> Tiers<P> {
         idx.min(self.tiers.len().saturating_sub(1))
     }
 
-    /// How many tiers `walk` visits for `units`, or a bound of it: short
-    /// lists are counted whole, long ones by the binary search, so a list
-    /// of lines sized by it grows at most once either way.
+    /// Room for a line per tier `walk` visits for `units`: short lists
+    /// are counted whole, long ones by the binary search (`walk` stops at
+    /// the tier `find` gives), so a list sized by it never grows.
     pub(crate) fn reached(&self, units: Exact) -> usize {
         match self.tiers.len() {
             n @ 0..=8 => n,
