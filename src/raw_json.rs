@@ -40,6 +40,8 @@ pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+    // Flags the bytes of `v` that are zero.
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
     let mut words = bytes.chunks_exact(8);
     let mut done = 0;
     for chunk in &mut words {
@@ -47,10 +49,8 @@ pub(crate) fn special_byte(bytes: &[u8]) -> Option<usize> {
         w.copy_from_slice(chunk);
         let x = u64::from_le_bytes(w);
         let below = x.wrapping_sub(ONES * 0x20) & !x;
-        let quote =
-            (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
-        let slash =
-            (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
+        let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
+        let slash = zero_byte(x ^ (ONES * u64::from(b'\\')));
         let found = (below | quote | slash) & HIGHS;
         if found != 0 {
             // A test can misfire only on a byte after a real match (its
