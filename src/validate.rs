@@ -655,7 +655,10 @@ fn bound(report: &mut Report, raw: &Raw<'_>, place: Place<'_>) -> Result<Option<
     }
 }
 
-/// [`bound`] of a leaf, by the plain fast path when it applies.
+/// [`bound`] of a leaf, by the plain fast path when it applies. Inlined:
+/// two per range, and returned through memory its result costs more than
+/// the fast path itself.
+#[inline(always)]
 fn leaf_bound(
     report: &mut Report,
     value: Option<RawJson<'_>>,
