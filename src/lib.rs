@@ -121,6 +121,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::float_arithmetic)]
 
+mod aggregate;
 mod charge;
 mod decimal_text;
 mod details;
@@ -136,6 +137,17 @@ mod tiers;
 mod usage;
 mod validate;
 
+pub use aggregate::{
+    ALL_FILTER_VALUES, AggregateError, AggregationOptions, AggregationResult, AggregationSpec,
+    AggregationType, Aggregator, BillableMetric, BillingPeriod, BucketId, BucketResult,
+    CachedAggregation, CarriedState, ChargeFilterSpec, ChargeModelKind, ChargeSpec, CountAcc,
+    Evaluated, EvaluationError, EventMeta, EventOrder, Expression, ExpressionParseError,
+    FilterScope, FilterValues, Filters, FreeUnits, GroupLabel, InAdvanceError, InAdvanceEvent,
+    InAdvanceStep, LatestAcc, MaxAcc, MetricDefinition, MetricFilter, MetricRounding, Named,
+    OutOfRange, PerEvent, PeriodError, Properties, RejectCode, RejectedEvent, Rounding, SetupError,
+    SumAcc, TimeZone, Timestamp, TimestampError, TransactionIds, UniqueCountAcc, Value, Warning,
+    WeightedSum, WeightedSumAcc, WeightedSumInitial, numeric_value,
+};
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 pub use details::{
     AmountDetails, GraduatedLine, GraduatedPercentageLine, PackageDetails, PercentageDetails,

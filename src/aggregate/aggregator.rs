@@ -1,0 +1,799 @@
+//! The streaming aggregator: events in, one at a time or in batches, in
+//! any order; per (bucket, group) results out.
+//!
+//! Memory is bounded by the number of groups for count, sum, max, latest,
+//! weighted sum and unique count (whose state is one entry per distinct
+//! value). Only what order-dependent outputs need is kept per event —
+//! running totals and per-event values, prorated values, the operations
+//! of a prorated unique count — and sorted by `(timestamp, input order)`
+//! at the end (AD2).
+
+use std::collections::HashMap;
+
+use crate::aggregate::accumulator::EventOrder;
+use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
+use crate::aggregate::filters::{self, BucketId, Choice, FilterValues, Filters, Keys, Rule};
+use crate::aggregate::group::{Acc, Group, Observation};
+use crate::aggregate::metric::{AggregationType, SetupError};
+use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
+use crate::aggregate::time::Timestamp;
+use crate::aggregate::value::{Value, numeric_value};
+use crate::error::ArithmeticError;
+
+/// One bucket: its rule, group keys and groups.
+#[derive(Debug, Clone)]
+pub(crate) struct BucketState {
+    pub(crate) id: BucketId,
+    /// `None`: every event (a charge without filters).
+    rule: Option<Rule>,
+    pub(crate) group_keys: Vec<usize>,
+    pub(crate) group_names: Vec<String>,
+    /// The charge filter's values as given (for [`crate::Bucket`]).
+    pub(crate) filter_values: Option<FilterValues>,
+    pub(crate) groups: Vec<Group>,
+    index: HashMap<Box<[u8]>, usize>,
+}
+
+/// The window's upper bound (A7, A9).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Upper {
+    /// `timestamp ≤ t`.
+    At(Timestamp),
+    /// A persisted pay-in-advance event: up to it in input order (A9).
+    UpTo(EventOrder),
+}
+
+impl Upper {
+    #[inline]
+    fn admits(self, o: EventOrder) -> bool {
+        match self {
+            Upper::At(t) => o.timestamp <= t,
+            Upper::UpTo(e) => o <= e,
+        }
+    }
+}
+
+/// The pay-in-advance event (A57), read before the other events.
+#[derive(Debug, Clone)]
+pub(crate) struct Advance {
+    pub(crate) transaction_id: String,
+    pub(crate) order: EventOrder,
+    pub(crate) persisted: bool,
+    /// `properties` is empty (Lago's `event.properties.blank?`).
+    pub(crate) blank: bool,
+    /// A17 with AD8: the field as a number, 0 when missing or not numeric.
+    pub(crate) value: crate::exact::Exact,
+    pub(crate) add: bool,
+    /// The field value, for A57's `active_unique_property`.
+    pub(crate) target: Option<OwnedValue>,
+    pub(crate) group_key: Box<[u8]>,
+    pub(crate) label: Vec<Option<String>>,
+    pub(crate) precise: Option<crate::exact::Exact>,
+}
+
+/// A property value kept beyond its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OwnedValue {
+    Null,
+    Bool(bool),
+    Number(crate::exact::Exact),
+    Text(String),
+}
+
+impl OwnedValue {
+    pub(crate) fn of(v: Value<'_>) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Bool(b) => Self::Bool(b),
+            Value::Number(raw) => match crate::decimal_text::parse_decimal_places(raw, 56) {
+                Ok(x) => Self::Number(x),
+                Err(_) => Self::Text(raw.to_string()),
+            },
+            Value::String(s) | Value::Composite(s) => Self::Text(s.to_string()),
+        }
+    }
+
+    /// JSON containment of one value (A57), type-sensitive.
+    fn contains(&self, v: Value<'_>) -> bool {
+        match (self, v) {
+            (Self::Null, Value::Null) => true,
+            (Self::Bool(a), Value::Bool(b)) => *a == b,
+            (Self::Number(a), Value::Number(raw)) => {
+                crate::decimal_text::parse_decimal_places(raw, 56).is_ok_and(|b| *a == b)
+            }
+            (Self::Text(a), Value::String(b) | Value::Composite(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Streams events into per-bucket, per-group aggregations.
+///
+/// ```
+/// use meterprice::{AggregationSpec, Aggregator, BillableMetric, EventMeta,
+///     MetricDefinition, BillingPeriod, Timestamp, Value};
+/// let mut def = MetricDefinition::default();
+/// def.code = "storage".into();
+/// def.aggregation_type = "sum_agg".into();
+/// def.field_name = Some("gb".into());
+/// let period = BillingPeriod::new(Timestamp::parse("2024-03-01T00:00:00Z")?,
+///                          Timestamp::parse("2024-03-31T23:59:59Z")?)?;
+/// let spec = AggregationSpec::new(BillableMetric::new(def)?, period);
+/// let mut agg = Aggregator::new(spec)?;
+/// let gb = agg.key("gb").unwrap();
+/// for (i, v) in ["1.5", "2", "foo"].iter().enumerate() {
+///     let mut slots = vec![None; agg.keys().len()];
+///     slots[gb] = Some(Value::String(v));
+///     let t = Timestamp::parse("2024-03-10T00:00:00Z")?;
+///     agg.push(&EventMeta::new("tx", i as u64, t), slots.as_slice());
+/// }
+/// let result = agg.finish()?;
+/// // "foo" is not numeric (A13): left out of value and count.
+/// assert_eq!(result.buckets[0].aggregation.to_string(), "3.5");
+/// assert_eq!(result.buckets[0].events_count(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    pub(crate) spec: AggregationSpec,
+    pub(crate) kind: AggregationType,
+    keys: Keys,
+    field: Option<usize>,
+    op: Option<usize>,
+    vars: Vec<usize>,
+    /// `per_event.grouped_by_values` as (key id, text).
+    listed: Vec<(usize, Option<String>)>,
+    pub(crate) buckets: Vec<BucketState>,
+    /// Lago-mode rules of the filter buckets, kept to report overlaps in
+    /// strict mode (C9).
+    overlap_rules: Vec<Rule>,
+    choice: Option<Choice>,
+    pub(crate) advance: Option<Advance>,
+    lower: Timestamp,
+    upper: Upper,
+    pub(crate) records: bool,
+    initial_from_events: bool,
+    pub(crate) rejected: Vec<RejectedEvent>,
+    overlaps: (u64, Vec<String>),
+    other_codes: u64,
+    key_buf: Vec<u8>,
+}
+
+/// Why an aggregation could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AggregateError {
+    /// A figure beyond the decimal range; names the bucket and group or
+    /// the event.
+    #[error("{context}: {source}")]
+    Arithmetic {
+        /// Where.
+        context: String,
+        /// The arithmetic error.
+        source: ArithmeticError,
+    },
+    /// The pay-in-advance event itself cannot count.
+    #[error("pay_in_advance_event: {0}")]
+    Event(String),
+}
+
+impl Aggregator {
+    /// An aggregator for `spec`, in arrears or for current usage.
+    ///
+    /// # Errors
+    /// [`SetupError`] for charge rules the metric breaks (C13: prorated or
+    /// paid in advance where Lago forbids it, dynamic without `sum_agg`)
+    /// and charge filters that do not fit the metric.
+    pub fn new(spec: AggregationSpec) -> Result<Self, SetupError> {
+        spec.check()?;
+        let kind = spec.metric.aggregation_type();
+        let mut keys = Keys::default();
+        let field = spec.metric.field_name().map(|f| keys.id(f));
+        let op = (kind == AggregationType::UniqueCount).then(|| keys.id("operation_type"));
+        let vars = spec
+            .metric
+            .expression()
+            .map(|e| e.variables().iter().map(|v| keys.id(v)).collect())
+            .unwrap_or_default();
+        let listed = spec
+            .options
+            .per_event
+            .as_ref()
+            .and_then(|p| p.grouped_by_values.as_ref())
+            .map(|g| g.iter().map(|(k, v)| (keys.id(k), v.clone())).collect())
+            .unwrap_or_default();
+        let buckets = buckets(&spec, &mut keys);
+        let (choice, overlap_rules) = match &spec.charge.filters {
+            Filters::Charge(list) => (
+                Some(Choice::compile(list, spec.metric.filters(), &mut keys)),
+                buckets
+                    .iter()
+                    .filter_map(|b| b.rule.clone())
+                    .take(list.len())
+                    .collect(),
+            ),
+            _ => (None, Vec::new()),
+        };
+        let model = spec.charge.model;
+        let free_units = spec.options.free_units.is_some();
+        let records = match kind {
+            AggregationType::Sum => {
+                spec.charge.prorated
+                    || model == ChargeModelKind::Percentage
+                    || free_units
+                    || spec.options.per_event.is_some()
+            }
+            AggregationType::Max => {
+                model == ChargeModelKind::Percentage || spec.options.per_event.is_some()
+            }
+            _ => false,
+        };
+        let initial_from_events = kind == AggregationType::WeightedSum
+            && spec.metric.recurring()
+            && matches!(
+                spec.state.weighted_sum_initial,
+                None | Some(WeightedSumInitial::FromEvents)
+            );
+        Ok(Self {
+            kind,
+            keys,
+            field,
+            op,
+            vars,
+            listed,
+            buckets,
+            overlap_rules,
+            choice,
+            advance: None,
+            lower: spec.period.lower(),
+            upper: Upper::At(spec.period.upper()),
+            records,
+            initial_from_events,
+            rejected: Vec::new(),
+            overlaps: (0, Vec::new()),
+            other_codes: 0,
+            key_buf: Vec::new(),
+            spec,
+        })
+    }
+
+    /// The property names the aggregator reads; a [`Properties`] slot
+    /// array is aligned with them.
+    pub fn keys(&self) -> &[Box<str>] {
+        &self.keys.names
+    }
+
+    /// The slot of property `name`, when the aggregator reads it.
+    pub fn key(&self, name: &str) -> Option<usize> {
+        self.keys.names.iter().position(|n| &**n == name)
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &AggregationSpec {
+        &self.spec
+    }
+
+    /// Takes one event. An event that cannot count (its expression fails,
+    /// its value is out of range) is recorded as rejected; an event of
+    /// another metric code is counted in a warning.
+    pub fn push<P: Properties + ?Sized>(&mut self, meta: &EventMeta<'_>, props: &P) {
+        if meta.code.is_some_and(|c| c != self.spec.metric.code()) {
+            self.other_codes += 1;
+            return;
+        }
+        let computed = match self.evaluate(meta, props) {
+            Ok(c) => c,
+            Err(r) => return self.rejected.push(r),
+        };
+        let view = View {
+            props,
+            field: self.field,
+            computed: computed.as_deref(),
+        };
+        let obs = match self.observe(meta, &view) {
+            Ok(Some(o)) => o,
+            Ok(None) => return,
+            Err(r) => return self.rejected.push(r),
+        };
+        if let Err(e) = self.route(meta, &obs, &view) {
+            self.rejected.push(RejectedEvent::new(
+                Some(meta.transaction_id),
+                meta.seq,
+                RejectCode::ArithmeticOverflow,
+                format!("event {:?}: {e}", meta.transaction_id),
+            ));
+        }
+    }
+
+    /// Takes a batch of events.
+    pub fn push_batch<'e, P: Properties + 'e>(
+        &mut self,
+        events: impl IntoIterator<Item = (EventMeta<'e>, &'e P)>,
+    ) {
+        for (meta, props) in events {
+            self.push(&meta, props);
+        }
+    }
+
+    /// Takes an event whose properties are (name, value) pairs.
+    pub fn push_named(&mut self, meta: &EventMeta<'_>, pairs: &[(&str, Value<'_>)]) {
+        let keys = std::mem::take(&mut self.keys.names);
+        let named = crate::aggregate::event::Named::new(&keys, pairs);
+        self.push(meta, &named);
+        self.keys.names = keys;
+    }
+
+    /// A3: the expression's result for this event, stored as the field.
+    pub(crate) fn evaluate<P: Properties + ?Sized>(
+        &self,
+        meta: &EventMeta<'_>,
+        props: &P,
+    ) -> Result<Option<String>, RejectedEvent> {
+        let Some(expr) = self.spec.metric.expression() else {
+            return Ok(None);
+        };
+        let code = meta.code.unwrap_or(self.spec.metric.code());
+        let got = expr.evaluate(code, meta.timestamp, |i| {
+            self.vars.get(i).and_then(|&k| props.get(k))
+        });
+        match got {
+            Ok(v) => Ok(Some(v.property_text())),
+            Err(e) => Err(RejectedEvent::new(
+                Some(meta.transaction_id),
+                meta.seq,
+                RejectCode::ExpressionEvaluationFailed,
+                format!("event {:?}: expression failed: {e}", meta.transaction_id),
+            )),
+        }
+    }
+
+    /// The event as groups see it, or `None` when it is outside the
+    /// type's scope (A7, A8, A13): it then creates no group (A29).
+    fn observe<'v, P: Properties + ?Sized>(
+        &self,
+        meta: &EventMeta<'_>,
+        view: &'v View<'_, P>,
+    ) -> Result<Option<Observation<'v>>, RejectedEvent> {
+        let order = EventOrder::new(meta.timestamp, meta.seq);
+        let field = self.field.and_then(|f| view.get(f));
+        let value = if self.kind.is_numeric() {
+            match numeric_value(field) {
+                Ok(Some(v)) => Some(v),
+                Ok(None) => return Ok(None),
+                Err(_) => {
+                    return Err(RejectedEvent::new(
+                        Some(meta.transaction_id),
+                        meta.seq,
+                        RejectCode::ArithmeticOverflow,
+                        format!(
+                            "event {:?}: {} {:?} is beyond the decimal range (|x| < 2^96, at most 28 fractional digits)",
+                            meta.transaction_id,
+                            self.spec.metric.field_name().unwrap_or(""),
+                            field.and_then(|v| v.text()).unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        if !self.upper.admits(order) {
+            return Ok(None);
+        }
+        let in_window = meta.timestamp >= self.lower;
+        let before_from = meta.timestamp < self.spec.period.from;
+        if !self.in_scope(in_window) {
+            return Ok(None);
+        }
+        let add = self
+            .op
+            .and_then(|k| view.get(k))
+            .is_none_or(|v| matches!(v, Value::Null) || v.text_eq("add"));
+        Ok(Some(Observation {
+            order,
+            in_window,
+            before_from,
+            value,
+            property: field
+                .filter(|v| !matches!(v, Value::Null))
+                .and_then(|v| v.text()),
+            add,
+            precise: meta.precise_total_amount_cents,
+            listed: self
+                .listed
+                .iter()
+                .all(|(k, want)| group_text(view.get(*k)).as_deref() == want.as_deref()),
+        }))
+    }
+
+    /// Whether an event inside the upper bound counts for the type: in the
+    /// window, or before it for recurring sums and unique counts (A8),
+    /// prorated values (A45, A46) and a weighted sum's initial value
+    /// (AD3).
+    fn in_scope(&self, in_window: bool) -> bool {
+        in_window
+            || match self.kind {
+                AggregationType::Sum | AggregationType::UniqueCount => self.spec.metric.recurring(),
+                AggregationType::WeightedSum => self.initial_from_events,
+                _ => false,
+            }
+    }
+
+    /// The buckets an event goes to (A21–A24, or A26 in strict mode), and
+    /// the overlap warning (AD4).
+    fn route<P: Properties + ?Sized>(
+        &mut self,
+        meta: &EventMeta<'_>,
+        obs: &Observation<'_>,
+        view: &View<'_, P>,
+    ) -> Result<(), ArithmeticError> {
+        let get = |k: usize| view.get(k);
+        if self.spec.options.strict_filters
+            && self.advance.is_none()
+            && let Some(choice) = &self.choice
+        {
+            let hits = self.overlap_rules.iter().filter(|r| r.admits(&get)).count();
+            let target = choice
+                .choose(&get)
+                .map_or(BucketId::Default, BucketId::Filter);
+            self.note_overlap(hits, meta);
+            if let Some(b) = self.buckets.iter().position(|b| b.id == target) {
+                self.add_to_bucket(b, obs, view)?;
+            }
+            return Ok(());
+        }
+        if let (Some(choice), Some(_)) = (&self.choice, &self.advance)
+            && self.spec.options.strict_filters
+        {
+            // In advance only the event's own bucket is kept.
+            let target = choice
+                .choose(&get)
+                .map_or(BucketId::Default, BucketId::Filter);
+            if self.buckets.first().is_some_and(|b| b.id == target) {
+                self.add_to_bucket(0, obs, view)?;
+            }
+            return Ok(());
+        }
+        let mut hits = 0;
+        for b in 0..self.buckets.len() {
+            let Some(bucket) = self.buckets.get(b) else {
+                break;
+            };
+            if bucket.rule.as_ref().is_none_or(|r| r.admits(&get)) {
+                hits += usize::from(matches!(bucket.id, BucketId::Filter(_)));
+                self.add_to_bucket(b, obs, view)?;
+            }
+        }
+        if self.advance.is_none() {
+            self.note_overlap(hits, meta);
+        }
+        Ok(())
+    }
+
+    fn note_overlap(&mut self, filter_hits: usize, meta: &EventMeta<'_>) {
+        if filter_hits >= 2 {
+            self.overlaps.0 += 1;
+            if self.overlaps.1.len() < Warning::MAX_IDS {
+                self.overlaps.1.push(meta.transaction_id.to_string());
+            }
+        }
+    }
+
+    fn add_to_bucket<P: Properties + ?Sized>(
+        &mut self,
+        b: usize,
+        obs: &Observation<'_>,
+        view: &View<'_, P>,
+    ) -> Result<(), ArithmeticError> {
+        let mut key = std::mem::take(&mut self.key_buf);
+        key.clear();
+        let Some(bucket) = self.buckets.get_mut(b) else {
+            return Ok(());
+        };
+        for &k in &bucket.group_keys {
+            encode_group_value(view.get(k), &mut key);
+        }
+        let records = self.records;
+        let result = match &self.advance {
+            Some(adv) if *adv.group_key != *key => Ok(()),
+            Some(adv) => {
+                let g = group_slot(bucket, &key, view, self.kind, &self.spec)?;
+                track_prior(g, adv, obs, view, self.field);
+                g.update(obs, records)
+            }
+            None => group_slot(bucket, &key, view, self.kind, &self.spec)?.update(obs, records),
+        };
+        self.key_buf = key;
+        result
+    }
+
+    /// Takes in another aggregator of the same spec fed with other events
+    /// (their `seq` numbers distinct from this one's).
+    ///
+    /// # Errors
+    /// [`AggregateError::Arithmetic`] when a merged figure overflows.
+    pub fn merge(&mut self, other: Aggregator) -> Result<(), AggregateError> {
+        self.rejected.extend(other.rejected);
+        self.other_codes += other.other_codes;
+        self.overlaps.0 += other.overlaps.0;
+        let room = Warning::MAX_IDS.saturating_sub(self.overlaps.1.len());
+        self.overlaps
+            .1
+            .extend(other.overlaps.1.into_iter().take(room));
+        for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
+            for g in theirs.groups {
+                let mut key = Vec::new();
+                for v in &g.label {
+                    encode_text(v.as_deref(), &mut key);
+                }
+                match mine.index.get(key.as_slice()) {
+                    Some(&i) => {
+                        if let Some(slot) = mine.groups.get_mut(i) {
+                            slot.merge(g).map_err(|source| AggregateError::Arithmetic {
+                                context: format!("merging bucket {}", mine.id.label()),
+                                source,
+                            })?;
+                        }
+                    }
+                    None => {
+                        mine.index.insert(key.into_boxed_slice(), mine.groups.len());
+                        mine.groups.push(g);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Warnings so far (AD4 overlaps, events of other metric codes).
+    pub(crate) fn warnings(&self) -> Vec<Warning> {
+        let mut w = Vec::new();
+        if self.overlaps.0 > 0 {
+            w.push(Warning {
+                code: "overlapping_filters",
+                message: format!(
+                    "{} event(s) matched several charge filters{} (AD4); the first {} are listed",
+                    self.overlaps.0,
+                    if self.spec.options.strict_filters {
+                        " and were given to one bucket each (strict mode)"
+                    } else {
+                        " and count in each of their buckets, as in Lago"
+                    },
+                    self.overlaps.1.len()
+                ),
+                transaction_ids: self.overlaps.1.clone(),
+            });
+        }
+        if self.other_codes > 0 {
+            w.push(Warning {
+                code: "unknown_metric_code",
+                message: format!(
+                    "{} event(s) carry another code than the metric's {:?} and were not aggregated (A4)",
+                    self.other_codes,
+                    self.spec.metric.code()
+                ),
+                transaction_ids: Vec::new(),
+            });
+        }
+        w
+    }
+
+    /// Sets up the pay-in-advance mode (A57): one bucket, one group, the
+    /// window ending at the event.
+    pub(crate) fn set_advance(&mut self, advance: Advance, bucket: BucketId) {
+        self.buckets.retain(|b| b.id == bucket);
+        self.upper = if advance.persisted {
+            Upper::UpTo(advance.order)
+        } else {
+            Upper::At(advance.order.timestamp)
+        };
+        self.advance = Some(advance);
+    }
+
+    /// The bucket an event goes to by A26 (strict mode and pay in advance),
+    /// and its group key and label in that bucket.
+    pub(crate) fn place<P: Properties + ?Sized>(
+        &self,
+        props: &View<'_, P>,
+    ) -> (BucketId, Box<[u8]>, Vec<Option<String>>) {
+        let get = |k: usize| props.get(k);
+        let id = match (&self.spec.charge.filters, &self.choice) {
+            (Filters::Raw { .. }, _) => BucketId::Matching,
+            (_, Some(choice)) => choice
+                .choose(&get)
+                .map_or(BucketId::Default, BucketId::Filter),
+            _ => BucketId::Default,
+        };
+        let mut key = Vec::new();
+        let mut label = Vec::new();
+        if let Some(b) = self.buckets.iter().find(|b| b.id == id) {
+            for &k in &b.group_keys {
+                let v = props.get(k);
+                encode_group_value(v, &mut key);
+                label.push(group_text(v));
+            }
+        }
+        (id, key.into_boxed_slice(), label)
+    }
+
+    pub(crate) fn view<'p, P: Properties + ?Sized>(
+        &self,
+        props: &'p P,
+        computed: Option<&'p str>,
+    ) -> View<'p, P> {
+        View {
+            props,
+            field: self.field,
+            computed,
+        }
+    }
+
+    pub(crate) fn field_slot(&self) -> Option<usize> {
+        self.field
+    }
+
+    pub(crate) fn op_slot(&self) -> Option<usize> {
+        self.op
+    }
+}
+
+/// An event's properties with the expression's result in place of the
+/// field (A3).
+pub(crate) struct View<'p, P: ?Sized> {
+    props: &'p P,
+    field: Option<usize>,
+    computed: Option<&'p str>,
+}
+
+impl<P: Properties + ?Sized> View<'_, P> {
+    #[inline]
+    pub(crate) fn get(&self, key: usize) -> Option<Value<'_>> {
+        match self.computed {
+            Some(c) if Some(key) == self.field => Some(Value::String(c)),
+            _ => self.props.get(key),
+        }
+    }
+}
+
+/// A28 with AD6: the group text, `None` for missing, `null` and `""`.
+pub(crate) fn group_text(v: Option<Value<'_>>) -> Option<String> {
+    v.filter(|v| !v.is_blank())
+        .and_then(|v| v.text())
+        .map(|t| t.into_owned())
+}
+
+fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
+    match text {
+        None => out.push(0),
+        Some(t) => {
+            out.push(1);
+            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+            out.extend_from_slice(t.as_bytes());
+        }
+    }
+}
+
+#[inline]
+fn encode_group_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
+    match v.filter(|v| !v.is_blank()) {
+        Some(Value::String(s)) => encode_text(Some(s), out),
+        Some(v) => encode_text(v.text().as_deref(), out),
+        None => encode_text(None, out),
+    }
+}
+
+/// The group of `key` in `bucket`, created on first use.
+fn group_slot<'b, P: Properties + ?Sized>(
+    bucket: &'b mut BucketState,
+    key: &[u8],
+    view: &View<'_, P>,
+    kind: AggregationType,
+    spec: &AggregationSpec,
+) -> Result<&'b mut Group, ArithmeticError> {
+    let i = match bucket.index.get(key) {
+        Some(&i) => i,
+        None => {
+            let label = bucket
+                .group_keys
+                .iter()
+                .map(|&k| group_text(view.get(k)))
+                .collect();
+            let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
+            bucket.groups.push(Group::new(label, acc));
+            bucket.index.insert(key.into(), bucket.groups.len() - 1);
+            bucket.groups.len() - 1
+        }
+    };
+    bucket
+        .groups
+        .get_mut(i)
+        .ok_or(ArithmeticError::new("group index"))
+}
+
+/// A57's `active_unique_property`: the latest earlier event (strictly
+/// before the pay-in-advance event) with the same field value.
+fn track_prior<P: Properties + ?Sized>(
+    g: &mut Group,
+    adv: &Advance,
+    obs: &Observation<'_>,
+    view: &View<'_, P>,
+    field: Option<usize>,
+) {
+    if obs.order.timestamp >= adv.order.timestamp || obs.order == adv.order {
+        return;
+    }
+    let matches = match (&adv.target, field.and_then(|f| view.get(f))) {
+        (Some(t), Some(v)) => t.contains(v),
+        (None, Some(Value::Null)) => true,
+        _ => false,
+    };
+    if matches && g.prior.is_none_or(|(o, _)| obs.order > o) {
+        g.prior = Some((obs.order, obs.add));
+    }
+}
+
+/// The buckets of a spec, in output order: filters, then the default.
+fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketState> {
+    let wallet = spec.charge.accepts_target_wallet;
+    let group_keys = |names: &[String], keys: &mut Keys| {
+        let mut names = names.to_vec();
+        if wallet && !names.iter().any(|n| n == "target_wallet_code") {
+            names.push("target_wallet_code".into());
+        }
+        let ids = names.iter().map(|n| keys.id(n)).collect();
+        (ids, names)
+    };
+    let bucket = |id, rule, (group_keys, group_names), filter_values| BucketState {
+        id,
+        rule,
+        group_keys,
+        group_names,
+        filter_values,
+        groups: Vec::new(),
+        index: HashMap::new(),
+    };
+    let charge_keys = &spec.charge.group_keys;
+    match &spec.charge.filters {
+        Filters::None => vec![bucket(
+            BucketId::Default,
+            None,
+            group_keys(charge_keys, keys),
+            None,
+        )],
+        Filters::Raw { matching, ignored } => {
+            let scope = filters::FilterScope {
+                matching: matching.clone(),
+                ignored: ignored.clone(),
+            };
+            let rule = Rule::compile(&scope, keys);
+            vec![bucket(
+                BucketId::Matching,
+                Some(rule),
+                group_keys(charge_keys, keys),
+                None,
+            )]
+        }
+        Filters::Charge(list) => {
+            let metric = spec.metric.filters();
+            let mut out = Vec::with_capacity(list.len() + 1);
+            for (i, f) in list.iter().enumerate() {
+                let rule = Rule::compile(&filters::scope(list, metric, Some(i)), keys);
+                let gk = group_keys(&f.group_keys, keys);
+                out.push(bucket(
+                    BucketId::Filter(i),
+                    Some(rule),
+                    gk,
+                    Some(f.values.clone()),
+                ));
+            }
+            let rule = Rule::compile(&filters::scope(list, metric, None), keys);
+            out.push(bucket(
+                BucketId::Default,
+                Some(rule),
+                group_keys(charge_keys, keys),
+                None,
+            ));
+            out
+        }
+    }
+}

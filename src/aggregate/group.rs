@@ -1,0 +1,227 @@
+//! The state of one (bucket, group): the type's accumulator, and what the
+//! order-dependent outputs need kept (per-event records, prorated
+//! unique-count sequences).
+
+use std::collections::HashMap;
+
+use crate::aggregate::accumulator::{
+    CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, UniqueCountAcc, WeightedSumAcc,
+};
+use crate::aggregate::metric::AggregationType;
+use crate::aggregate::time::Timestamp;
+use crate::error::ArithmeticError;
+use crate::exact::{self, Exact};
+
+/// One event as a group sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Observation<'v> {
+    pub(crate) order: EventOrder,
+    /// In `[floor_ms(from), upper]` (A7).
+    pub(crate) in_window: bool,
+    /// Before `from` (prorated sums' persisted part, A45).
+    pub(crate) before_from: bool,
+    /// The A13 value (numeric types).
+    pub(crate) value: Option<Exact>,
+    /// The field's A12 text (unique counts; `None`: missing or `null`).
+    pub(crate) property: Option<std::borrow::Cow<'v, str>>,
+    /// An add (`operation_type` missing, `null` or `"add"`, QA7).
+    pub(crate) add: bool,
+    pub(crate) precise: Option<Exact>,
+    /// In the per-event list (`per_event.grouped_by_values`, if any).
+    pub(crate) listed: bool,
+}
+
+/// A per-event record (time order restored at the end, AD2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) order: EventOrder,
+    pub(crate) value: Exact,
+    pub(crate) in_window: bool,
+    pub(crate) listed: bool,
+}
+
+/// One operation of a prorated unique count: when, whether it adds, and
+/// whether the event is in the per-event list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operation {
+    pub(crate) order: EventOrder,
+    pub(crate) add: bool,
+    pub(crate) listed: bool,
+}
+
+/// The prorated unique count keeps each value's operations.
+pub(crate) type Sequences = HashMap<Option<Box<str>>, Vec<Operation>>;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Acc {
+    Count(CountAcc),
+    Sum(SumAcc),
+    Max(MaxAcc),
+    Latest(LatestAcc),
+    Unique(UniqueCountAcc),
+    Weighted(WeightedSumAcc),
+    /// A45: events before `from` and in the window, and Σ value × days.
+    ProratedSum {
+        persisted: SumAcc,
+        current: SumAcc,
+    },
+    ProratedUnique(Sequences),
+}
+
+impl Acc {
+    pub(crate) fn new(kind: AggregationType, prorated: bool, ws_end: Timestamp) -> Self {
+        match (kind, prorated) {
+            (AggregationType::Sum, true) => Acc::ProratedSum {
+                persisted: SumAcc::default(),
+                current: SumAcc::default(),
+            },
+            (AggregationType::UniqueCount, true) => Acc::ProratedUnique(HashMap::new()),
+            (AggregationType::Count, _) => Acc::Count(CountAcc::default()),
+            (AggregationType::Sum, _) => Acc::Sum(SumAcc::default()),
+            (AggregationType::Max, _) => Acc::Max(MaxAcc::default()),
+            (AggregationType::Latest, _) => Acc::Latest(LatestAcc::default()),
+            (AggregationType::UniqueCount, _) => Acc::Unique(UniqueCountAcc::default()),
+            (AggregationType::WeightedSum, _) => Acc::Weighted(WeightedSumAcc::new(ws_end)),
+        }
+    }
+}
+
+/// One group of one bucket.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    /// The group's values in key order (`None`: null).
+    pub(crate) label: Vec<Option<String>>,
+    pub(crate) acc: Acc,
+    /// Σ `precise_total_amount_cents` of the period's events (A54, AD8).
+    pub(crate) precise: Exact,
+    pub(crate) records: Vec<Record>,
+    /// Listed events in the window (per-event lists of counts, A53).
+    pub(crate) window_events: u64,
+    /// Σ values before the period (AD3's weighted-sum initial value).
+    pub(crate) before_sum: Exact,
+    /// The latest earlier event with the pay-in-advance event's value, and
+    /// whether it added (A57's `active_unique_property`).
+    pub(crate) prior: Option<(EventOrder, bool)>,
+}
+
+const WHAT: &str = "aggregation";
+
+impl Group {
+    pub(crate) fn new(label: Vec<Option<String>>, acc: Acc) -> Self {
+        Self {
+            label,
+            acc,
+            precise: Exact::ZERO,
+            records: Vec::new(),
+            window_events: 0,
+            before_sum: Exact::ZERO,
+            prior: None,
+        }
+    }
+
+    /// Takes one event in scope of the type (the caller checked A7/A8 and
+    /// A13). `records` asks for per-event records.
+    #[inline]
+    pub(crate) fn update(
+        &mut self,
+        o: &Observation<'_>,
+        records: bool,
+    ) -> Result<(), ArithmeticError> {
+        if o.in_window {
+            self.window_events += u64::from(o.listed);
+            if let Some(p) = o.precise {
+                self.precise = exact::add(self.precise, p, WHAT)?;
+            }
+        }
+        match &mut self.acc {
+            Acc::Count(c) => c.update(),
+            Acc::Sum(s) => {
+                if let Some(v) = o.value {
+                    s.update(v)?;
+                }
+            }
+            Acc::Max(m) => {
+                if let Some(v) = o.value {
+                    m.update(v);
+                }
+            }
+            Acc::Latest(l) => {
+                if let Some(v) = o.value {
+                    l.update(o.order, v);
+                }
+            }
+            Acc::Unique(u) => u.update(o.property.as_deref(), o.order, o.add),
+            Acc::Weighted(w) => match o.value {
+                Some(v) if o.in_window => w.update(o.order.timestamp, v)?,
+                Some(v) => self.before_sum = exact::add(self.before_sum, v, WHAT)?,
+                None => {}
+            },
+            Acc::ProratedSum { persisted, current } => {
+                if let Some(v) = o.value {
+                    if o.before_from {
+                        persisted.update(v)?;
+                    }
+                    if o.in_window {
+                        current.update(v)?;
+                    }
+                }
+            }
+            Acc::ProratedUnique(seqs) => {
+                let key = o.property.as_deref().map(Box::<str>::from);
+                seqs.entry(key).or_default().push(Operation {
+                    order: o.order,
+                    add: o.add,
+                    listed: o.listed,
+                });
+            }
+        }
+        if records && let Some(v) = o.value {
+            self.records.push(Record {
+                order: o.order,
+                value: v,
+                in_window: o.in_window,
+                listed: o.listed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes in the same group's state from another aggregator.
+    pub(crate) fn merge(&mut self, other: Group) -> Result<(), ArithmeticError> {
+        self.precise = exact::add(self.precise, other.precise, WHAT)?;
+        self.before_sum = exact::add(self.before_sum, other.before_sum, WHAT)?;
+        self.window_events += other.window_events;
+        self.records.extend(other.records);
+        if let Some(p) = other.prior
+            && self.prior.is_none_or(|mine| p.0 > mine.0)
+        {
+            self.prior = Some(p);
+        }
+        match (&mut self.acc, other.acc) {
+            (Acc::Count(a), Acc::Count(b)) => a.merge(&b),
+            (Acc::Sum(a), Acc::Sum(b)) => a.merge(&b)?,
+            (Acc::Max(a), Acc::Max(b)) => a.merge(&b),
+            (Acc::Latest(a), Acc::Latest(b)) => a.merge(&b),
+            (Acc::Unique(a), Acc::Unique(b)) => a.merge(&b),
+            (Acc::Weighted(a), Acc::Weighted(b)) => a.merge(&b)?,
+            (
+                Acc::ProratedSum { persisted, current },
+                Acc::ProratedSum {
+                    persisted: p,
+                    current: c,
+                },
+            ) => {
+                persisted.merge(&p)?;
+                current.merge(&c)?;
+            }
+            (Acc::ProratedUnique(a), Acc::ProratedUnique(b)) => {
+                for (k, mut v) in b {
+                    a.entry(k).or_default().append(&mut v);
+                }
+            }
+            // Aggregators of one spec have groups of one kind.
+            _ => {}
+        }
+        Ok(())
+    }
+}

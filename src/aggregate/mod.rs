@@ -1,0 +1,48 @@
+//! Events in: Lago's billable-metric aggregation (`docs/aggregation.md`),
+//! from raw events to the buckets that [`crate::Charge::rate`] prices.
+//!
+//! A [`BillableMetric`] and an [`AggregationSpec`] (period, charge side,
+//! options, carried state) make an [`Aggregator`]; events go in one at a
+//! time ([`Aggregator::push`]) with their properties looked up by key id,
+//! so no map is built per event; [`Aggregator::finish`] gives one
+//! [`BucketResult`] per bucket and group. The per-type accumulators
+//! ([`CountAcc`], [`SumAcc`], …) and the A13 reader ([`numeric_value`])
+//! are public for engines that aggregate in their own way.
+//!
+//! No JSON here: the `aggregate` contract lives in `src/lago/`.
+
+mod accumulator;
+mod advance;
+mod aggregator;
+mod event;
+mod expression;
+mod filters;
+mod finish;
+mod group;
+mod metric;
+mod prorate;
+mod result;
+mod spec;
+mod time;
+mod value;
+
+pub use accumulator::{
+    CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, UniqueCountAcc, WeightedSum, WeightedSumAcc,
+};
+pub use advance::{InAdvanceError, InAdvanceEvent};
+pub use aggregator::{AggregateError, Aggregator};
+pub use event::{EventMeta, Named, Properties, RejectCode, RejectedEvent, TransactionIds, Warning};
+pub use expression::{Evaluated, EvaluationError, Expression, ExpressionParseError, Rounding};
+pub use filters::{
+    ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters,
+};
+pub use metric::{
+    AggregationType, BillableMetric, MetricDefinition, MetricFilter, MetricRounding, SetupError,
+};
+pub use result::{AggregationResult, BucketResult, InAdvanceStep};
+pub use spec::{
+    AggregationOptions, AggregationSpec, CachedAggregation, CarriedState, ChargeModelKind,
+    ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,
+};
+pub use time::{BillingPeriod, PeriodError, TimeZone, Timestamp, TimestampError};
+pub use value::{OutOfRange, Value, numeric_value};
