@@ -146,7 +146,7 @@ pub use aggregate::{
     InAdvanceStep, LatestAcc, MaxAcc, MetricDefinition, MetricFilter, MetricRounding, Named,
     OutOfRange, PerEvent, PeriodError, Properties, RejectCode, RejectedEvent, Rounding, SetupError,
     SumAcc, TimeZone, Timestamp, TimestampError, TransactionIds, UniqueCountAcc, Value, Warning,
-    WeightedSum, WeightedSumAcc, WeightedSumInitial, numeric_value,
+    WeightedSum, WeightedSumAcc, WeightedSumInitial, event_filter, numeric_value,
 };
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 pub use details::{
@@ -159,7 +159,7 @@ pub use error::{
 };
 pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json};
+pub use lago::{EventReader, EventSyntaxError, Outcome, ReadEvent, aggregate_json, rate_json};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,

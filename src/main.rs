@@ -3,10 +3,11 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, rate_json};
+use meterprice::{Outcome, aggregate_json, rate_json};
 
 const HELP: &str = "\
 meterprice rate [FILE|-] [--pretty]
+meterprice aggregate [FILE|-] [--pretty]
 
 Prices rating requests with Lago's charge models, exactly.
 
@@ -29,6 +30,28 @@ Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsu
 Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
 
 Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
+
+aggregate: Lago's billable-metric aggregation, raw events to usage buckets
+(docs/aggregate-json.md, docs/aggregation.md).
+Request: {\"id\": any,
+          \"billable_metric\": {\"code\", \"aggregation_type\": \"count_agg|sum_agg|max_agg|
+              unique_count_agg|latest_agg|weighted_sum_agg\", \"field_name\", \"recurring\",
+              \"rounding_function\", \"rounding_precision\", \"expression\", \"filters\": [...]},
+          \"period\": {\"from_datetime\", \"to_datetime\", \"charges_duration\", \"timezone\"},
+          \"events\": [{\"transaction_id\", \"timestamp\": 1709251200 or \"2024-03-01T00:00:00Z\",
+                      \"properties\": {...}, \"precise_total_amount_cents\"}],
+          \"charge\": {\"charge_model\", \"prorated\", \"pay_in_advance\"},
+          \"charge_filters\": [{\"values\": {...}, \"pricing_group_keys\": [...]}],
+          \"pricing_group_keys\": [...], \"options\": {\"free_units_per_events\",
+          \"free_units_per_total_aggregation\", \"is_current_usage\", \"is_pay_in_advance\",
+          \"strict_filters\"}, \"pay_in_advance_event\": {...}, \"cached_aggregations\": [...],
+          \"weighted_sum_initial\", \"per_event\": {}}
+Result:  {\"id\", \"buckets\": [{\"bucket\": \"default|filter:<i>|filter\", \"grouped_by\": {..}|null,
+          \"aggregation\": \"4\", \"count\": 4, ...the fields pricing reads}],
+          \"warnings\": [...], \"rejected_events\": [{\"transaction_id\", \"index\", \"code\", \"message\"}]}
+A bad event is listed in rejected_events (invalid_event, invalid_timestamp,
+duplicate_transaction_id, expression_evaluation_failed, arithmetic_overflow)
+and every other event still counts; a bad request gets an error record.
 
 Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
@@ -53,13 +76,14 @@ fn main() -> ExitCode {
             s => positional.push(s),
         }
     }
-    let (command, file) = match positional.as_slice() {
-        ["rate"] => ("rate", "-"),
-        ["rate", f] => ("rate", *f),
+    let (handler, file): (Handler, &str) = match positional.as_slice() {
+        ["rate"] => (rate_json, "-"),
+        ["rate", f] => (rate_json, *f),
+        ["aggregate"] => (aggregate_json, "-"),
+        ["aggregate", f] => (aggregate_json, *f),
         [] => return usage_error("missing command"),
-        _ => return usage_error("expected: meterprice rate [FILE|-] [--pretty]"),
+        _ => return usage_error("expected: meterprice rate|aggregate [FILE|-] [--pretty]"),
     };
-    debug_assert_eq!(command, "rate");
     let input: Box<dyn Read> = if file == "-" {
         Box::new(io::stdin())
     } else {
@@ -73,7 +97,12 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match run(BufReader::with_capacity(1 << 16, input), &mut out, pretty) {
+    match run(
+        BufReader::with_capacity(1 << 16, input),
+        &mut out,
+        pretty,
+        handler,
+    ) {
         Ok(all_priced) => {
             if out.flush().is_err() {
                 return ExitCode::from(2);
@@ -127,11 +156,21 @@ impl Depth {
     }
 }
 
-/// Rates every request of `input` into `out`; `Ok(true)` when all priced.
-/// `pretty` indents the result only when the input holds a single request,
-/// so the first record is held back until the next one shows up.
-fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Result<bool> {
+/// A command's request handler: one request in, one result line out.
+type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
+
+/// Runs `handler` on every request of `input` into `out`; `Ok(true)` when
+/// all succeeded. `pretty` indents the result only when the input holds a
+/// single request, so the first record is held back until the next one
+/// shows up.
+fn run(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    pretty: bool,
+    handler: Handler,
+) -> io::Result<bool> {
     let mut rater = Rater {
+        handler,
         all_priced: true,
         buf: Vec::with_capacity(1024),
         held: None,
@@ -193,8 +232,9 @@ fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Resul
     Ok(rater.all_priced)
 }
 
-/// Rates records in order, holding the first back for `--pretty`.
+/// Handles records in order, holding the first back for `--pretty`.
 struct Rater {
+    handler: Handler,
     all_priced: bool,
     buf: Vec<u8>,
     held: Option<String>,
@@ -223,7 +263,7 @@ impl Rater {
 
     fn emit(&mut self, text: &str, pretty: bool, out: &mut impl Write) -> io::Result<()> {
         self.buf.clear();
-        if rate_json(text, &mut self.buf, pretty) == Outcome::Failed {
+        if (self.handler)(text, &mut self.buf, pretty) == Outcome::Failed {
             self.all_priced = false;
         }
         self.buf.push(b'\n');

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod aggregate;
 mod cli;
 mod common;
 mod conformance;

@@ -175,9 +175,13 @@ impl Aggregator {
             Acc::ProratedUnique(seqs) => {
                 let prorated = self.prorated_unique_value(ctx, seqs)?;
                 let step = self.unique_step(ctx)?;
+                let (event_values, prorated_event_values) =
+                    self.prorated_unique_lists(ctx, seqs)?;
                 Core {
                     aggregation: prorated,
                     count: prorated,
+                    event_values,
+                    prorated_event_values,
                     step: Some(self.prorated_step(ctx, step)?),
                     ..Core::default()
                 }
@@ -188,6 +192,10 @@ impl Aggregator {
         };
         if let Some(s) = &mut core.step {
             s.persisted = adv.persisted;
+            // A57: the fee's units of a prorated step are its full units.
+            if self.spec.charge.prorated {
+                core.full = Some(s.full_units);
+            }
         }
         Ok(core)
     }

@@ -221,6 +221,53 @@ pub(crate) fn scope(
 /// Key id → allowed texts.
 pub(crate) type KeyValues = Vec<(usize, Box<[Box<str>]>)>;
 
+impl FilterScope {
+    /// The matching and ignored filters of bucket `current` among a
+    /// charge's `filters` (`None`: the default bucket), as A22–A24 resolve
+    /// them, with `__ALL_FILTER_VALUES__` expanded from the metric filters
+    /// (A19).
+    ///
+    /// ```
+    /// use meterprice::{ChargeFilterSpec, FilterScope, MetricFilter};
+    /// let metric = [MetricFilter { key: "size".into(), values: vec!["512".into(), "1024".into()] }];
+    /// let f = |v: &[&str]| ChargeFilterSpec::new(vec![("size".into(), v.iter().map(|s| s.to_string()).collect())]);
+    /// let filters = [f(&["__ALL_FILTER_VALUES__"]), f(&["512"])];
+    /// // The wider filter leaves the narrower one's events to it (A25).
+    /// let scope = FilterScope::of(&filters, &metric, Some(0));
+    /// assert_eq!(scope.matching, [("size".to_string(), vec!["512".to_string(), "1024".to_string()])]);
+    /// assert_eq!(scope.ignored, [vec![("size".to_string(), vec!["512".to_string()])]]);
+    /// ```
+    pub fn of(
+        filters: &[ChargeFilterSpec],
+        metric: &[MetricFilter],
+        current: Option<usize>,
+    ) -> Self {
+        scope(filters, metric, current)
+    }
+}
+
+/// A26: the one charge filter a pay-in-advance event (or, in strict mode,
+/// any event) goes to — the filter with the most keys among those whose
+/// every key the event has with a listed value (only metric filter keys
+/// count), the first on ties; `None` is the default bucket.
+pub fn event_filter(
+    filters: &[ChargeFilterSpec],
+    metric: &[MetricFilter],
+    properties: &[(&str, Value<'_>)],
+) -> Option<usize> {
+    let mut keys = Keys::default();
+    let choice = Choice::compile(filters, metric, &mut keys);
+    let get = |k: usize| {
+        let name = keys.names.get(k)?;
+        properties
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == &**name)
+            .map(|(_, v)| *v)
+    };
+    choice.choose(&get)
+}
+
 /// A compiled bucket rule: key ids into the aggregator's key table.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rule {

@@ -34,7 +34,7 @@ pub use aggregator::{AggregateError, Aggregator};
 pub use event::{EventMeta, Named, Properties, RejectCode, RejectedEvent, TransactionIds, Warning};
 pub use expression::{Evaluated, EvaluationError, Expression, ExpressionParseError, Rounding};
 pub use filters::{
-    ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters,
+    ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters, event_filter,
 };
 pub use metric::{
     AggregationType, BillableMetric, MetricDefinition, MetricFilter, MetricRounding, SetupError,
@@ -45,4 +45,5 @@ pub use spec::{
     ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,
 };
 pub use time::{BillingPeriod, PeriodError, TimeZone, Timestamp, TimestampError};
+pub(crate) use value::numeric_text;
 pub use value::{OutOfRange, Value, numeric_value};

@@ -133,23 +133,18 @@ impl Aggregator {
     }
 
     /// A59 then A48: `(aggregation, current_usage_units, full_units)` of a
-    /// prorated group with prorated value `prorated` and full value `full`.
-    /// Lago rounds the unprorated figures before A48 reads them (one
-    /// result object is shared), so they are rounded here too.
+    /// prorated group with prorated value `prorated` and full value `full`
+    /// (A45/A46: the full units are the unprorated value).
     fn a48(
         &self,
         ctx: &Ctx<'_>,
         prorated: Exact,
         full: Exact,
     ) -> Result<(Exact, Option<Exact>, Exact), ArithmeticError> {
-        let (mut base_agg, mut base_cuu) = self.in_advance_current_usage(ctx, full)?;
-        if let Some(r) = self.spec.metric.rounding() {
-            base_agg = r.apply(base_agg)?;
-            base_cuu = r.apply(base_cuu)?;
-        }
         if !self.spec.options.is_current_usage {
-            return Ok((prorated, None, base_agg));
+            return Ok((prorated, None, full));
         }
+        let (base_agg, base_cuu) = self.in_advance_current_usage(ctx, full)?;
         let zero = Exact::ZERO;
         let short = self.persisted_days() < i64::from(self.spec.period.charges_duration);
         let cached = self.cached(ctx.bucket, &ctx.label);
@@ -170,7 +165,7 @@ impl Aggregator {
         } else {
             (base_agg, base_cuu)
         };
-        Ok((agg.max(zero), Some(cuu.max(zero)), base_agg))
+        Ok((agg.max(zero), Some(cuu.max(zero)), full))
     }
 
     pub(crate) fn prorated_unique_core(
@@ -212,7 +207,7 @@ impl Aggregator {
     }
 
     /// A49 for unique counts: ±1 per kept operation, and its ratio.
-    fn prorated_unique_lists(
+    pub(crate) fn prorated_unique_lists(
         &self,
         ctx: &Ctx<'_>,
         seqs: &Sequences,

@@ -1,9 +1,12 @@
 //! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
 //! exist only here, at the edge; everything behind it is typed.
 
+mod aggregate;
 mod request;
 mod response;
 mod scan;
+
+pub use aggregate::{EventReader, EventSyntaxError, ReadEvent, aggregate_json};
 
 use crate::error::RateError;
 use request::{Envelope, LenientEnvelope, RequestError};

@@ -414,7 +414,7 @@ pub(crate) fn write_error(
 
 /// Re-indents the compact JSON written from `start` on, two spaces a level
 /// (`--pretty`). Works on the text, so every number stays exactly as written.
-fn indent(out: &mut Vec<u8>, start: usize) {
+pub(crate) fn indent(out: &mut Vec<u8>, start: usize) {
     let compact = out.split_off(start);
     let mut depth = 0usize;
     let (mut in_string, mut escaped) = (false, false);
