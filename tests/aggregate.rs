@@ -13,6 +13,8 @@ use serde_json::{Value as Json, json};
 
 use crate::common::run;
 
+mod contract;
+
 /// The public cases, as raw lines (requests go to the binary as written:
 /// it ignores `expected`, `source` and the other annotations).
 fn case_lines() -> Vec<String> {

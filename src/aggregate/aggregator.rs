@@ -155,7 +155,11 @@ pub struct Aggregator {
     initial_from_events: bool,
     pub(crate) rejected: Vec<RejectedEvent>,
     overlaps: (u64, Vec<String>),
+    /// Events of the period left out by A13 (field missing or not numeric).
+    excluded: (u64, Vec<String>),
     other_codes: u64,
+    /// A total that left the decimal range: the aggregation fails.
+    pub(crate) failed: Option<AggregateError>,
     key_buf: Vec<u8>,
 }
 
@@ -251,7 +255,9 @@ impl Aggregator {
             initial_from_events,
             rejected: Vec::new(),
             overlaps: (0, Vec::new()),
+            excluded: (0, Vec::new()),
             other_codes: 0,
+            failed: None,
             key_buf: Vec::new(),
             spec,
         })
@@ -275,7 +281,9 @@ impl Aggregator {
 
     /// Takes one event. An event that cannot count (its expression fails,
     /// its value is out of range) is recorded as rejected; an event of
-    /// another metric code is counted in a warning.
+    /// another metric code is counted in a warning. A total that leaves
+    /// the decimal range makes [`Aggregator::finish`] fail, naming the
+    /// event.
     pub fn push<P: Properties + ?Sized>(&mut self, meta: &EventMeta<'_>, props: &P) {
         if meta.code.is_some_and(|c| c != self.spec.metric.code()) {
             self.other_codes += 1;
@@ -295,13 +303,14 @@ impl Aggregator {
             Ok(None) => return,
             Err(r) => return self.rejected.push(r),
         };
-        if let Err(e) = self.route(meta, &obs, &view) {
-            self.rejected.push(RejectedEvent::new(
-                Some(meta.transaction_id),
-                meta.seq,
-                RejectCode::ArithmeticOverflow,
-                format!("event {:?}: {e}", meta.transaction_id),
-            ));
+        if let Err(source) = self.route(meta, &obs, &view)
+            && self.failed.is_none()
+        {
+            // A total beyond the range is never rounded or left short.
+            self.failed = Some(AggregateError::Arithmetic {
+                context: format!("adding event {:?}", meta.transaction_id),
+                source,
+            });
         }
     }
 
@@ -350,30 +359,14 @@ impl Aggregator {
     /// The event as groups see it, or `None` when it is outside the
     /// type's scope (A7, A8, A13): it then creates no group (A29).
     fn observe<'v, P: Properties + ?Sized>(
-        &self,
+        &mut self,
         meta: &EventMeta<'_>,
         view: &'v View<'_, P>,
     ) -> Result<Option<Observation<'v>>, RejectedEvent> {
         let order = EventOrder::new(meta.timestamp, meta.seq);
         let field = self.field.and_then(|f| view.get(f));
         let value = if self.kind.is_numeric() {
-            match numeric_value(field) {
-                Ok(Some(v)) => Some(v),
-                Ok(None) => return Ok(None),
-                Err(_) => {
-                    return Err(RejectedEvent::new(
-                        Some(meta.transaction_id),
-                        meta.seq,
-                        RejectCode::ArithmeticOverflow,
-                        format!(
-                            "event {:?}: {} {:?} is beyond the decimal range (|x| < 2^96, at most 28 fractional digits)",
-                            meta.transaction_id,
-                            self.spec.metric.field_name().unwrap_or(""),
-                            field.and_then(|v| v.text()).unwrap_or_default()
-                        ),
-                    ));
-                }
-            }
+            numeric_value(field).map_err(|_| self.out_of_range(meta, field))?
         } else {
             None
         };
@@ -381,8 +374,11 @@ impl Aggregator {
             return Ok(None);
         }
         let in_window = meta.timestamp >= self.lower;
-        let before_from = meta.timestamp < self.spec.period.from;
         if !self.in_scope(in_window) {
+            return Ok(None);
+        }
+        if self.kind.is_numeric() && value.is_none() {
+            note(&mut self.excluded, meta);
             return Ok(None);
         }
         let add = self
@@ -392,7 +388,7 @@ impl Aggregator {
         Ok(Some(Observation {
             order,
             in_window,
-            before_from,
+            before_from: meta.timestamp < self.spec.period.from,
             value,
             property: field
                 .filter(|v| !matches!(v, Value::Null))
@@ -404,6 +400,20 @@ impl Aggregator {
                 .iter()
                 .all(|(k, want)| group_text(view.get(*k)).as_deref() == want.as_deref()),
         }))
+    }
+
+    fn out_of_range(&self, meta: &EventMeta<'_>, field: Option<Value<'_>>) -> RejectedEvent {
+        RejectedEvent::new(
+            Some(meta.transaction_id),
+            meta.seq,
+            RejectCode::ArithmeticOverflow,
+            format!(
+                "event {:?}: {} {:?} is beyond the decimal range (|x| < 2^96, at most 28 fractional digits)",
+                meta.transaction_id,
+                self.spec.metric.field_name().unwrap_or(""),
+                field.and_then(|v| v.text()).unwrap_or_default()
+            ),
+        )
     }
 
     /// Whether an event inside the upper bound counts for the type: in the
@@ -472,10 +482,7 @@ impl Aggregator {
 
     fn note_overlap(&mut self, filter_hits: usize, meta: &EventMeta<'_>) {
         if filter_hits >= 2 {
-            self.overlaps.0 += 1;
-            if self.overlaps.1.len() < Warning::MAX_IDS {
-                self.overlaps.1.push(meta.transaction_id.to_string());
-            }
+            note(&mut self.overlaps, meta);
         }
     }
 
@@ -513,6 +520,9 @@ impl Aggregator {
     /// # Errors
     /// [`AggregateError::Arithmetic`] when a merged figure overflows.
     pub fn merge(&mut self, other: Aggregator) -> Result<(), AggregateError> {
+        if let Some(e) = other.failed {
+            return Err(e);
+        }
         self.rejected.extend(other.rejected);
         self.other_codes += other.other_codes;
         self.overlaps.0 += other.overlaps.0;
@@ -562,6 +572,18 @@ impl Aggregator {
                     self.overlaps.1.len()
                 ),
                 transaction_ids: self.overlaps.1.clone(),
+            });
+        }
+        if self.excluded.0 > 0 {
+            w.push(Warning {
+                code: "non_numeric_values",
+                message: format!(
+                    "{} event(s) of the period have no numeric {:?} (missing, null, or not matching ^-?\\d+(\\.\\d+)?$) and are left out of value and count (A13, AD1); the first {} are listed",
+                    self.excluded.0,
+                    self.spec.metric.field_name().unwrap_or(""),
+                    self.excluded.1.len()
+                ),
+                transaction_ids: self.excluded.1.clone(),
             });
         }
         if self.other_codes > 0 {
@@ -634,6 +656,14 @@ impl Aggregator {
 
     pub(crate) fn op_slot(&self) -> Option<usize> {
         self.op
+    }
+}
+
+/// Counts an event in a warning, listing its id while there is room.
+fn note(tally: &mut (u64, Vec<String>), meta: &EventMeta<'_>) {
+    tally.0 += 1;
+    if tally.1.len() < Warning::MAX_IDS {
+        tally.1.push(meta.transaction_id.to_string());
     }
 }
 

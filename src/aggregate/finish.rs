@@ -49,8 +49,11 @@ impl Aggregator {
     ///
     /// # Errors
     /// [`AggregateError::Arithmetic`] for a figure beyond the decimal
-    /// range, naming the bucket.
+    /// range, naming the event that made a total overflow, or the bucket.
     pub fn finish(mut self) -> Result<AggregationResult, AggregateError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let warnings = self.warnings();
         let buckets = std::mem::take(&mut self.buckets);
         let mut out = Vec::new();

@@ -167,7 +167,7 @@ impl Digits<'_> {
         let field = self
             .bytes
             .get(self.at..self.at + width)
-            .ok_or("truncated")?;
+            .ok_or("not RFC 3339 (YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)): truncated")?;
         self.at += width;
         field.iter().try_fold(0i64, |n, &b| {
             if b.is_ascii_digit() {
@@ -179,7 +179,10 @@ impl Digits<'_> {
     }
 
     fn expect(&mut self, allowed: &[u8]) -> Result<u8, &'static str> {
-        let b = *self.bytes.get(self.at).ok_or("truncated")?;
+        let b = *self
+            .bytes
+            .get(self.at)
+            .ok_or("not RFC 3339 (YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)): truncated")?;
         self.at += 1;
         if allowed.contains(&b) {
             Ok(b)
