@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use crate::common::run;
 
 mod contract;
+mod properties;
 
 /// The public cases, as raw lines (requests go to the binary as written:
 /// it ignores `expected`, `source` and the other annotations).
