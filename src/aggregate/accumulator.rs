@@ -22,8 +22,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashMap;
-
+use crate::aggregate::fast_lookup::LastOps;
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
 use crate::exact::{self, Exact};
@@ -168,10 +167,9 @@ impl LatestAcc {
 /// [`EventOrder`]; the count is the values whose last operation is an
 /// add (Σ of A37's `adj`, which telescopes to exactly that). A missing
 /// field is one value of its own (QA7).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct UniqueCountAcc {
-    values: HashMap<Box<str>, (EventOrder, bool)>,
-    null: Option<(EventOrder, bool)>,
+    ops: LastOps<Box<str>>,
 }
 
 impl UniqueCountAcc {
@@ -179,40 +177,21 @@ impl UniqueCountAcc {
     /// and whether it adds (`operation_type` missing, `null` or `"add"`)
     /// or removes (anything else, QA7).
     pub fn update(&mut self, property: Option<&str>, order: EventOrder, add: bool) {
-        let slot = match property {
-            None => &mut self.null,
-            Some(p) => match self.values.get_mut(p) {
-                Some(s) => {
-                    if order > s.0 {
-                        *s = (order, add);
-                    }
-                    return;
-                }
-                None => {
-                    self.values.insert(p.into(), (order, add));
-                    return;
-                }
-            },
-        };
-        if slot.is_none_or(|(o, _)| order > o) {
-            *slot = Some((order, add));
-        }
+        self.ops
+            .update(property, order, add, |p: &str| Box::from(p));
     }
 
     /// Takes in another partial state.
     pub fn merge(&mut self, other: &Self) {
-        for (p, &(o, add)) in &other.values {
-            self.update(Some(p), o, add);
-        }
-        if let Some((o, add)) = other.null {
-            self.update(None, o, add);
+        for (k, (o, add)) in other.ops.entries() {
+            self.ops
+                .update(k.map(|k| &**k), o, add, |p: &str| Box::from(p));
         }
     }
 
     /// The number of values whose last operation is an add.
     pub fn finish(&self) -> u64 {
-        let adds = self.values.values().filter(|(_, add)| *add).count() as u64;
-        adds + u64::from(self.null.is_some_and(|(_, add)| add))
+        self.ops.adds()
     }
 }
 

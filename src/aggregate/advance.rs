@@ -145,7 +145,7 @@ impl Aggregator {
                 }
             }
             Acc::Unique(u) => {
-                let a = Exact::from(u.finish());
+                let a = Exact::from(u.adds());
                 let step = self.unique_step(ctx)?;
                 let listed = g.window_events + u64::from(!adv.persisted);
                 Core {

@@ -8,10 +8,9 @@
 //! of a prorated unique count — and sorted by `(timestamp, input order)`
 //! at the end (AD2).
 
-use std::collections::HashMap;
-
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
+use crate::aggregate::fast_lookup::{FastMap, Interner, Membership, MembershipCache};
 use crate::aggregate::filters::{self, BucketId, Choice, FilterValues, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
 use crate::aggregate::metric::{AggregationType, SetupError};
@@ -31,7 +30,7 @@ pub(crate) struct BucketState {
     /// The charge filter's values as given (for [`crate::Bucket`]).
     pub(crate) filter_values: Option<FilterValues>,
     pub(crate) groups: Vec<Group>,
-    index: HashMap<Box<[u8]>, usize>,
+    index: FastMap<Box<[u8]>, usize>,
 }
 
 /// The window's upper bound (A7, A9).
@@ -154,6 +153,12 @@ pub struct Aggregator {
     pub(crate) records: bool,
     initial_from_events: bool,
     pub(crate) rejected: Vec<RejectedEvent>,
+    /// Unique-count values, numbered.
+    pub(crate) interner: Interner,
+    /// The keys any bucket rule reads, and memberships by their texts.
+    filter_keys: Vec<usize>,
+    memberships: Option<MembershipCache>,
+    filter_buf: Vec<u8>,
     overlaps: (u64, Vec<String>),
     /// Events of the period left out by A13 (field missing or not numeric).
     excluded: (u64, Vec<String>),
@@ -218,6 +223,9 @@ impl Aggregator {
             ),
             _ => (None, Vec::new()),
         };
+        let filter_keys = rule_keys(&buckets, choice.as_ref());
+        let memberships =
+            (!filter_keys.is_empty() && buckets.len() <= 64).then(MembershipCache::default);
         let model = spec.charge.model;
         let free_units = spec.options.free_units.is_some();
         let records = match kind {
@@ -254,6 +262,10 @@ impl Aggregator {
             records,
             initial_from_events,
             rejected: Vec::new(),
+            interner: Interner::default(),
+            filter_keys,
+            memberships,
+            filter_buf: Vec::new(),
             overlaps: (0, Vec::new()),
             excluded: (0, Vec::new()),
             other_codes: 0,
@@ -358,11 +370,11 @@ impl Aggregator {
 
     /// The event as groups see it, or `None` when it is outside the
     /// type's scope (A7, A8, A13): it then creates no group (A29).
-    fn observe<'v, P: Properties + ?Sized>(
+    fn observe<P: Properties + ?Sized>(
         &mut self,
         meta: &EventMeta<'_>,
-        view: &'v View<'_, P>,
-    ) -> Result<Option<Observation<'v>>, RejectedEvent> {
+        view: &View<'_, P>,
+    ) -> Result<Option<Observation>, RejectedEvent> {
         let order = EventOrder::new(meta.timestamp, meta.seq);
         let field = self.field.and_then(|f| view.get(f));
         let value = if self.kind.is_numeric() {
@@ -390,9 +402,14 @@ impl Aggregator {
             in_window,
             before_from: meta.timestamp < self.spec.period.from,
             value,
-            property: field
-                .filter(|v| !matches!(v, Value::Null))
-                .and_then(|v| v.text()),
+            property: if self.kind == AggregationType::UniqueCount {
+                let text = field
+                    .filter(|v| !matches!(v, Value::Null))
+                    .and_then(|v| v.text());
+                text.map(|t| self.interner.id(&t))
+            } else {
+                None
+            },
             add,
             precise: meta.precise_total_amount_cents,
             listed: self
@@ -430,66 +447,111 @@ impl Aggregator {
     }
 
     /// The buckets an event goes to (A21–A24, or A26 in strict mode), and
-    /// the overlap warning (AD4).
+    /// the overlap warning (AD4). The answer depends only on the texts of
+    /// the filter keys, so it is cached by them.
     fn route<P: Properties + ?Sized>(
         &mut self,
         meta: &EventMeta<'_>,
-        obs: &Observation<'_>,
+        obs: &Observation,
         view: &View<'_, P>,
     ) -> Result<(), ArithmeticError> {
         let get = |k: usize| view.get(k);
-        if self.spec.options.strict_filters
-            && self.advance.is_none()
-            && let Some(choice) = &self.choice
-        {
-            let hits = self.overlap_rules.iter().filter(|r| r.admits(&get)).count();
-            let target = choice
-                .choose(&get)
-                .map_or(BucketId::Default, BucketId::Filter);
-            self.note_overlap(hits, meta);
-            if let Some(b) = self.buckets.iter().position(|b| b.id == target) {
-                self.add_to_bucket(b, obs, view)?;
-            }
-            return Ok(());
+        let Some(cache) = &self.memberships else {
+            return self.route_uncached(meta, obs, view);
+        };
+        let mut key = std::mem::take(&mut self.filter_buf);
+        key.clear();
+        for &k in &self.filter_keys {
+            encode_value(get(k), &mut key);
         }
-        if let (Some(choice), Some(_)) = (&self.choice, &self.advance)
-            && self.spec.options.strict_filters
-        {
-            // In advance only the event's own bucket is kept.
-            let target = choice
-                .choose(&get)
-                .map_or(BucketId::Default, BucketId::Filter);
-            if self.buckets.first().is_some_and(|b| b.id == target) {
-                self.add_to_bucket(0, obs, view)?;
+        let m = match cache.get(&key) {
+            Some(m) => m,
+            None => {
+                let m = self.membership(&get);
+                if let Some(cache) = &mut self.memberships {
+                    cache.put(&key, m);
+                }
+                m
             }
-            return Ok(());
+        };
+        self.filter_buf = key;
+        if m.overlap && self.advance.is_none() {
+            note(&mut self.overlaps, meta);
         }
+        let mut bits = m.buckets;
+        while bits != 0 {
+            let b = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            self.add_to_bucket(b, obs, view)?;
+        }
+        Ok(())
+    }
+
+    /// The buckets (at most 64) an event with these properties goes to.
+    fn membership<'v>(&self, get: &impl Fn(usize) -> Option<Value<'v>>) -> Membership {
+        let strict = self.spec.options.strict_filters;
+        if let (true, Some(choice)) = (strict, &self.choice) {
+            let hits = self.overlap_rules.iter().filter(|r| r.admits(get)).count();
+            let target = choice
+                .choose(get)
+                .map_or(BucketId::Default, BucketId::Filter);
+            let b = self.buckets.iter().position(|b| b.id == target);
+            return Membership {
+                buckets: b.map_or(0, |b| 1 << b),
+                overlap: hits >= 2,
+            };
+        }
+        let (mut buckets, mut hits) = (0u64, 0);
+        for (i, b) in self.buckets.iter().enumerate() {
+            if b.rule.as_ref().is_none_or(|r| r.admits(get)) {
+                buckets |= 1 << i;
+                hits += usize::from(matches!(b.id, BucketId::Filter(_)));
+            }
+        }
+        Membership {
+            buckets,
+            overlap: hits >= 2,
+        }
+    }
+
+    /// Routing without the cache (more than 64 buckets, or no filter).
+    fn route_uncached<P: Properties + ?Sized>(
+        &mut self,
+        meta: &EventMeta<'_>,
+        obs: &Observation,
+        view: &View<'_, P>,
+    ) -> Result<(), ArithmeticError> {
+        let get = |k: usize| view.get(k);
+        let strict = self.spec.options.strict_filters;
+        let target = match (strict, &self.choice) {
+            (true, Some(choice)) => Some(
+                choice
+                    .choose(&get)
+                    .map_or(BucketId::Default, BucketId::Filter),
+            ),
+            _ => None,
+        };
         let mut hits = 0;
         for b in 0..self.buckets.len() {
             let Some(bucket) = self.buckets.get(b) else {
                 break;
             };
-            if bucket.rule.as_ref().is_none_or(|r| r.admits(&get)) {
-                hits += usize::from(matches!(bucket.id, BucketId::Filter(_)));
+            let lago = bucket.rule.as_ref().is_none_or(|r| r.admits(&get));
+            hits += usize::from(lago && matches!(bucket.id, BucketId::Filter(_)));
+            if target.map_or(lago, |t| t == bucket.id) {
                 self.add_to_bucket(b, obs, view)?;
             }
         }
-        if self.advance.is_none() {
-            self.note_overlap(hits, meta);
-        }
-        Ok(())
-    }
-
-    fn note_overlap(&mut self, filter_hits: usize, meta: &EventMeta<'_>) {
-        if filter_hits >= 2 {
+        if hits >= 2 && self.advance.is_none() {
             note(&mut self.overlaps, meta);
         }
+        Ok(())
     }
 
     fn add_to_bucket<P: Properties + ?Sized>(
         &mut self,
         b: usize,
-        obs: &Observation<'_>,
+        obs: &Observation,
         view: &View<'_, P>,
     ) -> Result<(), ArithmeticError> {
         let mut key = std::mem::take(&mut self.key_buf);
@@ -530,8 +592,10 @@ impl Aggregator {
         self.overlaps
             .1
             .extend(other.overlaps.1.into_iter().take(room));
+        let texts = other.interner;
         for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
-            for g in theirs.groups {
+            for mut g in theirs.groups {
+                g.remap(|id| self.interner.id(texts.text(id)));
                 let mut key = Vec::new();
                 for v in &g.label {
                     encode_text(v.as_deref(), &mut key);
@@ -692,24 +756,46 @@ pub(crate) fn group_text(v: Option<Value<'_>>) -> Option<String> {
         .map(|t| t.into_owned())
 }
 
+/// A text (or null) in a lookup key: a tag, the length, the bytes.
+#[inline]
 fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
     match text {
         None => out.push(0),
         Some(t) => {
             out.push(1);
-            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
             out.extend_from_slice(t.as_bytes());
         }
     }
 }
 
+/// A property's A12 text in a lookup key (`null` and missing alike).
 #[inline]
-fn encode_group_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
-    match v.filter(|v| !v.is_blank()) {
+fn encode_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
+    match v {
         Some(Value::String(s)) => encode_text(Some(s), out),
         Some(v) => encode_text(v.text().as_deref(), out),
         None => encode_text(None, out),
     }
+}
+
+/// A group value in a lookup key: `""` is `null` too (AD6).
+#[inline]
+fn encode_group_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
+    encode_value(v.filter(|v| !v.is_blank()), out);
+}
+
+/// Every key a bucket rule or the A26 choice reads.
+fn rule_keys(buckets: &[BucketState], choice: Option<&Choice>) -> Vec<usize> {
+    let mut keys: Vec<usize> = buckets
+        .iter()
+        .filter_map(|b| b.rule.as_ref())
+        .flat_map(|r| r.keys())
+        .chain(choice.into_iter().flat_map(Choice::keys))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// The group of `key` in `bucket`, created on first use.
@@ -745,7 +831,7 @@ fn group_slot<'b, P: Properties + ?Sized>(
 fn track_prior<P: Properties + ?Sized>(
     g: &mut Group,
     adv: &Advance,
-    obs: &Observation<'_>,
+    obs: &Observation,
     view: &View<'_, P>,
     field: Option<usize>,
 ) {
@@ -780,7 +866,7 @@ fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketState> {
         group_names,
         filter_values,
         groups: Vec::new(),
-        index: HashMap::new(),
+        index: FastMap::default(),
     };
     let charge_keys = &spec.charge.group_keys;
     match &spec.charge.filters {

@@ -2,8 +2,6 @@
 //! properties it asks for by key id, so that no map is built per event;
 //! and what becomes of events that cannot count (C10).
 
-use std::collections::HashSet;
-
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::Value;
 use crate::exact::Exact;
@@ -176,20 +174,22 @@ impl Warning {
 }
 
 /// QA19: the first event with a `transaction_id` wins; this remembers
-/// the ids seen (memory grows with distinct ids).
+/// the ids seen (memory grows with the ids' total length).
+///
+/// ```
+/// let mut ids = meterprice::TransactionIds::default();
+/// assert!(ids.first("tx1"));
+/// assert!(!ids.first("tx1"));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct TransactionIds {
-    seen: HashSet<Box<str>>,
+    seen: crate::aggregate::fast_lookup::IdSet,
 }
 
 impl TransactionIds {
     /// Whether `id` is seen for the first time (and remembers it).
+    #[inline]
     pub fn first(&mut self, id: &str) -> bool {
-        if self.seen.contains(id) {
-            false
-        } else {
-            self.seen.insert(id.into());
-            true
-        }
+        self.seen.insert(id)
     }
 }

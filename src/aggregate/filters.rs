@@ -321,6 +321,14 @@ impl Rule {
         }
     }
 
+    /// The key ids the rule reads.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = usize> + '_ {
+        self.matching
+            .iter()
+            .chain(self.ignored.iter().flatten())
+            .map(|(k, _)| *k)
+    }
+
     /// A21 and A23: every matching key's text is one of its values, and no
     /// ignored entry has all its keys' `coalesce(text, '')` in its lists.
     pub(crate) fn admits<'v>(&self, get: &impl Fn(usize) -> Option<Value<'v>>) -> bool {
@@ -365,6 +373,11 @@ impl Choice {
             })
             .collect();
         Self { filters }
+    }
+
+    /// The key ids the choice reads.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = usize> + '_ {
+        self.filters.iter().flatten().map(|(k, _)| *k)
     }
 
     /// The filter with the most keys among those whose every key the event

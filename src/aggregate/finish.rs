@@ -178,7 +178,7 @@ impl Aggregator {
                     ..Core::default()
                 })
             }
-            Acc::Unique(u) => self.unique_core(ctx, u.finish()),
+            Acc::Unique(u) => self.unique_core(ctx, u.adds()),
             Acc::Weighted(w) => self.weighted_core(ctx, w),
             Acc::ProratedSum { persisted, current } => {
                 self.prorated_sum_core(ctx, persisted.finish(), current.finish())

@@ -2,11 +2,10 @@
 //! order-dependent outputs need kept (per-event records, prorated
 //! unique-count sequences).
 
-use std::collections::HashMap;
-
 use crate::aggregate::accumulator::{
-    CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, UniqueCountAcc, WeightedSumAcc,
+    CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
 };
+use crate::aggregate::fast_lookup::{FastMap, LastOps};
 use crate::aggregate::metric::AggregationType;
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
@@ -14,7 +13,7 @@ use crate::exact::{self, Exact};
 
 /// One event as a group sees it.
 #[derive(Debug, Clone)]
-pub(crate) struct Observation<'v> {
+pub(crate) struct Observation {
     pub(crate) order: EventOrder,
     /// In `[floor_ms(from), upper]` (A7).
     pub(crate) in_window: bool,
@@ -22,8 +21,9 @@ pub(crate) struct Observation<'v> {
     pub(crate) before_from: bool,
     /// The A13 value (numeric types).
     pub(crate) value: Option<Exact>,
-    /// The field's A12 text (unique counts; `None`: missing or `null`).
-    pub(crate) property: Option<std::borrow::Cow<'v, str>>,
+    /// The field's A12 text, interned (unique counts; `None`: missing or
+    /// `null`).
+    pub(crate) property: Option<u32>,
     /// An add (`operation_type` missing, `null` or `"add"`, QA7).
     pub(crate) add: bool,
     pub(crate) precise: Option<Exact>,
@@ -49,8 +49,9 @@ pub(crate) struct Operation {
     pub(crate) listed: bool,
 }
 
-/// The prorated unique count keeps each value's operations.
-pub(crate) type Sequences = HashMap<Option<Box<str>>, Vec<Operation>>;
+/// The prorated unique count keeps each value's operations, by interned
+/// value.
+pub(crate) type Sequences = FastMap<Option<u32>, Vec<Operation>>;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Acc {
@@ -58,7 +59,8 @@ pub(crate) enum Acc {
     Sum(SumAcc),
     Max(MaxAcc),
     Latest(LatestAcc),
-    Unique(UniqueCountAcc),
+    /// A37 by interned value.
+    Unique(LastOps<u32>),
     Weighted(WeightedSumAcc),
     /// A45: events before `from` and in the window, and Σ value × days.
     ProratedSum {
@@ -75,12 +77,12 @@ impl Acc {
                 persisted: SumAcc::default(),
                 current: SumAcc::default(),
             },
-            (AggregationType::UniqueCount, true) => Acc::ProratedUnique(HashMap::new()),
+            (AggregationType::UniqueCount, true) => Acc::ProratedUnique(FastMap::default()),
             (AggregationType::Count, _) => Acc::Count(CountAcc::default()),
             (AggregationType::Sum, _) => Acc::Sum(SumAcc::default()),
             (AggregationType::Max, _) => Acc::Max(MaxAcc::default()),
             (AggregationType::Latest, _) => Acc::Latest(LatestAcc::default()),
-            (AggregationType::UniqueCount, _) => Acc::Unique(UniqueCountAcc::default()),
+            (AggregationType::UniqueCount, _) => Acc::Unique(LastOps::default()),
             (AggregationType::WeightedSum, _) => Acc::Weighted(WeightedSumAcc::new(ws_end)),
         }
     }
@@ -122,11 +124,7 @@ impl Group {
     /// Takes one event in scope of the type (the caller checked A7/A8 and
     /// A13). `records` asks for per-event records.
     #[inline]
-    pub(crate) fn update(
-        &mut self,
-        o: &Observation<'_>,
-        records: bool,
-    ) -> Result<(), ArithmeticError> {
+    pub(crate) fn update(&mut self, o: &Observation, records: bool) -> Result<(), ArithmeticError> {
         if o.in_window {
             self.window_events += u64::from(o.listed);
             if let Some(p) = o.precise {
@@ -150,7 +148,7 @@ impl Group {
                     l.update(o.order, v);
                 }
             }
-            Acc::Unique(u) => u.update(o.property.as_deref(), o.order, o.add),
+            Acc::Unique(u) => u.update(o.property.as_ref(), o.order, o.add, |k: &u32| *k),
             Acc::Weighted(w) => match o.value {
                 Some(v) if o.in_window => w.update(o.order.timestamp, v)?,
                 Some(v) => self.before_sum = exact::add(self.before_sum, v, WHAT)?,
@@ -167,8 +165,7 @@ impl Group {
                 }
             }
             Acc::ProratedUnique(seqs) => {
-                let key = o.property.as_deref().map(Box::<str>::from);
-                seqs.entry(key).or_default().push(Operation {
+                seqs.entry(o.property).or_default().push(Operation {
                     order: o.order,
                     add: o.add,
                     listed: o.listed,
@@ -184,6 +181,26 @@ impl Group {
             });
         }
         Ok(())
+    }
+
+    /// Renumbers interned values (another aggregator's into this one's).
+    pub(crate) fn remap(&mut self, mut id: impl FnMut(u32) -> u32) {
+        match &mut self.acc {
+            Acc::Unique(u) => {
+                let mut fresh = LastOps::default();
+                for (k, (o, add)) in u.entries() {
+                    fresh.update(k.map(|k| id(*k)).as_ref(), o, add, |k: &u32| *k);
+                }
+                *u = fresh;
+            }
+            Acc::ProratedUnique(seqs) => {
+                *seqs = std::mem::take(seqs)
+                    .into_iter()
+                    .map(|(k, v)| (k.map(&mut id), v))
+                    .collect();
+            }
+            _ => {}
+        }
     }
 
     /// Takes in the same group's state from another aggregator.
@@ -202,7 +219,11 @@ impl Group {
             (Acc::Sum(a), Acc::Sum(b)) => a.merge(&b)?,
             (Acc::Max(a), Acc::Max(b)) => a.merge(&b),
             (Acc::Latest(a), Acc::Latest(b)) => a.merge(&b),
-            (Acc::Unique(a), Acc::Unique(b)) => a.merge(&b),
+            (Acc::Unique(a), Acc::Unique(b)) => {
+                for (k, (o, add)) in b.entries() {
+                    a.update(k, o, add, |k: &u32| *k);
+                }
+            }
             (Acc::Weighted(a), Acc::Weighted(b)) => a.merge(&b)?,
             (
                 Acc::ProratedSum { persisted, current },

@@ -16,6 +16,7 @@ mod advance;
 mod aggregator;
 mod event;
 mod expression;
+mod fast_lookup;
 mod filters;
 mod finish;
 mod group;

@@ -27,7 +27,7 @@ fn days(n: i64) -> Exact {
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     order: crate::aggregate::accumulator::EventOrder,
-    property: Option<Box<str>>,
+    property: Option<u32>,
     add: bool,
     days: i64,
 }
@@ -236,7 +236,7 @@ impl Aggregator {
                 .collect();
             ops.sort_by_key(|o| o.order);
             let kept = self.kept_operations(&ops, property.is_none());
-            rows.extend(self.billed_days(&kept, property, ctx.grouped));
+            rows.extend(self.billed_days(&kept, *property, ctx.grouped));
         }
         rows.sort_by(|a, b| {
             (a.order.timestamp, &a.property).cmp(&(b.order.timestamp, &b.property))
@@ -280,12 +280,7 @@ impl Aggregator {
     /// Step 3: an add is billed from `max(t, from)` to the next kept row
     /// (or `to`) inclusive; nothing when that row is before the period
     /// (AD8 for grouped counts: QA11's extra day is not billed).
-    fn billed_days(
-        &self,
-        kept: &[Operation],
-        property: &Option<Box<str>>,
-        grouped: bool,
-    ) -> Vec<Row> {
+    fn billed_days(&self, kept: &[Operation], property: Option<u32>, grouped: bool) -> Vec<Row> {
         let p = &self.spec.period;
         let tz = &p.timezone;
         let lower = p.from.floor_ms();
@@ -302,7 +297,7 @@ impl Aggregator {
             };
             rows.push(Row {
                 order: o.order,
-                property: property.clone(),
+                property,
                 add: o.add,
                 days,
             });

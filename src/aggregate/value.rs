@@ -89,7 +89,15 @@ pub struct OutOfRange;
 /// assert!(numeric_value(Some(Value::Number("1e40"))).is_err());
 /// # Ok::<(), meterprice::ParseExactError>(())
 /// ```
+#[inline]
 pub fn numeric_value(value: Option<Value<'_>>) -> Result<Option<Exact>, OutOfRange> {
+    // The common spelling (`12.50`, up to 18 digits) in one pass: exactly
+    // what the pattern accepts.
+    if let Some(Value::String(s) | Value::Number(s)) = value
+        && let Some(x) = crate::decimal_text::parse_plain(s.as_bytes())
+    {
+        return Ok(Some(x));
+    }
     let text = match value {
         Some(Value::Number(raw)) => raw,
         Some(Value::String(s)) if matches_numeric_pattern(s) => s,
