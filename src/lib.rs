@@ -90,6 +90,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Aggregation: from raw events to buckets
+//!
+//! [`Aggregator`] performs Lago's billable-metric aggregation
+//! (`docs/aggregation.md`): a validated [`BillableMetric`] and an
+//! [`AggregationSpec`] (period, charge filters and groups, options, carried
+//! state) take events one at a time, in any order, and give one
+//! [`BucketResult`] per bucket and group — the [`Bucket`]s that
+//! [`Charge::rate`] prices ([`AggregationResult::rate_buckets`]), or, for
+//! one pay-in-advance event, the step [`Charge::rate_event`] prices.
+//! [`aggregate_json`] is the JSON contract (`docs/aggregate-json.md`).
+//!
 //! # Rounding and precision
 //!
 //! An amount is rounded half away from zero to the currency's minor unit
@@ -173,3 +184,8 @@ pub use usage::Usage;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// So does the `aggregate` contract's.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/aggregate-json.md")]
+struct AggregateJsonDoctests;

@@ -129,21 +129,7 @@ impl Aggregator {
                 core.step = Some(self.step(Exact::ONE, None, None));
                 core
             }
-            Acc::Sum(s) => {
-                let (total, n) = s.finish();
-                let step = self.sum_step(ctx)?;
-                let mut values = listed_values(&ctx.records);
-                values.extend(estimate);
-                Core {
-                    aggregation: total,
-                    count: Exact::from(n),
-                    running_total: self
-                        .summing_total(ctx.records.iter().map(|r| r.value), estimate)?,
-                    event_values: values,
-                    step: Some(self.finish_step(ctx, step, None)?),
-                    ..Core::default()
-                }
-            }
+            Acc::Sum(s) => self.advance_sum(ctx, s.finish(), estimate)?,
             Acc::Unique(u) => {
                 let a = Exact::from(u.adds());
                 let step = self.unique_step(ctx)?;
@@ -158,19 +144,7 @@ impl Aggregator {
                 }
             }
             Acc::ProratedSum { persisted, current } => {
-                let (p, np) = persisted.finish();
-                let (_, nc) = current.finish();
-                let prorated = ceil5(self.prorated_sum_value(ctx, p)?)?;
-                let step = self.sum_step(ctx)?;
-                let (event_values, prorated_event_values) = self.prorated_sum_lists(ctx)?;
-                Core {
-                    aggregation: prorated,
-                    count: Exact::from(np + nc),
-                    event_values,
-                    prorated_event_values,
-                    step: Some(self.prorated_step(ctx, step)?),
-                    ..Core::default()
-                }
+                self.advance_prorated_sum(ctx, persisted.finish(), current.finish())?
             }
             Acc::ProratedUnique(seqs) => {
                 let prorated = self.prorated_unique_value(ctx, seqs)?;
@@ -198,6 +172,47 @@ impl Aggregator {
             }
         }
         Ok(core)
+    }
+
+    /// A sum in advance: the window's total, and the step.
+    fn advance_sum(
+        &self,
+        ctx: &Ctx<'_>,
+        (total, n): (Exact, u64),
+        estimate: Option<Exact>,
+    ) -> Result<Core, ArithmeticError> {
+        let step = self.sum_step(ctx)?;
+        let mut values = listed_values(&ctx.records);
+        values.extend(estimate);
+        Ok(Core {
+            aggregation: total,
+            count: Exact::from(n),
+            running_total: self.summing_total(ctx.records.iter().map(|r| r.value), estimate)?,
+            event_values: values,
+            step: Some(self.finish_step(ctx, step, None)?),
+            ..Core::default()
+        })
+    }
+
+    /// A prorated sum in advance: the window's prorated total (A45), and
+    /// the prorated step.
+    fn advance_prorated_sum(
+        &self,
+        ctx: &Ctx<'_>,
+        (persisted, n_persisted): (Exact, u64),
+        (_, n_current): (Exact, u64),
+    ) -> Result<Core, ArithmeticError> {
+        let prorated = ceil5(self.prorated_sum_value(ctx, persisted)?)?;
+        let step = self.sum_step(ctx)?;
+        let (event_values, prorated_event_values) = self.prorated_sum_lists(ctx)?;
+        Ok(Core {
+            aggregation: prorated,
+            count: Exact::from(n_persisted + n_current),
+            event_values,
+            prorated_event_values,
+            step: Some(self.prorated_step(ctx, step)?),
+            ..Core::default()
+        })
     }
 
     /// A57 for sums: the event's value against the cached state.

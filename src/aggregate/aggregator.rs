@@ -763,7 +763,7 @@ fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
         None => out.push(0),
         Some(t) => {
             out.push(1);
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
             out.extend_from_slice(t.as_bytes());
         }
     }

@@ -123,6 +123,10 @@ impl EventReader {
         self.arena.clear();
         self.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         self.fields = EMPTY;
+        // Spans are 32-bit offsets.
+        if u32::try_from(text.len()).is_err() {
+            return Err(EventSyntaxError("an event of 4 GiB or more".into()));
+        }
         let mut s = Scanner::new(text);
         if s.kind()? != Kind::Object {
             return Err(EventSyntaxError("an event must be a JSON object".into()));

@@ -1,0 +1,120 @@
+//! Memory of the streaming aggregator: 10 M events of an order-free
+//! metric (`sum_agg`, issue 12's workload: 3 charge filters + the default
+//! bucket, 1,000 groups), generated on the fly, read from JSON Lines text
+//! by `EventReader` and aggregated. Prints the peak resident set
+//! (`VmHWM` of /proc/self/status) after 1, 2, 5 and 10 M events: it stays
+//! flat, bounded by the groups and not by the events.
+//!
+//! ```sh
+//! cargo run --release --example aggregate_memory            # 10 M events
+//! cargo run --release --example aggregate_memory -- 20000000
+//! cargo run --release --example aggregate_memory -- 10000000 --dedup
+//! ```
+//!
+//! `--dedup` also checks transaction ids for duplicates (QA19), which has
+//! to remember every id: that memory grows with the events, on purpose.
+
+use std::time::Instant;
+
+use meterprice::{
+    AggregationSpec, Aggregator, BillableMetric, BillingPeriod, ChargeFilterSpec, EventReader,
+    Filters, MetricDefinition, MetricFilter, Timestamp, TransactionIds,
+};
+
+const REGIONS: [&str; 4] = ["eu", "us", "asia", "af"];
+
+fn spec() -> AggregationSpec {
+    let mut def = MetricDefinition::default();
+    def.code = "api_calls".into();
+    def.aggregation_type = "sum_agg".into();
+    def.field_name = Some("value".into());
+    def.filters = vec![MetricFilter {
+        key: "region".into(),
+        values: REGIONS.iter().map(|r| r.to_string()).collect(),
+    }];
+    let period = BillingPeriod::new(
+        Timestamp::parse("2024-03-01T00:00:00Z").expect("from"),
+        Timestamp::parse("2024-03-31T23:59:59.999999Z").expect("to"),
+    )
+    .expect("period");
+    let mut spec = AggregationSpec::new(BillableMetric::new(def).expect("metric"), period);
+    let filter = |r: &str| {
+        ChargeFilterSpec::new(vec![("region".into(), vec![r.into()])])
+            .with_group_keys(vec!["agent".into()])
+    };
+    spec.charge.filters = Filters::Charge(vec![filter("eu"), filter("us"), filter("asia")]);
+    spec.charge.group_keys = vec!["agent".into()];
+    spec
+}
+
+/// Peak resident set size, in kB (`VmHWM`).
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let total: u64 = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let dedup = args.iter().any(|a| a == "--dedup");
+    let mut agg = Aggregator::new(spec()).expect("aggregator");
+    let mut reader = EventReader::new(agg.keys());
+    let mut ids = TransactionIds::default();
+    let mut line = String::with_capacity(256);
+    let mut r: u64 = 0x9E37_79B9_7F4A_7C15;
+    let checkpoints = [
+        1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000, 50_000_000,
+    ];
+    println!("events,peak_rss_kb,seconds (dedup: {dedup})");
+    let start = Instant::now();
+    for i in 0..total {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        line.clear();
+        let secs = 1_709_251_200 + r % (31 * 86_400);
+        let cents = (r >> 20) % 100_000;
+        use std::fmt::Write;
+        let _ = write!(
+            line,
+            r#"{{"transaction_id":"tx-{i}","timestamp":{secs},"properties":{{"region":"{}","agent":"agent-{}","value":"{}.{:02}"}}}}"#,
+            REGIONS[(r % 4) as usize],
+            (r >> 8) % 1000,
+            cents / 100,
+            cents % 100
+        );
+        let Ok(event) = reader.read(&line) else {
+            continue;
+        };
+        let Ok(meta) = event.meta(i, true) else {
+            continue;
+        };
+        if dedup && !ids.first(meta.transaction_id) {
+            continue;
+        }
+        agg.push(&meta, &event);
+        if checkpoints.contains(&(i + 1)) {
+            println!(
+                "{},{},{:.1}",
+                i + 1,
+                peak_rss_kb(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let result = agg.finish().expect("finish");
+    println!(
+        "# {} buckets (bucket × group), peak RSS {} kB",
+        result.buckets.len(),
+        peak_rss_kb()
+    );
+}

@@ -1,0 +1,102 @@
+//! `meterprice::aggregate_json` on arbitrary bytes: it must never panic,
+//! hang or abort, and must always write exactly one JSON object on one
+//! line (unless pretty) carrying either `buckets`, `warnings` and
+//! `rejected_events`, or an `error` with a contract code
+//! (docs/aggregate-json.md); the same input gives the same output, and
+//! pretty output holds the same result.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use meterprice::Outcome;
+use serde_json::Value;
+
+fn parse(written: &[u8], what: &str) -> Value {
+    // Grammar first: the echoed id may hold numbers no f64 can hold.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(written) {
+        panic!("aggregate_json wrote invalid {what} JSON ({e}): {:?}", String::from_utf8_lossy(written));
+    }
+    let mut v: Value = match serde_json::from_slice(written) {
+        Ok(v) => v,
+        // A huge echoed id (1e999) is valid JSON but not an f64: drop it.
+        Err(_) => {
+            let mut raw: serde_json::Map<String, Value> = serde_json::Map::new();
+            let full: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+                serde_json::from_slice(written).expect("an object");
+            for (k, r) in full {
+                if k != "id" {
+                    raw.insert(k, serde_json::from_str(r.get()).expect("a value"));
+                }
+            }
+            Value::Object(raw)
+        }
+    };
+    assert!(v.is_object(), "not an object: {v}");
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    v
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut out = b"prefix".to_vec();
+    let outcome = meterprice::aggregate_json(text, &mut out, false);
+    assert!(out.starts_with(b"prefix"), "aggregate_json clobbered `out`");
+    let written = out[b"prefix".len()..].to_vec();
+    assert!(!written.contains(&b'\n'), "compact output must be one line");
+    let result = parse(&written, "compact");
+    match outcome {
+        Outcome::Priced => {
+            assert!(result.get("error").is_none(), "Priced with an error: {result}");
+            for key in ["buckets", "warnings", "rejected_events"] {
+                assert!(result[key].is_array(), "Priced without `{key}`: {result}");
+            }
+            for b in result["buckets"].as_array().into_iter().flatten() {
+                assert!(b["aggregation"].is_string(), "a bucket without its aggregation: {b}");
+                assert!(b.get("count").is_some(), "a bucket without its count: {b}");
+                let label = b["bucket"].as_str().unwrap_or("");
+                assert!(
+                    label == "default" || label == "filter" || label.starts_with("filter:"),
+                    "unknown bucket label {label:?}"
+                );
+            }
+            for r in result["rejected_events"].as_array().into_iter().flatten() {
+                let code = r["code"].as_str().unwrap_or("");
+                assert!(
+                    matches!(
+                        code,
+                        "invalid_event"
+                            | "invalid_timestamp"
+                            | "duplicate_transaction_id"
+                            | "expression_evaluation_failed"
+                            | "arithmetic_overflow"
+                    ),
+                    "unknown rejection code {code:?}"
+                );
+            }
+        }
+        Outcome::Failed => {
+            let err = &result["error"];
+            let code = err["code"].as_str().unwrap_or("");
+            assert!(
+                matches!(
+                    code,
+                    "parse_error" | "validation_error" | "unsupported" | "arithmetic_overflow"
+                ),
+                "unknown error code {code:?}: {result}"
+            );
+            assert!(err["message"].is_string(), "error without a message: {result}");
+        }
+        _ => {}
+    }
+    // Deterministic.
+    let mut again = Vec::new();
+    meterprice::aggregate_json(text, &mut again, false);
+    assert_eq!(again, written, "two runs differ");
+    // Pretty holds the same result.
+    let mut pretty = Vec::new();
+    assert_eq!(meterprice::aggregate_json(text, &mut pretty, true), outcome);
+    assert_eq!(parse(&pretty, "pretty"), result, "pretty and compact differ");
+});
