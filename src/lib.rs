@@ -154,10 +154,11 @@ pub use aggregate::{
     CachedAggregation, CarriedState, ChargeFilterSpec, ChargeModelKind, ChargeSpec, CountAcc,
     Evaluated, EvaluationError, EventMeta, EventOrder, Expression, ExpressionParseError,
     FilterScope, FilterValues, Filters, FreeUnits, GroupLabel, InAdvanceError, InAdvanceEvent,
-    InAdvanceStep, LatestAcc, MaxAcc, MetricDefinition, MetricFilter, MetricRounding, Named,
-    OutOfRange, PerEvent, PeriodError, Properties, RejectCode, RejectedEvent, Rounding, SetupError,
-    SumAcc, TimeZone, Timestamp, TimestampError, TransactionIds, UniqueCountAcc, Value, Warning,
-    WeightedSum, WeightedSumAcc, WeightedSumInitial, event_filter, numeric_value,
+    InAdvanceStep, KeyMap, LatestAcc, Mapped, MaxAcc, MetricDefinition, MetricFilter,
+    MetricRounding, Named, OutOfRange, PerEvent, PeriodError, Properties, RejectCode,
+    RejectedEvent, Rounding, SetupError, SumAcc, TimeZone, Timestamp, TimestampError,
+    TransactionIds, UniqueCountAcc, Value, Warning, WeightedSum, WeightedSumAcc,
+    WeightedSumInitial, event_filter, numeric_value,
 };
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 pub use details::{

@@ -65,6 +65,12 @@ impl CountAcc {
     pub fn finish(&self) -> u64 {
         self.events
     }
+
+    /// A partial count from its state ([`CountAcc::finish`]), e.g. one an
+    /// engine shipped between partitions.
+    pub fn from_state(events: u64) -> Self {
+        Self { events }
+    }
 }
 
 /// `sum_agg` (A34): the exact sum and the events counted.
@@ -100,6 +106,11 @@ impl SumAcc {
     pub fn finish(&self) -> (Exact, u64) {
         (self.sum, self.events)
     }
+
+    /// A partial sum from its state ([`SumAcc::finish`]).
+    pub fn from_state(sum: Exact, events: u64) -> Self {
+        Self { sum, events }
+    }
 }
 
 /// `max_agg` (A35): the largest value (negative maxima stay negative).
@@ -127,6 +138,16 @@ impl MaxAcc {
     /// `(max, events_count)`; 0 for no event.
     pub fn finish(&self) -> (Exact, u64) {
         (self.max.unwrap_or(Exact::ZERO), self.events)
+    }
+
+    /// The state: the maximum so far (`None`: no event) and the count.
+    pub fn state(&self) -> (Option<Exact>, u64) {
+        (self.max, self.events)
+    }
+
+    /// A partial maximum from its [`MaxAcc::state`].
+    pub fn from_state(max: Option<Exact>, events: u64) -> Self {
+        Self { max, events }
     }
 }
 
@@ -161,6 +182,16 @@ impl LatestAcc {
         let v = self.latest.map_or(Exact::ZERO, |(_, v)| v);
         (v.max(Exact::ZERO), self.events)
     }
+
+    /// The state: the last event's order and value so far, and the count.
+    pub fn state(&self) -> (Option<(EventOrder, Exact)>, u64) {
+        (self.latest, self.events)
+    }
+
+    /// A partial state from its [`LatestAcc::state`].
+    pub fn from_state(latest: Option<(EventOrder, Exact)>, events: u64) -> Self {
+        Self { latest, events }
+    }
 }
 
 /// `unique_count_agg` (A37): per property value, its last operation in
@@ -192,6 +223,14 @@ impl UniqueCountAcc {
     /// The number of values whose last operation is an add.
     pub fn finish(&self) -> u64 {
         self.ops.adds()
+    }
+
+    /// The state: each value's last operation (order, adds); feeding them
+    /// to [`UniqueCountAcc::update`] of another accumulator merges.
+    pub fn state(&self) -> impl Iterator<Item = (Option<&str>, EventOrder, bool)> {
+        self.ops
+            .entries()
+            .map(|(k, (o, add))| (k.map(|k| &**k), o, add))
     }
 }
 
@@ -258,6 +297,22 @@ impl WeightedSumAcc {
         self.variation = exact::add(self.variation, other.variation, WHAT)?;
         self.events += other.events;
         Ok(())
+    }
+
+    /// The state: the period end, Σ value × seconds active, Σ values and
+    /// the count.
+    pub fn state(&self) -> (Timestamp, Exact, Exact, u64) {
+        (self.end, self.value_seconds, self.variation, self.events)
+    }
+
+    /// A partial sum from its [`WeightedSumAcc::state`].
+    pub fn from_state(end: Timestamp, value_seconds: Exact, variation: Exact, events: u64) -> Self {
+        Self {
+            end,
+            value_seconds,
+            variation,
+            events,
+        }
     }
 
     /// The weighted sum with `initial` active from `start` (`floor_ms(from)`)
@@ -376,5 +431,37 @@ mod tests {
         assert_eq!(a, whole);
         assert_eq!(ma.finish(), (x("7"), 4));
         assert_eq!(mw, ma);
+    }
+
+    #[test]
+    fn states_round_trip_for_engines_that_ship_them() {
+        let at = t("2024-03-13T12:00:00Z");
+        let mut m = MaxAcc::default();
+        m.update(x("-2"));
+        let (max, n) = m.state();
+        assert_eq!(MaxAcc::from_state(max, n), m);
+        let mut l = LatestAcc::default();
+        l.update(EventOrder::new(at, 3), x("7"));
+        let (last, n) = l.state();
+        assert_eq!(LatestAcc::from_state(last, n), l);
+        let mut w = WeightedSumAcc::new(t("2024-04-01T00:00:00Z"));
+        w.update(at, x("2")).unwrap();
+        let (end, vs, var, n) = w.state();
+        assert_eq!(WeightedSumAcc::from_state(end, vs, var, n), w);
+        let mut s = SumAcc::default();
+        s.update(x("1.5")).unwrap();
+        let (sum, n) = s.finish();
+        assert_eq!(SumAcc::from_state(sum, n), s);
+        assert_eq!(CountAcc::from_state(4).finish(), 4);
+        // A unique count's state fed into another merges it.
+        let mut u = UniqueCountAcc::default();
+        u.update(Some("a"), EventOrder::new(at, 0), true);
+        u.update(None, EventOrder::new(at, 1), true);
+        let mut v = UniqueCountAcc::default();
+        v.update(Some("a"), EventOrder::new(at, 2), false);
+        for (p, o, add) in u.state() {
+            v.update(p, o, add);
+        }
+        assert_eq!(v.finish(), 1, "a removed later; the missing value added");
     }
 }

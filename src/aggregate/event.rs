@@ -54,7 +54,7 @@ pub trait Properties {
 impl Properties for [Option<Value<'_>>] {
     #[inline]
     fn get(&self, key: usize) -> Option<Value<'_>> {
-        self.get(key).copied().flatten()
+        <[Option<Value<'_>>]>::get(self, key).copied().flatten()
     }
 }
 
@@ -90,6 +90,57 @@ impl Properties for Named<'_, '_> {
             .rev()
             .find(|(k, _)| *k == &**name)
             .map(|(_, v)| *v)
+    }
+}
+
+/// One aggregator's key ids onto another key list (a reader's, shared by
+/// several aggregators: a billing run reads each line once and feeds every
+/// charge of the event's metric).
+///
+/// ```
+/// use meterprice::{KeyMap, Properties, Value};
+/// let reader_keys: Vec<Box<str>> = vec!["region".into(), "gb".into(), "user".into()];
+/// let agg_keys: Vec<Box<str>> = vec!["gb".into(), "region".into()];
+/// let map = KeyMap::new(&agg_keys, &reader_keys);
+/// let slots = [Some(Value::String("eu")), Some(Value::String("2")), None];
+/// let props = map.view(&slots[..]);
+/// assert_eq!(props.get(0), Some(Value::String("2")));
+/// assert_eq!(props.get(1), Some(Value::String("eu")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMap {
+    to: Vec<Option<usize>>,
+}
+
+impl KeyMap {
+    /// Maps each of `from` (an aggregator's keys) to its position in
+    /// `into`, when there.
+    pub fn new(from: &[Box<str>], into: &[Box<str>]) -> Self {
+        Self {
+            to: from
+                .iter()
+                .map(|k| into.iter().position(|i| i == k))
+                .collect(),
+        }
+    }
+
+    /// `props` (laid out as `into`) seen with the `from` key ids.
+    pub fn view<'p, P: Properties + ?Sized>(&'p self, props: &'p P) -> Mapped<'p, P> {
+        Mapped { map: self, props }
+    }
+}
+
+/// Properties seen through a [`KeyMap`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mapped<'p, P: ?Sized> {
+    map: &'p KeyMap,
+    props: &'p P,
+}
+
+impl<P: Properties + ?Sized> Properties for Mapped<'_, P> {
+    #[inline]
+    fn get(&self, key: usize) -> Option<Value<'_>> {
+        self.props.get(self.map.to.get(key).copied().flatten()?)
     }
 }
 

@@ -32,7 +32,10 @@ pub use accumulator::{
 };
 pub use advance::{InAdvanceError, InAdvanceEvent};
 pub use aggregator::{AggregateError, Aggregator};
-pub use event::{EventMeta, Named, Properties, RejectCode, RejectedEvent, TransactionIds, Warning};
+pub use event::{
+    EventMeta, KeyMap, Mapped, Named, Properties, RejectCode, RejectedEvent, TransactionIds,
+    Warning,
+};
 pub use expression::{Evaluated, EvaluationError, Expression, ExpressionParseError, Rounding};
 pub use filters::{
     ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters, event_filter,
