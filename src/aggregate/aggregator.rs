@@ -10,10 +10,11 @@
 
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
-use crate::aggregate::fast_lookup::{FastMap, Interner, Membership, MembershipCache};
-use crate::aggregate::filters::{self, BucketId, Choice, FilterValues, Filters, Keys, Rule};
-use crate::aggregate::group::{Acc, Group, Observation};
+use crate::aggregate::fast_lookup::{FastMap, Interner, MembershipCache};
+use crate::aggregate::filters::{BucketId, Choice, FilterValues, Filters, Keys, Rule};
+use crate::aggregate::group::{Group, Observation};
 use crate::aggregate::metric::{AggregationType, SetupError};
+use crate::aggregate::route::{buckets, encode_text, rule_keys};
 use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::{Value, numeric_value};
@@ -24,13 +25,13 @@ use crate::error::ArithmeticError;
 pub(crate) struct BucketState {
     pub(crate) id: BucketId,
     /// `None`: every event (a charge without filters).
-    rule: Option<Rule>,
+    pub(crate) rule: Option<Rule>,
     pub(crate) group_keys: Vec<usize>,
     pub(crate) group_names: Vec<String>,
     /// The charge filter's values as given (for [`crate::Bucket`]).
     pub(crate) filter_values: Option<FilterValues>,
     pub(crate) groups: Vec<Group>,
-    index: FastMap<Box<[u8]>, usize>,
+    pub(crate) index: FastMap<Box<[u8]>, usize>,
 }
 
 /// The window's upper bound (A7, A9).
@@ -44,7 +45,7 @@ pub(crate) enum Upper {
 
 impl Upper {
     #[inline]
-    fn admits(self, o: EventOrder) -> bool {
+    pub(crate) fn admits(self, o: EventOrder) -> bool {
         match self {
             Upper::At(t) => o.timestamp <= t,
             Upper::UpTo(e) => o <= e,
@@ -93,7 +94,7 @@ impl OwnedValue {
     }
 
     /// JSON containment of one value (A57), type-sensitive.
-    fn contains(&self, v: Value<'_>) -> bool {
+    pub(crate) fn contains(&self, v: Value<'_>) -> bool {
         match (self, v) {
             (Self::Null, Value::Null) => true,
             (Self::Bool(a), Value::Bool(b)) => *a == b,
@@ -136,36 +137,38 @@ impl OwnedValue {
 pub struct Aggregator {
     pub(crate) spec: AggregationSpec,
     pub(crate) kind: AggregationType,
-    keys: Keys,
-    field: Option<usize>,
-    op: Option<usize>,
-    vars: Vec<usize>,
+    pub(crate) keys: Keys,
+    pub(crate) field: Option<usize>,
+    pub(crate) op: Option<usize>,
+    pub(crate) vars: Vec<usize>,
     /// `per_event.grouped_by_values` as (key id, text).
-    listed: Vec<(usize, Option<String>)>,
+    pub(crate) listed: Vec<(usize, Option<String>)>,
     pub(crate) buckets: Vec<BucketState>,
     /// Lago-mode rules of the filter buckets, kept to report overlaps in
     /// strict mode (C9).
-    overlap_rules: Vec<Rule>,
-    choice: Option<Choice>,
+    pub(crate) overlap_rules: Vec<Rule>,
+    pub(crate) choice: Option<Choice>,
     pub(crate) advance: Option<Advance>,
-    lower: Timestamp,
-    upper: Upper,
+    pub(crate) lower: Timestamp,
+    pub(crate) upper: Upper,
     pub(crate) records: bool,
-    initial_from_events: bool,
+    pub(crate) initial_from_events: bool,
     pub(crate) rejected: Vec<RejectedEvent>,
     /// Unique-count values, numbered.
     pub(crate) interner: Interner,
     /// The keys any bucket rule reads, and memberships by their texts.
-    filter_keys: Vec<usize>,
-    memberships: Option<MembershipCache>,
-    filter_buf: Vec<u8>,
-    overlaps: (u64, Vec<String>),
+    pub(crate) filter_keys: Vec<usize>,
+    /// Keys read as text (filters and groups).
+    pub(crate) text_keys: Vec<usize>,
+    pub(crate) memberships: Option<MembershipCache>,
+    pub(crate) filter_buf: Vec<u8>,
+    pub(crate) overlaps: (u64, Vec<String>),
     /// Events of the period left out by A13 (field missing or not numeric).
-    excluded: (u64, Vec<String>),
-    other_codes: u64,
+    pub(crate) excluded: (u64, Vec<String>),
+    pub(crate) other_codes: u64,
     /// A total that left the decimal range: the aggregation fails.
     pub(crate) failed: Option<AggregateError>,
-    key_buf: Vec<u8>,
+    pub(crate) key_buf: Vec<u8>,
 }
 
 /// Why an aggregation could not be completed.
@@ -224,22 +227,16 @@ impl Aggregator {
             _ => (None, Vec::new()),
         };
         let filter_keys = rule_keys(&buckets, choice.as_ref());
+        let mut text_keys: Vec<usize> = filter_keys
+            .iter()
+            .copied()
+            .chain(buckets.iter().flat_map(|b| b.group_keys.iter().copied()))
+            .collect();
+        text_keys.sort_unstable();
+        text_keys.dedup();
         let memberships =
             (!filter_keys.is_empty() && buckets.len() <= 64).then(MembershipCache::default);
-        let model = spec.charge.model;
-        let free_units = spec.options.free_units.is_some();
-        let records = match kind {
-            AggregationType::Sum => {
-                spec.charge.prorated
-                    || model == ChargeModelKind::Percentage
-                    || free_units
-                    || spec.options.per_event.is_some()
-            }
-            AggregationType::Max => {
-                model == ChargeModelKind::Percentage || spec.options.per_event.is_some()
-            }
-            _ => false,
-        };
+        let records = records_needed(&spec);
         let initial_from_events = kind == AggregationType::WeightedSum
             && spec.metric.recurring()
             && matches!(
@@ -263,6 +260,7 @@ impl Aggregator {
             initial_from_events,
             rejected: Vec::new(),
             interner: Interner::default(),
+            text_keys,
             filter_keys,
             memberships,
             filter_buf: Vec::new(),
@@ -393,6 +391,7 @@ impl Aggregator {
             note(&mut self.excluded, meta);
             return Ok(None);
         }
+        self.check_texts(meta, view)?;
         let add = self
             .op
             .and_then(|k| view.get(k))
@@ -417,6 +416,33 @@ impl Aggregator {
                 .iter()
                 .all(|(k, want)| group_text(view.get(*k)).as_deref() == want.as_deref()),
         }))
+    }
+
+    /// A number compared as text (A12) whose text would be absurdly long
+    /// (`1e5000`) cannot be compared: the event is rejected, not read as
+    /// `null`.
+    fn check_texts<P: Properties + ?Sized>(
+        &self,
+        meta: &EventMeta<'_>,
+        view: &View<'_, P>,
+    ) -> Result<(), RejectedEvent> {
+        for &k in &self.text_keys {
+            if let Some(Value::Number(raw)) = view.get(k)
+                && crate::aggregate::value::numeric_text(raw).is_none()
+            {
+                let name = self.keys.names.get(k).map_or("", |n| n);
+                return Err(RejectedEvent::new(
+                    Some(meta.transaction_id),
+                    meta.seq,
+                    RejectCode::ArithmeticOverflow,
+                    format!(
+                        "event {:?}: {name} {raw} is too long a number to compare as text (A12)",
+                        meta.transaction_id
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn out_of_range(&self, meta: &EventMeta<'_>, field: Option<Value<'_>>) -> RejectedEvent {
@@ -444,136 +470,6 @@ impl Aggregator {
                 AggregationType::WeightedSum => self.initial_from_events,
                 _ => false,
             }
-    }
-
-    /// The buckets an event goes to (A21–A24, or A26 in strict mode), and
-    /// the overlap warning (AD4). The answer depends only on the texts of
-    /// the filter keys, so it is cached by them.
-    fn route<P: Properties + ?Sized>(
-        &mut self,
-        meta: &EventMeta<'_>,
-        obs: &Observation,
-        view: &View<'_, P>,
-    ) -> Result<(), ArithmeticError> {
-        let get = |k: usize| view.get(k);
-        let Some(cache) = &self.memberships else {
-            return self.route_uncached(meta, obs, view);
-        };
-        let mut key = std::mem::take(&mut self.filter_buf);
-        key.clear();
-        for &k in &self.filter_keys {
-            encode_value(get(k), &mut key);
-        }
-        let m = match cache.get(&key) {
-            Some(m) => m,
-            None => {
-                let m = self.membership(&get);
-                if let Some(cache) = &mut self.memberships {
-                    cache.put(&key, m);
-                }
-                m
-            }
-        };
-        self.filter_buf = key;
-        if m.overlap && self.advance.is_none() {
-            note(&mut self.overlaps, meta);
-        }
-        let mut bits = m.buckets;
-        while bits != 0 {
-            let b = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            self.add_to_bucket(b, obs, view)?;
-        }
-        Ok(())
-    }
-
-    /// The buckets (at most 64) an event with these properties goes to.
-    fn membership<'v>(&self, get: &impl Fn(usize) -> Option<Value<'v>>) -> Membership {
-        let strict = self.spec.options.strict_filters;
-        if let (true, Some(choice)) = (strict, &self.choice) {
-            let hits = self.overlap_rules.iter().filter(|r| r.admits(get)).count();
-            let target = choice
-                .choose(get)
-                .map_or(BucketId::Default, BucketId::Filter);
-            let b = self.buckets.iter().position(|b| b.id == target);
-            return Membership {
-                buckets: b.map_or(0, |b| 1 << b),
-                overlap: hits >= 2,
-            };
-        }
-        let (mut buckets, mut hits) = (0u64, 0);
-        for (i, b) in self.buckets.iter().enumerate() {
-            if b.rule.as_ref().is_none_or(|r| r.admits(get)) {
-                buckets |= 1 << i;
-                hits += usize::from(matches!(b.id, BucketId::Filter(_)));
-            }
-        }
-        Membership {
-            buckets,
-            overlap: hits >= 2,
-        }
-    }
-
-    /// Routing without the cache (more than 64 buckets, or no filter).
-    fn route_uncached<P: Properties + ?Sized>(
-        &mut self,
-        meta: &EventMeta<'_>,
-        obs: &Observation,
-        view: &View<'_, P>,
-    ) -> Result<(), ArithmeticError> {
-        let get = |k: usize| view.get(k);
-        let strict = self.spec.options.strict_filters;
-        let target = match (strict, &self.choice) {
-            (true, Some(choice)) => Some(
-                choice
-                    .choose(&get)
-                    .map_or(BucketId::Default, BucketId::Filter),
-            ),
-            _ => None,
-        };
-        let mut hits = 0;
-        for b in 0..self.buckets.len() {
-            let Some(bucket) = self.buckets.get(b) else {
-                break;
-            };
-            let lago = bucket.rule.as_ref().is_none_or(|r| r.admits(&get));
-            hits += usize::from(lago && matches!(bucket.id, BucketId::Filter(_)));
-            if target.map_or(lago, |t| t == bucket.id) {
-                self.add_to_bucket(b, obs, view)?;
-            }
-        }
-        if hits >= 2 && self.advance.is_none() {
-            note(&mut self.overlaps, meta);
-        }
-        Ok(())
-    }
-
-    fn add_to_bucket<P: Properties + ?Sized>(
-        &mut self,
-        b: usize,
-        obs: &Observation,
-        view: &View<'_, P>,
-    ) -> Result<(), ArithmeticError> {
-        let mut key = std::mem::take(&mut self.key_buf);
-        key.clear();
-        let Some(bucket) = self.buckets.get_mut(b) else {
-            return Ok(());
-        };
-        for &k in &bucket.group_keys {
-            encode_group_value(view.get(k), &mut key);
-        }
-        let records = self.records;
-        let result = match &self.advance {
-            Some(adv) if *adv.group_key != *key => Ok(()),
-            Some(adv) => {
-                let g = group_slot(bucket, &key, view, self.kind, &self.spec)?;
-                track_prior(g, adv, obs, view, self.field);
-                g.update(obs, records)
-            }
-            None => group_slot(bucket, &key, view, self.kind, &self.spec)?.update(obs, records),
-        };
-        self.key_buf = key;
-        result
     }
 
     /// Takes in another aggregator of the same spec fed with other events
@@ -676,32 +572,6 @@ impl Aggregator {
         self.advance = Some(advance);
     }
 
-    /// The bucket an event goes to by A26 (strict mode and pay in advance),
-    /// and its group key and label in that bucket.
-    pub(crate) fn place<P: Properties + ?Sized>(
-        &self,
-        props: &View<'_, P>,
-    ) -> (BucketId, Box<[u8]>, Vec<Option<String>>) {
-        let get = |k: usize| props.get(k);
-        let id = match (&self.spec.charge.filters, &self.choice) {
-            (Filters::Raw { .. }, _) => BucketId::Matching,
-            (_, Some(choice)) => choice
-                .choose(&get)
-                .map_or(BucketId::Default, BucketId::Filter),
-            _ => BucketId::Default,
-        };
-        let mut key = Vec::new();
-        let mut label = Vec::new();
-        if let Some(b) = self.buckets.iter().find(|b| b.id == id) {
-            for &k in &b.group_keys {
-                let v = props.get(k);
-                encode_group_value(v, &mut key);
-                label.push(group_text(v));
-            }
-        }
-        (id, key.into_boxed_slice(), label)
-    }
-
     pub(crate) fn view<'p, P: Properties + ?Sized>(
         &self,
         props: &'p P,
@@ -723,8 +593,22 @@ impl Aggregator {
     }
 }
 
+/// Whether per-event records are kept: sums' running totals and lists,
+/// prorated sums, max per-event values.
+fn records_needed(spec: &AggregationSpec) -> bool {
+    let listing =
+        spec.charge.model == ChargeModelKind::Percentage || spec.options.per_event.is_some();
+    match spec.metric.aggregation_type() {
+        AggregationType::Sum => {
+            spec.charge.prorated || spec.options.free_units.is_some() || listing
+        }
+        AggregationType::Max => listing,
+        _ => false,
+    }
+}
+
 /// Counts an event in a warning, listing its id while there is room.
-fn note(tally: &mut (u64, Vec<String>), meta: &EventMeta<'_>) {
+pub(crate) fn note(tally: &mut (u64, Vec<String>), meta: &EventMeta<'_>) {
     tally.0 += 1;
     if tally.1.len() < Warning::MAX_IDS {
         tally.1.push(meta.transaction_id.to_string());
@@ -734,9 +618,9 @@ fn note(tally: &mut (u64, Vec<String>), meta: &EventMeta<'_>) {
 /// An event's properties with the expression's result in place of the
 /// field (A3).
 pub(crate) struct View<'p, P: ?Sized> {
-    props: &'p P,
-    field: Option<usize>,
-    computed: Option<&'p str>,
+    pub(crate) props: &'p P,
+    pub(crate) field: Option<usize>,
+    pub(crate) computed: Option<&'p str>,
 }
 
 impl<P: Properties + ?Sized> View<'_, P> {
@@ -754,162 +638,4 @@ pub(crate) fn group_text(v: Option<Value<'_>>) -> Option<String> {
     v.filter(|v| !v.is_blank())
         .and_then(|v| v.text())
         .map(|t| t.into_owned())
-}
-
-/// A text (or null) in a lookup key: a tag, the length, the bytes.
-#[inline]
-fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
-    match text {
-        None => out.push(0),
-        Some(t) => {
-            out.push(1);
-            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
-        }
-    }
-}
-
-/// A property's A12 text in a lookup key (`null` and missing alike).
-#[inline]
-fn encode_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
-    match v {
-        Some(Value::String(s)) => encode_text(Some(s), out),
-        Some(v) => encode_text(v.text().as_deref(), out),
-        None => encode_text(None, out),
-    }
-}
-
-/// A group value in a lookup key: `""` is `null` too (AD6).
-#[inline]
-fn encode_group_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
-    encode_value(v.filter(|v| !v.is_blank()), out);
-}
-
-/// Every key a bucket rule or the A26 choice reads.
-fn rule_keys(buckets: &[BucketState], choice: Option<&Choice>) -> Vec<usize> {
-    let mut keys: Vec<usize> = buckets
-        .iter()
-        .filter_map(|b| b.rule.as_ref())
-        .flat_map(|r| r.keys())
-        .chain(choice.into_iter().flat_map(Choice::keys))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
-/// The group of `key` in `bucket`, created on first use.
-fn group_slot<'b, P: Properties + ?Sized>(
-    bucket: &'b mut BucketState,
-    key: &[u8],
-    view: &View<'_, P>,
-    kind: AggregationType,
-    spec: &AggregationSpec,
-) -> Result<&'b mut Group, ArithmeticError> {
-    let i = match bucket.index.get(key) {
-        Some(&i) => i,
-        None => {
-            let label = bucket
-                .group_keys
-                .iter()
-                .map(|&k| group_text(view.get(k)))
-                .collect();
-            let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
-            bucket.groups.push(Group::new(label, acc));
-            bucket.index.insert(key.into(), bucket.groups.len() - 1);
-            bucket.groups.len() - 1
-        }
-    };
-    bucket
-        .groups
-        .get_mut(i)
-        .ok_or(ArithmeticError::new("group index"))
-}
-
-/// A57's `active_unique_property`: the latest earlier event (strictly
-/// before the pay-in-advance event) with the same field value.
-fn track_prior<P: Properties + ?Sized>(
-    g: &mut Group,
-    adv: &Advance,
-    obs: &Observation,
-    view: &View<'_, P>,
-    field: Option<usize>,
-) {
-    if obs.order.timestamp >= adv.order.timestamp || obs.order == adv.order {
-        return;
-    }
-    let matches = match (&adv.target, field.and_then(|f| view.get(f))) {
-        (Some(t), Some(v)) => t.contains(v),
-        (None, Some(Value::Null)) => true,
-        _ => false,
-    };
-    if matches && g.prior.is_none_or(|(o, _)| obs.order > o) {
-        g.prior = Some((obs.order, obs.add));
-    }
-}
-
-/// The buckets of a spec, in output order: filters, then the default.
-fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketState> {
-    let wallet = spec.charge.accepts_target_wallet;
-    let group_keys = |names: &[String], keys: &mut Keys| {
-        let mut names = names.to_vec();
-        if wallet && !names.iter().any(|n| n == "target_wallet_code") {
-            names.push("target_wallet_code".into());
-        }
-        let ids = names.iter().map(|n| keys.id(n)).collect();
-        (ids, names)
-    };
-    let bucket = |id, rule, (group_keys, group_names), filter_values| BucketState {
-        id,
-        rule,
-        group_keys,
-        group_names,
-        filter_values,
-        groups: Vec::new(),
-        index: FastMap::default(),
-    };
-    let charge_keys = &spec.charge.group_keys;
-    match &spec.charge.filters {
-        Filters::None => vec![bucket(
-            BucketId::Default,
-            None,
-            group_keys(charge_keys, keys),
-            None,
-        )],
-        Filters::Raw { matching, ignored } => {
-            let scope = filters::FilterScope {
-                matching: matching.clone(),
-                ignored: ignored.clone(),
-            };
-            let rule = Rule::compile(&scope, keys);
-            vec![bucket(
-                BucketId::Matching,
-                Some(rule),
-                group_keys(charge_keys, keys),
-                None,
-            )]
-        }
-        Filters::Charge(list) => {
-            let metric = spec.metric.filters();
-            let mut out = Vec::with_capacity(list.len() + 1);
-            for (i, f) in list.iter().enumerate() {
-                let rule = Rule::compile(&filters::scope(list, metric, Some(i)), keys);
-                let gk = group_keys(&f.group_keys, keys);
-                out.push(bucket(
-                    BucketId::Filter(i),
-                    Some(rule),
-                    gk,
-                    Some(f.values.clone()),
-                ));
-            }
-            let rule = Rule::compile(&filters::scope(list, metric, None), keys);
-            out.push(bucket(
-                BucketId::Default,
-                Some(rule),
-                group_keys(charge_keys, keys),
-                None,
-            ));
-            out
-        }
-    }
 }

@@ -23,6 +23,7 @@ mod group;
 mod metric;
 mod prorate;
 mod result;
+mod route;
 mod spec;
 mod time;
 mod value;

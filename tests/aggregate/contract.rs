@@ -494,3 +494,23 @@ fn the_binary_answers_every_line_and_sets_the_exit_status() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("meterprice aggregate"));
 }
+
+#[test]
+fn a_number_too_long_to_compare_as_text_is_rejected_not_read_as_null() {
+    // A12 writes 1e5000 out in full; meterprice refuses texts that long,
+    // so the event is rejected by name instead of falling into the null
+    // group.
+    let req = format!(
+        r#"{{"billable_metric": {}, "period": {}, "pricing_group_keys": ["k"],
+            "events": [{{"transaction_id": "big", "timestamp": 1709337600, "properties": {{"k": 1e5000}}}},
+                       {{"transaction_id": "ok", "timestamp": 1709337600, "properties": {{"k": 1e3}}}}]}}"#,
+        metric("count_agg", None),
+        march()
+    );
+    let mut out = Vec::new();
+    assert_eq!(aggregate_json(&req, &mut out, false), Outcome::Priced);
+    let v: Json = serde_json::from_slice(&out).unwrap();
+    assert_eq!(codes(&v), pairs(&[("big", "arithmetic_overflow")]));
+    assert_eq!(v["buckets"][0]["grouped_by"], json!({"k": "1000"}));
+    assert_eq!(v["buckets"].as_array().unwrap().len(), 1);
+}
