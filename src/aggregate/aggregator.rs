@@ -158,8 +158,6 @@ pub struct Aggregator {
     pub(crate) interner: Interner,
     /// The keys any bucket rule reads, and memberships by their texts.
     pub(crate) filter_keys: Vec<usize>,
-    /// Keys read as text (filters and groups).
-    pub(crate) text_keys: Vec<usize>,
     pub(crate) memberships: Option<MembershipCache>,
     pub(crate) filter_buf: Vec<u8>,
     pub(crate) overlaps: (u64, Vec<String>),
@@ -227,13 +225,6 @@ impl Aggregator {
             _ => (None, Vec::new()),
         };
         let filter_keys = rule_keys(&buckets, choice.as_ref());
-        let mut text_keys: Vec<usize> = filter_keys
-            .iter()
-            .copied()
-            .chain(buckets.iter().flat_map(|b| b.group_keys.iter().copied()))
-            .collect();
-        text_keys.sort_unstable();
-        text_keys.dedup();
         let memberships =
             (!filter_keys.is_empty() && buckets.len() <= 64).then(MembershipCache::default);
         let records = records_needed(&spec);
@@ -260,7 +251,6 @@ impl Aggregator {
             initial_from_events,
             rejected: Vec::new(),
             interner: Interner::default(),
-            text_keys,
             filter_keys,
             memberships,
             filter_buf: Vec::new(),
@@ -391,7 +381,6 @@ impl Aggregator {
             note(&mut self.excluded, meta);
             return Ok(None);
         }
-        self.check_texts(meta, view)?;
         let add = self
             .op
             .and_then(|k| view.get(k))
@@ -416,33 +405,6 @@ impl Aggregator {
                 .iter()
                 .all(|(k, want)| group_text(view.get(*k)).as_deref() == want.as_deref()),
         }))
-    }
-
-    /// A number compared as text (A12) whose text would be absurdly long
-    /// (`1e5000`) cannot be compared: the event is rejected, not read as
-    /// `null`.
-    fn check_texts<P: Properties + ?Sized>(
-        &self,
-        meta: &EventMeta<'_>,
-        view: &View<'_, P>,
-    ) -> Result<(), RejectedEvent> {
-        for &k in &self.text_keys {
-            if let Some(Value::Number(raw)) = view.get(k)
-                && crate::aggregate::value::numeric_text(raw).is_none()
-            {
-                let name = self.keys.names.get(k).map_or("", |n| n);
-                return Err(RejectedEvent::new(
-                    Some(meta.transaction_id),
-                    meta.seq,
-                    RejectCode::ArithmeticOverflow,
-                    format!(
-                        "event {:?}: {name} {raw} is too long a number to compare as text (A12)",
-                        meta.transaction_id
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
     fn out_of_range(&self, meta: &EventMeta<'_>, field: Option<Value<'_>>) -> RejectedEvent {

@@ -103,6 +103,10 @@ impl Timestamp {
     /// # Errors
     /// As [`Timestamp::parse_rfc3339`] and [`Timestamp::from_unix_text`].
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        // The common case first: no surrounding space, a date.
+        if text.as_bytes().get(4) == Some(&b'-') {
+            return Self::parse_rfc3339(text);
+        }
         let t = text.trim();
         if t.len() >= 10 && t.as_bytes().get(4) == Some(&b'-') {
             Self::parse_rfc3339(t)

@@ -41,12 +41,13 @@ impl<'a> Value<'a> {
     /// The value as Postgres' `properties->>'key'` gives it (A12): a
     /// string as itself, a number in plain notation with its trailing
     /// zeros (`1e3` → `1000`, `-0.0` → `0.0`), `true`/`false`, an object's
-    /// text; `None` for `null` (and for a number too long to write out).
+    /// text; `None` for `null`. A number whose plain notation would run
+    /// beyond 1,024 characters (`1e5000`) keeps its literal.
     pub fn text(&self) -> Option<Cow<'a, str>> {
         match *self {
             Value::Null => None,
             Value::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
-            Value::Number(raw) => numeric_text(raw),
+            Value::Number(raw) => Some(numeric_text(raw).unwrap_or(Cow::Borrowed(raw))),
             Value::String(s) | Value::Composite(s) => Some(Cow::Borrowed(s)),
         }
     }
@@ -227,6 +228,11 @@ mod tests {
         }
         assert_eq!(numeric_text("1e999999"), None);
         assert_eq!(numeric_text("abc"), None);
+        // Too long to write out: the literal stands for itself.
+        assert_eq!(
+            Value::Number("1e999999").text().as_deref(),
+            Some("1e999999")
+        );
     }
 
     #[test]

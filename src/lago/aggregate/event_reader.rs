@@ -52,6 +52,16 @@ struct Fields {
     properties: PropertiesField,
 }
 
+/// The top-level keys read, most frequent first.
+const TOP_LEVEL: [&str; 6] = [
+    "transaction_id",
+    "timestamp",
+    "properties",
+    "code",
+    "external_subscription_id",
+    "precise_total_amount_cents",
+];
+
 const EMPTY: Fields = Fields {
     transaction_id: Field::Absent,
     timestamp: Field::Absent,
@@ -131,20 +141,41 @@ impl EventReader {
         if s.kind()? != Kind::Object {
             return Err(EventSyntaxError("an event must be a JSON object".into()));
         }
-        let (keys, slots, fields) = (&self.keys, &mut self.slots, &mut self.fields);
-        s.members(&mut self.arena, |s, key, arena| {
-            let name = key.resolve(s.text, arena);
-            match name {
-                "properties" => fields.properties = properties(s, arena, keys, slots)?,
-                "transaction_id" => fields.transaction_id = field(s, arena)?,
-                "timestamp" => fields.timestamp = field(s, arena)?,
-                "code" => fields.code = field(s, arena)?,
-                "external_subscription_id" => fields.external_subscription_id = field(s, arena)?,
-                "precise_total_amount_cents" => fields.precise = field(s, arena)?,
-                _ => s.skip(arena, 1)?,
+        let fields = &mut self.fields;
+        let (keys, slots, arena) = (&self.keys, &mut self.slots, &mut self.arena);
+        s.expect(b'{', "{")?;
+        if !s.eat(b'}') {
+            loop {
+                let known = s.known_key(&TOP_LEVEL);
+                let name = match known {
+                    Some(i) => TOP_LEVEL.get(i).map_or(&b""[..], |n| n.as_bytes()),
+                    None => s.string(arena)?.resolve(s.text, arena).as_bytes(),
+                };
+                s.expect(b':', "\":\"")?;
+                let slot = match name {
+                    b"properties" => {
+                        fields.properties = properties(&mut s, arena, keys, slots)?;
+                        None
+                    }
+                    b"transaction_id" => Some(&mut fields.transaction_id),
+                    b"timestamp" => Some(&mut fields.timestamp),
+                    b"code" => Some(&mut fields.code),
+                    b"external_subscription_id" => Some(&mut fields.external_subscription_id),
+                    b"precise_total_amount_cents" => Some(&mut fields.precise),
+                    _ => {
+                        s.skip(arena, 1)?;
+                        None
+                    }
+                };
+                if let Some(slot) = slot {
+                    *slot = field(&mut s, arena)?;
+                }
+                if s.eat(b'}') {
+                    break;
+                }
+                s.expect(b',', "\",\" or \"}\"")?;
             }
-            Ok(())
-        })?;
+        }
         s.end()?;
         Ok(ReadEvent {
             text,
@@ -191,21 +222,34 @@ fn properties(
         }
     }
     let mut members = 0u32;
-    s.members(arena, |s, key, arena| {
+    s.expect(b'{', "{")?;
+    if s.eat(b'}') {
+        return Ok(PropertiesField::Object { members });
+    }
+    loop {
         members += 1;
-        let name = key.resolve(s.text, arena);
-        match keys.iter().position(|k| **k == *name) {
+        let found = match s.known_key(keys) {
+            Some(i) => Some(i),
+            None => {
+                let name = s.string(arena)?.resolve(s.text, arena).as_bytes();
+                keys.iter().position(|k| k.as_bytes() == name)
+            }
+        };
+        s.expect(b':', "\":\"")?;
+        match found {
             Some(i) => {
                 let slot = property(s, arena)?;
                 if let Some(target) = slots.get_mut(i) {
                     *target = slot;
                 }
-                Ok(())
             }
-            None => s.skip(arena, 2),
+            None => s.skip(arena, 2)?,
         }
-    })?;
-    Ok(PropertiesField::Object { members })
+        if s.eat(b'}') {
+            return Ok(PropertiesField::Object { members });
+        }
+        s.expect(b',', "\",\" or \"}\"")?;
+    }
 }
 
 #[inline]

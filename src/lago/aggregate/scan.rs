@@ -31,6 +31,7 @@ pub(crate) enum Span {
 }
 
 impl Span {
+    #[inline]
     pub(crate) fn resolve<'t>(self, input: &'t str, arena: &'t str) -> &'t str {
         match self {
             Span::Input(a, b) => input.get(a as usize..b as usize).unwrap_or(""),
@@ -212,6 +213,30 @@ impl<'t> Scanner<'t> {
             Some(c) => Ok(c),
             None => self.fail("a valid code point"),
         }
+    }
+
+    /// A key among `names` written plainly (no escape) at the current
+    /// position: consumes it with its quotes and gives its index. `None`
+    /// leaves the position alone (the caller reads the key in full).
+    #[inline]
+    pub(crate) fn known_key<N: AsRef<str>>(&mut self, names: &[N]) -> Option<usize> {
+        self.ws();
+        let rest = self.bytes().get(self.at..)?;
+        let (&b'"', body) = rest.split_first()? else {
+            return None;
+        };
+        let first = *body.first()?;
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref().as_bytes();
+            if name.first() == Some(&first)
+                && body.get(..name.len()) == Some(name)
+                && body.get(name.len()) == Some(&b'"')
+            {
+                self.at += name.len() + 2;
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// A number; its literal's span.
