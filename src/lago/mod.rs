@@ -5,7 +5,7 @@ mod request;
 mod response;
 mod scan;
 
-use crate::error::RateError;
+use crate::error::{DefinitionError, RateError};
 use request::{Envelope, LenientEnvelope, RequestError};
 
 /// How a request line turned out.
@@ -95,8 +95,11 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
                 .join("; ");
             return fail(out, "validation_error", &message, Some(&v));
         }
-        Err(RequestError::Unsupported(m)) => return fail(out, "unsupported", &m, None),
         Err(RequestError::Overflow(m)) => return fail(out, "arithmetic_overflow", &m, None),
+        Err(RequestError::Definition(e)) => {
+            let (code, message) = definition_failure(&e);
+            return fail(out, code, &message, None);
+        }
         Err(RequestError::Usage(m)) => return fail(out, "invalid_usage", &m, None),
     };
     let priced = match (req.event, req.buckets.as_slice()) {
@@ -113,6 +116,22 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         }
         Err(RateError::Usage(u)) => fail(out, "invalid_usage", &u.message, None),
         Err(RateError::Arithmetic(a)) => fail(out, "arithmetic_overflow", &a.to_string(), None),
+    }
+}
+
+/// The contract's code and message for a definition that cannot be priced.
+fn definition_failure(e: &DefinitionError) -> (&'static str, String) {
+    match e {
+        DefinitionError::Unsupported(model) if model == "custom" => (
+            "unsupported",
+            format!("{e} (Lago's custom model runs user scripts)"),
+        ),
+        DefinitionError::Unsupported(_) | DefinitionError::UnsupportedField { .. } => {
+            ("unsupported", e.to_string())
+        }
+        DefinitionError::OutOfRange { .. } => ("arithmetic_overflow", e.to_string()),
+        DefinitionError::Invalid(_) => ("validation_error", e.to_string()),
+        DefinitionError::Malformed(_) => ("parse_error", e.to_string()),
     }
 }
 
