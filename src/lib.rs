@@ -147,7 +147,9 @@ pub use error::{
 };
 pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json};
+pub use lago::{
+    DEFAULT_MAX_LINE_BYTES, Outcome, ServeError, ServeOptions, Summary, rate_json, serve,
+};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,

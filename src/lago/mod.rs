@@ -1,9 +1,12 @@
 //! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
 //! exist only here, at the edge; everything behind it is typed.
 
+mod lines;
 mod request;
 mod response;
 mod scan;
+
+pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
 use crate::error::{DefinitionError, RateError};
 use request::{Envelope, LenientEnvelope, RequestError};

@@ -412,6 +412,12 @@ pub(crate) fn write_error(
     }
 }
 
+/// Levels `--pretty` indents: a result nests 6 deep (fees, a fee, its
+/// details, a range list, a range), and a deeper echoed `id` stays at this
+/// indentation, so the output grows linearly with the input however deep
+/// the id (indenting every level would grow with the square of its depth).
+const MAX_INDENT_LEVELS: usize = 8;
+
 /// Re-indents the compact JSON written from `start` on, two spaces a level
 /// (`--pretty`). Works on the text, so every number stays exactly as written.
 fn indent(out: &mut Vec<u8>, start: usize) {
@@ -420,7 +426,7 @@ fn indent(out: &mut Vec<u8>, start: usize) {
     let (mut in_string, mut escaped) = (false, false);
     let newline = |out: &mut Vec<u8>, depth: usize| {
         out.push(b'\n');
-        out.extend(std::iter::repeat_n(b' ', depth * 2));
+        out.extend(std::iter::repeat_n(b' ', depth.min(MAX_INDENT_LEVELS) * 2));
     };
     let mut bytes = compact.iter().copied().peekable();
     while let Some(b) = bytes.next() {
