@@ -126,6 +126,7 @@ mod decimal_text;
 mod details;
 mod error;
 mod exact;
+mod explore;
 mod fee;
 mod lago;
 mod models;
@@ -146,8 +147,12 @@ pub use error::{
     Violation,
 };
 pub use exact::Exact;
+pub use explore::{
+    BudgetAnswer, BudgetQuery, Cheaper, Curve, CurvePiece, CurvePoint, ExploreError, Explorer,
+    Interval, break_even,
+};
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json};
+pub use lago::{Outcome, explore_json, rate_json};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,

@@ -3,7 +3,10 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, rate_json};
+use meterprice::{Outcome, explore_json, rate_json};
+
+/// A command's request handler: one request in, its result appended.
+type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
 
 const HELP: &str = "\
 meterprice rate [FILE|-] [--pretty]
@@ -53,13 +56,14 @@ fn main() -> ExitCode {
             s => positional.push(s),
         }
     }
-    let (command, file) = match positional.as_slice() {
-        ["rate"] => ("rate", "-"),
-        ["rate", f] => ("rate", *f),
+    let (handler, file): (Handler, &str) = match positional.as_slice() {
+        ["rate"] => (rate_json, "-"),
+        ["rate", f] => (rate_json, *f),
+        ["explore"] => (explore_json, "-"),
+        ["explore", f] => (explore_json, *f),
         [] => return usage_error("missing command"),
-        _ => return usage_error("expected: meterprice rate [FILE|-] [--pretty]"),
+        _ => return usage_error("expected: meterprice rate|explore [FILE|-] [--pretty]"),
     };
-    debug_assert_eq!(command, "rate");
     let input: Box<dyn Read> = if file == "-" {
         Box::new(io::stdin())
     } else {
@@ -72,11 +76,19 @@ fn main() -> ExitCode {
         }
     };
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match run(BufReader::with_capacity(1 << 16, input), &mut out, pretty) {
+    let mut out = Tracked {
+        inner: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        failed: false,
+    };
+    match run(
+        BufReader::with_capacity(1 << 16, input),
+        &mut out,
+        pretty,
+        handler,
+    ) {
         Ok(all_priced) => {
             if out.flush().is_err() {
-                return ExitCode::from(2);
+                return ExitCode::from(3);
             }
             if all_priced {
                 ExitCode::SUCCESS
@@ -87,8 +99,29 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = out.flush();
             eprintln!("meterprice: {e}");
-            ExitCode::from(2)
+            // 3: the output could not be written; 2: the input not read.
+            ExitCode::from(if out.failed { 3 } else { 2 })
         }
+    }
+}
+
+/// A writer that remembers whether a write failed (exit status 3).
+struct Tracked<W> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: Write> Write for Tracked<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.failed |= r.is_err();
+        r
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.failed |= r.is_err();
+        r
     }
 }
 
@@ -130,8 +163,14 @@ impl Depth {
 /// Rates every request of `input` into `out`; `Ok(true)` when all priced.
 /// `pretty` indents the result only when the input holds a single request,
 /// so the first record is held back until the next one shows up.
-fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Result<bool> {
+fn run(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    pretty: bool,
+    handler: Handler,
+) -> io::Result<bool> {
     let mut rater = Rater {
+        handler,
         all_priced: true,
         buf: Vec::with_capacity(1024),
         held: None,
@@ -195,6 +234,7 @@ fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Resul
 
 /// Rates records in order, holding the first back for `--pretty`.
 struct Rater {
+    handler: Handler,
     all_priced: bool,
     buf: Vec<u8>,
     held: Option<String>,
@@ -223,7 +263,7 @@ impl Rater {
 
     fn emit(&mut self, text: &str, pretty: bool, out: &mut impl Write) -> io::Result<()> {
         self.buf.clear();
-        if rate_json(text, &mut self.buf, pretty) == Outcome::Failed {
+        if (self.handler)(text, &mut self.buf, pretty) == Outcome::Failed {
             self.all_priced = false;
         }
         self.buf.push(b'\n');

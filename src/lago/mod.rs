@@ -1,11 +1,13 @@
 //! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
 //! exist only here, at the edge; everything behind it is typed.
 
+mod explore;
 mod request;
 mod response;
 mod scan;
 
 use crate::error::RateError;
+pub use explore::explore_json;
 use request::{Envelope, LenientEnvelope, RequestError};
 
 /// How a request line turned out.

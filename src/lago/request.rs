@@ -515,27 +515,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     let period = parse_period(&line, envelope.period)?;
 
     let mut report = Report::default();
-    let currency = match currency_code.as_deref() {
-        None => {
-            report.violation(
-                "currency",
-                "value_is_mandatory",
-                "currency is required".into(),
-            );
-            None
-        }
-        Some(code) => {
-            let c = Currency::from_code(code);
-            if c.is_none() {
-                report.violation(
-                    "currency",
-                    "value_is_invalid",
-                    format!("currency {code:?} is not a currency Lago accepts"),
-                );
-            }
-            c
-        }
-    };
+    let currency = currency_of(currency_code.as_deref(), &mut report);
     let Some(rc) = raw_charge else {
         report.violation("charge", "value_is_mandatory", "charge is required".into());
         return Err(failure(report));
@@ -547,6 +527,59 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
         event,
         period,
     })
+}
+
+/// The currency of a request, or a violation.
+fn currency_of(code: Option<&str>, report: &mut Report) -> Option<Currency> {
+    let Some(code) = code else {
+        report.violation(
+            "currency",
+            "value_is_mandatory",
+            "currency is required".into(),
+        );
+        return None;
+    };
+    let c = Currency::from_code(code);
+    if c.is_none() {
+        report.violation(
+            "currency",
+            "value_is_invalid",
+            format!("currency {code:?} is not a currency Lago accepts"),
+        );
+    }
+    c
+}
+
+/// Reads `currency` and one charge object of another contract (explore)
+/// exactly as a rating request's: the same shapes, rules and errors.
+pub(crate) fn read_charge(
+    text: &str,
+    currency: Option<RawJson<'_>>,
+    charge: RawJson<'_>,
+) -> Result<Charge, RequestError> {
+    let line = Line { text };
+    let code = borrowed_string(&line, "currency", currency)?;
+    // The objects' shapes first, for a message that names them (as
+    // `explain` does for a rating request).
+    let lc: LenientCharge<'_> = object(&line, "charge", charge)?;
+    if let Some(p) = lc.properties {
+        let _: RawJson<'_> = object(&line, "charge.properties", p)?;
+    }
+    let rc: RawCharge<'_> = object(&line, "charge", charge)?;
+    let mut report = Report::default();
+    let currency = currency_of(code.as_deref(), &mut report);
+    parse_charge(&line, &rc, currency, report)
+}
+
+/// Reads a bucket template (a bucket without `units`) as a rating request
+/// reads a bucket; its units are 0.
+pub(crate) fn read_template(text: &str, raw: Option<RawJson<'_>>) -> Result<Bucket, RequestError> {
+    let line = Line { text };
+    let Some(raw) = raw else {
+        return Ok(Bucket::new(Usage::default()));
+    };
+    let rb: RawBucket<'_> = object(&line, "usage", raw)?;
+    bucket_of(&line, "usage", &rb, Exact::ZERO)
 }
 
 fn parse_charge(
@@ -864,6 +897,16 @@ fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucke
         return Err(RequestError::Parse(format!("{path}: units is required")));
     };
     let units = decimal(line, Sub(&path, "units"), units_raw)?;
+    bucket_of(line, path, rb, units)
+}
+
+/// A bucket's fields besides `units`.
+fn bucket_of(
+    line: &Line<'_>,
+    path: &str,
+    rb: &RawBucket<'_>,
+    units: Exact,
+) -> Result<Bucket, RequestError> {
     let events_count = match rb.events_count {
         None => 0,
         Some(r) if r.get() == "null" => 0,
