@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod conformance;
+mod explore;
 mod features;
 mod models;
 mod properties;
