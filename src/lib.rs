@@ -152,6 +152,8 @@ pub use explore::{
     Interval, break_even,
 };
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
+#[cfg(feature = "plot")]
+pub use lago::explore_svg;
 pub use lago::{Outcome, explore_json, rate_json};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,

@@ -10,8 +10,18 @@ type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
 
 const HELP: &str = "\
 meterprice rate [FILE|-] [--pretty]
+meterprice explore [FILE|-] [--pretty] [--svg OUT.svg]
 
-Prices rating requests with Lago's charge models, exactly.
+rate: prices rating requests with Lago's charge models, exactly.
+explore: answers price questions about one charge (docs/explore-json.md):
+  {\"currency\", \"charge\", \"usage\": template without units,
+   \"budget\": {\"budget_cents\": 1000, \"units_step\": \"1\", \"including_taxes\": false},
+   \"curve\": {\"up_to\": \"20\", \"max_pieces\": 10000},
+   \"break_even\": {\"charge\": {...}, \"up_to\": \"20\", \"units_step\": \"1\"}}
+  -> {\"budget\": {\"max_units\", \"cost_cents\", \"next_units\", \"next_cost_cents\",
+      \"unbounded\", \"max_units_any\", \"unbounded_any\", ...},
+      \"curve\": {\"pieces\": [...], \"points\": [...]}, \"break_even\": {\"intervals\": [...]}}
+  --svg OUT.svg  draws the one request of the input (curve, break-even, budget)
 
 Input: one JSON object, or JSON Lines (one request per line; blank lines are
 ignored). FILE '-' or no FILE reads standard input.
@@ -31,7 +41,7 @@ Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsu
           arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
 Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
 
-Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
+Exit status: 0 every request answered, 1 at least one error result, 2 input unreadable,\n3 output unwritable.
 
 Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
@@ -48,10 +58,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut pretty = false;
+    let mut svg = None;
     let mut positional = Vec::new();
-    for a in &args {
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
         match a.as_str() {
             "--pretty" => pretty = true,
+            "--svg" => match rest.next() {
+                Some(f) => svg = Some(f.clone()),
+                None => return usage_error("--svg needs a FILE"),
+            },
             s if s.starts_with("--") => return usage_error(&format!("unknown flag {s}")),
             s => positional.push(s),
         }
@@ -75,6 +91,12 @@ fn main() -> ExitCode {
             }
         }
     };
+    if let Some(path) = svg {
+        if positional.first() != Some(&"explore") {
+            return usage_error("--svg is an option of explore");
+        }
+        return draw_svg(input, &path);
+    }
     let stdout = io::stdout();
     let mut out = Tracked {
         inner: BufWriter::with_capacity(1 << 16, stdout.lock()),
@@ -103,6 +125,40 @@ fn main() -> ExitCode {
             ExitCode::from(if out.failed { 3 } else { 2 })
         }
     }
+}
+
+/// `explore --svg FILE`: draws the one request of the input.
+#[cfg(feature = "plot")]
+fn draw_svg(mut input: Box<dyn Read>, path: &str) -> ExitCode {
+    let mut text = String::new();
+    if let Err(e) = input.read_to_string(&mut text) {
+        eprintln!("meterprice: cannot read the request: {e}");
+        return ExitCode::from(2);
+    }
+    // One request: one object, on one line or over several.
+    let request = text.trim();
+    if request.is_empty() || serde_json::from_str::<serde::de::IgnoredAny>(request).is_err() {
+        eprintln!("meterprice: --svg draws exactly one request (one JSON object)");
+        return ExitCode::from(2);
+    }
+    let svg = match meterprice::explore_svg(request) {
+        Ok(svg) => svg,
+        Err(e) => {
+            eprintln!("meterprice: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = std::fs::write(path, svg) {
+        eprintln!("meterprice: cannot write {path}: {e}");
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(not(feature = "plot"))]
+fn draw_svg(_: Box<dyn Read>, _: &str) -> ExitCode {
+    eprintln!("meterprice: --svg needs the `plot` feature");
+    ExitCode::from(2)
 }
 
 /// A writer that remembers whether a write failed (exit status 3).

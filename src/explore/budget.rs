@@ -51,10 +51,7 @@ pub struct BudgetAnswer {
     pub unbounded_any: bool,
 }
 
-/// The grid's largest point, 10^28.
-fn ceiling() -> Exact {
-    Exact::from_parts(false, super::grid::pow10(28), 0).unwrap_or(Exact::ZERO)
-}
+use super::grid::ceiling;
 
 /// Longest scan of a band pattern (evaluations).
 const SCAN_LIMIT: u64 = 1 << 20;
@@ -304,32 +301,43 @@ impl<'a, 'c> Search<'a, 'c> {
 
     /// The runs: the point 0, then each segment's grid points.
     fn runs(&self) -> Vec<Run<'a>> {
-        let mut runs = vec![Run {
+        let mut runs = vec![self.zero_run()];
+        runs.extend(
+            self.eval
+                .ex
+                .shape
+                .segments
+                .iter()
+                .map_while(|seg| self.run_of(seg))
+                .flatten(),
+        );
+        runs
+    }
+
+    fn zero_run(&self) -> Run<'a> {
+        Run {
             seg: None,
             lo: U256::ZERO,
             hi: U256::ZERO,
-        }];
-        for seg in &self.eval.ex.shape.segments {
-            let lo = match self.grid.above_index(seg.lo.max(Exact::ZERO)) {
-                Some(k) => k.max(U256::ONE),
-                None => break,
-            };
-            let hi = match seg.hi {
-                Some(h) => match self.grid.floor_index(h) {
-                    Some(k) => k,
-                    None => continue,
-                },
-                None => self.grid.last(),
-            };
-            if lo <= hi {
-                runs.push(Run {
-                    seg: Some(seg),
-                    lo,
-                    hi,
-                });
-            }
         }
-        runs
+    }
+
+    /// A segment's grid points: `None` past the grid's end, `Some(None)`
+    /// when the segment holds none.
+    fn run_of(&self, seg: &'a Segment) -> Option<Option<Run<'a>>> {
+        let lo = self
+            .grid
+            .above_index(seg.lo.max(Exact::ZERO))?
+            .max(U256::ONE);
+        let hi = match seg.hi {
+            Some(h) => self.grid.floor_index(h),
+            None => Some(self.grid.last()),
+        };
+        Some(hi.filter(|hi| lo <= *hi).map(|hi| Run {
+            seg: Some(seg),
+            lo,
+            hi,
+        }))
     }
 
     /// The last index of the run whose amount is below `limit` (a guess).
@@ -369,12 +377,16 @@ impl<'a, 'c> Search<'a, 'c> {
     }
 
     fn answer(&self) -> Result<BudgetAnswer, ExploreError> {
-        let runs = self.runs();
-        let mut first_bad = None;
-        for run in &runs {
-            if let Some(k) = self.first_bad(*run)? {
-                first_bad = Some(k);
-                break;
+        // Runs are made as the search reaches them: most answers lie in
+        // the first segments.
+        let mut first_bad = (!self.good(self.zero_run(), U256::ZERO)).then_some(U256::ZERO);
+        if first_bad.is_none() {
+            for seg in &self.eval.ex.shape.segments {
+                let Some(run) = self.run_of(seg) else { break };
+                if let Some(k) = run.map(|r| self.first_bad(r)).transpose()?.flatten() {
+                    first_bad = Some(k);
+                    break;
+                }
             }
         }
         let Some(bad) = first_bad else {
@@ -397,7 +409,7 @@ impl<'a, 'c> Search<'a, 'c> {
         let any = if monotone {
             before
         } else {
-            self.last_good_any(&runs)?
+            self.last_good_any(&self.runs())?
         };
         let unbounded_any = any == Some(self.grid.last());
         Ok(BudgetAnswer {
@@ -626,9 +638,9 @@ impl<'a, 'c> Search<'a, 'c> {
         let (Some(n_from), Some(n_to)) = (counted(from), counted(to)) else {
             return Err(irregular());
         };
-        let sub = Exact::from(money.counted_subunit());
+        let sub = money.counted_subunit();
         let band_cost = |n: i128| -> Option<i128> {
-            let amount = exact::quotient(Exact::try_from(n).ok()?, sub, WHAT).ok()?;
+            let amount = amount_of_cents(Exact::try_from(n).ok()?, sub)?;
             let t = money.totals(amount, Exact::ZERO)?;
             Some(if self.eval.taxes {
                 t.total_amount_cents
@@ -664,6 +676,18 @@ fn reduce(a: U256, b: U256) -> (U256, U256) {
     (a / g, b / g)
 }
 
+/// The amount whose counted cents are exactly `n`.
+fn amount_of_cents(n: Exact, sub: u32) -> Option<Exact> {
+    let places = match sub {
+        1 => 0,
+        100 => 2,
+        1000 => 3,
+        10_000 => 4,
+        _ => return exact::quotient(n, Exact::from(sub), WHAT).ok(),
+    };
+    exact::div_pow10(n, places, WHAT).ok()
+}
+
 /// `c*`: the most counted cents a fee can have above the minimum and stay
 /// within the budget (its cost grows with them there); `None` when even the
 /// minimum's own cents do not.
@@ -673,10 +697,14 @@ fn counted_limit(
     min: i128,
     rule: &BandRule,
 ) -> Option<i128> {
-    let sub = Exact::from(money.counted_subunit());
+    let sub = money.counted_subunit();
+    // Without a pricing unit or taxes the cost is the cents themselves.
+    if !rule.pricing_unit && (rule.q.is_zero() || !query.including_taxes) {
+        return (query.budget_cents >= min).then_some(query.budget_cents);
+    }
     let cost = |n: U256| -> Option<i128> {
         let n = Exact::from_parts(false, n, 0)?;
-        let amount = exact::quotient(n, sub, WHAT).ok()?;
+        let amount = amount_of_cents(n, sub)?;
         let t = money.totals(amount, Exact::ZERO)?;
         Some(if query.including_taxes {
             t.total_amount_cents

@@ -105,7 +105,9 @@ impl<'c> Money<'c> {
 
     /// Whether a unit amount of `amount / divisor` is certainly in range.
     pub(crate) fn unit_is_safe(&self, amount: Exact, divisor: Exact) -> bool {
+        // A bound past the range holds every amount.
         amount.is_zero()
+            || exact::mul(divisor, self.safe_unit, WHAT).is_err_and(|_| !divisor.is_zero())
             || exact::mul(divisor, self.safe_unit, WHAT).is_ok_and(|bound| amount <= bound)
     }
 

@@ -1,7 +1,7 @@
 //! The exact price curve (explore-json.md, `curve`): amount(u) on
 //! `[0, up_to]` as canonical pieces and points, from the shape's segments.
 
-use super::shape::{Form, Segment};
+use super::shape::{Form, Segment, Span};
 use super::{ExploreError, Explorer};
 use crate::exact;
 use crate::{ArithmeticError, Exact};
@@ -70,8 +70,11 @@ impl Builder {
     /// function across their common breakpoint.
     fn push(&mut self, piece: CurvePiece, end: Exact) -> Result<(), ArithmeticError> {
         if let (Some(last), Some(last_end)) = (self.pieces.last_mut(), self.ends.last_mut()) {
-            let left = Curve::piece_value(last, piece.from)?;
-            if last.slope == piece.slope && left == piece.amount_from && *last_end == left {
+            // Segments are closed on the right, so the point at the common
+            // breakpoint is the left piece's limit there: one affine
+            // function across it when the slope is the same and the amount
+            // does not jump.
+            if last.slope == piece.slope && *last_end == piece.amount_from {
                 last.to = piece.to;
                 *last_end = end;
                 return Ok(());
@@ -110,11 +113,11 @@ impl Explorer<'_> {
         };
         // Too many pieces wins over an amount out of range: count on.
         let mut overflow = None;
-        for seg in &self.shape.segments {
+        for (seg, span) in self.shape.segments.iter().zip(&self.shape.spans) {
             if seg.lo >= up_to {
                 break;
             }
-            if let Err(e) = Self::segment_pieces(seg, up_to, &mut b) {
+            if let Err(e) = Self::segment_pieces(seg, *span, up_to, &mut b) {
                 b.count += 1;
                 overflow.get_or_insert(e);
             }
@@ -146,29 +149,35 @@ impl Explorer<'_> {
         })
     }
 
-    pub(crate) fn no_pricing_unit(&self) -> Result<(), ExploreError> {
-        if self.money.has_pricing_unit() {
-            return Err(ExploreError::Unsupported(
-                "curve and break_even are not available for a charge with an applied_pricing_unit: its fiat amount is a staircase of rounded pricing-unit cents".into(),
-            ));
-        }
-        Ok(())
+    fn no_pricing_unit(&self) -> Result<(), ExploreError> {
+        self.charge.explore_no_pricing_unit()
     }
 
     /// The raw pieces of one segment, cut at `up_to`.
-    fn segment_pieces(seg: &Segment, up_to: Exact, b: &mut Builder) -> Result<(), ArithmeticError> {
+    fn segment_pieces(
+        seg: &Segment,
+        span: Option<Span>,
+        up_to: Exact,
+        b: &mut Builder,
+    ) -> Result<(), ArithmeticError> {
         let to = seg.hi.map_or(up_to, |h| h.min(up_to));
-        match &seg.form {
-            Form::Affine(a) => {
+        match (&seg.form, span) {
+            (Form::Affine(a), Some(span)) => {
                 let piece = CurvePiece {
                     from: seg.lo,
                     to,
-                    amount_from: a.amount(seg.lo)?,
-                    slope: a.slope()?,
+                    amount_from: span.start,
+                    slope: span.slope,
                 };
-                b.push(piece, a.amount(to)?)
+                // The segment's end was worked out once; a cut one is not.
+                let end = match span.end {
+                    Some(end) if seg.hi == Some(to) => end,
+                    _ => a.amount(to)?,
+                };
+                b.push(piece, end)
             }
-            Form::Steps(s) => {
+            (Form::Affine(_), None) => Err(ArithmeticError::new(WHAT)),
+            (Form::Steps(s), _) => {
                 // Every step is one canonical piece (the price jumps by one
                 // package between them): count them before listing them.
                 let steps = exact::quotient(exact::sub(to, seg.lo, WHAT)?, s.size, WHAT)?;
@@ -203,7 +212,7 @@ impl Explorer<'_> {
                 }
                 Ok(())
             }
-            Form::Broken => Err(ArithmeticError::new(WHAT)),
+            (Form::Broken, _) => Err(ArithmeticError::new(WHAT)),
         }
     }
 }

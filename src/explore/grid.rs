@@ -10,13 +10,24 @@ use crate::Exact;
 /// The largest grid point allowed: 10^28.
 const CEILING_DIGITS: u32 = 28;
 
-/// `10^k` for `k ≤ 76`.
+/// `10^k` for `k ≤ 77`, from a table built once (indices reach 10^56).
 pub(crate) fn pow10(k: u32) -> U256 {
-    let mut p = U256::ONE;
-    for _ in 0..k {
-        p *= U256::from(10u8);
-    }
-    p
+    static TABLE: std::sync::OnceLock<[U256; 78]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [U256::ONE; 78];
+        let mut p = U256::ONE;
+        for slot in &mut t {
+            *slot = p;
+            p = p.wrapping_mul(U256::from(10u8));
+        }
+        t
+    });
+    table.get(k as usize).copied().unwrap_or(U256::MAX)
+}
+
+/// 10^28, the grid's ceiling.
+pub(crate) fn ceiling() -> Exact {
+    Exact::from_parts(false, U256::from(10u128.pow(CEILING_DIGITS)), 0).unwrap_or(Exact::ZERO)
 }
 
 /// A validated step and its last index.
@@ -27,6 +38,7 @@ pub(crate) struct Grid {
     mantissa: U256,
     scale: u32,
     last: U256,
+    ceiling: Exact,
 }
 
 impl Grid {
@@ -44,6 +56,7 @@ impl Grid {
             mantissa,
             scale,
             last,
+            ceiling: ceiling(),
         })
     }
 
@@ -60,6 +73,11 @@ impl Grid {
     /// The point `k·s` (`k ≤ last`).
     pub(crate) fn point(&self, k: U256) -> Exact {
         let k = k.min(self.last);
+        // Most points fit 64 bits: skip the 256-bit product.
+        if let (Ok(k), Ok(m)) = (u64::try_from(k), u64::try_from(self.mantissa)) {
+            let p = u128::from(k) * u128::from(m);
+            return Exact::from_parts(false, U256::from(p), self.scale).unwrap_or(Exact::ZERO);
+        }
         Exact::from_parts(false, k * self.mantissa, self.scale).unwrap_or(Exact::ZERO)
     }
 
@@ -70,7 +88,7 @@ impl Grid {
         if negative && m != U256::ZERO {
             return None;
         }
-        if x > Exact::from_parts(false, pow10(CEILING_DIGITS), 0)? {
+        if x > self.ceiling {
             return Some(U256::MAX);
         }
         Some(if s >= self.scale {
@@ -87,7 +105,12 @@ impl Grid {
         if scaled == U256::MAX {
             return Some(self.last);
         }
-        Some((scaled / self.mantissa).min(self.last))
+        // A 128-bit division when both fit: the 256-bit one is a long call.
+        let k = match (u128::try_from(scaled), u128::try_from(self.mantissa)) {
+            (Ok(x), Ok(m)) => U256::from(x / m),
+            _ => scaled / self.mantissa,
+        };
+        Some(k.min(self.last))
     }
 
     /// The largest index whose point is `< x`; `None` when `x ≤ 0`.

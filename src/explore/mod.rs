@@ -107,6 +107,16 @@ impl Charge {
         self.supported(self.template_model(template))
     }
 
+    /// `curve` and `break_even` refuse a charge with a pricing unit.
+    pub(crate) fn explore_no_pricing_unit(&self) -> Result<(), ExploreError> {
+        if self.pricing_unit.is_some() {
+            return Err(ExploreError::Unsupported(
+                "curve and break_even are not available for a charge with an applied_pricing_unit: its fiat amount is a staircase of rounded pricing-unit cents".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The explorer, once the checks have passed.
     pub(crate) fn explorer(&self, template: &Bucket) -> Result<Explorer<'_>, ExploreError> {
         let model = self.template_model(template);

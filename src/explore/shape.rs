@@ -68,11 +68,23 @@ pub(crate) struct Segment {
     pub form: Form,
 }
 
+/// An affine segment's figures, worked out once (curves only copy them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The amount's limit from the right at `lo`.
+    pub start: Exact,
+    /// The amount at `hi` (`None`: no end, or out of range).
+    pub end: Option<Exact>,
+    pub slope: Exact,
+}
+
 /// The amount at 0 units and the segments that cover `(0, ∞)` in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Shape {
     pub zero: Exact,
     pub segments: Vec<Segment>,
+    /// Each segment's span, when it is affine and its figures in range.
+    pub spans: Vec<Option<Span>>,
     /// Whether the amount never falls as units grow.
     pub monotone: bool,
 }
@@ -156,6 +168,12 @@ impl Shape {
 
     /// The shape of a supported model with `events_count` events.
     pub(crate) fn of(model: &ChargeModel, events: u64) -> Result<Self, ArithmeticError> {
+        let mut shape = Self::segments_of(model, events)?;
+        shape.spans = shape.segments.iter().map(span).collect();
+        Ok(shape)
+    }
+
+    fn segments_of(model: &ChargeModel, events: u64) -> Result<Self, ArithmeticError> {
         match model {
             ChargeModel::Standard(m) => Ok(Self::single(
                 Exact::ZERO,
@@ -219,6 +237,7 @@ impl Shape {
                 hi: None,
                 form: Form::Affine(line),
             }],
+            spans: Vec::new(),
             monotone: true,
         }
     }
@@ -232,6 +251,7 @@ impl Shape {
                 hi: None,
                 form: Form::Broken,
             }],
+            spans: Vec::new(),
             monotone: true,
         }
     }
@@ -245,6 +265,7 @@ impl Shape {
                 hi: None,
                 form: Form::Affine(line),
             }],
+            spans: Vec::new(),
             monotone: true,
         }
     }
@@ -296,7 +317,20 @@ fn graduated(
     Ok(Shape {
         zero: zero.ok_or(ArithmeticError::new(WHAT))?,
         segments,
+        spans: Vec::new(),
         monotone: true,
+    })
+}
+
+/// The span of an affine segment.
+fn span(seg: &Segment) -> Option<Span> {
+    let Form::Affine(a) = &seg.form else {
+        return None;
+    };
+    Some(Span {
+        start: a.amount(seg.lo).ok()?,
+        end: seg.hi.and_then(|h| a.amount(h).ok()),
+        slope: a.slope().ok()?,
     })
 }
 
@@ -341,6 +375,7 @@ fn volume(v: &crate::Volume) -> Shape {
     Shape {
         zero,
         segments,
+        spans: Vec::new(),
         monotone: false,
     }
 }
@@ -388,6 +423,7 @@ fn package(p: &crate::Package) -> Result<Shape, ArithmeticError> {
     Ok(Shape {
         zero: Exact::ZERO,
         segments,
+        spans: Vec::new(),
         monotone: true,
     })
 }

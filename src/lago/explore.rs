@@ -17,9 +17,9 @@ use crate::{
 };
 
 /// A failure as the contract writes it.
-struct Fault {
-    code: &'static str,
-    message: String,
+pub(crate) struct Fault {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
     details: Option<Vec<Violation>>,
 }
 
@@ -372,13 +372,43 @@ fn finish(out: &mut Vec<u8>, start: usize, pretty: bool, outcome: Outcome) -> Ou
 }
 
 /// The answers of one request.
-struct Answers {
-    budget: Option<(BudgetQuery, BudgetAnswer)>,
-    curve: Option<Curve>,
-    break_even: Option<(Exact, Exact, Vec<Interval>)>,
+pub(crate) struct Answers {
+    pub(crate) budget: Option<(BudgetQuery, BudgetAnswer)>,
+    pub(crate) curve: Option<Curve>,
+    pub(crate) break_even: Option<(Exact, Exact, Vec<Interval>)>,
 }
 
-fn answer(text: &str, top: &Top<'_>) -> Result<Answers, Fault> {
+/// A request read and checked: the charges, the template, the values.
+pub(crate) struct Prepared {
+    pub(crate) a: crate::Charge,
+    pub(crate) b: Option<crate::Charge>,
+    pub(crate) template: crate::Bucket,
+    ranges: Ranges,
+}
+
+impl Prepared {
+    #[cfg_attr(not(feature = "plot"), allow(dead_code))]
+    pub(crate) fn ranges(&self) -> &Ranges {
+        &self.ranges
+    }
+
+    #[cfg_attr(not(feature = "plot"), allow(dead_code))]
+    pub(crate) fn curve_end(&self) -> Option<Exact> {
+        self.ranges
+            .curve
+            .map(|(u, _)| u)
+            .or(self.ranges.break_even.map(|(u, _, _)| u))
+    }
+}
+
+/// Reads and checks a request in the contract's order of errors.
+#[cfg_attr(not(feature = "plot"), allow(dead_code))]
+pub(crate) fn prepare(text: &str) -> Result<Prepared, Fault> {
+    let top: Top<'_> = serde_json::from_str(text).map_err(|e| Fault::parse(e.to_string()))?;
+    prepare_top(text, &top)
+}
+
+fn prepare_top(text: &str, top: &Top<'_>) -> Result<Prepared, Fault> {
     let req = read(top)?;
     let charge_raw = required("charge", req.charge)?;
     // Every shape before any rule: both charges' and the template's.
@@ -412,17 +442,26 @@ fn answer(text: &str, top: &Top<'_>) -> Result<Answers, Fault> {
     if let Some(b) = &b {
         b.explore_support(&template)?;
     }
-    let ea = a.explorer(&template)?;
-    let eb = b.as_ref().map(|b| b.explorer(&template)).transpose()?;
-    let pricing_unit = |e: &Explorer<'_>| e.no_pricing_unit();
     if req.curve.is_some() || req.break_even.is_some() {
-        pricing_unit(&ea)?;
+        a.explore_no_pricing_unit()?;
     }
-    if let Some(eb) = &eb {
-        pricing_unit(eb)?;
+    if let Some(b) = &b {
+        b.explore_no_pricing_unit()?;
     }
     let ranges = Ranges::check(&req)?;
-    run(&ea, eb.as_ref(), ranges)
+    Ok(Prepared {
+        a,
+        b,
+        template,
+        ranges,
+    })
+}
+
+fn answer(text: &str, top: &Top<'_>) -> Result<Answers, Fault> {
+    let p = prepare_top(text, top)?;
+    let ea = p.a.explorer(&p.template)?;
+    let eb = p.b.as_ref().map(|b| b.explorer(&p.template)).transpose()?;
+    run(&ea, eb.as_ref(), &p.ranges)
 }
 
 fn check_template_keys(usage: Option<RawJson<'_>>) -> Result<(), Fault> {
@@ -440,7 +479,7 @@ fn check_template_keys(usage: Option<RawJson<'_>>) -> Result<(), Fault> {
 }
 
 /// The operations' values, in range.
-struct Ranges {
+pub(crate) struct Ranges {
     budget: Option<BudgetQuery>,
     curve: Option<(Exact, usize)>,
     break_even: Option<(Exact, Exact, usize)>,
@@ -526,9 +565,14 @@ impl Ranges {
 
 /// Runs the operations; of several failures the contract's order picks
 /// one: too many pieces before an amount out of range.
-fn run(a: &Explorer<'_>, b: Option<&Explorer<'_>>, r: Ranges) -> Result<Answers, Fault> {
+pub(crate) fn run(
+    a: &Explorer<'_>,
+    b: Option<&Explorer<'_>>,
+    r: &Ranges,
+) -> Result<Answers, Fault> {
     let budget = r
         .budget
+        .clone()
         .map(|q| a.units_for_budget(&q).map(|ans| (q, ans)))
         .transpose();
     let curve = r.curve.map(|(up_to, max)| a.curve(up_to, max)).transpose();

@@ -2,12 +2,16 @@
 //! exist only here, at the edge; everything behind it is typed.
 
 mod explore;
+#[cfg(feature = "plot")]
+mod plot;
 mod request;
 mod response;
 mod scan;
 
 use crate::error::RateError;
 pub use explore::explore_json;
+#[cfg(feature = "plot")]
+pub use plot::explore_svg;
 use request::{Envelope, LenientEnvelope, RequestError};
 
 /// How a request line turned out.

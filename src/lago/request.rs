@@ -559,13 +559,17 @@ pub(crate) fn read_charge(
 ) -> Result<Charge, RequestError> {
     let line = Line { text };
     let code = borrowed_string(&line, "currency", currency)?;
-    // The objects' shapes first, for a message that names them (as
-    // `explain` does for a rating request).
-    let lc: LenientCharge<'_> = object(&line, "charge", charge)?;
-    if let Some(p) = lc.properties {
-        let _: RawJson<'_> = object(&line, "charge.properties", p)?;
-    }
-    let rc: RawCharge<'_> = object(&line, "charge", charge)?;
+    let rc: RawCharge<'_> = match object(&line, "charge", charge) {
+        Ok(rc) => rc,
+        // Say which object is malformed, as `explain` does for `rate`.
+        Err(e) => {
+            let lc: LenientCharge<'_> = object(&line, "charge", charge)?;
+            if let Some(p) = lc.properties {
+                let _: RawJson<'_> = object(&line, "charge.properties", p)?;
+            }
+            return Err(e);
+        }
+    };
     let mut report = Report::default();
     let currency = currency_of(code.as_deref(), &mut report);
     parse_charge(&line, &rc, currency, report)
