@@ -122,6 +122,7 @@
 #![deny(clippy::float_arithmetic)]
 
 mod charge;
+mod customer_usage;
 mod decimal_text;
 mod details;
 mod error;
@@ -130,6 +131,7 @@ mod fee;
 mod lago;
 mod models;
 mod money;
+mod plan;
 mod rate;
 mod raw_json;
 mod tiers;
@@ -137,6 +139,11 @@ mod usage;
 mod validate;
 
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+pub use customer_usage::{
+    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
+    PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
+    UsagePeriod, UsageTotals,
+};
 pub use details::{
     AmountDetails, GraduatedLine, GraduatedPercentageLine, PackageDetails, PercentageDetails,
     VolumeDetails,
@@ -147,12 +154,13 @@ pub use error::{
 };
 pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json};
+pub use lago::{Outcome, rate_json, usage_json};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,
 };
 pub use money::Currency;
+pub use plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
 pub use rate::{Bucket, ChargeFees, Event, Period};
 pub use tiers::{Tier, Tiers};
 pub use usage::Usage;

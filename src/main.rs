@@ -3,10 +3,14 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, rate_json};
+use meterprice::{Outcome, rate_json, usage_json};
+
+/// A command's request handler: one request in, its result line out.
+type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
 
 const HELP: &str = "\
 meterprice rate [FILE|-] [--pretty]
+meterprice usage [FILE|-] [--pretty]   (meterprice usage --help)
 
 Prices rating requests with Lago's charge models, exactly.
 
@@ -34,6 +38,50 @@ Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
 ";
 
+const USAGE_HELP: &str = "\
+meterprice usage [FILE|-] [--pretty]
+
+Prices a whole plan for one subscription's period into Lago's customer usage
+object (the current_usage endpoint), exactly.
+
+Input: one JSON object, or JSON Lines (one request per line; blank lines are
+ignored). FILE '-' or no FILE reads standard input.
+Output: one JSON result per request, in input order, one per line.
+  --pretty   indent the result of a single-object input
+
+Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
+          \"period\": {\"from_datetime\": \"2024-03-01T00:00:00Z\",
+                     \"to_datetime\": \"2024-03-31T23:59:59Z\", \"charges_duration\": 31},
+          \"taxes\": [{\"code\": \"vat\", \"rate\": \"20\"}],
+          \"plan\": {\"charges\": [{\"code\": \"api\", \"charge_model\": \"graduated\",
+                     \"properties\": {...}, \"filters\": [...], \"taxes\": [...],
+                     \"billable_metric\": {\"code\": \"requests\", \"name\": \"Requests\",
+                                         \"aggregation_type\": \"count_agg\"}}]},
+          \"usage\": {\"api\": [{\"units\": \"4\", \"events_count\": 4,
+                               \"filter\": {...}, \"grouped_by\": {...}}]},
+          \"options\": {\"mode\": \"current_usage|invoice\", \"apply_taxes\": true,
+                      \"legacy_groups\": false}}
+  usage maps a charge code to its aggregated buckets (the rate contract's
+  bucket form, plus current_usage_units, total_aggregated_units and
+  presentation_breakdowns). A charge without buckets shows zero fees.
+  Raw events are not aggregated yet: a request with events is 'unsupported'.
+Result:  {\"id\": ..., \"customer_usage\": {\"from_datetime\", \"to_datetime\",
+          \"issuing_date\", \"currency\", \"amount_cents\", \"total_amount_cents\",
+          \"taxes_amount_cents\", \"lago_invoice_id\": null, \"charges_usage\": [...]},
+          \"invoice\": null or {\"true_up_fees\": [...], \"amount_cents\", ...},
+          \"warnings\": [], \"rejected_events\": []}
+  Every bucket of every charge appears; taxes are rounded once over the whole
+  object; options.legacy_groups adds each charge's older groups array.
+Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsupported|
+          arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
+Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
+
+Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
+
+Example:
+  meterprice usage examples/usage.jsonl
+";
+
 /// A multi-line object larger than this is not waited for: its lines are
 /// rated one by one instead, so memory stays flat on any input.
 const MAX_OBJECT_BYTES: usize = 16 << 20;
@@ -41,7 +89,8 @@ const MAX_OBJECT_BYTES: usize = 16 << 20;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{HELP}");
+        let usage = args.first().is_some_and(|a| a == "usage");
+        print!("{}", if usage { USAGE_HELP } else { HELP });
         return ExitCode::SUCCESS;
     }
     let mut pretty = false;
@@ -53,13 +102,14 @@ fn main() -> ExitCode {
             s => positional.push(s),
         }
     }
-    let (command, file) = match positional.as_slice() {
-        ["rate"] => ("rate", "-"),
-        ["rate", f] => ("rate", *f),
+    let (handler, file): (Handler, &str) = match positional.as_slice() {
+        ["rate"] => (rate_json, "-"),
+        ["rate", f] => (rate_json, *f),
+        ["usage"] => (usage_json, "-"),
+        ["usage", f] => (usage_json, *f),
         [] => return usage_error("missing command"),
-        _ => return usage_error("expected: meterprice rate [FILE|-] [--pretty]"),
+        _ => return usage_error("expected: meterprice rate|usage [FILE|-] [--pretty]"),
     };
-    debug_assert_eq!(command, "rate");
     let input: Box<dyn Read> = if file == "-" {
         Box::new(io::stdin())
     } else {
@@ -73,7 +123,12 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match run(BufReader::with_capacity(1 << 16, input), &mut out, pretty) {
+    match run(
+        BufReader::with_capacity(1 << 16, input),
+        &mut out,
+        pretty,
+        handler,
+    ) {
         Ok(all_priced) => {
             if out.flush().is_err() {
                 return ExitCode::from(2);
@@ -127,11 +182,17 @@ impl Depth {
     }
 }
 
-/// Rates every request of `input` into `out`; `Ok(true)` when all priced.
+/// Handles every request of `input` into `out`; `Ok(true)` when all priced.
 /// `pretty` indents the result only when the input holds a single request,
 /// so the first record is held back until the next one shows up.
-fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Result<bool> {
+fn run(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    pretty: bool,
+    handler: Handler,
+) -> io::Result<bool> {
     let mut rater = Rater {
+        handler,
         all_priced: true,
         buf: Vec::with_capacity(1024),
         held: None,
@@ -195,6 +256,7 @@ fn run(mut input: impl BufRead, out: &mut impl Write, pretty: bool) -> io::Resul
 
 /// Rates records in order, holding the first back for `--pretty`.
 struct Rater {
+    handler: Handler,
     all_priced: bool,
     buf: Vec<u8>,
     held: Option<String>,
@@ -223,7 +285,7 @@ impl Rater {
 
     fn emit(&mut self, text: &str, pretty: bool, out: &mut impl Write) -> io::Result<()> {
         self.buf.clear();
-        if rate_json(text, &mut self.buf, pretty) == Outcome::Failed {
+        if (self.handler)(text, &mut self.buf, pretty) == Outcome::Failed {
             self.all_priced = false;
         }
         self.buf.push(b'\n');
