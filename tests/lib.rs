@@ -6,3 +6,4 @@ mod conformance;
 mod features;
 mod models;
 mod properties;
+mod usage;

@@ -121,6 +121,13 @@ impl UsagePeriod {
         Ok(self)
     }
 
+    /// Whether the IANA database knows a time zone name.
+    pub(crate) fn check_timezone(name: &str) -> Result<(), PeriodError> {
+        TimeZone::get(name)
+            .map(|_| ())
+            .map_err(|_| PeriodError::Timezone(name.into()))
+    }
+
     /// The full period's length in days, when the period is only part of it
     /// (a subscription that started mid-period).
     ///

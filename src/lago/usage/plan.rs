@@ -159,9 +159,12 @@ pub(super) fn read_plan(
             &format!("expected an array, got {}", list.get()),
         )
     })?;
+    // With a currency that is not valid (reported already), the charges
+    // are still checked, priced in EUR for the purpose.
+    let checked_in = currency.or_else(|| Currency::from_code("EUR"));
     let mut charges = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        charges.push(read_charge(line, i, *item, currency, report)?);
+        charges.push(read_charge(line, i, *item, checked_in, report)?);
     }
     let (Some(currency), Some(charges)) = (currency, charges.into_iter().collect::<Option<_>>())
     else {
@@ -261,37 +264,7 @@ fn read_metric(
     let name = rq::string(line, Sub(&here, "name"), given(rm.name))?;
     let recurring = rq::boolean(line, Sub(&here, "recurring"), given(rm.recurring), false)?;
     let aggregation = read_aggregation(line, &here, &rm)?;
-    let kind = rq::string(
-        line,
-        Sub(&here, "aggregation_type"),
-        given(rm.aggregation_type),
-    )?;
-    let kind = match kind.as_deref() {
-        Some("custom_agg") => {
-            return Err(RequestError::Unsupported(format!(
-                "{here}.aggregation_type \"custom_agg\" is not supported by meterprice (AD10: Lago's custom aggregators run user code)"
-            )));
-        }
-        None => {
-            report.violation(
-                "aggregation_type",
-                "value_is_mandatory",
-                format!("{here}.aggregation_type is required"),
-            );
-            None
-        }
-        Some(name) => {
-            let k = AggregationType::from_lago_name(name);
-            if k.is_none() {
-                report.violation(
-                    "aggregation_type",
-                    "value_is_invalid",
-                    format!("{here}.aggregation_type {name:?} is not one of count_agg, sum_agg, max_agg, unique_count_agg, weighted_sum_agg, latest_agg"),
-                );
-            }
-            k
-        }
-    };
+    let kind = read_kind(line, &here, rm.aggregation_type, report)?;
     if code.is_none() {
         report.violation(
             "code",
@@ -308,6 +281,39 @@ fn read_metric(
     metric.lago_id = lago_id;
     metric.name = name;
     Ok(Some(metric))
+}
+
+/// `aggregation_type`: one of Lago's names; `unsupported` for
+/// `custom_agg` (AD10); `None` (with a violation) when missing or unknown.
+fn read_kind(
+    line: &Line<'_>,
+    here: &str,
+    raw: Option<RawJson<'_>>,
+    report: &mut Report,
+) -> Result<Option<AggregationType>, RequestError> {
+    let name = rq::string(line, Sub(&here, "aggregation_type"), given(raw))?;
+    let Some(name) = name else {
+        report.violation(
+            "aggregation_type",
+            "value_is_mandatory",
+            format!("{here}.aggregation_type is required"),
+        );
+        return Ok(None);
+    };
+    if name == "custom_agg" {
+        return Err(RequestError::Unsupported(format!(
+            "{here}.aggregation_type \"custom_agg\" is not supported by meterprice (AD10: Lago's custom aggregators run user code)"
+        )));
+    }
+    let kind = AggregationType::from_lago_name(&name);
+    if kind.is_none() {
+        report.violation(
+            "aggregation_type",
+            "value_is_invalid",
+            format!("{here}.aggregation_type {name:?} is not one of count_agg, sum_agg, max_agg, unique_count_agg, weighted_sum_agg, latest_agg"),
+        );
+    }
+    Ok(kind)
 }
 
 /// The metric's aggregation definition, as given (the aggregation module

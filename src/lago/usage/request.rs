@@ -225,10 +225,11 @@ fn in_timezone(
     let Some(name) = timezone else {
         return period;
     };
-    let Ok(p) = period else { return period };
-    p.in_timezone(name).inspect_err(|e| {
+    if let Err(e) = UsagePeriod::check_timezone(name) {
         report.violation("timezone", "value_is_invalid", e.to_string());
-    })
+        return Err(e);
+    }
+    period.and_then(|p| p.in_timezone(name))
 }
 
 /// An array's length (`events`: phase 2 reads its items).
