@@ -292,10 +292,11 @@ fn grouped_usage_merges_across_buckets() {
         "filters": [{"values": {"region": ["eu"]}, "invoice_display_name": "Europe",
                      "properties": {"amount": "2", "pricing_group_keys": ["cloud"]}}],
         "billable_metric": metric("gb", "sum_agg")}]);
+    // (A null filter is the default bucket.)
     let usage = json!({"storage": [
         {"units": "3", "events_count": 2, "filter": {"region": ["eu"]}, "grouped_by": {"cloud": "aws"}},
         {"units": "1", "events_count": 1, "filter": {"region": ["eu"]}, "grouped_by": {"cloud": "gcp"}},
-        {"units": "5", "events_count": 1, "grouped_by": {"cloud": "aws"}}]});
+        {"units": "5", "events_count": 1, "filter": null, "grouped_by": {"cloud": "aws"}}]});
     let v = priced(&request(charges, usage, json!({})));
     let c = charge_usage(&v, 0);
     // eu: aws 3 × 2 = 6 EUR, gcp 1 × 2 = 2 EUR; default: aws 5 × 1 = 5 EUR.
@@ -328,7 +329,7 @@ fn pricing_units() {
                 "applied_pricing_unit": unit,
                 "billable_metric": metric("tokens", "sum_agg")}])
     };
-    let usage = json!({"tokens": [{"units": "101", "events_count": 3},
+    let usage = json!({"tokens": [{"units": "101", "events_count": 3, "grouped_by": null},
                                   {"units": "3", "events_count": 1, "filter": {"model": ["large"]}}]});
     let v = priced(&request(
         charge(json!({"code": "credits", "short_name": "CR", "conversion_rate": "0.25"})),

@@ -6,6 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use meterprice_fuzz::compact_json;
 use meterprice::Outcome;
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,6 +19,8 @@ struct ResultLine<'a> {
     #[serde(borrow)]
     id: Option<&'a RawValue>,
     customer_usage: Option<Value>,
+    /// `Some(Null)` when present as `null`, `None` when missing.
+    #[serde(default, deserialize_with = "present")]
     invoice: Option<Value>,
     warnings: Option<Value>,
     rejected_events: Option<Value>,
@@ -27,11 +30,17 @@ struct ResultLine<'a> {
 impl ResultLine<'_> {
     fn body(&self) -> Value {
         serde_json::json!({
-            "customer_usage": self.customer_usage, "invoice": self.invoice,
+            "customer_usage": self.customer_usage,
+            "invoice": self.invoice,
             "warnings": self.warnings, "rejected_events": self.rejected_events,
             "error": self.error,
         })
     }
+}
+
+/// A key that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 fn parse_result<'a>(written: &'a [u8], what: &str) -> ResultLine<'a> {
@@ -111,29 +120,6 @@ fuzz_target!(|data: &[u8]| {
         "pretty and compact ids differ"
     );
 });
-
-/// JSON text without insignificant whitespace (strings kept verbatim).
-fn compact_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// Cents may exceed 64 bits; serde_json (no arbitrary_precision) then
 /// reads them as f64: such values are skipped.

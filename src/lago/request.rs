@@ -520,27 +520,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     let period = parse_period(&line, envelope.period)?;
 
     let mut report = Report::default();
-    let currency = match currency_code.as_deref() {
-        None => {
-            report.violation(
-                "currency",
-                "value_is_mandatory",
-                "currency is required".into(),
-            );
-            None
-        }
-        Some(code) => {
-            let c = Currency::from_code(code);
-            if c.is_none() {
-                report.violation(
-                    "currency",
-                    "value_is_invalid",
-                    format!("currency {code:?} is not a currency Lago accepts"),
-                );
-            }
-            c
-        }
-    };
+    let currency = currency(currency_code.as_deref(), &mut report);
     let Some(rc) = raw_charge else {
         report.violation("charge", "value_is_mandatory", "charge is required".into());
         return Err(failure(report));
@@ -552,6 +532,27 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
         event,
         period,
     })
+}
+
+/// The request's `currency`: required, and one Lago accepts.
+pub(crate) fn currency(code: Option<&str>, report: &mut Report) -> Option<Currency> {
+    let Some(code) = code else {
+        report.violation(
+            "currency",
+            "value_is_mandatory",
+            "currency is required".into(),
+        );
+        return None;
+    };
+    let c = Currency::from_code(code);
+    if c.is_none() {
+        report.violation(
+            "currency",
+            "value_is_invalid",
+            format!("currency {code:?} is not a currency Lago accepts"),
+        );
+    }
+    c
 }
 
 pub(crate) fn parse_charge(

@@ -9,7 +9,6 @@ use crate::customer_usage::{
 };
 use crate::exact::Exact;
 use crate::lago::request::{self as rq, Idx, Line, Obj, RawBucket, RequestError, Sub};
-use crate::money::Currency;
 use crate::plan::Plan;
 use crate::rate::Bucket;
 use crate::raw_json::RawJson;
@@ -122,27 +121,7 @@ pub(super) fn parse(text: &str, raw: &RawRequest<'_>) -> Result<UsageRequest, Re
     let events = read_list(&line, "events", given(raw.events))?;
     let mut report = Report::default();
     let options = read_options(&line, given(raw.options), &mut report)?;
-    let currency = match currency_code.as_deref() {
-        None => {
-            report.violation(
-                "currency",
-                "value_is_mandatory",
-                "currency is required".into(),
-            );
-            None
-        }
-        Some(code) => {
-            let c = Currency::from_code(code);
-            if c.is_none() {
-                report.violation(
-                    "currency",
-                    "value_is_invalid",
-                    format!("currency {code:?} is not a currency Lago accepts"),
-                );
-            }
-            c
-        }
-    };
+    let currency = rq::currency(currency_code.as_deref(), &mut report);
     let taxes = rq::parse_taxes(&line, "taxes", given(raw.taxes), &mut report)?;
     let plan = read_plan(&line, raw.plan, currency, taxes, &mut report)?;
     let period = in_timezone(period, timezone.as_deref(), &mut report);
@@ -308,7 +287,11 @@ fn read_usage(
 }
 
 fn read_bucket(line: &Line<'_>, path: &str, raw: RawJson<'_>) -> Result<GivenBucket, RequestError> {
-    let rb: RawBucket<'_> = rq::object(line, path, raw)?;
+    let mut rb: RawBucket<'_> = rq::object(line, path, raw)?;
+    // A null filter or label (as `aggregate` writes for the default bucket
+    // and an ungrouped one) is no filter or label.
+    rb.filter = given(rb.filter);
+    rb.grouped_by = given(rb.grouped_by);
     let bucket = rq::parse_bucket(line, path, &rb)?;
     let re: RawBucketExtras<'_> = rq::object(line, path, raw)?;
     let decimal = |key: &str, value: Option<RawJson<'_>>| -> Result<Option<Exact>, RequestError> {

@@ -6,7 +6,7 @@ use crate::customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown,
     UsageTotals,
 };
-use crate::lago::response::{Json, indent, ordered_map};
+use crate::lago::response::{Json, filter_values, indent, label};
 use crate::plan::PlanCharge;
 use crate::raw_json::RawJson;
 
@@ -138,19 +138,7 @@ fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
             "invoice_display_name",
             filter.and_then(|f| f.invoice_display_name.as_deref()),
         );
-        ordered_map(
-            w,
-            "values",
-            filter.map(|f| f.values.as_slice()),
-            |w, values: &Vec<String>| {
-                w.open(b'[');
-                for v in values {
-                    w.comma();
-                    w.string_value(v);
-                }
-                w.close(b']');
-            },
-        );
+        filter_values(w, "values", filter.map(|f| f.values.as_slice()));
         breakdowns(w, &f.presentation_breakdowns);
         w.close(b'}');
     }
@@ -162,18 +150,10 @@ fn grouped(w: &mut Json<'_>, pc: &PlanCharge, g: &GroupedUsage) {
     w.open(b'{');
     sums(w, &g.totals);
     pricing_unit(w, pc, &g.totals);
-    label(w, "grouped_by", &g.grouped_by);
+    label(w, "grouped_by", Some(&g.grouped_by));
     filters(w, pc, &g.filters);
     breakdowns(w, &g.presentation_breakdowns);
     w.close(b'}');
-}
-
-/// `{key: value or null}` in the label's order.
-fn label(w: &mut Json<'_>, key: &str, label: &[(String, Option<String>)]) {
-    ordered_map(w, key, Some(label), |w, v: &Option<String>| match v {
-        Some(s) => w.string_value(s),
-        None => w.out.extend_from_slice(b"null"),
-    });
 }
 
 /// `presentation_breakdowns[]` (U10).
@@ -183,7 +163,7 @@ fn breakdowns(w: &mut Json<'_>, list: &[PresentationBreakdown]) {
     for b in list {
         w.comma();
         w.open(b'{');
-        label(w, "presentation_by", &b.presentation_by);
+        label(w, "presentation_by", Some(&b.presentation_by));
         w.dec("units", b.units);
         w.close(b'}');
     }
