@@ -3,14 +3,15 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, explore_json, rate_json};
+use meterprice::{Outcome, explore_json, rate_json, usage_json};
 
-/// A command's request handler: one request in, its result appended.
+/// A command's request handler: one request in, its result line out.
 type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
 
 const HELP: &str = "\
 meterprice rate [FILE|-] [--pretty]
 meterprice explore [FILE|-] [--pretty] [--svg OUT.svg]
+meterprice usage [FILE|-] [--pretty]   (meterprice usage --help)
 
 rate: prices rating requests with Lago's charge models, exactly.
 explore: answers price questions about one charge (docs/explore-json.md):
@@ -47,6 +48,50 @@ Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
 ";
 
+const USAGE_HELP: &str = "\
+meterprice usage [FILE|-] [--pretty]
+
+Prices a whole plan for one subscription's period into Lago's customer usage
+object (the current_usage endpoint), exactly.
+
+Input: one JSON object, or JSON Lines (one request per line; blank lines are
+ignored). FILE '-' or no FILE reads standard input.
+Output: one JSON result per request, in input order, one per line.
+  --pretty   indent the result of a single-object input
+
+Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
+          \"period\": {\"from_datetime\": \"2024-03-01T00:00:00Z\",
+                     \"to_datetime\": \"2024-03-31T23:59:59Z\", \"charges_duration\": 31},
+          \"taxes\": [{\"code\": \"vat\", \"rate\": \"20\"}],
+          \"plan\": {\"charges\": [{\"code\": \"api\", \"charge_model\": \"graduated\",
+                     \"properties\": {...}, \"filters\": [...], \"taxes\": [...],
+                     \"billable_metric\": {\"code\": \"requests\", \"name\": \"Requests\",
+                                         \"aggregation_type\": \"count_agg\"}}]},
+          \"usage\": {\"api\": [{\"units\": \"4\", \"events_count\": 4,
+                               \"filter\": {...}, \"grouped_by\": {...}}]},
+          \"options\": {\"mode\": \"current_usage|invoice\", \"apply_taxes\": true,
+                      \"legacy_groups\": false}}
+  usage maps a charge code to its aggregated buckets (the rate contract's
+  bucket form, plus current_usage_units, total_aggregated_units and
+  presentation_breakdowns). A charge without buckets shows zero fees.
+  Raw events are not aggregated yet: a request with events is 'unsupported'.
+Result:  {\"id\": ..., \"customer_usage\": {\"from_datetime\", \"to_datetime\",
+          \"issuing_date\", \"currency\", \"amount_cents\", \"total_amount_cents\",
+          \"taxes_amount_cents\", \"lago_invoice_id\": null, \"charges_usage\": [...]},
+          \"invoice\": null or {\"true_up_fees\": [...], \"amount_cents\", ...},
+          \"warnings\": [], \"rejected_events\": []}
+  Every bucket of every charge appears; taxes are rounded once over the whole
+  object; options.legacy_groups adds each charge's older groups array.
+Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsupported|
+          arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
+Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
+
+Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
+
+Example:
+  meterprice usage examples/usage.jsonl
+";
+
 /// A multi-line object larger than this is not waited for: its lines are
 /// rated one by one instead, so memory stays flat on any input.
 const MAX_OBJECT_BYTES: usize = 16 << 20;
@@ -54,7 +99,8 @@ const MAX_OBJECT_BYTES: usize = 16 << 20;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{HELP}");
+        let usage = args.first().is_some_and(|a| a == "usage");
+        print!("{}", if usage { USAGE_HELP } else { HELP });
         return ExitCode::SUCCESS;
     }
     let mut pretty = false;
@@ -77,8 +123,10 @@ fn main() -> ExitCode {
         ["rate", f] => (rate_json, *f),
         ["explore"] => (explore_json, "-"),
         ["explore", f] => (explore_json, *f),
+        ["usage"] => (usage_json, "-"),
+        ["usage", f] => (usage_json, *f),
         [] => return usage_error("missing command"),
-        _ => return usage_error("expected: meterprice rate|explore [FILE|-] [--pretty]"),
+        _ => return usage_error("expected: meterprice rate|explore|usage [FILE|-] [--pretty]"),
     };
     let input: Box<dyn Read> = if file == "-" {
         Box::new(io::stdin())
@@ -216,7 +264,7 @@ impl Depth {
     }
 }
 
-/// Rates every request of `input` into `out`; `Ok(true)` when all priced.
+/// Handles every request of `input` into `out`; `Ok(true)` when all priced.
 /// `pretty` indents the result only when the input holds a single request,
 /// so the first record is held back until the next one shows up.
 fn run(

@@ -7,3 +7,4 @@ mod explore;
 mod features;
 mod models;
 mod properties;
+mod usage;

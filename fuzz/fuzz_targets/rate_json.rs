@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use meterprice_fuzz::compact_json;
 use meterprice::Outcome;
 use serde::Deserialize;
 use serde_json::Value;
@@ -133,29 +134,6 @@ fuzz_target!(|data: &[u8]| {
         "pretty and compact ids differ"
     );
 });
-
-/// JSON text without insignificant whitespace (strings kept verbatim).
-fn compact_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// The sums of rating-json.md "Result": totals add up over the fees and the
 /// true-up fee, and `total_amount_cents = amount_cents + taxes_amount_cents`.

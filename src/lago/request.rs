@@ -86,7 +86,7 @@ pub(crate) struct Request {
 
 /// `{parent}.{key}`, formatted only when a message needs it.
 #[derive(Clone, Copy)]
-struct Sub<'a>(&'a dyn Display, &'a str);
+pub(crate) struct Sub<'a>(pub(crate) &'a dyn Display, pub(crate) &'a str);
 
 impl Display for Sub<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,7 +96,7 @@ impl Display for Sub<'_> {
 
 /// `{parent}[{index}]`, formatted only when a message needs it.
 #[derive(Clone, Copy)]
-struct Idx<'a>(&'a dyn Display, usize);
+pub(crate) struct Idx<'a>(pub(crate) &'a dyn Display, pub(crate) usize);
 
 impl Display for Idx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,8 +105,8 @@ impl Display for Idx<'_> {
 }
 
 /// Where a raw value sits in the line, for messages (1-based byte column).
-struct Line<'a> {
-    text: &'a str,
+pub(crate) struct Line<'a> {
+    pub(crate) text: &'a str,
 }
 
 impl Line<'_> {
@@ -116,7 +116,12 @@ impl Line<'_> {
         at.saturating_sub(start) + 1
     }
 
-    fn parse_error(&self, path: impl Display, raw: RawJson<'_>, what: &str) -> RequestError {
+    pub(crate) fn parse_error(
+        &self,
+        path: impl Display,
+        raw: RawJson<'_>,
+        what: &str,
+    ) -> RequestError {
         RequestError::Parse(format!(
             "line 1, column {}: {path}: {what}",
             self.column(raw)
@@ -124,7 +129,7 @@ impl Line<'_> {
     }
 }
 
-fn object<'a, T: Deserialize<'a>>(
+pub(crate) fn object<'a, T: Deserialize<'a>>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'a>,
@@ -144,7 +149,7 @@ fn object<'a, T: Deserialize<'a>>(
     })
 }
 
-fn string(
+pub(crate) fn string(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'_>>,
@@ -154,7 +159,7 @@ fn string(
 
 /// A string field, borrowed from the request when it has no escapes (for
 /// values only looked at, like the currency code).
-fn borrowed_string<'a>(
+pub(crate) fn borrowed_string<'a>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'a>>,
@@ -168,7 +173,7 @@ fn borrowed_string<'a>(
     }
 }
 
-fn boolean(
+pub(crate) fn boolean(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'_>>,
@@ -191,7 +196,7 @@ fn failure(report: Report) -> RequestError {
 }
 
 /// A JSON integer, as an i128.
-fn integer(
+pub(crate) fn integer(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
@@ -202,7 +207,7 @@ fn integer(
 }
 
 /// A decimal given as a JSON string or number, read exactly.
-fn decimal(
+pub(crate) fn decimal(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
@@ -286,7 +291,7 @@ impl<'de> Deserialize<'de> for Pairs<'de> {
     }
 }
 
-fn pairs<'a>(
+pub(crate) fn pairs<'a>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'a>,
@@ -300,7 +305,7 @@ fn pairs<'a>(
 }
 
 /// `{key: [string, ...]}` in the order given.
-fn filter_values(
+pub(crate) fn filter_values(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
@@ -515,7 +520,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     let period = parse_period(&line, envelope.period)?;
 
     let mut report = Report::default();
-    let currency = currency_of(currency_code.as_deref(), &mut report);
+    let currency = currency(currency_code.as_deref(), &mut report);
     let Some(rc) = raw_charge else {
         report.violation("charge", "value_is_mandatory", "charge is required".into());
         return Err(failure(report));
@@ -529,8 +534,8 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     })
 }
 
-/// The currency of a request, or a violation.
-fn currency_of(code: Option<&str>, report: &mut Report) -> Option<Currency> {
+/// The request's `currency`: required, and one Lago accepts.
+pub(crate) fn currency(code: Option<&str>, report: &mut Report) -> Option<Currency> {
     let Some(code) = code else {
         report.violation(
             "currency",
@@ -554,11 +559,11 @@ fn currency_of(code: Option<&str>, report: &mut Report) -> Option<Currency> {
 /// exactly as a rating request's: the same shapes, rules and errors.
 pub(crate) fn read_charge(
     text: &str,
-    currency: Option<RawJson<'_>>,
+    currency_raw: Option<RawJson<'_>>,
     charge: RawJson<'_>,
 ) -> Result<Charge, RequestError> {
     let line = Line { text };
-    let code = borrowed_string(&line, "currency", currency)?;
+    let code = borrowed_string(&line, "currency", currency_raw)?;
     let rc: RawCharge<'_> = match object(&line, "charge", charge) {
         Ok(rc) => rc,
         // Say which object is malformed, as `explain` does for `rate`.
@@ -571,7 +576,7 @@ pub(crate) fn read_charge(
         }
     };
     let mut report = Report::default();
-    let currency = currency_of(code.as_deref(), &mut report);
+    let currency = currency(code.as_deref(), &mut report);
     parse_charge(&line, &rc, currency, report)
 }
 
@@ -586,7 +591,7 @@ pub(crate) fn read_template(text: &str, raw: Option<RawJson<'_>>) -> Result<Buck
     bucket_of(&line, "usage", &rb, Exact::ZERO)
 }
 
-fn parse_charge(
+pub(crate) fn parse_charge(
     line: &Line<'_>,
     rc: &RawCharge<'_>,
     currency: Option<Currency>,
@@ -661,7 +666,7 @@ fn parse_charge(
         )?;
         filters_raw.push((values, props, name));
     }
-    let taxes = parse_taxes(line, rc.taxes, &mut report)?;
+    let taxes = parse_taxes(line, "charge.taxes", rc.taxes, &mut report)?;
     let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
 
     // Charge-level rules (semantics.md §8.4).
@@ -748,8 +753,10 @@ fn parse_charge(
     report.finish(Some(charge)).map_err(RequestError::from)
 }
 
-fn parse_taxes(
+/// A list of taxes at `path` (`charge.taxes`, `taxes`, `plan.taxes`).
+pub(crate) fn parse_taxes(
     line: &Line<'_>,
+    path: &str,
     raw: Option<RawJson<'_>>,
     report: &mut Report,
 ) -> Result<Vec<Tax>, RequestError> {
@@ -757,15 +764,11 @@ fn parse_taxes(
         return Ok(Vec::new());
     };
     let items: Vec<RawJson<'_>> = serde_json::from_str(raw.get()).map_err(|_| {
-        line.parse_error(
-            "charge.taxes",
-            raw,
-            &format!("expected an array, got {}", raw.get()),
-        )
+        line.parse_error(path, raw, &format!("expected an array, got {}", raw.get()))
     })?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let path = format!("charge.taxes[{i}]");
+        let path = format!("{path}[{i}]");
         let rt: RawTax<'_> = object(line, &path, *item)?;
         let code = string(line, Sub(&path, "code"), rt.code)?.unwrap_or_default();
         let name = string(line, Sub(&path, "name"), rt.name)?;
@@ -896,7 +899,11 @@ fn parse_usage(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Vec<Bucket>,
         .collect()
 }
 
-fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucket, RequestError> {
+pub(crate) fn parse_bucket(
+    line: &Line<'_>,
+    path: &str,
+    rb: &RawBucket<'_>,
+) -> Result<Bucket, RequestError> {
     let Some(units_raw) = rb.units else {
         return Err(RequestError::Parse(format!("{path}: units is required")));
     };

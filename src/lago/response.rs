@@ -83,7 +83,7 @@ impl<'a> Json<'a> {
     }
 
     /// A caller-given string, escaped.
-    fn string_value(&mut self, value: &str) {
+    pub(crate) fn string_value(&mut self, value: &str) {
         // serde_json escapes only '"', '\\' and control characters: a string
         // without them is written as it is.
         if crate::raw_json::special_byte(value.as_bytes()).is_none() {
@@ -238,6 +238,26 @@ fn ordered_map<V>(
     w.close(b'}');
 }
 
+/// A filter's `{key: [values]}` in the order given, or null.
+pub(crate) fn filter_values(w: &mut Json<'_>, key: &str, values: Option<&[(String, Vec<String>)]>) {
+    ordered_map(w, key, values, |w, values: &Vec<String>| {
+        w.open(b'[');
+        for v in values {
+            w.comma();
+            w.string_value(v);
+        }
+        w.close(b']');
+    });
+}
+
+/// A group label `{key: value or null}` in the order given, or null.
+pub(crate) fn label(w: &mut Json<'_>, key: &str, label: Option<&[(String, Option<String>)]>) {
+    ordered_map(w, key, label, |w, v: &Option<String>| match v {
+        Some(s) => w.string_value(s),
+        None => w.out.extend_from_slice(b"null"),
+    });
+}
+
 fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
     let currency = charge.currency.code();
     let labels = &charge.labels;
@@ -306,28 +326,8 @@ fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
         "filter_invoice_display_name",
         filter.map(|f| f.display_name()).as_deref(),
     );
-    ordered_map(
-        w,
-        "filters",
-        filter.map(|f| f.values.as_slice()),
-        |w, values: &Vec<String>| {
-            w.open(b'[');
-            for v in values {
-                w.comma();
-                w.string_value(v);
-            }
-            w.close(b']');
-        },
-    );
-    ordered_map(
-        w,
-        "grouped_by",
-        fee.grouped_by.as_deref(),
-        |w, v: &Option<String>| match v {
-            Some(s) => w.string_value(s),
-            None => w.out.extend_from_slice(b"null"),
-        },
-    );
+    filter_values(w, "filters", filter.map(|f| f.values.as_slice()));
+    label(w, "grouped_by", fee.grouped_by.as_deref());
     w.close(b'}');
     if let Some(p) = &fee.projection {
         w.dec("projected_units", p.projected_units);
