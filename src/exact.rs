@@ -206,6 +206,13 @@ impl Exact {
         Self::pack(I256::from(m), s)
     }
 
+    /// The sign, magnitude mantissa and scale: the inverse of
+    /// [`Exact::from_parts`] (grid indices of price exploration are
+    /// integers beyond the decimal range).
+    pub(crate) fn to_parts(self) -> (bool, U256, u32) {
+        (self.is_negative(), self.m().unsigned_abs(), self.s)
+    }
+
     /// The value as a `Decimal`, when it fits one exactly.
     pub fn to_decimal(self) -> Option<Decimal> {
         let n = self.normalize();

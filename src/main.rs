@@ -5,7 +5,7 @@
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, ServeError, ServeOptions, rate_json, serve};
+use meterprice::{Outcome, ServeError, ServeOptions, explore_json, rate_json, serve, usage_json};
 
 /// A JSON Lines command: one handler answers one request.
 struct Command {
@@ -16,16 +16,30 @@ struct Command {
 }
 
 /// Every command of the binary: a new one is one entry.
-const COMMANDS: &[Command] = &[Command {
-    name: "rate",
-    help: RATE_HELP,
-    handler: rate_json,
-}];
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "rate",
+        help: RATE_HELP,
+        handler: rate_json,
+    },
+    Command {
+        name: "explore",
+        help: EXPLORE_HELP,
+        handler: explore_json,
+    },
+    Command {
+        name: "usage",
+        help: USAGE_HELP,
+        handler: usage_json,
+    },
+];
 
 const USAGE: &str = "\
 Usage: meterprice COMMAND [FILE|-] [--pretty] [--max-line-bytes N]
+       meterprice explore [FILE|-] --svg OUT.svg
        meterprice COMMAND --help
        meterprice --help | --version
+Commands: rate, explore, usage.
 ";
 
 const RATE_HELP: &str = "\
@@ -48,6 +62,57 @@ Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
 
 Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
+";
+
+const EXPLORE_HELP: &str = "\
+meterprice explore [FILE|-] [--pretty] [--svg OUT.svg]
+
+Answers price questions about one charge (docs/explore-json.md):
+  {\"currency\", \"charge\", \"usage\": template without units,
+   \"budget\": {\"budget_cents\": 1000, \"units_step\": \"1\", \"including_taxes\": false},
+   \"curve\": {\"up_to\": \"20\", \"max_pieces\": 10000},
+   \"break_even\": {\"charge\": {...}, \"up_to\": \"20\", \"units_step\": \"1\"}}
+  -> {\"budget\": {\"max_units\", \"cost_cents\", \"next_units\", \"next_cost_cents\",
+      \"unbounded\", \"max_units_any\", \"unbounded_any\", ...},
+      \"curve\": {\"pieces\": [...], \"points\": [...]}, \"break_even\": {\"intervals\": [...]}}
+  --svg OUT.svg  draws the one request of the input (curve, break-even, budget)
+";
+
+const USAGE_HELP: &str = "\
+meterprice usage [FILE|-] [--pretty]
+
+Prices a whole plan for one subscription's period into Lago's customer usage
+object (the current_usage endpoint), exactly.
+
+Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
+          \"period\": {\"from_datetime\": \"2024-03-01T00:00:00Z\",
+                     \"to_datetime\": \"2024-03-31T23:59:59Z\", \"charges_duration\": 31},
+          \"taxes\": [{\"code\": \"vat\", \"rate\": \"20\"}],
+          \"plan\": {\"charges\": [{\"code\": \"api\", \"charge_model\": \"graduated\",
+                     \"properties\": {...}, \"filters\": [...], \"taxes\": [...],
+                     \"billable_metric\": {\"code\": \"requests\", \"name\": \"Requests\",
+                                         \"aggregation_type\": \"count_agg\"}}]},
+          \"usage\": {\"api\": [{\"units\": \"4\", \"events_count\": 4,
+                               \"filter\": {...}, \"grouped_by\": {...}}]},
+          \"options\": {\"mode\": \"current_usage|invoice\", \"apply_taxes\": true,
+                      \"legacy_groups\": false}}
+  usage maps a charge code to its aggregated buckets (the rate contract's
+  bucket form, plus current_usage_units, total_aggregated_units and
+  presentation_breakdowns). A charge without buckets shows zero fees.
+  Raw events are not aggregated yet: a request with events is 'unsupported'.
+Result:  {\"id\": ..., \"customer_usage\": {\"from_datetime\", \"to_datetime\",
+          \"issuing_date\", \"currency\", \"amount_cents\", \"total_amount_cents\",
+          \"taxes_amount_cents\", \"lago_invoice_id\": null, \"charges_usage\": [...]},
+          \"invoice\": null or {\"true_up_fees\": [...], \"amount_cents\", ...},
+          \"warnings\": [], \"rejected_events\": []}
+  Every bucket of every charge appears; taxes are rounded once over the whole
+  object; options.legacy_groups adds each charge's older groups array.
+Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsupported|
+          arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
+Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
+
+Example:
+  meterprice usage examples/usage.jsonl
 ";
 
 const COMMON_HELP: &str = "\
@@ -87,7 +152,12 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--version" || a == "-V") {
         return write_stdout(&format!("meterprice {}\n", env!("CARGO_PKG_VERSION")));
     }
-    let (command, file, options) = match parse(&args) {
+    let Args {
+        command,
+        file,
+        options,
+        svg,
+    } = match parse(&args) {
         Ok(parsed) => parsed,
         Err(why) => {
             eprintln!("meterprice: {why}\n\n{USAGE}");
@@ -109,6 +179,9 @@ fn main() -> ExitCode {
             }
         }
     };
+    if let Some(path) = svg {
+        return draw_svg(input, path, &options);
+    }
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match serve(input, out, &options, command.handler) {
         Ok(summary) if summary.all_priced() => ExitCode::SUCCESS,
@@ -124,10 +197,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the arguments ask for.
+struct Args<'a> {
+    command: &'static Command,
+    /// `-` for standard input.
+    file: &'a str,
+    options: ServeOptions,
+    /// `explore --svg OUT.svg`: a picture instead of JSON Lines.
+    svg: Option<&'a str>,
+}
+
 /// The command, its input and its options, or why the arguments are wrong.
-fn parse(args: &[String]) -> Result<(&'static Command, &str, ServeOptions), String> {
+fn parse(args: &[String]) -> Result<Args<'_>, String> {
     let mut options = ServeOptions::new();
     let mut positional = Vec::new();
+    let mut svg = None;
     let mut rest = args.iter();
     while let Some(a) = rest.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -136,6 +220,10 @@ fn parse(args: &[String]) -> Result<(&'static Command, &str, ServeOptions), Stri
         };
         match flag {
             "--pretty" if inline.is_none() => options = options.with_pretty(true),
+            "--svg" => {
+                let path = inline.or_else(|| rest.next().map(String::as_str));
+                svg = Some(path.ok_or("--svg needs a FILE")?);
+            }
             "--max-line-bytes" => {
                 let value = inline.or_else(|| rest.next().map(String::as_str));
                 let bytes = value
@@ -160,7 +248,61 @@ fn parse(args: &[String]) -> Result<(&'static Command, &str, ServeOptions), Stri
         .iter()
         .find(|c| c.name == name)
         .ok_or_else(|| format!("unknown command {name:?}"))?;
-    Ok((command, file, options))
+    if svg.is_some() && command.name != "explore" {
+        return Err("--svg is an option of explore".into());
+    }
+    Ok(Args {
+        command,
+        file,
+        options,
+        svg,
+    })
+}
+
+/// `explore --svg FILE`: draws the one request of the input.
+#[cfg(feature = "plot")]
+fn draw_svg(input: Box<dyn Read>, path: &str, options: &ServeOptions) -> ExitCode {
+    let mut text = String::new();
+    // The request limit holds here too: a byte beyond it is not read.
+    let limit = u64::try_from(options.max_line_bytes).unwrap_or(u64::MAX);
+    if let Err(e) = input
+        .take(limit.saturating_add(1))
+        .read_to_string(&mut text)
+    {
+        eprintln!("meterprice: cannot read the request: {e}");
+        return ExitCode::from(2);
+    }
+    if text.len() > options.max_line_bytes {
+        eprintln!(
+            "meterprice: the request exceeds --max-line-bytes {}",
+            options.max_line_bytes
+        );
+        return ExitCode::from(1);
+    }
+    // One request: one object, on one line or over several.
+    let request = text.trim();
+    if request.is_empty() || serde_json::from_str::<serde::de::IgnoredAny>(request).is_err() {
+        eprintln!("meterprice: --svg draws exactly one request (one JSON object)");
+        return ExitCode::from(2);
+    }
+    let svg = match meterprice::explore_svg(request) {
+        Ok(svg) => svg,
+        Err(e) => {
+            eprintln!("meterprice: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = std::fs::write(path, svg) {
+        eprintln!("meterprice: cannot write {path}: {e}");
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(not(feature = "plot"))]
+fn draw_svg(_: Box<dyn Read>, _: &str, _: &ServeOptions) -> ExitCode {
+    eprintln!("meterprice: --svg needs the `plot` feature");
+    ExitCode::from(2)
 }
 
 /// `--help`: one command's, or every command's.

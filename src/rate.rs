@@ -397,7 +397,7 @@ impl Charge {
     }
 
     /// The minimum-spend true-up (§6 with M9, M10), `None` when met.
-    fn true_up(&self, fees: &[Fee], period: &Period) -> Result<Option<Fee>, RateError> {
+    pub(crate) fn true_up(&self, fees: &[Fee], period: &Period) -> Result<Option<Fee>, RateError> {
         const WHAT: &str = "true-up";
         if self.min_amount_cents <= 0 {
             return Ok(None);

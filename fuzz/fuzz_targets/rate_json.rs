@@ -12,6 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use meterprice::{Outcome, ServeOptions, rate_json, serve};
+use meterprice_fuzz::compact_json;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -257,29 +258,6 @@ fn check_reader(data: &[u8], max: usize, pretty: bool) {
             );
         }
     }
-}
-
-/// JSON text without insignificant whitespace (strings kept verbatim).
-fn compact_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The sums of rating-json.md "Result": totals add up over the fees and the
