@@ -20,8 +20,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use meterprice::{
-    AggregationSpec, Aggregator, BillableMetric, BillingPeriod, ChargeFilterSpec, EventMeta,
-    EventReader, Filters, MetricDefinition, MetricFilter, Timestamp, TransactionIds, Value,
+    AggregationSpec, Aggregator, BillingPeriod, ChargeFilterSpec, EventMeta, EventReader, Filters,
+    MetricDefinition, MetricFilter, MetricSpec, Timestamp, TransactionIds, Value,
 };
 use rust_decimal::Decimal;
 
@@ -89,7 +89,7 @@ fn spec(kind: &str, field: Option<&str>) -> AggregationSpec {
         Timestamp::parse("2024-03-31T23:59:59.999999Z").unwrap(),
     )
     .unwrap();
-    let mut spec = AggregationSpec::new(BillableMetric::new(def).unwrap(), period);
+    let mut spec = AggregationSpec::new(MetricSpec::new(def).unwrap(), period);
     let filter = |r: &str| {
         ChargeFilterSpec::new(vec![("region".into(), vec![r.into()])])
             .with_group_keys(vec!["agent".into()])

@@ -17,8 +17,8 @@
 use std::time::Instant;
 
 use meterprice::{
-    AggregationSpec, Aggregator, BillableMetric, BillingPeriod, ChargeFilterSpec, EventReader,
-    Filters, MetricDefinition, MetricFilter, Timestamp, TransactionIds,
+    AggregationSpec, Aggregator, BillingPeriod, ChargeFilterSpec, EventReader, Filters,
+    MetricDefinition, MetricFilter, MetricSpec, Timestamp, TransactionIds,
 };
 
 const REGIONS: [&str; 4] = ["eu", "us", "asia", "af"];
@@ -37,7 +37,7 @@ fn spec() -> AggregationSpec {
         Timestamp::parse("2024-03-31T23:59:59.999999Z").expect("to"),
     )
     .expect("period");
-    let mut spec = AggregationSpec::new(BillableMetric::new(def).expect("metric"), period);
+    let mut spec = AggregationSpec::new(MetricSpec::new(def).expect("metric"), period);
     let filter = |r: &str| {
         ChargeFilterSpec::new(vec![("region".into(), vec![r.into()])])
             .with_group_keys(vec!["agent".into()])

@@ -4,6 +4,8 @@ mod aggregate;
 mod cli;
 mod common;
 mod conformance;
+mod explore;
 mod features;
 mod models;
 mod properties;
+mod usage;

@@ -73,7 +73,7 @@ impl Aggregator {
             return Err(SetupError::invalid(vec![Violation::new(
                 "pay_in_advance",
                 "invalid_aggregation_type_or_charge_model",
-                format!("{} cannot be paid in advance", kind.name()),
+                format!("{} cannot be paid in advance", kind.lago_name()),
             )])
             .into());
         }

@@ -13,12 +13,13 @@ use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, 
 use crate::aggregate::fast_lookup::{FastMap, Interner, MembershipCache};
 use crate::aggregate::filters::{BucketId, Choice, FilterValues, Filters, Keys, Rule};
 use crate::aggregate::group::{Group, Observation};
-use crate::aggregate::metric::{AggregationType, SetupError};
+use crate::aggregate::metric::SetupError;
 use crate::aggregate::route::{buckets, encode_text, rule_keys};
 use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::{Value, numeric_value};
 use crate::error::ArithmeticError;
+use crate::plan::AggregationType;
 
 /// One bucket: its rule, group keys and groups.
 #[derive(Debug, Clone)]
@@ -110,7 +111,7 @@ impl OwnedValue {
 /// Streams events into per-bucket, per-group aggregations.
 ///
 /// ```
-/// use meterprice::{AggregationSpec, Aggregator, BillableMetric, EventMeta,
+/// use meterprice::{AggregationSpec, Aggregator, MetricSpec, EventMeta,
 ///     MetricDefinition, BillingPeriod, Timestamp, Value};
 /// let mut def = MetricDefinition::default();
 /// def.code = "storage".into();
@@ -118,7 +119,7 @@ impl OwnedValue {
 /// def.field_name = Some("gb".into());
 /// let period = BillingPeriod::new(Timestamp::parse("2024-03-01T00:00:00Z")?,
 ///                          Timestamp::parse("2024-03-31T23:59:59Z")?)?;
-/// let spec = AggregationSpec::new(BillableMetric::new(def)?, period);
+/// let spec = AggregationSpec::new(MetricSpec::new(def)?, period);
 /// let mut agg = Aggregator::new(spec)?;
 /// let gb = agg.key("gb").unwrap();
 /// for (i, v) in ["1.5", "2", "foo"].iter().enumerate() {
@@ -365,7 +366,7 @@ impl Aggregator {
     ) -> Result<Option<Observation>, RejectedEvent> {
         let order = EventOrder::new(meta.timestamp, meta.seq);
         let field = self.field.and_then(|f| view.get(f));
-        let value = if self.kind.is_numeric() {
+        let value = if crate::aggregate::metric::is_numeric(self.kind) {
             numeric_value(field).map_err(|_| self.out_of_range(meta, field))?
         } else {
             None
@@ -377,7 +378,7 @@ impl Aggregator {
         if !self.in_scope(in_window) {
             return Ok(None);
         }
-        if self.kind.is_numeric() && value.is_none() {
+        if crate::aggregate::metric::is_numeric(self.kind) && value.is_none() {
             note(&mut self.excluded, meta);
             return Ok(None);
         }

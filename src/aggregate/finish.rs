@@ -5,11 +5,11 @@
 use crate::aggregate::aggregator::{AggregateError, Aggregator, BucketState};
 use crate::aggregate::filters::{BucketId, Filters};
 use crate::aggregate::group::{Acc, Group, Record};
-use crate::aggregate::metric::AggregationType;
 use crate::aggregate::result::{AggregationResult, BucketResult, InAdvanceStep};
 use crate::aggregate::spec::{CachedAggregation, ChargeModelKind, GroupLabel, WeightedSumInitial};
 use crate::error::ArithmeticError;
 use crate::exact::{self, Exact};
+use crate::plan::AggregationType;
 
 const WHAT: &str = "aggregation";
 

@@ -6,10 +6,10 @@ use crate::aggregate::accumulator::{
     CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
 };
 use crate::aggregate::fast_lookup::{FastMap, LastOps};
-use crate::aggregate::metric::AggregationType;
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
 use crate::exact::{self, Exact};
+use crate::plan::AggregationType;
 
 /// One event as a group sees it.
 #[derive(Debug, Clone)]

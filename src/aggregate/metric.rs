@@ -1,67 +1,21 @@
 //! The billable metric (§1.2): what is aggregated and how, validated as
-//! Lago's `BillableMetric` model validates it.
+//! Lago's `MetricSpec` model validates it.
 
 use crate::aggregate::expression::{Expression, Rounding};
 use crate::error::{ArithmeticError, ValidationError, Violation};
 use crate::exact::Exact;
+use crate::plan::{AggregationType, BillableMetric};
 
-/// Lago's aggregation types (`custom_agg` is not supported, AD10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AggregationType {
-    /// `count_agg` (A33).
-    Count,
-    /// `sum_agg` (A34).
-    Sum,
-    /// `max_agg` (A35).
-    Max,
-    /// `unique_count_agg` (A37).
-    UniqueCount,
-    /// `latest_agg` (A36).
-    Latest,
-    /// `weighted_sum_agg` (A38).
-    WeightedSum,
-}
-
-impl AggregationType {
-    /// The type of a Lago name (`"sum_agg"`); `None` for any other name,
-    /// `custom_agg` included.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "count_agg" => Self::Count,
-            "sum_agg" => Self::Sum,
-            "max_agg" => Self::Max,
-            "unique_count_agg" => Self::UniqueCount,
-            "latest_agg" => Self::Latest,
-            "weighted_sum_agg" => Self::WeightedSum,
-            _ => return None,
-        })
-    }
-
-    /// Lago's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Count => "count_agg",
-            Self::Sum => "sum_agg",
-            Self::Max => "max_agg",
-            Self::UniqueCount => "unique_count_agg",
-            Self::Latest => "latest_agg",
-            Self::WeightedSum => "weighted_sum_agg",
-        }
-    }
-
-    /// Whether the type reads its field as a number (A13).
-    pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            Self::Sum | Self::Max | Self::Latest | Self::WeightedSum
-        )
-    }
-
-    /// Whether a charge on this metric may be paid in advance
-    /// (`payable_in_advance?`: count, sum, unique count).
-    pub fn payable_in_advance(self) -> bool {
-        matches!(self, Self::Count | Self::Sum | Self::UniqueCount)
-    }
+/// Whether a type reads its field as a number (A13): sum, max, latest,
+/// weighted sum.
+pub(crate) fn is_numeric(kind: AggregationType) -> bool {
+    matches!(
+        kind,
+        AggregationType::Sum
+            | AggregationType::Max
+            | AggregationType::Latest
+            | AggregationType::WeightedSum
+    )
 }
 
 /// The metric's rounding of aggregated units (A55).
@@ -117,20 +71,21 @@ pub struct MetricDefinition {
     pub filters: Vec<MetricFilter>,
 }
 
-/// A validated billable metric.
+/// A billable metric validated for aggregation (the rules of Lago's
+/// `MetricSpec` model).
 ///
 /// ```
-/// use meterprice::{AggregationType, BillableMetric, MetricDefinition};
+/// use meterprice::{AggregationType, MetricDefinition, MetricSpec};
 /// let mut def = MetricDefinition::default();
 /// def.code = "storage".into();
 /// def.aggregation_type = "sum_agg".into();
 /// def.field_name = Some("gb".into());
-/// let metric = BillableMetric::new(def)?;
+/// let metric = MetricSpec::new(def)?;
 /// assert_eq!(metric.aggregation_type(), AggregationType::Sum);
 /// # Ok::<(), meterprice::SetupError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BillableMetric {
+pub struct MetricSpec {
     code: String,
     aggregation_type: AggregationType,
     field_name: Option<String>,
@@ -162,7 +117,7 @@ fn blank(s: Option<&str>) -> bool {
     s.is_none_or(|s| s.trim().is_empty())
 }
 
-impl BillableMetric {
+impl MetricSpec {
     /// Validates a definition with the rules of Lago's model: every broken
     /// rule is reported at once, with Lago's field and code.
     ///
@@ -186,7 +141,7 @@ impl BillableMetric {
                 "code is blank",
             ));
         }
-        let kind = AggregationType::from_name(&def.aggregation_type);
+        let kind = AggregationType::from_lago_name(&def.aggregation_type);
         if kind.is_none() {
             v.push(Violation::new(
                 "aggregation_type",
@@ -283,6 +238,34 @@ impl BillableMetric {
     /// The metric filters.
     pub fn filters(&self) -> &[MetricFilter] {
         &self.filters
+    }
+
+    /// Validates a plan's [`BillableMetric`] for aggregation.
+    ///
+    /// # Errors
+    /// As [`MetricSpec::new`].
+    pub fn from_billable_metric(metric: &BillableMetric) -> Result<Self, SetupError> {
+        let a = metric.aggregation();
+        let kind = metric.aggregation_type();
+        Self::new(MetricDefinition {
+            code: metric.code().to_string(),
+            aggregation_type: kind.lago_name().to_string(),
+            field_name: a.field_name.clone(),
+            recurring: metric.recurring(),
+            rounding_function: a.rounding_function.clone(),
+            rounding_precision: a.rounding_precision,
+            // The plan's metric has no interval: seconds is Lago's only one.
+            weighted_interval: (kind == AggregationType::WeightedSum).then(|| "seconds".into()),
+            expression: a.expression.clone(),
+            filters: a
+                .filters
+                .iter()
+                .map(|(key, values)| MetricFilter {
+                    key: key.clone(),
+                    values: values.clone(),
+                })
+                .collect(),
+        })
     }
 }
 
@@ -386,7 +369,7 @@ mod tests {
         d.expression = Some("1 +".into());
         d.code = " ".into();
         assert_eq!(
-            codes(BillableMetric::new(d).unwrap_err()),
+            codes(MetricSpec::new(d).unwrap_err()),
             [
                 ("code".to_string(), "value_is_mandatory"),
                 ("field_name".to_string(), "value_is_mandatory"),
@@ -402,23 +385,23 @@ mod tests {
 
     #[test]
     fn count_drops_its_field_and_custom_is_unsupported() {
-        let m = BillableMetric::new(def("count_agg", Some("x"))).unwrap();
+        let m = MetricSpec::new(def("count_agg", Some("x"))).unwrap();
         assert_eq!(m.field_name(), None);
         assert!(matches!(
-            BillableMetric::new(def("custom_agg", None)),
+            MetricSpec::new(def("custom_agg", None)),
             Err(SetupError::Unsupported(_))
         ));
         assert_eq!(
-            codes(BillableMetric::new(def("avg_agg", Some("x"))).unwrap_err()),
+            codes(MetricSpec::new(def("avg_agg", Some("x"))).unwrap_err()),
             [("aggregation_type".to_string(), "value_is_invalid")]
         );
         assert_eq!(
-            codes(BillableMetric::new(def("weighted_sum_agg", Some("x"))).unwrap_err()),
+            codes(MetricSpec::new(def("weighted_sum_agg", Some("x"))).unwrap_err()),
             [("weighted_interval".to_string(), "value_is_invalid")]
         );
         // A blank expression is no expression.
         let mut d = def("sum_agg", Some("x"));
         d.expression = Some("  ".into());
-        assert!(BillableMetric::new(d).unwrap().expression().is_none());
+        assert!(MetricSpec::new(d).unwrap().expression().is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! Events in: Lago's billable-metric aggregation (`docs/aggregation.md`),
 //! from raw events to the buckets that [`crate::Charge::rate`] prices.
 //!
-//! A [`BillableMetric`] and an [`AggregationSpec`] (period, charge side,
+//! A [`MetricSpec`] and an [`AggregationSpec`] (period, charge side,
 //! options, carried state) make an [`Aggregator`]; events go in one at a
 //! time ([`Aggregator::push`]) with their properties looked up by key id,
 //! so no map is built per event; [`Aggregator::finish`] gives one
@@ -41,14 +41,12 @@ pub use expression::{Evaluated, EvaluationError, Expression, ExpressionParseErro
 pub use filters::{
     ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters, event_filter,
 };
-pub use metric::{
-    AggregationType, BillableMetric, MetricDefinition, MetricFilter, MetricRounding, SetupError,
-};
+pub use metric::{MetricDefinition, MetricFilter, MetricRounding, MetricSpec, SetupError};
 pub use result::{AggregationResult, BucketResult, InAdvanceStep};
 pub use spec::{
     AggregationOptions, AggregationSpec, CachedAggregation, CarriedState, ChargeModelKind,
     ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,
 };
-pub use time::{BillingPeriod, PeriodError, TimeZone, Timestamp, TimestampError};
+pub use time::{BillingPeriod, BillingPeriodError, TimeZone, Timestamp, TimestampError};
 pub(crate) use value::numeric_text;
 pub use value::{OutOfRange, Value, numeric_value};

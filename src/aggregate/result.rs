@@ -5,9 +5,9 @@
 
 use crate::aggregate::event::{RejectedEvent, Warning};
 use crate::aggregate::filters::{BucketId, FilterValues};
-use crate::aggregate::metric::AggregationType;
 use crate::aggregate::spec::{CachedAggregation, GroupLabel};
 use crate::exact::Exact;
+use crate::plan::AggregationType;
 use crate::rate::{Bucket, Event};
 use crate::usage::Usage;
 

@@ -7,10 +7,10 @@ use crate::aggregate::event::{EventMeta, Properties};
 use crate::aggregate::fast_lookup::{FastMap, Membership};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
-use crate::aggregate::metric::AggregationType;
 use crate::aggregate::spec::AggregationSpec;
 use crate::aggregate::value::Value;
 use crate::error::ArithmeticError;
+use crate::plan::AggregationType;
 
 impl Aggregator {
     /// The buckets an event goes to (A21–A24, or A26 in strict mode), and

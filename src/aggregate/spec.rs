@@ -2,10 +2,11 @@
 //! charge side (§1.3), the options and the carried state (§1.5, AD3).
 
 use crate::aggregate::filters::{self, BucketId, Filters};
-use crate::aggregate::metric::{AggregationType, BillableMetric, SetupError};
+use crate::aggregate::metric::{MetricSpec, SetupError};
 use crate::aggregate::time::{BillingPeriod, Timestamp};
 use crate::error::Violation;
 use crate::exact::Exact;
+use crate::plan::AggregationType;
 
 /// A group label: each pricing group key with its text, `None` for
 /// `null`/missing/`""` (A28, AD6).
@@ -187,7 +188,7 @@ pub struct CarriedState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregationSpec {
     /// The billable metric.
-    pub metric: BillableMetric,
+    pub metric: MetricSpec,
     /// The billing period.
     pub period: BillingPeriod,
     /// The charge side.
@@ -200,7 +201,7 @@ pub struct AggregationSpec {
 
 impl AggregationSpec {
     /// A spec with default charge, options and state.
-    pub fn new(metric: BillableMetric, period: BillingPeriod) -> Self {
+    pub fn new(metric: MetricSpec, period: BillingPeriod) -> Self {
         Self {
             metric,
             period,
@@ -232,7 +233,7 @@ impl AggregationSpec {
                 format!(
                     "a {} charge on {} cannot be paid in advance",
                     model_name(model),
-                    kind.name()
+                    kind.lago_name()
                 ),
             ));
         }
@@ -248,7 +249,7 @@ impl AggregationSpec {
                     } else {
                         " non-recurring"
                     },
-                    kind.name()
+                    kind.lago_name()
                 ),
             ));
         }
@@ -256,7 +257,7 @@ impl AggregationSpec {
             v.push(Violation::new(
                 "charge_model",
                 "invalid_aggregation_type_or_charge_model",
-                format!("dynamic pricing needs sum_agg, not {}", kind.name()),
+                format!("dynamic pricing needs sum_agg, not {}", kind.lago_name()),
             ));
         }
         if let Filters::Charge(list) = &self.charge.filters {

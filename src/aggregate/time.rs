@@ -375,10 +375,10 @@ impl BillingPeriod {
     /// `charges_duration` its length in days (C5).
     ///
     /// # Errors
-    /// [`PeriodError`] when `to` is before `from`.
-    pub fn new(from: Timestamp, to: Timestamp) -> Result<Self, PeriodError> {
+    /// [`BillingPeriodError`] when `to` is before `from`.
+    pub fn new(from: Timestamp, to: Timestamp) -> Result<Self, BillingPeriodError> {
         if to < from {
-            return Err(PeriodError("to_datetime is before from_datetime"));
+            return Err(BillingPeriodError("to_datetime is before from_datetime"));
         }
         let tz = TimeZone::utc();
         let days = tz.date_diff(from, to).max(1);
@@ -394,10 +394,12 @@ impl BillingPeriod {
     /// Sets the days of the full period.
     ///
     /// # Errors
-    /// [`PeriodError`] for 0 days.
-    pub fn with_charges_duration(mut self, days: u32) -> Result<Self, PeriodError> {
+    /// [`BillingPeriodError`] for 0 days.
+    pub fn with_charges_duration(mut self, days: u32) -> Result<Self, BillingPeriodError> {
         if days == 0 {
-            return Err(PeriodError("charges_duration must be at least 1 day"));
+            return Err(BillingPeriodError(
+                "charges_duration must be at least 1 day",
+            ));
         }
         self.charges_duration = days;
         Ok(self)
@@ -441,7 +443,7 @@ impl BillingPeriod {
 /// A period that cannot be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct PeriodError(pub &'static str);
+pub struct BillingPeriodError(pub &'static str);
 
 #[cfg(test)]
 mod tests {

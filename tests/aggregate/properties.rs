@@ -5,9 +5,9 @@
 //! (A57, A59).
 
 use meterprice::{
-    AggregationResult, AggregationSpec, AggregationType, Aggregator, BillableMetric, BillingPeriod,
+    AggregationResult, AggregationSpec, AggregationType, Aggregator, BillingPeriod,
     CachedAggregation, ChargeFilterSpec, ChargeModelKind, EventMeta, Exact, Filters, FreeUnits,
-    InAdvanceEvent, MetricDefinition, MetricFilter, PerEvent, Timestamp, Value,
+    InAdvanceEvent, MetricDefinition, MetricFilter, MetricSpec, PerEvent, Timestamp, Value,
 };
 use proptest::prelude::*;
 
@@ -106,7 +106,7 @@ fn t(s: &str) -> Timestamp {
 fn spec(s: Shape) -> AggregationSpec {
     let mut def = MetricDefinition::default();
     def.code = "bm".into();
-    def.aggregation_type = s.kind.name().into();
+    def.aggregation_type = s.kind.lago_name().into();
     def.field_name = Some(
         if s.kind == AggregationType::UniqueCount {
             "id"
@@ -125,7 +125,7 @@ fn spec(s: Shape) -> AggregationSpec {
         .unwrap()
         .with_charges_duration(31)
         .unwrap();
-    let mut spec = AggregationSpec::new(BillableMetric::new(def).unwrap(), period);
+    let mut spec = AggregationSpec::new(MetricSpec::new(def).unwrap(), period);
     spec.charge.prorated = s.prorated;
     if s.percentage {
         spec.charge.model = ChargeModelKind::Percentage;

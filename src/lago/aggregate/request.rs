@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 
 use crate::aggregate::{
-    AggregationOptions, AggregationSpec, BillableMetric, BillingPeriod, BucketId,
-    CachedAggregation, CarriedState, ChargeFilterSpec, ChargeModelKind, ChargeSpec, FilterValues,
-    Filters, FreeUnits, GroupLabel, MetricDefinition, MetricFilter, PerEvent, SetupError, TimeZone,
-    Timestamp, WeightedSumInitial,
+    AggregationOptions, AggregationSpec, BillingPeriod, BucketId, CachedAggregation, CarriedState,
+    ChargeFilterSpec, ChargeModelKind, ChargeSpec, FilterValues, Filters, FreeUnits, GroupLabel,
+    MetricDefinition, MetricFilter, MetricSpec, PerEvent, SetupError, TimeZone, Timestamp,
+    WeightedSumInitial,
 };
 use crate::decimal_text::parse_decimal;
 use crate::error::Violation;
@@ -272,7 +272,7 @@ impl Request<'_> {
         let options = self.options(&mut check);
         let state = self.state(&mut check);
         let metric = match metric {
-            Some(def) => match BillableMetric::new(def) {
+            Some(def) => match MetricSpec::new(def) {
                 Ok(m) => Some(m),
                 Err(SetupError::Invalid(v)) => {
                     check.0.extend(v.violations);

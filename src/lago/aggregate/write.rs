@@ -3,10 +3,10 @@
 //! integers.
 
 use crate::aggregate::{
-    AggregationResult, AggregationType, BucketResult, CachedAggregation, GroupLabel, RejectedEvent,
-    Warning,
+    AggregationResult, BucketResult, CachedAggregation, GroupLabel, RejectedEvent, Warning,
 };
 use crate::exact::{Exact, write_integer};
+use crate::plan::AggregationType;
 use crate::raw_json::RawJson;
 
 /// A compact JSON writer: `first` tracks whether a comma is due.
