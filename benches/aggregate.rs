@@ -5,8 +5,10 @@
 //! IDs (throughput: events, so criterion prints events/s):
 //! * `sum_agg/1M_events`: parsed events (properties in slots) through the
 //!   streaming aggregator, every bucket in one pass, then `finish`.
-//! * `count_agg/1M_events`, `unique_count_agg/1M_events_with_removes`
-//!   (10,000 distinct values, one event in five a remove).
+//! * `count_agg/1M_events`; `unique_count_agg/1M_events_with_removes`
+//!   (one event in five a remove; values of 10 per group, users of an
+//!   agent, 10,000 in all) and `.../values_across_groups` (values
+//!   independent of the group: nearly every (group, value) pair distinct).
 //! * `from_jsonl/sum_agg_1M_events`: the same events as JSON Lines text,
 //!   read by `EventReader` (no map per event), checked for duplicate ids,
 //!   aggregated; `..._no_dedup` skips the duplicate check.
@@ -37,7 +39,10 @@ struct Ev {
     region: &'static str,
     agent: String,
     value: String,
+    /// One of the group's 10 users.
     user: String,
+    /// Any of 10,000 users.
+    any_user: String,
     remove: bool,
     bucket: usize,
     group: usize,
@@ -66,7 +71,8 @@ fn events() -> Vec<Ev> {
                 region: REGIONS[region_i],
                 agent: format!("agent-{group}"),
                 value: format!("{}.{:02}", cents / 100, cents % 100),
-                user: format!("user-{}", next() % 10_000),
+                user: format!("user-{}", group as u64 * 10 + next() % 10),
+                any_user: format!("user-{}", next() % 10_000),
                 remove: next() % 5 == 0,
                 bucket: region_i,
                 group,
@@ -99,24 +105,51 @@ fn spec(kind: &str, field: Option<&str>) -> AggregationSpec {
     spec
 }
 
-/// The events' properties in slots aligned with the aggregator's keys.
-fn slots<'e>(agg: &Aggregator, events: &'e [Ev]) -> Vec<Vec<Option<Value<'e>>>> {
-    let keys: Vec<String> = agg.keys().iter().map(|k| k.to_string()).collect();
-    events
+/// The events' texts in one arena, and their properties in one flat slot
+/// array aligned with the aggregator's keys (a parsed batch).
+struct Parsed {
+    arena: String,
+    spans: Vec<[(usize, usize); 4]>,
+}
+
+fn parsed(events: &[Ev], any_user: bool) -> Parsed {
+    let mut arena = String::new();
+    let spans = events
         .iter()
         .map(|e| {
-            keys.iter()
-                .map(|k| match k.as_str() {
-                    "region" => Some(Value::String(e.region)),
-                    "agent" => Some(Value::String(&e.agent)),
-                    "value" => Some(Value::String(&e.value)),
-                    "user" => Some(Value::String(&e.user)),
-                    "operation_type" if e.remove => Some(Value::String("remove")),
-                    _ => None,
-                })
-                .collect()
+            let user = if any_user { &e.any_user } else { &e.user };
+            let mut sp = [(0, 0); 4];
+            for (j, t) in [e.region, e.agent.as_str(), e.value.as_str(), user.as_str()]
+                .iter()
+                .enumerate()
+            {
+                let a = arena.len();
+                arena.push_str(t);
+                sp[j] = (a, arena.len());
+            }
+            sp
         })
-        .collect()
+        .collect();
+    Parsed { arena, spans }
+}
+
+fn slots<'e>(agg: &Aggregator, p: &'e Parsed, events: &[Ev]) -> Vec<Option<Value<'e>>> {
+    let keys: Vec<String> = agg.keys().iter().map(|k| k.to_string()).collect();
+    let mut flat = Vec::with_capacity(events.len() * keys.len());
+    for (e, sp) in events.iter().zip(&p.spans) {
+        let text = |j: usize| &p.arena[sp[j].0..sp[j].1];
+        for k in &keys {
+            flat.push(match k.as_str() {
+                "region" => Some(Value::String(text(0))),
+                "agent" => Some(Value::String(text(1))),
+                "value" => Some(Value::String(text(2))),
+                "user" => Some(Value::String(text(3))),
+                "operation_type" if e.remove => Some(Value::String("remove")),
+                _ => None,
+            });
+        }
+    }
+    flat
 }
 
 fn jsonl(events: &[Ev]) -> String {
@@ -131,22 +164,25 @@ fn jsonl(events: &[Ev]) -> String {
     out
 }
 
-fn bench_parsed(c: &mut Criterion, id: &str, spec: AggregationSpec, events: &[Ev]) {
+fn bench_parsed(c: &mut Criterion, id: &str, spec: AggregationSpec, events: &[Ev], any_user: bool) {
     let probe = Aggregator::new(spec.clone()).unwrap();
-    let props = slots(&probe, events);
+    let texts = parsed(events, any_user);
+    let props = slots(&probe, &texts, events);
+    let width = probe.keys().len().max(1);
     let metas: Vec<EventMeta<'_>> = events
         .iter()
         .enumerate()
         .map(|(i, e)| EventMeta::new(&e.tx, i as u64, e.ts))
         .collect();
-    let mut g = c.benchmark_group(id.split('/').next().unwrap_or(id));
+    let (group, name) = id.split_once('/').unwrap_or((id, id));
+    let mut g = c.benchmark_group(group);
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
     g.throughput(Throughput::Elements(EVENTS as u64));
-    g.bench_function(id.split('/').nth(1).unwrap_or(id), |b| {
+    g.bench_function(name, |b| {
         b.iter(|| {
             let mut agg = Aggregator::new(spec.clone()).unwrap();
-            for (meta, p) in metas.iter().zip(&props) {
-                agg.push(meta, p.as_slice());
+            for (meta, p) in metas.iter().zip(props.chunks(width)) {
+                agg.push(meta, p);
             }
             black_box(agg.finish().unwrap().buckets.len())
         });
@@ -211,13 +247,29 @@ fn benches(c: &mut Criterion) {
         "sum_agg/1M_events",
         spec("sum_agg", Some("value")),
         &events,
+        false,
     );
-    bench_parsed(c, "count_agg/1M_events", spec("count_agg", None), &events);
+    bench_parsed(
+        c,
+        "count_agg/1M_events",
+        spec("count_agg", None),
+        &events,
+        false,
+    );
+    let unique = spec("unique_count_agg", Some("user"));
     bench_parsed(
         c,
         "unique_count_agg/1M_events_with_removes",
-        spec("unique_count_agg", Some("user")),
+        unique.clone(),
         &events,
+        false,
+    );
+    bench_parsed(
+        c,
+        "unique_count_agg/1M_events_with_removes_values_across_groups",
+        unique,
+        &events,
+        true,
     );
 
     let text = jsonl(&events);

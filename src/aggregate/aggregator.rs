@@ -10,11 +10,11 @@
 
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
-use crate::aggregate::fast_lookup::{FastMap, Interner, MembershipCache};
+use crate::aggregate::fast_lookup::{FastMap, Interner, MembershipCache, RouteCache};
 use crate::aggregate::filters::{BucketId, Choice, FilterValues, Filters, Keys, Rule};
 use crate::aggregate::group::{Group, Observation};
 use crate::aggregate::metric::SetupError;
-use crate::aggregate::route::{buckets, encode_text, rule_keys};
+use crate::aggregate::route::{buckets, encode_text, route_keys, rule_keys};
 use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::{Value, numeric_value};
@@ -161,6 +161,10 @@ pub struct Aggregator {
     pub(crate) filter_keys: Vec<usize>,
     pub(crate) memberships: Option<MembershipCache>,
     pub(crate) filter_buf: Vec<u8>,
+    /// Every filter and group key, and the routes by their texts.
+    pub(crate) route_keys: Vec<usize>,
+    pub(crate) routes: RouteCache,
+    pub(crate) route_buf: Vec<u8>,
     pub(crate) overlaps: (u64, Vec<String>),
     /// Events of the period left out by A13 (field missing or not numeric).
     pub(crate) excluded: (u64, Vec<String>),
@@ -226,6 +230,7 @@ impl Aggregator {
             _ => (None, Vec::new()),
         };
         let filter_keys = rule_keys(&buckets, choice.as_ref());
+        let route_keys = route_keys(&filter_keys, &buckets);
         let memberships =
             (!filter_keys.is_empty() && buckets.len() <= 64).then(MembershipCache::default);
         let records = records_needed(&spec);
@@ -252,9 +257,12 @@ impl Aggregator {
             initial_from_events,
             rejected: Vec::new(),
             interner: Interner::default(),
+            route_keys,
             filter_keys,
             memberships,
             filter_buf: Vec::new(),
+            routes: RouteCache::default(),
+            route_buf: Vec::new(),
             overlaps: (0, Vec::new()),
             excluded: (0, Vec::new()),
             other_codes: 0,

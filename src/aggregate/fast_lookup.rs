@@ -40,31 +40,62 @@ impl Interner {
     }
 }
 
-/// Transaction ids seen, their bytes in one arena; each entry keeps its
-/// hash, so growing the table never hashes the ids again.
+/// Transaction ids seen: each id's length and bytes in one arena; a table
+/// entry is 8 bytes (32 bits of the id's hash, so that growing the table
+/// hashes nothing again, and the arena offset). Past 4 GiB of ids the
+/// arena cannot be addressed: further ids go to a plain set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdSet {
-    arena: String,
-    table: HashTable<(u64, usize, usize)>,
+    arena: Vec<u8>,
+    table: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
+    overflow: hashbrown::HashSet<Box<str>>,
+}
+
+/// The table's hash of an entry: its 32 stored bits, spread.
+#[inline]
+fn spread(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl IdSet {
     /// Whether `id` is new (and remembers it).
     #[inline]
     pub(crate) fn insert(&mut self, id: &str) -> bool {
-        let hash = self.hasher.hash_one(id);
+        let h = (self.hasher.hash_one(id) >> 32) as u32;
         let arena = &self.arena;
-        let same = |&(h, start, len): &(u64, usize, usize)| {
-            h == hash && arena.get(start..start + len) == Some(id)
+        let stored = |start: u32| {
+            let at = start as usize;
+            let len = arena
+                .get(at..at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_le_bytes) as usize;
+            arena.get(at + 4..at + 4 + len)
         };
-        if self.table.find(hash, same).is_some() {
+        if self
+            .table
+            .find(spread(h), |&(eh, start)| {
+                eh == h && stored(start) == Some(id.as_bytes())
+            })
+            .is_some()
+        {
             return false;
         }
-        let start = self.arena.len();
-        self.arena.push_str(id);
+        let (Ok(start), Ok(len)) = (u32::try_from(self.arena.len()), u32::try_from(id.len()))
+        else {
+            return self.overflow.insert(id.into());
+        };
+        if start
+            .checked_add(len)
+            .and_then(|e| e.checked_add(4))
+            .is_none()
+        {
+            return self.overflow.insert(id.into());
+        }
+        self.arena.extend_from_slice(&len.to_le_bytes());
+        self.arena.extend_from_slice(id.as_bytes());
         self.table
-            .insert_unique(hash, (hash, start, id.len()), |&(h, _, _)| h);
+            .insert_unique(spread(h), (h, start), |&(eh, _)| spread(eh));
         true
     }
 }
@@ -160,6 +191,84 @@ impl MembershipCache {
     pub(crate) fn put(&mut self, key: &[u8], m: Membership) {
         if self.map.len() < Self::CAP {
             self.map.insert(key.into(), m);
+        }
+    }
+}
+
+/// Where events with given filter- and group-key texts go: their
+/// (bucket, group) pairs, and whether they matched several filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    targets: Targets,
+    pub(crate) overlap: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Targets {
+    /// Up to two (the common case: one bucket), inline.
+    Few(u8, [(u32, u32); 2]),
+    Many(Box<[(u32, u32)]>),
+}
+
+impl Route {
+    pub(crate) fn new(targets: &[(u32, u32)], overlap: bool) -> Self {
+        let targets = match targets {
+            [] => Targets::Few(0, [(0, 0); 2]),
+            [a] => Targets::Few(1, [*a, (0, 0)]),
+            [a, b] => Targets::Few(2, [*a, *b]),
+            many => Targets::Many(many.into()),
+        };
+        Self { targets, overlap }
+    }
+
+    #[inline]
+    pub(crate) fn targets(&self) -> &[(u32, u32)] {
+        match &self.targets {
+            Targets::Few(n, t) => t.get(..usize::from(*n)).unwrap_or_default(),
+            Targets::Many(t) => t,
+        }
+    }
+}
+
+/// Routes by the encoded texts of every filter and group key; it stops
+/// growing at `CAP` combinations (then each event is routed in full).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteCache {
+    map: FastMap<Box<[u8]>, Route>,
+}
+
+impl RouteCache {
+    const CAP: usize = 1 << 16;
+
+    #[inline]
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&Route> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn put(&mut self, key: &[u8], route: Route) {
+        if self.map.len() < Self::CAP {
+            self.map.insert(key.into(), route);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_set_tells_every_first_sight_and_every_repeat() {
+        let mut set = IdSet::default();
+        let ids: Vec<String> = (0..20_000).map(|i| format!("tx-{}", i % 7_000)).collect();
+        let mut seen = std::collections::HashSet::new();
+        for id in &ids {
+            assert_eq!(set.insert(id), seen.insert(id.clone()), "{id}");
+        }
+        // Prefixes, the empty id and non-ASCII ids are ids like any other.
+        for id in ["", "tx-1", "tx-10", "tx-1\u{e9}", "\u{1F600}"] {
+            let first = seen.insert(id.to_string());
+            assert_eq!(set.insert(id), first, "{id:?}");
+            assert!(!set.insert(id), "{id:?} repeated");
         }
     }
 }

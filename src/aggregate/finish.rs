@@ -63,8 +63,15 @@ impl Aggregator {
             if groups.is_empty() {
                 groups.push(self.empty_group(&b));
             }
-            groups.sort_by(|x, y| x.label.cmp(&y.label));
-            for g in groups {
+            // C1: by label. Indices are sorted, so no group moves twice.
+            let mut order: Vec<usize> = (0..groups.len()).collect();
+            let label = |i: usize| groups.get(i).map(|g| &g.label);
+            order.sort_by(|&x, &y| label(x).cmp(&label(y)));
+            let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+            for i in order {
+                let Some(g) = slots.get_mut(i).and_then(Option::take) else {
+                    continue;
+                };
                 let r = self
                     .finish_group(&b, g)
                     .map_err(|source| AggregateError::Arithmetic {

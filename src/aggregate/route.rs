@@ -4,7 +4,7 @@
 
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
 use crate::aggregate::event::{EventMeta, Properties};
-use crate::aggregate::fast_lookup::{FastMap, Membership};
+use crate::aggregate::fast_lookup::{FastMap, Membership, Route};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
 use crate::aggregate::spec::AggregationSpec;
@@ -13,15 +13,59 @@ use crate::error::ArithmeticError;
 use crate::plan::AggregationType;
 
 impl Aggregator {
-    /// The buckets an event goes to (A21–A24, or A26 in strict mode), and
-    /// the overlap warning (AD4). The answer depends only on the texts of
-    /// the filter keys, so it is cached by them.
+    /// The (bucket, group) pairs an event goes to (A21–A24, or A26 in
+    /// strict mode; §6), and the overlap warning (AD4). They depend only on
+    /// the texts of the filter and group keys, so they are cached by them.
     pub(crate) fn route<P: Properties + ?Sized>(
         &mut self,
         meta: &EventMeta<'_>,
         obs: &Observation,
         view: &View<'_, P>,
     ) -> Result<(), ArithmeticError> {
+        let mut key = std::mem::take(&mut self.route_buf);
+        key.clear();
+        for &k in &self.route_keys {
+            encode_value(view.get(k), &mut key);
+        }
+        let result = match self.routes.get(&key) {
+            Some(route) => {
+                if route.overlap && self.advance.is_none() {
+                    note(&mut self.overlaps, meta);
+                }
+                let (buckets, advance, records) = (&mut self.buckets, &self.advance, self.records);
+                route.targets().iter().try_for_each(|&(b, g)| {
+                    let group = buckets
+                        .get_mut(b as usize)
+                        .and_then(|bucket| bucket.groups.get_mut(g as usize));
+                    match group {
+                        Some(group) => {
+                            if let Some(adv) = advance {
+                                track_prior(group, adv, obs, view, self.field);
+                            }
+                            group.update(obs, records)
+                        }
+                        None => Ok(()),
+                    }
+                })
+            }
+            None => {
+                let route = self.route_in_full(meta, obs, view)?;
+                self.routes.put(&key, route);
+                Ok(())
+            }
+        };
+        self.route_buf = key;
+        result
+    }
+
+    /// Routes an event through the bucket rules (by filter-key texts, with
+    /// their own cache) and the group lookups, creating groups.
+    fn route_in_full<P: Properties + ?Sized>(
+        &mut self,
+        meta: &EventMeta<'_>,
+        obs: &Observation,
+        view: &View<'_, P>,
+    ) -> Result<Route, ArithmeticError> {
         let get = |k: usize| view.get(k);
         let Some(cache) = &self.memberships else {
             return self.route_uncached(meta, obs, view);
@@ -45,13 +89,16 @@ impl Aggregator {
         if m.overlap && self.advance.is_none() {
             note(&mut self.overlaps, meta);
         }
+        let mut targets = Vec::with_capacity(2);
         let mut bits = m.buckets;
         while bits != 0 {
             let b = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            self.add_to_bucket(b, obs, view)?;
+            if let Some(g) = self.add_to_bucket(b, obs, view)? {
+                targets.push((b as u32, g as u32));
+            }
         }
-        Ok(())
+        Ok(Route::new(&targets, m.overlap))
     }
 
     /// The buckets (at most 64) an event with these properties goes to.
@@ -87,7 +134,7 @@ impl Aggregator {
         meta: &EventMeta<'_>,
         obs: &Observation,
         view: &View<'_, P>,
-    ) -> Result<(), ArithmeticError> {
+    ) -> Result<Route, ArithmeticError> {
         let get = |k: usize| view.get(k);
         let strict = self.spec.options.strict_filters;
         let target = match (strict, &self.choice) {
@@ -99,45 +146,52 @@ impl Aggregator {
             _ => None,
         };
         let mut hits = 0;
+        let mut targets = Vec::with_capacity(2);
         for b in 0..self.buckets.len() {
             let Some(bucket) = self.buckets.get(b) else {
                 break;
             };
             let lago = bucket.rule.as_ref().is_none_or(|r| r.admits(&get));
             hits += usize::from(lago && matches!(bucket.id, BucketId::Filter(_)));
-            if target.map_or(lago, |t| t == bucket.id) {
-                self.add_to_bucket(b, obs, view)?;
+            if target.map_or(lago, |t| t == bucket.id)
+                && let Some(g) = self.add_to_bucket(b, obs, view)?
+            {
+                targets.push((b as u32, g as u32));
             }
         }
         if hits >= 2 && self.advance.is_none() {
             note(&mut self.overlaps, meta);
         }
-        Ok(())
+        Ok(Route::new(&targets, hits >= 2))
     }
 
+    /// Adds the event to its group of bucket `b` (created on first use);
+    /// the group's index, `None` when the event is not in the pay-in-advance
+    /// event's group.
     pub(crate) fn add_to_bucket<P: Properties + ?Sized>(
         &mut self,
         b: usize,
         obs: &Observation,
         view: &View<'_, P>,
-    ) -> Result<(), ArithmeticError> {
+    ) -> Result<Option<usize>, ArithmeticError> {
         let mut key = std::mem::take(&mut self.key_buf);
         key.clear();
         let Some(bucket) = self.buckets.get_mut(b) else {
-            return Ok(());
+            return Ok(None);
         };
         for &k in &bucket.group_keys {
             encode_group_value(view.get(k), &mut key);
         }
         let records = self.records;
         let result = match &self.advance {
-            Some(adv) if *adv.group_key != *key => Ok(()),
-            Some(adv) => {
-                let g = group_slot(bucket, &key, view, self.kind, &self.spec)?;
-                track_prior(g, adv, obs, view, self.field);
-                g.update(obs, records)
+            Some(adv) if *adv.group_key != *key => Ok(None),
+            advance => {
+                let (i, g) = group_slot(bucket, &key, view, self.kind, &self.spec)?;
+                if let Some(adv) = advance {
+                    track_prior(g, adv, obs, view, self.field);
+                }
+                g.update(obs, records).map(|()| Some(i))
             }
-            None => group_slot(bucket, &key, view, self.kind, &self.spec)?.update(obs, records),
         };
         self.key_buf = key;
         result
@@ -170,15 +224,17 @@ impl Aggregator {
     }
 }
 
-/// A text (or null) in a lookup key: a tag, the length, the bytes.
+/// A text (or null) in a lookup key: a tag, the bytes, and `0xFF`, a byte
+/// UTF-8 never holds, as the end.
 #[inline]
 pub(crate) fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
     match text {
         None => out.push(0),
         Some(t) => {
             out.push(1);
-            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
+            // Byte by byte: these texts are short, and a copy call costs more.
+            out.extend(t.as_bytes().iter().copied());
+            out.push(0xFF);
         }
     }
 }
@@ -197,6 +253,19 @@ pub(crate) fn encode_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
 #[inline]
 pub(crate) fn encode_group_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
     encode_value(v.filter(|v| !v.is_blank()), out);
+}
+
+/// Every key a route depends on: the filter keys and every bucket's
+/// group keys.
+pub(crate) fn route_keys(filter_keys: &[usize], buckets: &[BucketState]) -> Vec<usize> {
+    let mut keys: Vec<usize> = filter_keys
+        .iter()
+        .copied()
+        .chain(buckets.iter().flat_map(|b| b.group_keys.iter().copied()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// Every key a bucket rule or the A26 choice reads.
@@ -219,7 +288,7 @@ pub(crate) fn group_slot<'b, P: Properties + ?Sized>(
     view: &View<'_, P>,
     kind: AggregationType,
     spec: &AggregationSpec,
-) -> Result<&'b mut Group, ArithmeticError> {
+) -> Result<(usize, &'b mut Group), ArithmeticError> {
     let i = match bucket.index.get(key) {
         Some(&i) => i,
         None => {
@@ -237,6 +306,7 @@ pub(crate) fn group_slot<'b, P: Properties + ?Sized>(
     bucket
         .groups
         .get_mut(i)
+        .map(|g| (i, g))
         .ok_or(ArithmeticError::new("group index"))
 }
 

@@ -92,10 +92,8 @@ pub struct OutOfRange;
 /// ```
 #[inline]
 pub fn numeric_value(value: Option<Value<'_>>) -> Result<Option<Exact>, OutOfRange> {
-    // The common spelling (`12.50`, up to 18 digits) in one pass: exactly
-    // what the pattern accepts.
     if let Some(Value::String(s) | Value::Number(s)) = value
-        && let Some(x) = crate::decimal_text::parse_plain(s.as_bytes())
+        && let Some(x) = short_numeric(s.as_bytes())
     {
         return Ok(Some(x));
     }
@@ -109,6 +107,34 @@ pub fn numeric_value(value: Option<Value<'_>>) -> Result<Option<Exact>, OutOfRan
         Err(DecimalTextError::OutOfRange) => Err(OutOfRange),
         Err(_) => Ok(None),
     }
+}
+
+/// A13's pattern `^-?\d+(\.\d+)?$` read in one pass when the digits fit
+/// 64 bits (at most 18 characters after the sign): the common spelling.
+/// `None` sends anything else to the general path.
+#[inline]
+fn short_numeric(bytes: &[u8]) -> Option<Exact> {
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let (mut m, mut point) = (0i64, None);
+    let last = digits.len() - 1;
+    for (i, &b) in digits.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            m = m * 10 + i64::from(d);
+        } else if b == b'.' && point.is_none() && i > 0 && i < last {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let scale = point.map_or(0, |p| last - p) as u32;
+    Some(Exact::from_small(if negative { -m } else { m }, scale))
 }
 
 /// `^-?\d+(\.\d+)?$` (Postgres' `numeric_condition`).
@@ -268,6 +294,41 @@ mod tests {
         assert!(numeric_value(Some(Value::String("79228162514264337593543950335"))).is_ok());
         // 29 fractional digits are beyond the input range.
         assert_eq!(numeric_value(Some(Value::Number("1e-29"))), Err(OutOfRange));
+    }
+
+    #[test]
+    fn the_short_path_reads_what_the_general_one_reads() {
+        for t in [
+            "0",
+            "-0",
+            "12.50",
+            "-3.25",
+            "007",
+            "123456789012345678",
+            "1.5",
+            "9999999999999999.9",
+        ] {
+            assert_eq!(
+                short_numeric(t.as_bytes()),
+                Some(t.parse::<Exact>().unwrap()),
+                "{t}"
+            );
+        }
+        for t in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1.2.3",
+            "+1",
+            "1e3",
+            " 1",
+            "1234567890123456789",
+            "99999999999999999.9",
+            "--1",
+        ] {
+            assert_eq!(short_numeric(t.as_bytes()), None, "{t}");
+        }
     }
 
     #[test]
