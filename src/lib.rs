@@ -147,7 +147,7 @@ pub use error::{
 };
 pub use exact::Exact;
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json};
+pub use lago::{Outcome, rate_json, write_amount_details_json};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,
