@@ -102,7 +102,11 @@ pub fn core_row(charge: &Charge, units: &str, events: u64) -> FeeRow {
         Ok(u) => u,
         Err(e) => return FeeRow::error(&format!("core parse: {e}")),
     };
-    let usage = Usage::new(units).with_events_count(events);
+    core_fee(charge, Usage::new(units).with_events_count(events))
+}
+
+/// [`core_row`] for any usage.
+pub fn core_fee(charge: &Charge, usage: Usage) -> FeeRow {
     match charge.rate(&[Bucket::new(usage)], &Period::full(1)) {
         Ok(fees) => {
             let fee = &fees.fees[0];

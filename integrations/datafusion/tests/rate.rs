@@ -5,7 +5,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use meterprice_datafusion::RateUdf;
 
-use crate::common::{FeeRow, ctx, fee_rows, quote, run};
+use crate::common::{FeeRow, charge, core_fee, ctx, fee_rows, quote, run};
 
 /// rating-json.md's graduated example, with its 20 % tax.
 const GRADUATED: &str = r#"{"charge_model": "graduated", "properties": {"graduated_ranges": [
@@ -312,4 +312,36 @@ async fn a_literal_charge_is_bound_at_planning() {
     // The bound call gives the same figures.
     let rows = fee_rows(&df.collect().await.expect("runs"), "fee");
     assert_eq!(rows[0], graduated_12_5());
+}
+
+#[tokio::test]
+async fn dynamic_charges_read_the_events_summed_price() {
+    let dynamic = r#"{"charge_model": "dynamic", "properties": {}}"#;
+    let sql = format!(
+        "SELECT meterprice_rate({}, 'EUR', '20', 4, CAST(40.2 AS DECIMAL(5, 1))) AS fee",
+        quote(dynamic)
+    );
+    let row = fee_rows(&run(&ctx(), &sql).await, "fee").remove(0);
+    // 40.2 cents are 0.402 EUR, 40 cents rounded; 0.402 / 20 per unit.
+    assert_eq!(row.amount.as_deref(), Some("0.402"));
+    assert_eq!(row.amount_cents, Some(40));
+    assert_eq!(row.precise_unit_amount.as_deref(), Some("0.0201"));
+    assert_eq!(row.error, None);
+}
+
+#[tokio::test]
+async fn prorated_charges_read_the_full_units_number() {
+    let prorated =
+        r#"{"charge_model": "standard", "properties": {"amount": "3"}, "prorated": true}"#;
+    let sql = format!(
+        "SELECT meterprice_rate({}, 'EUR', '10.5', 2, NULL, '31') AS fee",
+        quote(prorated)
+    );
+    let row = fee_rows(&run(&ctx(), &sql).await, "fee").remove(0);
+    let usage = meterprice::Usage::new("10.5".parse().expect("units"))
+        .with_events_count(2)
+        .with_full_units_number("31".parse().expect("full"));
+    assert_eq!(row, core_fee(&charge("EUR", prorated), usage));
+    // 10.5 × 3
+    assert_eq!(row.amount.as_deref(), Some("31.5"));
 }
