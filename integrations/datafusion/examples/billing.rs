@@ -23,16 +23,16 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 /// The plan: three charges, one per billable metric.
 const API_CALLS: &str = r#"{"charge_model": "graduated", "properties": {"graduated_ranges": [
-    {"from_value": 0, "to_value": 1000, "per_unit_amount": "0", "flat_amount": "0"},
-    {"from_value": 1001, "to_value": 100000, "per_unit_amount": "0.002", "flat_amount": "5"},
-    {"from_value": 100001, "to_value": null, "per_unit_amount": "0.001", "flat_amount": "0"}]},
+    {"from_value": 0, "to_value": 100, "per_unit_amount": "0", "flat_amount": "0"},
+    {"from_value": 101, "to_value": 10000, "per_unit_amount": "0.02", "flat_amount": "1"},
+    {"from_value": 10001, "to_value": null, "per_unit_amount": "0.01", "flat_amount": "0"}]},
   "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
 const STORAGE_GB: &str = r#"{"charge_model": "package", "properties":
   {"amount": "4.5", "package_size": 100, "free_units": 50},
   "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
 const TRANSACTIONS: &str = r#"{"charge_model": "percentage", "properties":
   {"rate": "1.4", "fixed_amount": "0.25"},
-  "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}], "min_amount_cents": 2500}"#;
+  "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
 
 const METRICS: [&str; 3] = ["api_calls", "storage_gb", "transactions"];
 const FILES: usize = 8;
@@ -129,8 +129,9 @@ fn pricing_sql() -> String {
            get_field(storage, 'amount') AS storage_amount,
            get_field(tx, 'amount') AS tx_amount,
            get_field(api, 'amount_cents') + get_field(storage, 'amount_cents')
-             + get_field(tx, 'amount_cents') + COALESCE(get_field(tx, 'true_up_amount_cents'), 0)
-             AS amount_cents,
+             + get_field(tx, 'amount_cents') AS amount_cents,
+           get_field(api, 'taxes_amount_cents') + get_field(storage, 'taxes_amount_cents')
+             + get_field(tx, 'taxes_amount_cents') AS taxes_amount_cents,
            get_field(api, 'total_amount_cents') + get_field(storage, 'total_amount_cents')
              + get_field(tx, 'total_amount_cents') AS total_amount_cents,
            concat_ws('; ', get_field(api, 'error'), get_field(storage, 'error'),
@@ -186,6 +187,7 @@ async fn main() -> Result<()> {
     let totals = ctx
         .sql(
             "SELECT COUNT(*) AS subscriptions, SUM(amount_cents) AS amount_cents, \
+             SUM(taxes_amount_cents) AS taxes_amount_cents, \
              SUM(total_amount_cents) AS total_amount_cents, \
              COUNT(*) FILTER (WHERE errors <> '') AS with_errors FROM priced",
         )
