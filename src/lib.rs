@@ -90,6 +90,43 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # A whole plan: Lago's customer usage object
+//!
+//! A [`Plan`] holds a currency, taxes and [`PlanCharge`]s (a charge with its
+//! [`BillableMetric`]). [`Plan::customer_usage`] prices every charge of the
+//! plan for a [`UsagePeriod`] from each charge's aggregated
+//! [`UsageBucket`]s into a [`CustomerUsage`]: the object of Lago's
+//! `current_usage` endpoint, every bucket present, in a stable order, taxes
+//! rounded once over the whole object, and on request the older `groups`
+//! and an invoice view with minimum-spend true-ups (`docs/usage.md`).
+//! [`usage_json`] is the same behind the `meterprice usage` JSON contract
+//! (`docs/usage-json.md`).
+//!
+//! ```
+//! use meterprice::{Plan, PlanUsage, Usage, UsageBucket, UsageMode, UsageOptions, UsagePeriod};
+//! let plan = Plan::from_lago_json("EUR", r#"{"taxes": [{"code": "vat", "rate": "20"}],
+//!   "charges": [{"code": "storage", "charge_model": "standard", "min_amount_cents": 2000,
+//!     "properties": {"amount": "1", "pricing_group_keys": ["cloud"]},
+//!     "billable_metric": {"code": "gb", "name": "Storage", "aggregation_type": "sum_agg"}}]}"#)?;
+//! let period = UsagePeriod::parse("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z")?;
+//! let group = |cloud: &str| vec![("cloud".to_string(), Some(cloud.to_string()))];
+//! let usage = PlanUsage::new().with_buckets("storage", vec![
+//!     UsageBucket::new(Usage::new("7".parse()?)).with_group(group("gcp")),
+//!     UsageBucket::new(Usage::new("5".parse()?)).with_group(group("aws")),
+//! ]);
+//! let options = UsageOptions::default().with_mode(UsageMode::Invoice);
+//! let cu = plan.customer_usage(&period, &usage, &options)?;
+//! let storage = &cu.charges_usage[0];
+//! // Groups sorted by label: aws (5 EUR) before gcp (7 EUR).
+//! let cents: Vec<i128> = storage.grouped_usage.iter().map(|g| g.totals.amount_cents).collect();
+//! assert_eq!(cents, [500, 700]);
+//! // 12 EUR used of a 20 EUR minimum: an 8 EUR true-up on the invoice,
+//! // taxes (1200 + 800) × 20 % = 400.
+//! let invoice = cu.invoice.unwrap();
+//! assert_eq!((invoice.amount_cents, invoice.taxes_amount_cents), (2000, 400));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Rounding and precision
 //!
 //! An amount is rounded half away from zero to the currency's minor unit
@@ -122,14 +159,17 @@
 #![deny(clippy::float_arithmetic)]
 
 mod charge;
+mod customer_usage;
 mod decimal_text;
 mod details;
 mod error;
 mod exact;
+mod explore;
 mod fee;
 mod lago;
 mod models;
 mod money;
+mod plan;
 mod rate;
 mod raw_json;
 mod tiers;
@@ -137,6 +177,11 @@ mod usage;
 mod validate;
 
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+pub use customer_usage::{
+    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
+    PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
+    UsagePeriod, UsageTotals,
+};
 pub use details::{
     AmountDetails, GraduatedLine, GraduatedPercentageLine, PackageDetails, PercentageDetails,
     VolumeDetails,
@@ -146,13 +191,23 @@ pub use error::{
     Violation,
 };
 pub use exact::Exact;
+pub use explore::{
+    BudgetAnswer, BudgetQuery, Cheaper, Curve, CurvePiece, CurvePoint, ExploreError, Explorer,
+    Interval, break_even,
+};
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
-pub use lago::{Outcome, rate_json, write_amount_details_json};
+#[cfg(feature = "plot")]
+pub use lago::explore_svg;
+pub use lago::{
+    DEFAULT_MAX_LINE_BYTES, Outcome, ServeError, ServeOptions, Summary, explore_json, rate_json,
+    serve, usage_json, write_amount_details_json,
+};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,
 };
 pub use money::Currency;
+pub use plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
 pub use rate::{Bucket, ChargeFees, Event, Period};
 pub use tiers::{Tier, Tiers};
 pub use usage::Usage;

@@ -3,6 +3,8 @@
 mod cli;
 mod common;
 mod conformance;
+mod explore;
 mod features;
 mod models;
 mod properties;
+mod usage;

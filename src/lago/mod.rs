@@ -1,12 +1,23 @@
 //! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
 //! exist only here, at the edge; everything behind it is typed.
 
+mod explore;
+mod lines;
+#[cfg(feature = "plot")]
+mod plot;
 mod request;
 mod response;
 mod scan;
+mod usage;
+
+pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
 use crate::error::RateError;
+pub use explore::explore_json;
+#[cfg(feature = "plot")]
+pub use plot::explore_svg;
 use request::{Envelope, LenientEnvelope, RequestError};
+pub use usage::usage_json;
 
 /// How a request line turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +50,7 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
     // A request is a JSON object; derived readers would also take an array.
     if !text.trim_start().starts_with('{') {
         let message = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            Err(e) => format!(
-                "line {}, column {}: {}",
-                e.line(),
-                e.column(),
-                strip_position(&e.to_string())
-            ),
+            Err(e) => position(&e),
             Ok(_) => "line 1, column 1: a request must be a JSON object".to_string(),
         };
         response::write_error(out, None, "parse_error", &message, None, pretty);
@@ -62,15 +68,7 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
                     RequestError::Parse(m) => (lenient.id, m),
                     other => (lenient.id, format!("{other:?}")),
                 },
-                Err(e) => (
-                    None,
-                    format!(
-                        "line {}, column {}: {}",
-                        e.line(),
-                        e.column(),
-                        strip_position(&e.to_string())
-                    ),
-                ),
+                Err(e) => (None, position(&e)),
             };
             response::write_error(out, id, "parse_error", &message, None, pretty);
             return Outcome::Failed;
@@ -86,18 +84,7 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
     };
     let req = match request::parse(text, &envelope) {
         Ok(req) => req,
-        Err(RequestError::Parse(m)) => return fail(out, "parse_error", &m, None),
-        Err(RequestError::Validation(v)) => {
-            let message = v
-                .iter()
-                .map(|x| x.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return fail(out, "validation_error", &message, Some(&v));
-        }
-        Err(RequestError::Unsupported(m)) => return fail(out, "unsupported", &m, None),
-        Err(RequestError::Overflow(m)) => return fail(out, "arithmetic_overflow", &m, None),
-        Err(RequestError::Usage(m)) => return fail(out, "invalid_usage", &m, None),
+        Err(e) => return write_request_error(out, id, &e, pretty),
     };
     let priced = match (req.event, req.buckets.as_slice()) {
         (Some(event), [bucket]) => req.charge.rate_event(bucket, &event),
@@ -134,6 +121,46 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
 /// ```
 pub fn write_amount_details_json(details: &crate::AmountDetails, out: &mut Vec<u8>) {
     response::write_amount_details(out, details);
+}
+
+/// Writes the error record of a request that could not be read, with its
+/// contract code.
+fn write_request_error(
+    out: &mut Vec<u8>,
+    id: Option<crate::raw_json::RawJson<'_>>,
+    error: &RequestError,
+    pretty: bool,
+) -> Outcome {
+    let (code, message, details) = match error {
+        RequestError::Parse(m) => ("parse_error", m.clone(), None),
+        RequestError::Validation(v) => {
+            let message = v
+                .iter()
+                .map(|x| x.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            ("validation_error", message, Some(v.as_slice()))
+        }
+        RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
+        RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
+        RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
+        RequestError::Definition(e) => {
+            let (code, message) = RequestError::definition_failure(e);
+            (code, message, None)
+        }
+    };
+    response::write_error(out, id, code, &message, details, pretty);
+    Outcome::Failed
+}
+
+/// A serde_json error as "line L, column C: what".
+fn position(e: &serde_json::Error) -> String {
+    format!(
+        "line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        strip_position(&e.to_string())
+    )
 }
 
 /// serde_json appends " at line L column C"; the message already leads with it.

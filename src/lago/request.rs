@@ -26,21 +26,59 @@ pub(crate) enum RequestError {
     Parse(String),
     /// `validation_error`, with every violation.
     Validation(Vec<Violation>),
-    /// `unsupported`.
+    /// `unsupported`, with its message.
     Unsupported(String),
-    /// `arithmetic_overflow`.
+    /// `arithmetic_overflow` for a request value (usage, event).
     Overflow(String),
     /// `invalid_usage`.
     Usage(String),
+    /// A charge definition that is not invalid but cannot be priced:
+    /// `unsupported` (a model, a field) or `arithmetic_overflow` (a value
+    /// out of range), kept typed for [`Charge::from_lago_json`].
+    Definition(DefinitionError),
 }
 
 impl From<DefinitionError> for RequestError {
     fn from(e: DefinitionError) -> Self {
         match e {
             DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::OutOfRange { .. } => Self::Overflow(e.to_string()),
-            DefinitionError::Unsupported(_) => Self::Unsupported(e.to_string()),
             DefinitionError::Malformed(m) => Self::Parse(m),
+            other => Self::Definition(other),
+        }
+    }
+}
+
+impl RequestError {
+    /// The contract's code and message for a definition that cannot be
+    /// priced.
+    pub(crate) fn definition_failure(e: &DefinitionError) -> (&'static str, String) {
+        match e {
+            DefinitionError::Unsupported(model) if model == "custom" => (
+                "unsupported",
+                format!("{e} (Lago's custom model runs user scripts)"),
+            ),
+            DefinitionError::Unsupported(_) | DefinitionError::UnsupportedField { .. } => {
+                ("unsupported", e.to_string())
+            }
+            DefinitionError::OutOfRange { .. } => ("arithmetic_overflow", e.to_string()),
+            DefinitionError::Invalid(_) => ("validation_error", e.to_string()),
+            DefinitionError::Malformed(_) => ("parse_error", e.to_string()),
+        }
+    }
+
+    /// The error with a typed definition error turned into the message the
+    /// contract writes for it, for a caller that places messages inside a
+    /// larger request (a plan's charge).
+    pub(crate) fn flattened(self) -> Self {
+        let Self::Definition(e) = self else {
+            return self;
+        };
+        let (_, message) = Self::definition_failure(&e);
+        match e {
+            DefinitionError::Invalid(v) => Self::Validation(v.violations),
+            DefinitionError::Malformed(m) => Self::Parse(m),
+            DefinitionError::OutOfRange { .. } => Self::Overflow(message),
+            _ => Self::Unsupported(message),
         }
     }
 }
@@ -86,7 +124,7 @@ pub(crate) struct Request {
 
 /// `{parent}.{key}`, formatted only when a message needs it.
 #[derive(Clone, Copy)]
-struct Sub<'a>(&'a dyn Display, &'a str);
+pub(crate) struct Sub<'a>(pub(crate) &'a dyn Display, pub(crate) &'a str);
 
 impl Display for Sub<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,7 +134,7 @@ impl Display for Sub<'_> {
 
 /// `{parent}[{index}]`, formatted only when a message needs it.
 #[derive(Clone, Copy)]
-struct Idx<'a>(&'a dyn Display, usize);
+pub(crate) struct Idx<'a>(pub(crate) &'a dyn Display, pub(crate) usize);
 
 impl Display for Idx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,8 +143,8 @@ impl Display for Idx<'_> {
 }
 
 /// Where a raw value sits in the line, for messages (1-based byte column).
-struct Line<'a> {
-    text: &'a str,
+pub(crate) struct Line<'a> {
+    pub(crate) text: &'a str,
 }
 
 impl Line<'_> {
@@ -116,7 +154,12 @@ impl Line<'_> {
         at.saturating_sub(start) + 1
     }
 
-    fn parse_error(&self, path: impl Display, raw: RawJson<'_>, what: &str) -> RequestError {
+    pub(crate) fn parse_error(
+        &self,
+        path: impl Display,
+        raw: RawJson<'_>,
+        what: &str,
+    ) -> RequestError {
         RequestError::Parse(format!(
             "line 1, column {}: {path}: {what}",
             self.column(raw)
@@ -124,7 +167,7 @@ impl Line<'_> {
     }
 }
 
-fn object<'a, T: Deserialize<'a>>(
+pub(crate) fn object<'a, T: Deserialize<'a>>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'a>,
@@ -144,7 +187,7 @@ fn object<'a, T: Deserialize<'a>>(
     })
 }
 
-fn string(
+pub(crate) fn string(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'_>>,
@@ -154,7 +197,7 @@ fn string(
 
 /// A string field, borrowed from the request when it has no escapes (for
 /// values only looked at, like the currency code).
-fn borrowed_string<'a>(
+pub(crate) fn borrowed_string<'a>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'a>>,
@@ -168,7 +211,7 @@ fn borrowed_string<'a>(
     }
 }
 
-fn boolean(
+pub(crate) fn boolean(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: Option<RawJson<'_>>,
@@ -191,18 +234,27 @@ fn failure(report: Report) -> RequestError {
 }
 
 /// A JSON integer, as an i128.
-fn integer(
+pub(crate) fn integer(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
-    validate::json_integer(text)
-        .ok_or_else(|| line.parse_error(path, raw, &format!("expected a JSON integer, got {text}")))
+    validate::json_integer(text).ok_or_else(|| {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            // An integer, but beyond any count or cent figure (2^127).
+            RequestError::Overflow(format!(
+                "{path}: {text} is outside the integer range (|x| < 2^127)"
+            ))
+        } else {
+            line.parse_error(path, raw, &format!("expected a JSON integer, got {text}"))
+        }
+    })
 }
 
 /// A decimal given as a JSON string or number, read exactly.
-fn decimal(
+pub(crate) fn decimal(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
@@ -286,7 +338,7 @@ impl<'de> Deserialize<'de> for Pairs<'de> {
     }
 }
 
-fn pairs<'a>(
+pub(crate) fn pairs<'a>(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'a>,
@@ -299,13 +351,32 @@ fn pairs<'a>(
         .map_err(|e| line.parse_error(path, raw, &e.to_string()))
 }
 
+/// The members of an object whose keys name things (filter keys, group
+/// keys): each key once, since JSON leaves a repeated key's meaning open.
+fn unique_pairs<'a>(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: RawJson<'a>,
+) -> Result<Vec<(Cow<'a, str>, RawJson<'a>)>, RequestError> {
+    let members = pairs(line, path, raw)?;
+    for (i, (k, v)) in members.iter().enumerate() {
+        if members
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|(b, _)| b == k))
+        {
+            return Err(line.parse_error(path, *v, &format!("key {k:?} is given twice")));
+        }
+    }
+    Ok(members)
+}
+
 /// `{key: [string, ...]}` in the order given.
-fn filter_values(
+pub(crate) fn filter_values(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
 ) -> Result<Vec<(String, Vec<String>)>, RequestError> {
-    pairs(line, path, raw)?
+    unique_pairs(line, path, raw)?
         .into_iter()
         .map(|(k, v)| {
             serde_json::from_str::<Vec<String>>(v.get())
@@ -349,6 +420,9 @@ pub(crate) struct RawCharge<'a> {
     pub(crate) taxes: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     pub(crate) applied_pricing_unit: Option<RawJson<'a>>,
+    /// Lago's legacy per-group properties: read only to be refused.
+    #[serde(borrow, default)]
+    pub(crate) group_properties: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -515,27 +589,7 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     let period = parse_period(&line, envelope.period)?;
 
     let mut report = Report::default();
-    let currency = match currency_code.as_deref() {
-        None => {
-            report.violation(
-                "currency",
-                "value_is_mandatory",
-                "currency is required".into(),
-            );
-            None
-        }
-        Some(code) => {
-            let c = Currency::from_code(code);
-            if c.is_none() {
-                report.violation(
-                    "currency",
-                    "value_is_invalid",
-                    format!("currency {code:?} is not a currency Lago accepts"),
-                );
-            }
-            c
-        }
-    };
+    let currency = currency(currency_code.as_deref(), &mut report);
     let Some(rc) = raw_charge else {
         report.violation("charge", "value_is_mandatory", "charge is required".into());
         return Err(failure(report));
@@ -549,7 +603,64 @@ pub(crate) fn parse(text: &str, envelope: &Envelope<'_>) -> Result<Request, Requ
     })
 }
 
-fn parse_charge(
+/// The request's `currency`: required, and one Lago accepts.
+pub(crate) fn currency(code: Option<&str>, report: &mut Report) -> Option<Currency> {
+    let Some(code) = code else {
+        report.violation(
+            "currency",
+            "value_is_mandatory",
+            "currency is required".into(),
+        );
+        return None;
+    };
+    let c = Currency::from_code(code);
+    if c.is_none() {
+        report.violation(
+            "currency",
+            "value_is_invalid",
+            format!("currency {code:?} is not a currency Lago accepts"),
+        );
+    }
+    c
+}
+
+/// Reads `currency` and one charge object of another contract (explore)
+/// exactly as a rating request's: the same shapes, rules and errors.
+pub(crate) fn read_charge(
+    text: &str,
+    currency_raw: Option<RawJson<'_>>,
+    charge: RawJson<'_>,
+) -> Result<Charge, RequestError> {
+    let line = Line { text };
+    let code = borrowed_string(&line, "currency", currency_raw)?;
+    let rc: RawCharge<'_> = match object(&line, "charge", charge) {
+        Ok(rc) => rc,
+        // Say which object is malformed, as `explain` does for `rate`.
+        Err(e) => {
+            let lc: LenientCharge<'_> = object(&line, "charge", charge)?;
+            if let Some(p) = lc.properties {
+                let _: RawJson<'_> = object(&line, "charge.properties", p)?;
+            }
+            return Err(e);
+        }
+    };
+    let mut report = Report::default();
+    let currency = currency(code.as_deref(), &mut report);
+    parse_charge(&line, &rc, currency, report)
+}
+
+/// Reads a bucket template (a bucket without `units`) as a rating request
+/// reads a bucket; its units are 0.
+pub(crate) fn read_template(text: &str, raw: Option<RawJson<'_>>) -> Result<Bucket, RequestError> {
+    let line = Line { text };
+    let Some(raw) = raw else {
+        return Ok(Bucket::new(Usage::default()));
+    };
+    let rb: RawBucket<'_> = object(&line, "usage", raw)?;
+    bucket_of(&line, "usage", &rb, Exact::ZERO)
+}
+
+pub(crate) fn parse_charge(
     line: &Line<'_>,
     rc: &RawCharge<'_>,
     currency: Option<Currency>,
@@ -566,9 +677,9 @@ fn parse_charge(
             None
         }
         Some("custom") => {
-            return Err(RequestError::Unsupported(
-                "charge_model \"custom\" is not supported by meterprice (Lago's custom model runs user scripts)".into(),
-            ));
+            return Err(RequestError::Definition(DefinitionError::Unsupported(
+                "custom".into(),
+            )));
         }
         Some(name) => {
             let k = ModelKind::from_name(name);
@@ -582,6 +693,14 @@ fn parse_charge(
             k
         }
     };
+    if !Raw::of(rc.group_properties).is_blank() {
+        return Err(RequestError::Definition(
+            DefinitionError::UnsupportedField {
+                field: "charge.group_properties".into(),
+                reason: "Lago's legacy per-group properties; give them as charge.filters".into(),
+            },
+        ));
+    }
     let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
     let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
     let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
@@ -624,7 +743,7 @@ fn parse_charge(
         )?;
         filters_raw.push((values, props, name));
     }
-    let taxes = parse_taxes(line, rc.taxes, &mut report)?;
+    let taxes = parse_taxes(line, "charge.taxes", rc.taxes, &mut report)?;
     let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
 
     // Charge-level rules (semantics.md §8.4).
@@ -711,8 +830,10 @@ fn parse_charge(
     report.finish(Some(charge)).map_err(RequestError::from)
 }
 
-fn parse_taxes(
+/// A list of taxes at `path` (`charge.taxes`, `taxes`, `plan.taxes`).
+pub(crate) fn parse_taxes(
     line: &Line<'_>,
+    path: &str,
     raw: Option<RawJson<'_>>,
     report: &mut Report,
 ) -> Result<Vec<Tax>, RequestError> {
@@ -720,15 +841,11 @@ fn parse_taxes(
         return Ok(Vec::new());
     };
     let items: Vec<RawJson<'_>> = serde_json::from_str(raw.get()).map_err(|_| {
-        line.parse_error(
-            "charge.taxes",
-            raw,
-            &format!("expected an array, got {}", raw.get()),
-        )
+        line.parse_error(path, raw, &format!("expected an array, got {}", raw.get()))
     })?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let path = format!("charge.taxes[{i}]");
+        let path = format!("{path}[{i}]");
         let rt: RawTax<'_> = object(line, &path, *item)?;
         let code = string(line, Sub(&path, "code"), rt.code)?.unwrap_or_default();
         let name = string(line, Sub(&path, "name"), rt.name)?;
@@ -859,18 +976,35 @@ fn parse_usage(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Vec<Bucket>,
         .collect()
 }
 
-fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucket, RequestError> {
+pub(crate) fn parse_bucket(
+    line: &Line<'_>,
+    path: &str,
+    rb: &RawBucket<'_>,
+) -> Result<Bucket, RequestError> {
     let Some(units_raw) = rb.units else {
         return Err(RequestError::Parse(format!("{path}: units is required")));
     };
     let units = decimal(line, Sub(&path, "units"), units_raw)?;
+    bucket_of(line, path, rb, units)
+}
+
+/// A bucket's fields besides `units`.
+fn bucket_of(
+    line: &Line<'_>,
+    path: &str,
+    rb: &RawBucket<'_>,
+    units: Exact,
+) -> Result<Bucket, RequestError> {
     let events_count = match rb.events_count {
         None => 0,
         Some(r) if r.get() == "null" => 0,
         Some(r) => {
             let n = integer(line, Sub(&path, "events_count"), r)?;
             u64::try_from(n).map_err(|_| {
-                RequestError::Usage(format!("{path}.events_count must be >= 0, got {n}"))
+                RequestError::Usage(format!(
+                    "{path}.events_count must be {}, got {n}",
+                    range_rule(n, u64::MAX)
+                ))
             })?
         }
     };
@@ -895,7 +1029,7 @@ fn parse_bucket(line: &Line<'_>, path: &str, rb: &RawBucket<'_>) -> Result<Bucke
     let grouped_by = match rb.grouped_by {
         None => None,
         Some(g) => {
-            let pairs = pairs(line, Sub(&path, "grouped_by"), g)?;
+            let pairs = unique_pairs(line, Sub(&path, "grouped_by"), g)?;
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
                 let value = match Raw::of(Some(v)) {
@@ -948,9 +1082,19 @@ fn days(
     let n = integer(line, path, r)?;
     u32::try_from(n).map(Some).map_err(|_| {
         RequestError::Usage(format!(
-            "{path} must be a whole number of days >= 0, got {n}"
+            "{path} must be a whole number of days {}, got {n}",
+            range_rule(n, u32::MAX)
         ))
     })
+}
+
+/// The bound an integer `n` outside `0..=max` breaks, for a message.
+fn range_rule(n: i128, max: impl Display) -> String {
+    if n < 0 {
+        ">= 0".to_string()
+    } else {
+        format!("at most {max}")
+    }
 }
 
 fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, RequestError> {
@@ -966,15 +1110,11 @@ fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, Req
         (None, Some(b)) => b,
         (None, None) => 1,
     };
-    if duration_days == 0 {
-        return Err(RequestError::Usage(
-            "period.duration_days must be > 0".into(),
-        ));
-    }
-    Ok(Period {
-        duration_days,
-        billed_days: billed.unwrap_or(duration_days),
-        elapsed_days: elapsed,
+    let period = Period::new(duration_days, billed.unwrap_or(duration_days))
+        .map_err(|e| RequestError::Usage(e.message))?;
+    Ok(match elapsed {
+        Some(e) => period.with_elapsed_days(e),
+        None => period,
     })
 }
 
@@ -986,10 +1126,11 @@ pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, Def
         RequestError::Validation(v) => {
             DefinitionError::Invalid(crate::error::ValidationError { violations: v })
         }
-        RequestError::Unsupported(m) => DefinitionError::Unsupported(m),
-        RequestError::Overflow(m) | RequestError::Parse(m) | RequestError::Usage(m) => {
-            DefinitionError::Malformed(m)
-        }
+        RequestError::Definition(d) => d,
+        RequestError::Unsupported(m)
+        | RequestError::Overflow(m)
+        | RequestError::Parse(m)
+        | RequestError::Usage(m) => DefinitionError::Malformed(m),
     };
     let raw: RawJson<'_> =
         serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
@@ -1028,6 +1169,8 @@ impl Charge {
     /// # Errors
     /// [`DefinitionError::Invalid`] with every violation and Lago's codes,
     /// [`DefinitionError::Unsupported`] for `custom`,
+    /// [`DefinitionError::UnsupportedField`] for the legacy
+    /// `group_properties`,
     /// [`DefinitionError::OutOfRange`] for a value beyond the decimal range,
     /// [`DefinitionError::Malformed`] for JSON of the wrong shape.
     pub fn from_lago_json(currency: &str, charge: &str) -> Result<Self, DefinitionError> {

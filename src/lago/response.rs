@@ -15,19 +15,19 @@ use crate::fee::Fee;
 use crate::rate::ChargeFees;
 
 /// A compact JSON writer with comma bookkeeping.
-struct Json<'a> {
-    out: &'a mut Vec<u8>,
+pub(crate) struct Json<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
     /// Whether the innermost open object or array has no member yet.
     first: bool,
 }
 
 impl<'a> Json<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
         Self { out, first: true }
     }
 
     #[inline(always)]
-    fn comma(&mut self) {
+    pub(crate) fn comma(&mut self) {
         if !self.first {
             self.out.push(b',');
         }
@@ -35,12 +35,12 @@ impl<'a> Json<'a> {
     }
 
     /// Opens an object as a value (after a key, or as an array element).
-    fn open(&mut self, bracket: u8) {
+    pub(crate) fn open(&mut self, bracket: u8) {
         self.out.push(bracket);
         self.first = true;
     }
 
-    fn close(&mut self, bracket: u8) {
+    pub(crate) fn close(&mut self, bracket: u8) {
         self.out.push(bracket);
         self.first = false;
     }
@@ -48,7 +48,7 @@ impl<'a> Json<'a> {
     /// `"key":` — keys are fixed ASCII identifiers, never escaped. Inlined,
     /// so each constant key becomes a few stores instead of a copy call.
     #[inline(always)]
-    fn key(&mut self, key: &str) {
+    pub(crate) fn key(&mut self, key: &str) {
         self.comma();
         self.out.reserve(key.len() + 3);
         self.out.push(b'"');
@@ -58,32 +58,32 @@ impl<'a> Json<'a> {
 
     /// A decimal as a plain-notation JSON string.
     #[inline(always)]
-    fn dec(&mut self, key: &str, value: Exact) {
+    pub(crate) fn dec(&mut self, key: &str, value: Exact) {
         self.key(key);
         value.write_quoted(self.out);
     }
 
     #[inline(always)]
-    fn int(&mut self, key: &str, value: i128) {
+    pub(crate) fn int(&mut self, key: &str, value: i128) {
         self.key(key);
         crate::exact::write_integer(value, self.out);
     }
 
     #[inline(always)]
-    fn boolean(&mut self, key: &str, value: bool) {
+    pub(crate) fn boolean(&mut self, key: &str, value: bool) {
         self.key(key);
         self.out
             .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     #[inline(always)]
-    fn null(&mut self, key: &str) {
+    pub(crate) fn null(&mut self, key: &str) {
         self.key(key);
         self.out.extend_from_slice(b"null");
     }
 
     /// A caller-given string, escaped.
-    fn string_value(&mut self, value: &str) {
+    pub(crate) fn string_value(&mut self, value: &str) {
         // serde_json escapes only '"', '\\' and control characters: a string
         // without them is written as it is.
         if crate::raw_json::special_byte(value.as_bytes()).is_none() {
@@ -96,7 +96,7 @@ impl<'a> Json<'a> {
     }
 
     #[inline(always)]
-    fn string(&mut self, key: &str, value: Option<&str>) {
+    pub(crate) fn string(&mut self, key: &str, value: Option<&str>) {
         self.key(key);
         match value {
             Some(v) => self.string_value(v),
@@ -119,7 +119,7 @@ impl<'a> Json<'a> {
     /// Echoes a raw JSON value verbatim, minus insignificant whitespace: a
     /// value spread over several input lines must not break the one-line
     /// output.
-    fn raw(&mut self, key: &str, value: RawJson<'_>) {
+    pub(crate) fn raw(&mut self, key: &str, value: RawJson<'_>) {
         self.key(key);
         let (mut in_string, mut escaped) = (false, false);
         for &b in value.get().as_bytes() {
@@ -248,6 +248,26 @@ fn ordered_map<V>(
     w.close(b'}');
 }
 
+/// A filter's `{key: [values]}` in the order given, or null.
+pub(crate) fn filter_values(w: &mut Json<'_>, key: &str, values: Option<&[(String, Vec<String>)]>) {
+    ordered_map(w, key, values, |w, values: &Vec<String>| {
+        w.open(b'[');
+        for v in values {
+            w.comma();
+            w.string_value(v);
+        }
+        w.close(b']');
+    });
+}
+
+/// A group label `{key: value or null}` in the order given, or null.
+pub(crate) fn label(w: &mut Json<'_>, key: &str, label: Option<&[(String, Option<String>)]>) {
+    ordered_map(w, key, label, |w, v: &Option<String>| match v {
+        Some(s) => w.string_value(s),
+        None => w.out.extend_from_slice(b"null"),
+    });
+}
+
 fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
     let currency = charge.currency.code();
     let labels = &charge.labels;
@@ -316,28 +336,8 @@ fn fee(w: &mut Json<'_>, charge: &Charge, fee: &Fee) {
         "filter_invoice_display_name",
         filter.map(|f| f.display_name()).as_deref(),
     );
-    ordered_map(
-        w,
-        "filters",
-        filter.map(|f| f.values.as_slice()),
-        |w, values: &Vec<String>| {
-            w.open(b'[');
-            for v in values {
-                w.comma();
-                w.string_value(v);
-            }
-            w.close(b']');
-        },
-    );
-    ordered_map(
-        w,
-        "grouped_by",
-        fee.grouped_by.as_deref(),
-        |w, v: &Option<String>| match v {
-            Some(s) => w.string_value(s),
-            None => w.out.extend_from_slice(b"null"),
-        },
-    );
+    filter_values(w, "filters", filter.map(|f| f.values.as_slice()));
+    label(w, "grouped_by", fee.grouped_by.as_deref());
     w.close(b'}');
     if let Some(p) = &fee.projection {
         w.dec("projected_units", p.projected_units);
@@ -422,15 +422,21 @@ pub(crate) fn write_error(
     }
 }
 
+/// Levels `--pretty` indents: a result nests 6 deep (fees, a fee, its
+/// details, a range list, a range), and a deeper echoed `id` stays at this
+/// indentation, so the output grows linearly with the input however deep
+/// the id (indenting every level would grow with the square of its depth).
+const MAX_INDENT_LEVELS: usize = 8;
+
 /// Re-indents the compact JSON written from `start` on, two spaces a level
 /// (`--pretty`). Works on the text, so every number stays exactly as written.
-fn indent(out: &mut Vec<u8>, start: usize) {
+pub(crate) fn indent(out: &mut Vec<u8>, start: usize) {
     let compact = out.split_off(start);
     let mut depth = 0usize;
     let (mut in_string, mut escaped) = (false, false);
     let newline = |out: &mut Vec<u8>, depth: usize| {
         out.push(b'\n');
-        out.extend(std::iter::repeat_n(b' ', depth * 2));
+        out.extend(std::iter::repeat_n(b' ', depth.min(MAX_INDENT_LEVELS) * 2));
     };
     let mut bytes = compact.iter().copied().peekable();
     while let Some(b) = bytes.next() {

@@ -1,0 +1,408 @@
+//! Lago's customer usage object (usage.md): a whole plan priced for one
+//! subscription's period, from the aggregated buckets of each charge.
+//!
+//! The input is a [`PlanUsage`]: per charge, its [`UsageBucket`]s (one per
+//! filter and group, as an aggregation gives them). The output is a
+//! [`CustomerUsage`] holding every figure of usage.md §2 in Lago's order,
+//! with meterprice's choices UD1–UD4 and C1–C13 (`docs/usage.md`).
+
+mod label;
+mod period;
+mod price;
+mod summary;
+mod totals;
+
+pub use period::{PeriodError, UsagePeriod};
+
+use crate::charge::Tax;
+use crate::error::RateError;
+use crate::exact::Exact;
+use crate::fee::Fee;
+use crate::money::Currency;
+use crate::plan::{Plan, PlanCharge};
+use crate::usage::Usage;
+
+/// A group label: each pricing group key with its value (`None`: null).
+pub type Label = Vec<(String, Option<String>)>;
+
+/// One aggregated bucket of a charge: the usage of one filter (or the
+/// default bucket) and one group, with the figures an aggregation gives
+/// beside the priced usage (U4, U10).
+///
+/// ```
+/// use meterprice::{Usage, UsageBucket};
+/// let b = UsageBucket::new(Usage::new("4".parse()?).with_events_count(4))
+///     .in_filter(0)
+///     .with_group(vec![("cloud".into(), Some("aws".into()))]);
+/// assert_eq!(b.filter, Some(0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct UsageBucket {
+    /// The usage priced (`units` is the aggregation).
+    pub usage: Usage,
+    /// The charge filter's index, `None` for the default bucket.
+    pub filter: Option<usize>,
+    /// The group label, for a grouped bucket.
+    pub grouped_by: Option<Label>,
+    /// The units shown for a pay-in-advance or prorated charge in current
+    /// usage (U4, A48, A59), when they differ from the priced ones.
+    pub current_usage_units: Option<Exact>,
+    /// A weighted sum's total units (U4, A38); the fee's units otherwise.
+    pub total_aggregated_units: Option<Exact>,
+    /// Units per `presentation_by` combination (U10), shown only when the
+    /// charge or the filter has `presentation_group_keys` (C8).
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
+}
+
+impl UsageBucket {
+    /// The default bucket, ungrouped, with this usage.
+    pub fn new(usage: Usage) -> Self {
+        Self {
+            usage,
+            ..Self::default()
+        }
+    }
+
+    /// Puts the bucket in the charge filter of this index.
+    #[must_use]
+    pub fn in_filter(mut self, index: usize) -> Self {
+        self.filter = Some(index);
+        self
+    }
+
+    /// Labels the bucket's group.
+    #[must_use]
+    pub fn with_group(mut self, grouped_by: Label) -> Self {
+        self.grouped_by = Some(grouped_by);
+        self
+    }
+
+    /// Sets the current usage units (U4).
+    #[must_use]
+    pub fn with_current_usage_units(mut self, units: Exact) -> Self {
+        self.current_usage_units = Some(units);
+        self
+    }
+
+    /// Sets a weighted sum's total units (U4).
+    #[must_use]
+    pub fn with_total_aggregated_units(mut self, units: Exact) -> Self {
+        self.total_aggregated_units = Some(units);
+        self
+    }
+
+    /// Sets the presentation breakdowns (U10).
+    #[must_use]
+    pub fn with_presentation_breakdowns(mut self, breakdowns: Vec<PresentationBreakdown>) -> Self {
+        self.presentation_breakdowns = breakdowns;
+        self
+    }
+}
+
+/// Units of one `presentation_by` combination (U10): display only, never
+/// priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresentationBreakdown {
+    /// Each presentation key with its value.
+    pub presentation_by: Label,
+    /// The units of that combination.
+    pub units: Exact,
+}
+
+impl PresentationBreakdown {
+    /// A breakdown of `units` for this combination.
+    pub fn new(presentation_by: Label, units: Exact) -> Self {
+        Self {
+            presentation_by,
+            units,
+        }
+    }
+}
+
+/// The aggregated buckets of a plan's charges, by charge code. A charge
+/// that is not given has no usage: every one of its buckets shows a zero
+/// fee (U6).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlanUsage {
+    charges: Vec<(String, Vec<UsageBucket>)>,
+}
+
+impl PlanUsage {
+    /// No usage for any charge.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Gives the charge with this code its buckets.
+    #[must_use]
+    pub fn with_buckets(
+        mut self,
+        charge_code: impl Into<String>,
+        buckets: Vec<UsageBucket>,
+    ) -> Self {
+        self.charges.push((charge_code.into(), buckets));
+        self
+    }
+
+    /// The buckets given for a charge (empty when none).
+    fn of(&self, code: &str) -> &[UsageBucket] {
+        self.charges
+            .iter()
+            .find(|(c, _)| c == code)
+            .map_or(&[], |(_, b)| b.as_slice())
+    }
+}
+
+/// What a customer usage shows: Lago's current usage, or the invoice view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UsageMode {
+    /// Exactly Lago's `current_usage` object: no true-up.
+    #[default]
+    CurrentUsage,
+    /// The same, plus each charge's minimum-spend true-up (M9) and the
+    /// invoice totals.
+    Invoice,
+}
+
+/// Options of a customer usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UsageOptions {
+    /// Current usage or invoice view.
+    pub mode: UsageMode,
+    /// Whether fees are taxed (U12); without, taxes are 0.
+    pub apply_taxes: bool,
+    /// Whether each charge also lists the older `groups` (UD4, C2).
+    pub legacy_groups: bool,
+}
+
+impl Default for UsageOptions {
+    fn default() -> Self {
+        Self {
+            mode: UsageMode::CurrentUsage,
+            apply_taxes: true,
+            legacy_groups: false,
+        }
+    }
+}
+
+impl UsageOptions {
+    /// Sets the mode.
+    #[must_use]
+    pub fn with_mode(mut self, mode: UsageMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Turns taxes on or off.
+    #[must_use]
+    pub fn with_apply_taxes(mut self, apply: bool) -> Self {
+        self.apply_taxes = apply;
+        self
+    }
+
+    /// Asks for the older `groups` arrays.
+    #[must_use]
+    pub fn with_legacy_groups(mut self, legacy: bool) -> Self {
+        self.legacy_groups = legacy;
+        self
+    }
+}
+
+/// Sums over a set of fees (usage.md §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct UsageTotals {
+    /// Σ fee units.
+    pub units: Exact,
+    /// Σ fee total aggregated units.
+    pub total_aggregated_units: Exact,
+    /// Σ fee events.
+    pub events_count: u64,
+    /// Σ fee `amount_cents`.
+    pub amount_cents: i128,
+    /// Σ pricing-unit `amount_cents`, for a charge with a pricing unit.
+    pub pricing_unit_amount_cents: Option<i128>,
+}
+
+/// One fee of the usage object: a bucket's (and group's) fee with the
+/// figures usage shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UsageFee {
+    /// The fee; `units` are the shown units (U4), `filter` and
+    /// `grouped_by` place it.
+    pub fee: Fee,
+    /// Its total aggregated units (U4).
+    pub total_aggregated_units: Exact,
+    /// Its presentation breakdowns (empty unless C8 allows them).
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
+}
+
+/// The usage of one bucket: a `filters[]` entry (usage.md §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FilterUsage {
+    /// The filter's index, `None` for the default bucket.
+    pub filter: Option<usize>,
+    /// Sums over the bucket's fees.
+    pub totals: UsageTotals,
+    /// All breakdowns of the bucket's fees.
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
+}
+
+/// The usage of one group across buckets: a `grouped_usage[]` entry
+/// (usage.md §2.4, U9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GroupedUsage {
+    /// The label (empty for the fees that are not grouped).
+    pub grouped_by: Label,
+    /// Sums over the group's fees.
+    pub totals: UsageTotals,
+    /// The group's fees split by bucket (`[]` for a charge without filters).
+    pub filters: Vec<FilterUsage>,
+    /// Breakdowns of the group's fees that are grouped and not filtered.
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
+}
+
+/// One item of the older `groups` array (usage.md §2.5, UD4, C2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LegacyGroup {
+    /// `charge-filter-<filter lago_id, else its index>`.
+    pub lago_id: String,
+    /// The filter's keys, joined with `", "`.
+    pub key: String,
+    /// The filter's values, key by key, joined with `", "`.
+    pub value: String,
+    /// The fee's units.
+    pub units: Exact,
+    /// The fee's `amount_cents`.
+    pub amount_cents: i128,
+    /// The fee's events.
+    pub events_count: u64,
+}
+
+/// One charge's usage: a `charges_usage[]` entry (usage.md §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChargeUsage<'p> {
+    /// The plan charge (its ids, codes and names are echoed).
+    pub charge: &'p PlanCharge,
+    /// Sums over every fee of the charge.
+    pub totals: UsageTotals,
+    /// The fees, in the stable order of UD1.
+    pub fees: Vec<UsageFee>,
+    /// One entry per bucket (`[]` for a charge without filters, U8).
+    pub filters: Vec<FilterUsage>,
+    /// The older `groups`, when asked for.
+    pub legacy_groups: Option<Vec<LegacyGroup>>,
+    /// One entry per group label (`[]` when no fee is grouped, U9).
+    pub grouped_usage: Vec<GroupedUsage>,
+    /// Breakdowns of the fees that are neither grouped nor filtered (U10).
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
+    /// The minimum-spend true-up (invoice view only), taxed with the
+    /// charge's taxes.
+    pub true_up_fee: Option<Fee>,
+}
+
+/// The invoice totals of the invoice view (usage-json.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvoiceTotals {
+    /// The usage's `amount_cents` plus every true-up.
+    pub amount_cents: i128,
+    /// UD2's single rounding over every fee and true-up.
+    pub taxes_amount_cents: i128,
+    /// `amount_cents + taxes_amount_cents`.
+    pub total_amount_cents: i128,
+}
+
+/// Lago's `customer_usage` object for one period (usage.md §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CustomerUsage<'p> {
+    /// The period (its printed datetimes and `issuing_date`).
+    pub period: UsagePeriod,
+    /// The plan currency.
+    pub currency: Currency,
+    /// Σ fee `amount_cents` (U11).
+    pub amount_cents: i128,
+    /// UD2: every fee's taxes summed exactly, rounded once.
+    pub taxes_amount_cents: i128,
+    /// `amount_cents + taxes_amount_cents`.
+    pub total_amount_cents: i128,
+    /// One entry per charge, in plan order (UD1).
+    pub charges_usage: Vec<ChargeUsage<'p>>,
+    /// The invoice totals, in the invoice view.
+    pub invoice: Option<InvoiceTotals>,
+}
+
+impl Plan {
+    /// Prices every charge of the plan for `period` from its buckets:
+    /// Lago's customer usage object, with every bucket present (U6), a
+    /// stable order (UD1), taxes rounded once (UD2) and, on request, the
+    /// older `groups` (UD4) and the invoice view (M9).
+    ///
+    /// ```
+    /// use meterprice::{Plan, PlanUsage, Usage, UsageBucket, UsageOptions, UsagePeriod};
+    /// let plan = Plan::from_lago_json("EUR", r#"{"taxes": [{"code": "vat", "rate": "20"}],
+    ///   "charges": [{"code": "api", "charge_model": "standard", "properties": {"amount": "12.66"},
+    ///     "billable_metric": {"code": "req", "name": "Requests", "aggregation_type": "count_agg"}}]}"#)?;
+    /// let period = UsagePeriod::parse("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z")?;
+    /// let usage = PlanUsage::new().with_buckets("api",
+    ///     vec![UsageBucket::new(Usage::new("2".parse()?).with_events_count(2))]);
+    /// let cu = plan.customer_usage(&period, &usage, &UsageOptions::default())?;
+    /// // 2 × 12.66 = 25.32 EUR; 2532 × 20 % = 506.4 → 506, rounded once (UD2).
+    /// assert_eq!((cu.amount_cents, cu.taxes_amount_cents, cu.total_amount_cents), (2532, 506, 3038));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`RateError::Usage`] for buckets that cannot be priced (a charge
+    /// code the plan does not have, a filter index out of range, group
+    /// keys that differ from the bucket's pricing group keys, a bucket
+    /// given twice, an empty period); [`RateError::Arithmetic`] for a
+    /// figure outside the decimal range.
+    pub fn customer_usage(
+        &self,
+        period: &UsagePeriod,
+        usage: &PlanUsage,
+        options: &UsageOptions,
+    ) -> Result<CustomerUsage<'_>, RateError> {
+        period
+            .check()
+            .map_err(|e| crate::error::UsageError::new(e.to_string()))?;
+        for (code, _) in &usage.charges {
+            if self.charge(code).is_none() {
+                return Err(crate::error::UsageError::new(format!(
+                    "usage.{code}: the plan has no charge with code {code:?}"
+                ))
+                .into());
+            }
+        }
+        let mut charges_usage = Vec::with_capacity(self.charges.len());
+        for pc in &self.charges {
+            let mut cu = price::charge_usage(pc, usage.of(&pc.code), options.legacy_groups)?;
+            if options.mode == UsageMode::Invoice {
+                cu.true_up_fee = totals::true_up(pc, self.taxes_for(pc, options), &cu, period)?;
+            }
+            charges_usage.push(cu);
+        }
+        totals::customer_usage(self, period, charges_usage, options)
+    }
+
+    /// The taxes a charge's fees carry under these options.
+    fn taxes_for<'a>(&'a self, pc: &'a PlanCharge, options: &UsageOptions) -> &'a [Tax] {
+        if options.apply_taxes {
+            self.taxes_of(pc)
+        } else {
+            &[]
+        }
+    }
+}

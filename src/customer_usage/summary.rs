@@ -1,0 +1,205 @@
+//! The views of one charge's fees: its sums (U7), `filters` (U8),
+//! `grouped_usage` (U9), presentation breakdowns (U10) and the older
+//! `groups` (UD4, C2).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use crate::error::{ArithmeticError, RateError};
+use crate::plan::PlanCharge;
+
+use super::label::sort_by_label;
+use super::price::add;
+use super::{
+    ChargeUsage, FilterUsage, GroupedUsage, Label, LegacyGroup, PresentationBreakdown, UsageFee,
+    UsageTotals,
+};
+
+/// The charge's usage from its fees, already in UD1 order.
+pub(super) fn charge_usage(
+    pc: &PlanCharge,
+    fees: Vec<UsageFee>,
+    legacy_groups: bool,
+) -> Result<ChargeUsage<'_>, RateError> {
+    let all: Vec<&UsageFee> = fees.iter().collect();
+    let totals = totals(pc, &all)?;
+    let filters = if pc.charge.filters.is_empty() {
+        Vec::new()
+    } else {
+        by_filter(pc, &all)?
+    };
+    let legacy = legacy_groups.then(|| legacy(pc, &all));
+    let grouped_usage = grouped_usage(pc, &all)?;
+    let presentation_breakdowns = breakdowns(&all, |f| !grouped(f) && f.fee.filter.is_none());
+    Ok(ChargeUsage {
+        charge: pc,
+        totals,
+        filters,
+        legacy_groups: legacy,
+        grouped_usage,
+        presentation_breakdowns,
+        true_up_fee: None,
+        fees,
+    })
+}
+
+/// Sums over fees (usage.md §2.2); pricing-unit cents when the charge has
+/// a pricing unit.
+fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError> {
+    let overflow = |what| RateError::from(ArithmeticError::new(what));
+    let mut t = UsageTotals {
+        pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| 0),
+        ..UsageTotals::default()
+    };
+    for f in fees {
+        t.units = add(t.units, f.fee.units, "usage units")?;
+        t.total_aggregated_units = add(
+            t.total_aggregated_units,
+            f.total_aggregated_units,
+            "usage total_aggregated_units",
+        )?;
+        t.events_count = t
+            .events_count
+            .checked_add(f.fee.events_count)
+            .ok_or_else(|| overflow("usage events_count"))?;
+        t.amount_cents = t
+            .amount_cents
+            .checked_add(f.fee.amount_cents)
+            .ok_or_else(|| overflow("usage amount_cents"))?;
+        if let (Some(sum), Some(pu)) = (t.pricing_unit_amount_cents, &f.fee.pricing_unit_details) {
+            t.pricing_unit_amount_cents = Some(
+                sum.checked_add(pu.amount_cents)
+                    .ok_or_else(|| overflow("usage pricing unit amount_cents"))?,
+            );
+        }
+    }
+    Ok(t)
+}
+
+/// U8: the fees split by bucket, in the order they come (they are sorted
+/// by bucket already, so each bucket is one run).
+fn by_filter(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<FilterUsage>, RateError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(first) = fees.get(start) {
+        let filter = first.fee.filter;
+        let len = fees
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|f| f.fee.filter == filter)
+            .count();
+        let run = fees.get(start..start + len).unwrap_or_default();
+        out.push(FilterUsage {
+            filter,
+            totals: totals(pc, run)?,
+            presentation_breakdowns: breakdowns(run, |_| true),
+        });
+        start += len;
+    }
+    Ok(out)
+}
+
+fn grouped(f: &UsageFee) -> bool {
+    f.fee.grouped_by.as_ref().is_some_and(|l| !l.is_empty())
+}
+
+/// A label as a set, for U9's merge of equal labels across buckets.
+fn canonical(f: &UsageFee) -> Label {
+    let mut label = f.fee.grouped_by.clone().unwrap_or_default();
+    label.sort_unstable();
+    label
+}
+
+/// U9: one entry per distinct label across buckets (the ungrouped fees
+/// form their own), sorted as C1 says; `[]` when no fee is grouped.
+fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage>, RateError> {
+    if !fees.iter().any(|f| grouped(f)) {
+        return Ok(Vec::new());
+    }
+    let mut index: HashMap<Label, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&UsageFee>> = Vec::new();
+    for f in fees {
+        match index.entry(canonical(f)) {
+            Entry::Occupied(e) => {
+                if let Some(members) = groups.get_mut(*e.get()) {
+                    members.push(f);
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(groups.len());
+                groups.push(vec![f]);
+            }
+        }
+    }
+    // A group is labelled by its first fee, as Lago's `group_by` keeps it.
+    let label = |members: &[&UsageFee]| -> Label {
+        members
+            .first()
+            .and_then(|f| f.fee.grouped_by.clone())
+            .unwrap_or_default()
+    };
+    let groups = sort_by_label(pc, groups, |members| {
+        members
+            .first()
+            .and_then(|f| f.fee.grouped_by.as_deref())
+            .unwrap_or_default()
+    });
+    let mut out = Vec::with_capacity(groups.len());
+    for members in &groups {
+        out.push(GroupedUsage {
+            grouped_by: label(members),
+            totals: totals(pc, members)?,
+            filters: if pc.charge.filters.is_empty() {
+                Vec::new()
+            } else {
+                by_filter(pc, members)?
+            },
+            presentation_breakdowns: breakdowns(members, |f| grouped(f) && f.fee.filter.is_none()),
+        });
+    }
+    Ok(out)
+}
+
+/// The breakdowns of the fees `keep` selects, fee by fee (U10).
+fn breakdowns(fees: &[&UsageFee], keep: impl Fn(&UsageFee) -> bool) -> Vec<PresentationBreakdown> {
+    fees.iter()
+        .filter(|f| keep(f))
+        .flat_map(|f| f.presentation_breakdowns.iter().cloned())
+        .collect()
+}
+
+/// UD4, C2: one item per fee of a filter (the default bucket left out),
+/// sorted by the filter's display name, the items of a filter together.
+fn legacy(pc: &PlanCharge, fees: &[&UsageFee]) -> Vec<LegacyGroup> {
+    let mut items: Vec<(String, usize, LegacyGroup)> = fees
+        .iter()
+        .filter_map(|f| {
+            let index = f.fee.filter?;
+            let filter = pc.charge.filters.get(index)?;
+            let lago_id = match pc.filter_lago_id(index) {
+                Some(id) => format!("charge-filter-{id}"),
+                None => format!("charge-filter-{index}"),
+            };
+            let keys: Vec<&str> = filter.values.iter().map(|(k, _)| k.as_str()).collect();
+            let values: Vec<&str> = filter
+                .values
+                .iter()
+                .flat_map(|(_, vs)| vs.iter().map(String::as_str))
+                .collect();
+            let item = LegacyGroup {
+                lago_id,
+                key: keys.join(", "),
+                value: values.join(", "),
+                units: f.fee.units,
+                amount_cents: f.fee.amount_cents,
+                events_count: f.fee.events_count,
+            };
+            Some((filter.display_name(), index, item))
+        })
+        .collect();
+    // Stable: a filter's items keep their order, and ties of names keep
+    // filter order.
+    items.sort_by(|(a, i, _), (b, j, _)| a.as_bytes().cmp(b.as_bytes()).then(i.cmp(j)));
+    items.into_iter().map(|(_, _, item)| item).collect()
+}

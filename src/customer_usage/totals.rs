@@ -1,0 +1,109 @@
+//! The totals of a customer usage: amounts (U11), taxes rounded once over
+//! the whole object (U12, UD2), and the invoice view's true-ups (M9).
+
+use crate::charge::Tax;
+use crate::error::{ArithmeticError, RateError};
+use crate::exact::{self, Exact};
+use crate::fee::{self, Fee};
+use crate::plan::{Plan, PlanCharge};
+use crate::rate::Period;
+
+use super::{ChargeUsage, CustomerUsage, InvoiceTotals, UsageMode, UsageOptions, UsagePeriod};
+
+const WHAT: &str = "customer usage taxes";
+
+/// The exact taxes of `amount_cents` under `taxes`: Σ amount × rate / 100,
+/// unrounded (UD2 sums these before its one rounding).
+fn exact_taxes(amount_cents: i128, taxes: &[Tax]) -> Result<Exact, ArithmeticError> {
+    let base = Exact::try_from(amount_cents)?;
+    let mut sum = Exact::ZERO;
+    for tax in taxes {
+        let t = exact::div_pow10(exact::mul(base, tax.rate, WHAT)?, 2, WHAT)?;
+        sum = exact::add(sum, t, WHAT)?;
+    }
+    Ok(sum)
+}
+
+/// Rounds the exact taxes once, half away from zero, to whole cents.
+fn round_once(taxes: Exact) -> Result<i128, ArithmeticError> {
+    exact::round_half_away(taxes, 0)
+        .to_i128()
+        .ok_or(ArithmeticError::new(WHAT))
+}
+
+/// The object's totals: amounts summed (U11), taxes per UD2, and the
+/// invoice totals in the invoice view.
+pub(super) fn customer_usage<'p>(
+    plan: &'p Plan,
+    period: &UsagePeriod,
+    charges_usage: Vec<ChargeUsage<'p>>,
+    options: &UsageOptions,
+) -> Result<CustomerUsage<'p>, RateError> {
+    let overflow = || RateError::from(ArithmeticError::new("customer usage amount_cents"));
+    let (mut amount, mut taxes) = (0i128, Exact::ZERO);
+    let (mut invoice_amount, mut invoice_taxes) = (0i128, Exact::ZERO);
+    for cu in &charges_usage {
+        let charge_taxes = plan.taxes_for(cu.charge, options);
+        let own = exact_taxes(cu.totals.amount_cents, charge_taxes)?;
+        amount = amount
+            .checked_add(cu.totals.amount_cents)
+            .ok_or_else(overflow)?;
+        taxes = exact::add(taxes, own, WHAT)?;
+        let true_up = cu.true_up_fee.as_ref().map_or(0, |f| f.amount_cents);
+        invoice_amount = invoice_amount
+            .checked_add(cu.totals.amount_cents)
+            .and_then(|a| a.checked_add(true_up))
+            .ok_or_else(overflow)?;
+        invoice_taxes = exact::add(
+            invoice_taxes,
+            exact::add(own, exact_taxes(true_up, charge_taxes)?, WHAT)?,
+            WHAT,
+        )?;
+    }
+    let taxes_amount_cents = round_once(taxes)?;
+    let invoice = match options.mode {
+        UsageMode::CurrentUsage => None,
+        UsageMode::Invoice => {
+            let taxes_amount_cents = round_once(invoice_taxes)?;
+            Some(InvoiceTotals {
+                amount_cents: invoice_amount,
+                taxes_amount_cents,
+                total_amount_cents: invoice_amount
+                    .checked_add(taxes_amount_cents)
+                    .ok_or_else(overflow)?,
+            })
+        }
+    };
+    Ok(CustomerUsage {
+        period: period.clone(),
+        currency: plan.currency,
+        amount_cents: amount,
+        taxes_amount_cents,
+        total_amount_cents: amount
+            .checked_add(taxes_amount_cents)
+            .ok_or_else(overflow)?,
+        charges_usage,
+        invoice,
+    })
+}
+
+/// A charge's minimum-spend true-up over its usage fees (semantics.md §6,
+/// M9, M10), the minimum prorated by the period's days over
+/// `charges_duration`, taxed with the charge's taxes (Q23 per fee).
+pub(super) fn true_up(
+    pc: &PlanCharge,
+    taxes: &[Tax],
+    usage: &ChargeUsage<'_>,
+    period: &UsagePeriod,
+) -> Result<Option<Fee>, RateError> {
+    if pc.charge.min_amount_cents <= 0 {
+        return Ok(None);
+    }
+    let fees: Vec<Fee> = usage.fees.iter().map(|f| f.fee.clone()).collect();
+    let days = Period::new(period.charges_duration(), period.billed_days())?;
+    let Some(mut fee) = pc.charge.true_up(&fees, &days)? else {
+        return Ok(None);
+    };
+    fee.taxes = fee::taxes(taxes, fee.amount_cents, fee.precise_amount_cents)?;
+    Ok(Some(fee))
+}

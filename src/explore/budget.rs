@@ -1,0 +1,729 @@
+//! Budget → units (explore-json.md, `budget`): the largest grid point up to
+//! which every cost stays within the budget, and the largest within it
+//! whatever lies before.
+//!
+//! Along one segment the amount grows, so the counted cents `n` grow, and
+//! the cost `rate` bills is monotone in `n` above the minimum: the end of
+//! the run within the budget is found in closed form and checked with two
+//! evaluations of `rate`'s own arithmetic. Below the minimum (the band, see
+//! `band.rs`) the cost repeats with a short period, which bounds the search
+//! there. A unit amount out of range (a few units against a large flat
+//! fee) can only fail a segment's first points, so it is searched apart.
+//! The work is per segment, never per grid point: a budget of 10^22 cents
+//! costs what a budget of 100 does.
+
+use ethnum::U256;
+
+use super::band::{Band, BandRule, fraction, gcd};
+use super::cost::Money;
+use super::grid::Grid;
+use super::search::last_true;
+use super::shape::{Form, Segment, Unit};
+use super::{ExploreError, Explorer};
+use crate::exact;
+use crate::{ArithmeticError, Exact};
+
+/// The budget question of explore-json.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetQuery {
+    budget_cents: i128,
+    step: Exact,
+    including_taxes: bool,
+}
+
+/// The budget answer of explore-json.md (fields as its table defines them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BudgetAnswer {
+    /// The largest grid point up to which every cost is within the budget.
+    pub max_units: Option<Exact>,
+    /// cost(`max_units`).
+    pub cost_cents: Option<i128>,
+    /// The first grid point over the budget.
+    pub next_units: Option<Exact>,
+    /// cost(`next_units`), `None` also where `rate` overflows.
+    pub next_cost_cents: Option<i128>,
+    /// Every grid point is within the budget.
+    pub unbounded: bool,
+    /// The largest grid point within the budget, whatever lies before it.
+    pub max_units_any: Option<Exact>,
+    /// The last grid point is within the budget.
+    pub unbounded_any: bool,
+}
+
+use super::grid::ceiling;
+
+/// Longest scan of a band pattern (evaluations).
+const SCAN_LIMIT: u64 = 1 << 20;
+
+const WHAT: &str = "explore budget";
+
+impl BudgetQuery {
+    /// A budget of `budget_cents` minor units (`0 ≤ B < 2^96`) on the grid
+    /// of `units_step` (`0 < s ≤ 10^28`, at most 28 fractional digits).
+    ///
+    /// # Errors
+    /// [`ExploreError::InvalidUsage`] naming the field out of range.
+    pub fn new(
+        budget_cents: i128,
+        units_step: Exact,
+        including_taxes: bool,
+    ) -> Result<Self, ExploreError> {
+        if !(0..1i128 << 96).contains(&budget_cents) {
+            return Err(ExploreError::InvalidUsage(format!(
+                "budget.budget_cents must be >= 0 and < 2^96, got {budget_cents}"
+            )));
+        }
+        check_step("budget.units_step", units_step)?;
+        Ok(Self {
+            budget_cents,
+            step: units_step.normalize(),
+            including_taxes,
+        })
+    }
+
+    /// The budget in minor units.
+    pub fn budget_cents(&self) -> i128 {
+        self.budget_cents
+    }
+
+    /// The grid step.
+    pub fn units_step(&self) -> Exact {
+        self.step
+    }
+
+    /// Whether the budget covers the taxes.
+    pub fn including_taxes(&self) -> bool {
+        self.including_taxes
+    }
+}
+
+/// Checks a step or bound: `0 < x ≤ 10^28` with at most 28 places.
+pub(crate) fn check_step(field: &str, x: Exact) -> Result<(), ExploreError> {
+    let n = x.normalize();
+    let (_, _, scale) = n.to_parts();
+    if n <= Exact::ZERO || n > ceiling() || scale > 28 {
+        return Err(ExploreError::InvalidUsage(format!(
+            "{field} must be > 0 and <= 10^28 with at most 28 fractional digits, got {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// cost(u) as `rate` bills it; `None` where `rate` overflows.
+pub(crate) fn cost_at(ex: &Explorer<'_>, u: Exact, taxes: bool) -> Option<i128> {
+    let seg = if u.is_zero() {
+        None
+    } else {
+        Some(ex.shape.segment_of(u)?)
+    };
+    Eval { ex, taxes }.cost(seg, u)
+}
+
+/// Evaluates `rate`'s cost at a point of a known segment.
+#[derive(Clone, Copy)]
+struct Eval<'a, 'c> {
+    ex: &'a Explorer<'c>,
+    taxes: bool,
+}
+
+impl Eval<'_, '_> {
+    fn amount(&self, seg: Option<&Segment>, u: Exact) -> Result<Exact, ArithmeticError> {
+        match seg {
+            None => Ok(self.ex.shape.zero),
+            Some(s) => s.amount(u),
+        }
+    }
+
+    fn cost(&self, seg: Option<&Segment>, u: Exact) -> Option<i128> {
+        let amount = self.amount(seg, u).ok()?;
+        let unit = match seg {
+            None => Exact::ZERO,
+            Some(s) => unit_amount(&self.ex.money, s, u, amount).ok()?,
+        };
+        let t = self.ex.money.totals(amount, unit)?;
+        Some(if self.taxes {
+            t.total_amount_cents
+        } else {
+            t.amount_cents
+        })
+    }
+
+    /// Whether the cost fails only through the unit amount.
+    fn unit_fails(&self, seg: Option<&Segment>, u: Exact) -> bool {
+        let (Some(s), Ok(amount)) = (seg, self.amount(seg, u)) else {
+            return false;
+        };
+        match unit_amount(&self.ex.money, s, u, amount) {
+            Err(_) => true,
+            Ok(unit) if unit.is_zero() => false,
+            Ok(unit) => {
+                self.ex.money.totals(amount, unit).is_none()
+                    && self.ex.money.totals(amount, Exact::ZERO).is_some()
+            }
+        }
+    }
+}
+
+/// The unit amount the model reports (0 where it certainly fits: only its
+/// range matters here).
+fn unit_amount(
+    money: &Money<'_>,
+    seg: &Segment,
+    u: Exact,
+    amount: Exact,
+) -> Result<Exact, ArithmeticError> {
+    let divisor = match &seg.form {
+        Form::Affine(a) => match a.unit {
+            Unit::Quotient => u,
+            Unit::Price(p) => return p.as_quotient().map_or_else(|| quotient(amount, u), Ok),
+            Unit::Volume { price, flat } => match price.as_quotient() {
+                Some(p) if flat.is_zero() => return Ok(p),
+                _ => u,
+            },
+            Unit::Paid(free) => exact::sub(u, free, WHAT)?.max(Exact::ZERO),
+        },
+        Form::Steps(s) => exact::sub(u, s.free, WHAT)?,
+        Form::Broken => return Err(ArithmeticError::new(WHAT)),
+    };
+    if money.unit_is_safe(amount, divisor) {
+        return Ok(Exact::ZERO);
+    }
+    quotient(amount, divisor)
+}
+
+fn quotient(a: Exact, b: Exact) -> Result<Exact, ArithmeticError> {
+    exact::quotient(a, b, "explore unit_amount")
+}
+
+/// The grid points of one segment (or of the point 0).
+#[derive(Clone, Copy)]
+struct Run<'s> {
+    seg: Option<&'s Segment>,
+    lo: U256,
+    hi: U256,
+}
+
+/// One budget question against one explorer.
+struct Search<'a, 'c> {
+    eval: Eval<'a, 'c>,
+    grid: Grid,
+    budget: i128,
+    band: Band,
+    /// Amounts below this cost at most `c*` counted cents (the monotone
+    /// region's end); `None`: nothing above the minimum is within budget.
+    a_max: Option<Exact>,
+    /// Amounts below this are in the band (counted cents below the minimum).
+    a_band: Option<Exact>,
+}
+
+impl Explorer<'_> {
+    /// Answers a budget question (explore-json.md): every figure is what
+    /// `rate` bills at that point.
+    ///
+    /// # Errors
+    /// [`ExploreError::Unsupported`] for a band pattern too long to search
+    /// (a minimum's true-up taxed apart, at rates of many digits).
+    pub fn units_for_budget(&self, query: &BudgetQuery) -> Result<BudgetAnswer, ExploreError> {
+        let grid = Grid::new(query.step).ok_or_else(|| {
+            ExploreError::InvalidUsage(format!("budget.units_step {} is out of range", query.step))
+        })?;
+        let search = Search::new(self, grid, query)?;
+        search.answer()
+    }
+
+    fn band_rule(&self) -> BandRule {
+        let money = &self.money;
+        let rate_sum =
+            exact::sum(money.taxes().iter().map(|t| t.rate), WHAT).unwrap_or(Exact::ZERO);
+        let q = exact::div_pow10(rate_sum, 2, WHAT).unwrap_or(Exact::ZERO);
+        let w = match money.pricing_unit() {
+            None => Exact::ONE,
+            Some(pu) => {
+                let sub = Exact::from(money.currency().subunit_to_unit());
+                exact::mul(pu.conversion_rate, sub, WHAT)
+                    .and_then(|x| exact::div_pow10(x, 2, WHAT))
+                    .unwrap_or(Exact::ONE)
+            }
+        };
+        BandRule {
+            min: money.min(),
+            w,
+            q,
+            pricing_unit: money.has_pricing_unit(),
+        }
+    }
+}
+
+impl<'a, 'c> Search<'a, 'c> {
+    fn new(ex: &'a Explorer<'c>, grid: Grid, query: &BudgetQuery) -> Result<Self, ExploreError> {
+        let eval = Eval {
+            ex,
+            taxes: query.including_taxes,
+        };
+        let rule = ex.band_rule();
+        let band = rule.classify(query.budget_cents, query.including_taxes);
+        let sub = Exact::from(ex.money.counted_subunit());
+        let min = ex.money.min().max(0);
+        let threshold = |n: i128| -> Option<Exact> {
+            let half = exact::sub(Exact::try_from(n).ok()?, "0.5".parse().ok()?, WHAT).ok()?;
+            exact::quotient(half, sub, WHAT).ok()
+        };
+        let a_band = if min > 0 { threshold(min) } else { None };
+        let c_star = counted_limit(&ex.money, query, min, &rule);
+        let a_max = c_star.and_then(|c| threshold(c.checked_add(1)?));
+        Ok(Self {
+            eval,
+            grid,
+            budget: query.budget_cents,
+            band,
+            a_max,
+            a_band,
+        })
+    }
+
+    fn point(&self, k: U256) -> Exact {
+        self.grid.point(k)
+    }
+
+    fn good(&self, run: Run<'_>, k: U256) -> bool {
+        self.eval
+            .cost(run.seg, self.point(k))
+            .is_some_and(|c| c <= self.budget)
+    }
+
+    fn in_band(&self, run: Run<'_>, k: U256) -> bool {
+        match (self.a_band, self.eval.amount(run.seg, self.point(k))) {
+            (Some(limit), Ok(a)) => a < limit,
+            _ => false,
+        }
+    }
+
+    /// The runs: the point 0, then each segment's grid points.
+    fn runs(&self) -> Vec<Run<'a>> {
+        let mut runs = vec![self.zero_run()];
+        runs.extend(
+            self.eval
+                .ex
+                .shape
+                .segments
+                .iter()
+                .map_while(|seg| self.run_of(seg))
+                .flatten(),
+        );
+        runs
+    }
+
+    fn zero_run(&self) -> Run<'a> {
+        Run {
+            seg: None,
+            lo: U256::ZERO,
+            hi: U256::ZERO,
+        }
+    }
+
+    /// A segment's grid points: `None` past the grid's end, `Some(None)`
+    /// when the segment holds none.
+    fn run_of(&self, seg: &'a Segment) -> Option<Option<Run<'a>>> {
+        let lo = self
+            .grid
+            .above_index(seg.lo.max(Exact::ZERO))?
+            .max(U256::ONE);
+        let hi = match seg.hi {
+            Some(h) => self.grid.floor_index(h),
+            None => Some(self.grid.last()),
+        };
+        Some(hi.filter(|hi| lo <= *hi).map(|hi| Run {
+            seg: Some(seg),
+            lo,
+            hi,
+        }))
+    }
+
+    /// The last index of the run whose amount is below `limit` (a guess).
+    fn guess_below(&self, run: Run<'_>, limit: Exact) -> U256 {
+        let Some(seg) = run.seg else { return run.lo };
+        let at = match &seg.form {
+            Form::Affine(a) => match a.slope() {
+                Ok(m) if !m.is_zero() => {
+                    exact::quotient(exact::sub(limit, a.base, WHAT).unwrap_or(limit), m, WHAT)
+                        .and_then(|d| exact::add(a.origin, d, WHAT))
+                }
+                _ => return if a.base < limit { run.hi } else { run.lo },
+            },
+            Form::Steps(s) => exact::quotient(limit, s.amount, WHAT).and_then(|p| {
+                let full = exact::sub(
+                    p.trunc(),
+                    if p.is_integer() {
+                        Exact::ONE
+                    } else {
+                        Exact::ZERO
+                    },
+                    WHAT,
+                )?;
+                exact::add(s.free, exact::mul(full, s.size, WHAT)?, WHAT)
+            }),
+            Form::Broken => return run.lo,
+        };
+        match at {
+            Ok(u) if u <= Exact::ZERO => run.lo,
+            Ok(u) => self
+                .grid
+                .below_index(u)
+                .unwrap_or(run.lo)
+                .clamp(run.lo, run.hi),
+            Err(_) => run.hi,
+        }
+    }
+
+    fn answer(&self) -> Result<BudgetAnswer, ExploreError> {
+        // Runs are made as the search reaches them: most answers lie in
+        // the first segments.
+        let mut first_bad = (!self.good(self.zero_run(), U256::ZERO)).then_some(U256::ZERO);
+        if first_bad.is_none() {
+            for seg in &self.eval.ex.shape.segments {
+                let Some(run) = self.run_of(seg) else { break };
+                if let Some(k) = run.map(|r| self.first_bad(r)).transpose()?.flatten() {
+                    first_bad = Some(k);
+                    break;
+                }
+            }
+        }
+        let Some(bad) = first_bad else {
+            return Ok(BudgetAnswer {
+                max_units: None,
+                cost_cents: None,
+                next_units: None,
+                next_cost_cents: None,
+                unbounded: true,
+                max_units_any: None,
+                unbounded_any: true,
+            });
+        };
+        let cost = |k: U256| cost_at(self.eval.ex, self.point(k), self.eval.taxes);
+        let before = bad.checked_sub(U256::ONE);
+        let next_cost = cost(bad);
+        let monotone = self.eval.ex.shape.monotone
+            && !matches!(self.band, Band::Pattern(_))
+            && next_cost.is_some();
+        let any = if monotone {
+            before
+        } else {
+            self.last_good_any(&self.runs())?
+        };
+        let unbounded_any = any == Some(self.grid.last());
+        Ok(BudgetAnswer {
+            max_units: before.map(|k| self.point(k)),
+            cost_cents: before.and_then(cost),
+            next_units: Some(self.point(bad)),
+            next_cost_cents: next_cost,
+            unbounded: false,
+            max_units_any: any.filter(|_| !unbounded_any).map(|k| self.point(k)),
+            unbounded_any,
+        })
+    }
+
+    fn last_good_any(&self, runs: &[Run<'_>]) -> Result<Option<U256>, ExploreError> {
+        for run in runs.iter().rev() {
+            if let Some(k) = self.last_good(*run)? {
+                return Ok(Some(k));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether every point of the run is within the budget, judged from
+    /// its largest amount alone (no evaluation of `rate`).
+    fn surely_good(&self, run: Run<'_>) -> bool {
+        let (Some(seg), Some(a_max)) = (run.seg, self.a_max) else {
+            return false;
+        };
+        let in_band_possible = !matches!(self.band, Band::Absent | Band::AllGood);
+        let Ok(top) = seg.amount(self.point(run.hi)) else {
+            return false;
+        };
+        let first = self.point(run.lo);
+        let divisor = match &seg.form {
+            Form::Affine(a) => match a.unit {
+                Unit::Paid(free) => exact::sub(first, free, WHAT).unwrap_or(Exact::ZERO),
+                _ => first,
+            },
+            Form::Steps(s) => exact::sub(first, s.free, WHAT).unwrap_or(Exact::ZERO),
+            Form::Broken => return false,
+        };
+        !in_band_possible
+            && top < a_max
+            && self.eval.ex.money.amount_is_safe(top)
+            && self.eval.ex.money.unit_is_safe(top, divisor)
+    }
+
+    /// The run's first point over the budget.
+    fn first_bad(&self, run: Run<'_>) -> Result<Option<U256>, ExploreError> {
+        if self.surely_good(run) {
+            return Ok(None);
+        }
+        if !self.good(run, run.lo) {
+            return Ok(Some(run.lo));
+        }
+        let mut start = run.lo;
+        if self.a_band.is_some() && self.in_band(run, run.lo) {
+            let guess = self.a_band.map_or(run.lo, |l| self.guess_below(run, l));
+            let end = self.band_end(run, guess);
+            if matches!(self.band, Band::Pattern(_))
+                && let Some(k) = self.scan(run, start, end, true)?
+            {
+                return Ok(Some(k));
+            }
+            if end == run.hi {
+                return Ok(None);
+            }
+            start = end + 1;
+            if !self.good(run, start) {
+                return Ok(Some(start));
+            }
+        }
+        let guess = self.a_max.map_or(start, |l| self.guess_below(run, l));
+        let last = last_true(start, run.hi, guess, |k| {
+            Ok::<_, ExploreError>(self.good(run, k))
+        })?;
+        Ok(match last {
+            Some(k) if k < run.hi => Some(k + 1),
+            Some(_) => None,
+            None => Some(start),
+        })
+    }
+
+    fn band_end(&self, run: Run<'_>, guess: U256) -> U256 {
+        last_true(run.lo, run.hi, guess, |k| Ok::<_, ()>(self.in_band(run, k)))
+            .ok()
+            .flatten()
+            .unwrap_or(run.lo)
+    }
+
+    /// The run's last point within the budget.
+    fn last_good(&self, run: Run<'_>) -> Result<Option<U256>, ExploreError> {
+        let band_end = if self.a_band.is_some() && self.in_band(run, run.lo) {
+            let guess = self.a_band.map_or(run.lo, |l| self.guess_below(run, l));
+            Some(self.band_end(run, guess))
+        } else {
+            None
+        };
+        let from = band_end.map_or(run.lo, |e| e + 1);
+        if from <= run.hi {
+            let unit_fails = |k: U256| Ok::<_, ()>(self.eval.unit_fails(run.seg, self.point(k)));
+            let start = if unit_fails(from).unwrap_or(false) {
+                last_true(from, run.hi, from, unit_fails)
+                    .ok()
+                    .flatten()
+                    .map_or(from, |k| k + 1)
+            } else {
+                from
+            };
+            if start <= run.hi && self.good(run, start) {
+                let guess = self.a_max.map_or(start, |l| self.guess_below(run, l));
+                let last = last_true(start, run.hi, guess, |k| Ok::<_, ()>(self.good(run, k)));
+                if let Ok(Some(k)) = last {
+                    return Ok(Some(k));
+                }
+            }
+        }
+        let Some(end) = band_end else {
+            return Ok(None);
+        };
+        match self.band {
+            Band::Absent | Band::AllBad => Ok(None),
+            Band::AllGood => Ok(self.good(run, end).then_some(end)),
+            Band::Pattern(_) => self.scan(run, run.lo, end, false),
+        }
+    }
+
+    /// Scans the band part `[from, to]` of a run for its first point over
+    /// the budget (`forward`) or its last point within it, over one period
+    /// of the pattern: a period without one proves there is none.
+    fn scan(
+        &self,
+        run: Run<'_>,
+        from: U256,
+        to: U256,
+        forward: bool,
+    ) -> Result<Option<U256>, ExploreError> {
+        let len = to - from + 1;
+        let count = match self.run_period(run) {
+            Some(p) if p.min(len) <= U256::from(SCAN_LIMIT) => p.min(len),
+            _ if len <= U256::from(SCAN_LIMIT) => len,
+            _ => return self.scan_cents(run, from, to, forward),
+        };
+        let mut i = U256::ZERO;
+        while i < count {
+            let k = if forward { from + i } else { to - i };
+            if self.good(run, k) != forward {
+                return Ok(Some(k));
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    /// The period of the cost along the run's indices inside the band: a
+    /// shift that moves the counted cents by a multiple of the band's
+    /// period.
+    fn run_period(&self, run: Run<'_>) -> Option<U256> {
+        let Band::Pattern(Some(period)) = self.band else {
+            return None;
+        };
+        let sub = Exact::from(self.eval.ex.money.counted_subunit());
+        let step = self.grid.step();
+        let shift = |per_index: Exact| -> Option<U256> {
+            let (g1, g2) = fraction(per_index)?;
+            if g1 == U256::ZERO {
+                return Some(U256::ONE);
+            }
+            g2.checked_mul(period / gcd(g1, period))
+        };
+        match &run.seg?.form {
+            Form::Affine(a) => {
+                let m = a.slope().ok()?;
+                shift(exact::mul(exact::mul(m, step, WHAT).ok()?, sub, WHAT).ok()?)
+            }
+            Form::Steps(s) => {
+                let (h1, h2) = fraction(exact::quotient(step, s.size, WHAT).ok()?)?;
+                let (t1, t2) = fraction(exact::mul(s.amount, sub, WHAT).ok()?)?;
+                let (r1, r2) = reduce(h1.checked_mul(t1)?, t2);
+                if r1 == U256::ZERO {
+                    return Some(U256::ONE);
+                }
+                h2.checked_mul(r2.checked_mul(period / gcd(r1, period))?)
+            }
+            Form::Broken => Some(U256::ONE),
+        }
+    }
+
+    /// The band scan over counted cents rather than indices, for a segment
+    /// that moves by at most one counted cent per index (so every cent in
+    /// its range is reached): one period of cents, then the index.
+    fn scan_cents(
+        &self,
+        run: Run<'_>,
+        from: U256,
+        to: U256,
+        forward: bool,
+    ) -> Result<Option<U256>, ExploreError> {
+        let irregular = || {
+            ExploreError::Unsupported(
+                "the budget lies in the band of the minimum's true-up, whose rounding repeats with a period too long to search; choose another budget or step".into(),
+            )
+        };
+        let Band::Pattern(Some(period)) = self.band else {
+            return Err(irregular());
+        };
+        let money = &self.eval.ex.money;
+        let counted = |k: U256| -> Option<i128> {
+            money.counted_cents(self.eval.amount(run.seg, self.point(k)).ok()?)
+        };
+        let dense = match &run.seg.map(|s| s.form) {
+            Some(Form::Affine(a)) => a.slope().ok().and_then(|m| {
+                let per = exact::mul(
+                    exact::mul(m, self.grid.step(), WHAT).ok()?,
+                    Exact::from(money.counted_subunit()),
+                    WHAT,
+                )
+                .ok()?;
+                Some(per <= Exact::ONE)
+            }),
+            _ => None,
+        };
+        if dense != Some(true) || period > U256::from(SCAN_LIMIT) {
+            return Err(irregular());
+        }
+        let (Some(n_from), Some(n_to)) = (counted(from), counted(to)) else {
+            return Err(irregular());
+        };
+        let sub = money.counted_subunit();
+        let band_cost = |n: i128| -> Option<i128> {
+            let amount = amount_of_cents(Exact::try_from(n).ok()?, sub)?;
+            let t = money.totals(amount, Exact::ZERO)?;
+            Some(if self.eval.taxes {
+                t.total_amount_cents
+            } else {
+                t.amount_cents
+            })
+        };
+        let ok = |n: i128| band_cost(n).is_some_and(|c| c <= self.budget);
+        let span = i128::try_from(period.as_u128()).unwrap_or(i128::MAX);
+        let steps = (n_to - n_from + 1).min(span);
+        for i in 0..steps {
+            let n = if forward { n_from + i } else { n_to - i };
+            if ok(n) != forward {
+                // The index where the counted cents reach n.
+                let below = |k: U256| {
+                    Ok::<_, ()>(counted(k).is_some_and(|c| if forward { c < n } else { c <= n }))
+                };
+                let last = last_true(from, to, from, below).ok().flatten();
+                return Ok(match (forward, last) {
+                    (true, Some(k)) if k < to => Some(k + 1),
+                    (true, None) => Some(from),
+                    (true, Some(_)) => None,
+                    (false, k) => k.filter(|k| self.good(run, *k)),
+                });
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn reduce(a: U256, b: U256) -> (U256, U256) {
+    let g = gcd(a, b);
+    (a / g, b / g)
+}
+
+/// The amount whose counted cents are exactly `n`.
+fn amount_of_cents(n: Exact, sub: u32) -> Option<Exact> {
+    let places = match sub {
+        1 => 0,
+        100 => 2,
+        1000 => 3,
+        10_000 => 4,
+        _ => return exact::quotient(n, Exact::from(sub), WHAT).ok(),
+    };
+    exact::div_pow10(n, places, WHAT).ok()
+}
+
+/// `c*`: the most counted cents a fee can have above the minimum and stay
+/// within the budget (its cost grows with them there); `None` when even the
+/// minimum's own cents do not.
+fn counted_limit(
+    money: &Money<'_>,
+    query: &BudgetQuery,
+    min: i128,
+    rule: &BandRule,
+) -> Option<i128> {
+    let sub = money.counted_subunit();
+    // Without a pricing unit or taxes the cost is the cents themselves.
+    if !rule.pricing_unit && (rule.q.is_zero() || !query.including_taxes) {
+        return (query.budget_cents >= min).then_some(query.budget_cents);
+    }
+    let cost = |n: U256| -> Option<i128> {
+        let n = Exact::from_parts(false, n, 0)?;
+        let amount = amount_of_cents(n, sub)?;
+        let t = money.totals(amount, Exact::ZERO)?;
+        Some(if query.including_taxes {
+            t.total_amount_cents
+        } else {
+            t.amount_cents
+        })
+    };
+    let ok = |n: U256| Ok::<_, ()>(cost(n).is_some_and(|c| c <= query.budget_cents));
+    // Fiat cents per counted cent, with the taxes: the guess divides by it.
+    let per = if query.including_taxes {
+        exact::mul(rule.w, exact::add(Exact::ONE, rule.q, WHAT).ok()?, WHAT).ok()?
+    } else {
+        rule.w
+    };
+    let budget = Exact::try_from(query.budget_cents).ok()?;
+    let guess = exact::quotient(budget, per, WHAT).ok()?.floor();
+    let guess = U256::try_from(guess.to_i128().unwrap_or(0).max(0)).unwrap_or(U256::ZERO);
+    let lo = U256::try_from(min).ok()?;
+    let hi = U256::ONE << 96;
+    let found = last_true(lo, hi, guess, ok).ok()??;
+    i128::try_from(found).ok()
+}

@@ -1,0 +1,232 @@
+//! What `rate` bills for a model amount: the fee's cents, its taxes, the
+//! minimum-spend true-up and its taxes, computed by the same functions
+//! `Charge::rate` calls (so every rounding and every range failure is
+//! rate's own), without building amount details.
+
+use ethnum::U256;
+
+use crate::exact;
+use crate::fee::{self, Priced};
+use crate::money::{Currency, cents_of};
+use crate::{ArithmeticError, Charge, Exact, PricingUnit, Tax};
+
+/// The money side of a charge: currency, pricing unit, taxes, minimum.
+#[derive(Debug, Clone)]
+pub(crate) struct Money<'c> {
+    currency: Currency,
+    pricing_unit: Option<&'c PricingUnit>,
+    taxes: &'c [Tax],
+    min: i128,
+    /// A unit amount below this always fits every unit figure `rate`
+    /// derives from it (half the tightest bound, so the rounding of the
+    /// quotient cannot matter).
+    safe_unit: Exact,
+    /// An amount below this always fits every money figure of a fee.
+    safe_amount: Exact,
+}
+
+/// Totals of one priced amount, as `rate` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Totals {
+    /// `amount_cents`: the fee and the true-up.
+    pub amount_cents: i128,
+    /// `total_amount_cents`: the same with their taxes.
+    pub total_amount_cents: i128,
+}
+
+const WHAT: &str = "explore cost";
+
+/// 2^95 as an exact value.
+fn half_limit() -> Exact {
+    Exact::from_parts(false, U256::ONE << 95, 0).unwrap_or(Exact::ZERO)
+}
+
+impl<'c> Money<'c> {
+    pub(crate) fn of(charge: &'c Charge) -> Self {
+        let currency = charge.currency;
+        let pricing_unit = charge.pricing_unit.as_ref();
+        // unit × 100 (pricing-unit cents) × conversion × minor units must
+        // stay below 2^96: bound the product of the factors above 1.
+        let mut factor = Exact::from(currency.subunit_to_unit().max(1));
+        if let Some(pu) = pricing_unit {
+            factor = exact::mul(factor, Exact::from(100u32), WHAT).unwrap_or(factor);
+            let conv = pu.conversion_rate.max(Exact::ONE);
+            factor = exact::mul(factor, conv, WHAT).unwrap_or(half_limit());
+        }
+        let safe_unit = exact::quotient(half_limit(), factor, WHAT)
+            .map(|q| exact::round_half_away(q, 0))
+            .map(|q| exact::sub(q, Exact::ONE, WHAT).unwrap_or(Exact::ZERO))
+            .unwrap_or(Exact::ZERO);
+        // The fee's cents times each tax rate must stay below 2^96 too.
+        let rates = exact::sum(charge.taxes.iter().map(|t| t.rate), WHAT).unwrap_or(half_limit());
+        let with_taxes = exact::mul(factor, rates.max(Exact::ONE), WHAT).unwrap_or(half_limit());
+        let safe_amount = exact::quotient(half_limit(), with_taxes, WHAT)
+            .map(|q| exact::div_pow10(q, 1, WHAT).unwrap_or(Exact::ZERO))
+            .unwrap_or(Exact::ZERO);
+        Self {
+            currency,
+            pricing_unit,
+            taxes: &charge.taxes,
+            min: charge.min_amount_cents,
+            safe_unit,
+            safe_amount,
+        }
+    }
+
+    pub(crate) fn min(&self) -> i128 {
+        self.min
+    }
+
+    /// The minor units the band of the minimum is counted in: the currency's,
+    /// or pricing-unit cents (the minimum is in pricing-unit cents then).
+    pub(crate) fn counted_subunit(&self) -> u32 {
+        if self.pricing_unit.is_some() {
+            100
+        } else {
+            self.currency.subunit_to_unit()
+        }
+    }
+
+    pub(crate) fn has_pricing_unit(&self) -> bool {
+        self.pricing_unit.is_some()
+    }
+
+    pub(crate) fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    pub(crate) fn taxes(&self) -> &[Tax] {
+        self.taxes
+    }
+
+    pub(crate) fn pricing_unit(&self) -> Option<&PricingUnit> {
+        self.pricing_unit
+    }
+
+    /// Whether a unit amount of `amount / divisor` is certainly in range.
+    pub(crate) fn unit_is_safe(&self, amount: Exact, divisor: Exact) -> bool {
+        // A bound past the range holds every amount.
+        amount.is_zero()
+            || exact::mul(divisor, self.safe_unit, WHAT).is_err_and(|_| !divisor.is_zero())
+            || exact::mul(divisor, self.safe_unit, WHAT).is_ok_and(|bound| amount <= bound)
+    }
+
+    /// Whether a fee of `amount` certainly fits every money figure.
+    pub(crate) fn amount_is_safe(&self, amount: Exact) -> bool {
+        amount < self.safe_amount
+    }
+
+    /// The counted cents of a fee of `amount`: the fee's `amount_cents`, or
+    /// its pricing-unit cents.
+    pub(crate) fn counted_cents(&self, amount: Exact) -> Option<i128> {
+        let sub = Exact::from(self.counted_subunit());
+        let precise = exact::mul(amount, sub, WHAT).ok()?;
+        Some(cents_of(exact::round_half_away(precise, 0)))
+    }
+
+    /// `rate`'s totals for a fee of model amount `amount` whose unit amount
+    /// is `unit`, with the true-up of the minimum over a full period; `None`
+    /// where `rate` reports `arithmetic_overflow`.
+    pub(crate) fn totals(&self, amount: Exact, unit: Exact) -> Option<Totals> {
+        let priced = Priced {
+            amount,
+            unit_amount: unit,
+        };
+        let money = fee::money(&priced, self.currency, self.pricing_unit).ok()?;
+        let taxes = fee::taxes(self.taxes, money.amount_cents, money.precise_amount_cents).ok()?;
+        let counted = match &money.pricing_unit_details {
+            Some(p) => (p.amount_cents, p.precise_amount_cents),
+            None => (money.amount_cents, money.precise_amount_cents),
+        };
+        let up = self.true_up(counted).ok()?;
+        Some(Totals {
+            amount_cents: money.amount_cents.checked_add(up.amount_cents)?,
+            total_amount_cents: taxes
+                .total_amount_cents
+                .checked_add(up.total_amount_cents)?,
+        })
+    }
+
+    /// The true-up fee's totals for counted cents `used` (as rate.rs's
+    /// `true_up` over one fee and a full period).
+    fn true_up(&self, (used, used_precise): (i128, Exact)) -> Result<Totals, ArithmeticError> {
+        let none = Totals {
+            amount_cents: 0,
+            total_amount_cents: 0,
+        };
+        if self.min <= 0 {
+            return Ok(none);
+        }
+        let min = Exact::try_from(self.min)?;
+        let prorated_min = exact::mul_div(min, Exact::ONE, Exact::ONE, WHAT)?;
+        let used = Exact::try_from(used)?;
+        if used >= prorated_min {
+            return Ok(none);
+        }
+        let diff = exact::sub(prorated_min, used, WHAT)?;
+        let diff_precise = exact::sub(prorated_min, used_precise, WHAT)?;
+        let unit_currency = if self.pricing_unit.is_some() {
+            Currency::PRICING_UNIT
+        } else {
+            self.currency
+        };
+        let priced = Priced {
+            amount: unit_currency.cents_to_units(diff)?,
+            unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
+        };
+        let money = fee::money(&priced, self.currency, self.pricing_unit)?;
+        let (cents, precise) = if self.pricing_unit.is_some() {
+            (money.amount_cents, money.precise_amount_cents)
+        } else {
+            (cents_of(exact::round_half_away(diff, 0)), diff_precise)
+        };
+        if cents == 0 {
+            return Ok(none);
+        }
+        let taxes = fee::taxes(self.taxes, cents, precise)?;
+        self.currency.cents_to_units(precise)?;
+        Ok(Totals {
+            amount_cents: cents,
+            total_amount_cents: taxes.total_amount_cents,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Bucket, Period, Usage};
+
+    /// Every total agrees with `rate` on a standard charge at 1 per unit.
+    #[test]
+    fn totals_are_rates_own() {
+        let charges = [
+            r#"{"charge_model": "standard", "properties": {"amount": "1"},
+                "taxes": [{"code": "a", "rate": "19.6"}], "min_amount_cents": 9999}"#,
+            r#"{"charge_model": "standard", "properties": {"amount": "1"},
+                "applied_pricing_unit": {"code": "c", "conversion_rate": "0.37"},
+                "taxes": [{"code": "a", "rate": "5.5"}, {"code": "b", "rate": "10"}],
+                "min_amount_cents": 777}"#,
+        ];
+        for (currency, text) in [
+            ("EUR", charges[0]),
+            ("KWD", charges[1]),
+            ("JPY", charges[1]),
+        ] {
+            let charge = Charge::from_lago_json(currency, text).unwrap();
+            let money = Money::of(&charge);
+            for u in ["0", "0.004", "0.005", "3.3", "99.985", "100", "123.456"] {
+                let u: Exact = u.parse().unwrap();
+                let fees = charge
+                    .rate(&[Bucket::new(Usage::new(u))], &Period::full(1))
+                    .unwrap();
+                let got = money.totals(u, Exact::ONE).unwrap();
+                assert_eq!(got.amount_cents, fees.amount_cents, "{currency} {u}");
+                assert_eq!(
+                    got.total_amount_cents, fees.total_amount_cents,
+                    "{currency} {u}"
+                );
+            }
+        }
+    }
+}

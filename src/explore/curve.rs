@@ -1,0 +1,218 @@
+//! The exact price curve (explore-json.md, `curve`): amount(u) on
+//! `[0, up_to]` as canonical pieces and points, from the shape's segments.
+
+use super::shape::{Form, Segment, Span};
+use super::{ExploreError, Explorer};
+use crate::exact;
+use crate::{ArithmeticError, Exact};
+
+/// One canonical piece: on the open interval `(from, to)`, amount(u) =
+/// `amount_from + slope × (u − from)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CurvePiece {
+    /// Its start (a breakpoint).
+    pub from: Exact,
+    /// Its end (the next breakpoint).
+    pub to: Exact,
+    /// The limit of amount(u) from the right at `from`.
+    pub amount_from: Exact,
+    /// The amount per unit on the piece.
+    pub slope: Exact,
+}
+
+/// amount(u) at a breakpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CurvePoint {
+    /// The breakpoint.
+    pub units: Exact,
+    /// amount(units).
+    pub amount: Exact,
+}
+
+/// The canonical curve: `points` has one entry more than `pieces`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Curve {
+    /// The curve's end.
+    pub up_to: Exact,
+    /// The pieces, in order, from 0 to `up_to`.
+    pub pieces: Vec<CurvePiece>,
+    /// The breakpoints with their amounts, 0 and `up_to` included.
+    pub points: Vec<CurvePoint>,
+}
+
+const WHAT: &str = "explore curve";
+
+impl Curve {
+    /// amount(u) on the piece holding `u` (`u` inside it or at its end):
+    /// the piece's affine function.
+    pub(crate) fn piece_value(piece: &CurvePiece, u: Exact) -> Result<Exact, ArithmeticError> {
+        let d = exact::sub(u, piece.from, WHAT)?;
+        exact::add(piece.amount_from, exact::mul(d, piece.slope, WHAT)?, WHAT)
+    }
+}
+
+/// Raw pieces in order, merged as they come; past the limit they are
+/// only counted.
+struct Builder {
+    pieces: Vec<CurvePiece>,
+    /// amount(to) of each piece (its right end belongs to it).
+    ends: Vec<Exact>,
+    limit: usize,
+    /// Canonical pieces counted, kept or not.
+    count: u128,
+}
+
+impl Builder {
+    /// Adds a piece, merging it into the last when amount is one affine
+    /// function across their common breakpoint.
+    fn push(&mut self, piece: CurvePiece, end: Exact) -> Result<(), ArithmeticError> {
+        if let (Some(last), Some(last_end)) = (self.pieces.last_mut(), self.ends.last_mut()) {
+            // Segments are closed on the right, so the point at the common
+            // breakpoint is the left piece's limit there: one affine
+            // function across it when the slope is the same and the amount
+            // does not jump.
+            if last.slope == piece.slope && *last_end == piece.amount_from {
+                last.to = piece.to;
+                *last_end = end;
+                return Ok(());
+            }
+        }
+        self.count += 1;
+        if self.pieces.len() < self.limit {
+            self.pieces.push(piece);
+            self.ends.push(end);
+        }
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.count > self.limit as u128
+    }
+}
+
+impl Explorer<'_> {
+    /// The canonical curve of amount(u) on `[0, up_to]`.
+    ///
+    /// # Errors
+    /// [`ExploreError::InvalidUsage`] for `up_to` out of range,
+    /// [`ExploreError::Unsupported`] for a charge with a pricing unit,
+    /// [`ExploreError::TooManyPieces`] beyond `max_pieces` canonical
+    /// pieces, [`ExploreError::Arithmetic`] for an amount out of range.
+    pub fn curve(&self, up_to: Exact, max_pieces: usize) -> Result<Curve, ExploreError> {
+        super::budget::check_step("curve.up_to", up_to)?;
+        self.no_pricing_unit()?;
+        let up_to = up_to.normalize();
+        let mut b = Builder {
+            pieces: Vec::new(),
+            ends: Vec::new(),
+            limit: max_pieces.max(1),
+            count: 0,
+        };
+        // Too many pieces wins over an amount out of range: count on.
+        let mut overflow = None;
+        for (seg, span) in self.shape.segments.iter().zip(&self.shape.spans) {
+            if seg.lo >= up_to {
+                break;
+            }
+            if let Err(e) = Self::segment_pieces(seg, *span, up_to, &mut b) {
+                b.count += 1;
+                overflow.get_or_insert(e);
+            }
+        }
+        if b.full() {
+            return Err(ExploreError::TooManyPieces {
+                pieces: b.count,
+                limit: b.limit as u128,
+            });
+        }
+        if let Some(e) = overflow {
+            return Err(e.into());
+        }
+        let mut points = Vec::with_capacity(b.pieces.len() + 1);
+        points.push(CurvePoint {
+            units: Exact::ZERO,
+            amount: self.shape.zero,
+        });
+        for (piece, end) in b.pieces.iter().zip(&b.ends) {
+            points.push(CurvePoint {
+                units: piece.to,
+                amount: *end,
+            });
+        }
+        Ok(Curve {
+            up_to,
+            pieces: b.pieces,
+            points,
+        })
+    }
+
+    fn no_pricing_unit(&self) -> Result<(), ExploreError> {
+        self.charge.explore_no_pricing_unit()
+    }
+
+    /// The raw pieces of one segment, cut at `up_to`.
+    fn segment_pieces(
+        seg: &Segment,
+        span: Option<Span>,
+        up_to: Exact,
+        b: &mut Builder,
+    ) -> Result<(), ArithmeticError> {
+        let to = seg.hi.map_or(up_to, |h| h.min(up_to));
+        match (&seg.form, span) {
+            (Form::Affine(a), Some(span)) => {
+                let piece = CurvePiece {
+                    from: seg.lo,
+                    to,
+                    amount_from: span.start,
+                    slope: span.slope,
+                };
+                // The segment's end was worked out once; a cut one is not.
+                let end = match span.end {
+                    Some(end) if seg.hi == Some(to) => end,
+                    _ => a.amount(to)?,
+                };
+                b.push(piece, end)
+            }
+            (Form::Affine(_), None) => Err(ArithmeticError::new(WHAT)),
+            (Form::Steps(s), _) => {
+                // Every step is one canonical piece (the price jumps by one
+                // package between them): count them before listing them.
+                let steps = exact::quotient(exact::sub(to, seg.lo, WHAT)?, s.size, WHAT)?;
+                let whole = steps.floor();
+                let steps = if whole == steps {
+                    whole
+                } else {
+                    exact::add(whole, Exact::ONE, WHAT)?
+                };
+                let steps = steps
+                    .to_i128()
+                    .and_then(|n| u128::try_from(n).ok())
+                    .unwrap_or(u128::MAX);
+                if b.count.saturating_add(steps) > b.limit as u128 {
+                    b.count = b.count.saturating_add(steps);
+                    return Ok(());
+                }
+                let mut from = seg.lo;
+                let mut count = s.count(exact::add(from, s.size, WHAT)?)?;
+                while from < to {
+                    let end = exact::add(from, s.size, WHAT)?.min(to);
+                    let amount = exact::mul(count, s.amount, WHAT)?;
+                    let piece = CurvePiece {
+                        from,
+                        to: end,
+                        amount_from: amount,
+                        slope: Exact::ZERO,
+                    };
+                    b.push(piece, amount)?;
+                    from = end;
+                    count = exact::add(count, Exact::ONE, WHAT)?;
+                }
+                Ok(())
+            }
+            (Form::Broken, _) => Err(ArithmeticError::new(WHAT)),
+        }
+    }
+}

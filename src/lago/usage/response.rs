@@ -1,0 +1,218 @@
+//! Writing a usage result: `{"id", "customer_usage", "invoice",
+//! "warnings", "rejected_events"}`, the object with exactly usage.md §2's
+//! keys in Lago's serializer order.
+
+use crate::customer_usage::{
+    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown,
+    UsageTotals,
+};
+use crate::lago::response::{Json, filter_values, indent, label};
+use crate::plan::PlanCharge;
+use crate::raw_json::RawJson;
+
+/// Writes a priced result.
+pub(super) fn write_result(
+    out: &mut Vec<u8>,
+    id: Option<RawJson<'_>>,
+    usage: &CustomerUsage<'_>,
+    pretty: bool,
+) {
+    let start = out.len();
+    let mut w = Json::new(out);
+    w.open(b'{');
+    if let Some(id) = id {
+        w.raw("id", id);
+    }
+    w.key("customer_usage");
+    customer_usage(&mut w, usage);
+    invoice(&mut w, usage);
+    // Nothing is aggregated from events yet, so nothing is rejected.
+    w.key("warnings");
+    w.out.extend_from_slice(b"[]");
+    w.key("rejected_events");
+    w.out.extend_from_slice(b"[]");
+    w.close(b'}');
+    if pretty {
+        indent(out, start);
+    }
+}
+
+/// usage.md §2.1.
+fn customer_usage(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
+    w.open(b'{');
+    w.string("from_datetime", Some(&u.period.from_datetime()));
+    w.string("to_datetime", Some(&u.period.to_datetime()));
+    w.string("issuing_date", Some(&u.period.issuing_date()));
+    w.string("currency", Some(u.currency.code()));
+    w.int("amount_cents", u.amount_cents);
+    w.int("total_amount_cents", u.total_amount_cents);
+    w.int("taxes_amount_cents", u.taxes_amount_cents);
+    w.null("lago_invoice_id");
+    w.key("charges_usage");
+    w.open(b'[');
+    for c in &u.charges_usage {
+        w.comma();
+        charge_usage(w, c, u.currency.code());
+    }
+    w.close(b']');
+    w.close(b'}');
+}
+
+/// usage.md §2.2, with the older `groups` after `filters` (C2).
+fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
+    let pc = c.charge;
+    w.open(b'{');
+    sums(w, &c.totals);
+    w.string("amount_currency", Some(currency));
+    pricing_unit(w, pc, &c.totals);
+    w.key("charge");
+    w.open(b'{');
+    w.string("lago_id", pc.lago_id());
+    w.string("code", Some(pc.code()));
+    w.string("charge_model", Some(pc.charge().model().name()));
+    w.string(
+        "invoice_display_name",
+        pc.charge().labels().invoice_display_name.as_deref(),
+    );
+    w.close(b'}');
+    w.key("billable_metric");
+    w.open(b'{');
+    let metric = pc.metric();
+    w.string("lago_id", metric.lago_id());
+    w.string("name", metric.name());
+    w.string("code", Some(metric.code()));
+    w.string(
+        "aggregation_type",
+        Some(metric.aggregation_type().lago_name()),
+    );
+    w.close(b'}');
+    filters(w, pc, &c.filters);
+    if let Some(groups) = &c.legacy_groups {
+        legacy_groups(w, groups);
+    }
+    w.key("grouped_usage");
+    w.open(b'[');
+    for g in &c.grouped_usage {
+        w.comma();
+        grouped(w, pc, g);
+    }
+    w.close(b']');
+    breakdowns(w, &c.presentation_breakdowns);
+    w.close(b'}');
+}
+
+/// The sums every level starts with.
+fn sums(w: &mut Json<'_>, t: &UsageTotals) {
+    w.dec("units", t.units);
+    w.dec("total_aggregated_units", t.total_aggregated_units);
+    w.int("events_count", i128::from(t.events_count));
+    w.int("amount_cents", t.amount_cents);
+}
+
+/// `{amount_cents, short_name, conversion_rate}` or null (C3).
+fn pricing_unit(w: &mut Json<'_>, pc: &PlanCharge, t: &UsageTotals) {
+    let unit = pc.charge().pricing_unit.as_ref();
+    let (Some(unit), Some(cents)) = (unit, t.pricing_unit_amount_cents) else {
+        w.null("pricing_unit_details");
+        return;
+    };
+    w.key("pricing_unit_details");
+    w.open(b'{');
+    w.int("amount_cents", cents);
+    w.string("short_name", pc.pricing_unit_short_name());
+    w.dec("conversion_rate", unit.conversion_rate);
+    w.close(b'}');
+}
+
+/// `filters[]` (usage.md §2.3).
+fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
+    w.key("filters");
+    w.open(b'[');
+    for f in entries {
+        let filter = f.filter.and_then(|i| pc.charge().filters().get(i));
+        w.comma();
+        w.open(b'{');
+        sums(w, &f.totals);
+        pricing_unit(w, pc, &f.totals);
+        w.string(
+            "invoice_display_name",
+            filter.and_then(|f| f.invoice_display_name.as_deref()),
+        );
+        filter_values(w, "values", filter.map(|f| f.values.as_slice()));
+        breakdowns(w, &f.presentation_breakdowns);
+        w.close(b'}');
+    }
+    w.close(b']');
+}
+
+/// `grouped_usage[]` (usage.md §2.4).
+fn grouped(w: &mut Json<'_>, pc: &PlanCharge, g: &GroupedUsage) {
+    w.open(b'{');
+    sums(w, &g.totals);
+    pricing_unit(w, pc, &g.totals);
+    label(w, "grouped_by", Some(&g.grouped_by));
+    filters(w, pc, &g.filters);
+    breakdowns(w, &g.presentation_breakdowns);
+    w.close(b'}');
+}
+
+/// `presentation_breakdowns[]` (U10).
+fn breakdowns(w: &mut Json<'_>, list: &[PresentationBreakdown]) {
+    w.key("presentation_breakdowns");
+    w.open(b'[');
+    for b in list {
+        w.comma();
+        w.open(b'{');
+        label(w, "presentation_by", Some(&b.presentation_by));
+        w.dec("units", b.units);
+        w.close(b'}');
+    }
+    w.close(b']');
+}
+
+/// The older `groups` (C2): `{lago_id, key, value, units, amount_cents,
+/// events_count}`.
+fn legacy_groups(w: &mut Json<'_>, groups: &[LegacyGroup]) {
+    w.key("groups");
+    w.open(b'[');
+    for g in groups {
+        w.comma();
+        w.open(b'{');
+        w.string("lago_id", Some(&g.lago_id));
+        w.string("key", Some(&g.key));
+        w.string("value", Some(&g.value));
+        w.dec("units", g.units);
+        w.int("amount_cents", g.amount_cents);
+        w.int("events_count", i128::from(g.events_count));
+        w.close(b'}');
+    }
+    w.close(b']');
+}
+
+/// `invoice`: null outside the invoice view, else the true-ups and the
+/// invoice totals (usage-json.md).
+fn invoice(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
+    let Some(totals) = &u.invoice else {
+        w.null("invoice");
+        return;
+    };
+    w.key("invoice");
+    w.open(b'{');
+    w.key("true_up_fees");
+    w.open(b'[');
+    for c in &u.charges_usage {
+        let Some(fee) = &c.true_up_fee else { continue };
+        w.comma();
+        w.open(b'{');
+        w.string("charge_code", Some(c.charge.code()));
+        w.int("amount_cents", fee.amount_cents);
+        w.dec("precise_amount_cents", fee.precise_amount_cents);
+        w.int("taxes_amount_cents", fee.taxes.taxes_amount_cents);
+        w.close(b'}');
+    }
+    w.close(b']');
+    w.int("amount_cents", totals.amount_cents);
+    w.int("taxes_amount_cents", totals.taxes_amount_cents);
+    w.int("total_amount_cents", totals.total_amount_cents);
+    w.close(b'}');
+}
