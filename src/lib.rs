@@ -224,6 +224,7 @@ pub use lago::explore_svg;
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, EventReader, EventSyntaxError, Outcome, ReadEvent, ServeError,
     ServeOptions, Summary, aggregate_json, explore_json, rate_json, serve, usage_json,
+    write_amount_details_json,
 };
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,

@@ -182,9 +182,14 @@ fn percentage(w: &mut Json<'_>, p: &PercentageDetails) {
     );
 }
 
-/// `amount_details` with exactly Lago's keys for the model.
+/// `"amount_details": {…}`.
 fn details(w: &mut Json<'_>, details: &AmountDetails) {
     w.key("amount_details");
+    details_object(w, details);
+}
+
+/// The amount details object, with exactly Lago's keys for the model.
+fn details_object(w: &mut Json<'_>, details: &AmountDetails) {
     w.open(b'{');
     match details {
         AmountDetails::Graduated(lines) => {
@@ -214,6 +219,11 @@ fn details(w: &mut Json<'_>, details: &AmountDetails) {
         AmountDetails::Empty => {}
     }
     w.close(b'}');
+}
+
+/// Writes a fee's amount details object alone, as in a result's fees.
+pub(crate) fn write_amount_details(out: &mut Vec<u8>, details: &AmountDetails) {
+    details_object(&mut Json::new(out), details);
 }
 
 /// `{key: value}` in the order given.
