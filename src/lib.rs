@@ -201,9 +201,10 @@ pub use aggregate::{
 };
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 pub use customer_usage::{
-    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
-    PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
-    UsagePeriod, UsageTotals,
+    ChargeRejection, ChargeUsage, ChargeWarning, CustomerUsage, EventsSetup, FilterUsage,
+    GroupedUsage, InvoiceTotals, Label, LegacyGroup, PeriodError, PlanAggregator, PlanEvents,
+    PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions, UsagePeriod,
+    UsageTotals,
 };
 pub use details::{
     AmountDetails, GraduatedLine, GraduatedPercentageLine, PackageDetails, PercentageDetails,
@@ -221,6 +222,7 @@ pub use explore::{
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 #[cfg(feature = "plot")]
 pub use lago::explore_svg;
+pub use lago::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_run};
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, EventReader, EventSyntaxError, Outcome, ReadEvent, ServeError,
     ServeOptions, Summary, aggregate_json, explore_json, rate_json, serve, usage_json,
