@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod aggregate;
+mod billing;
 mod cli;
 mod common;
 mod conformance;
