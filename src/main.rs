@@ -133,7 +133,9 @@ Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
   usage maps a charge code to its aggregated buckets (the rate contract's
   bucket form, plus current_usage_units, total_aggregated_units and
   presentation_breakdowns). A charge without buckets shows zero fees.
-  Raw events are not aggregated yet: a request with events is 'unsupported'.
+  events are aggregated per charge (aggregation.md); a charge given buckets
+  ignores them. Billing run: meterprice usage --plan PLAN.json --from T --to T
+  [--charges-duration N] [--quiet] EVENTS.jsonl (usage-json.md).
 Result:  {\"id\": ..., \"customer_usage\": {\"from_datetime\", \"to_datetime\",
           \"issuing_date\", \"currency\", \"amount_cents\", \"total_amount_cents\",
           \"taxes_amount_cents\", \"lago_invoice_id\": null, \"charges_usage\": [...]},
