@@ -140,11 +140,58 @@ pub enum RateError {
     Arithmetic(#[from] ArithmeticError),
 }
 
-/// A text that is not a decimal meterprice can hold exactly.
+/// A text that is not a decimal meterprice can hold exactly: not plain
+/// notation (`parse_error`), or a decimal outside the range
+/// (`arithmetic_overflow`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not a decimal of at most 56 fractional digits and magnitude below 2^96")]
 #[non_exhaustive]
 pub struct ParseExactError {
     /// The text (its first 64 characters).
     pub text: String,
+    out_of_range: bool,
+}
+
+impl ParseExactError {
+    fn new(text: &str, out_of_range: bool) -> Self {
+        Self {
+            text: text.chars().take(64).collect(),
+            out_of_range,
+        }
+    }
+
+    pub(crate) fn invalid(text: &str) -> Self {
+        Self::new(text, false)
+    }
+
+    pub(crate) fn out_of_range(text: &str) -> Self {
+        Self::new(text, true)
+    }
+
+    /// `"parse_error"` for a text that is not plain notation,
+    /// `"arithmetic_overflow"` for a decimal outside the range.
+    pub fn code(&self) -> &'static str {
+        if self.out_of_range {
+            "arithmetic_overflow"
+        } else {
+            "parse_error"
+        }
+    }
+}
+
+impl fmt::Display for ParseExactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.out_of_range {
+            write!(
+                f,
+                "{:?} is outside the decimal range (|x| < 2^96, at most 56 fractional digits)",
+                self.text
+            )
+        } else {
+            write!(
+                f,
+                "{:?} is not a decimal in plain notation (-?digits(.digits)?)",
+                self.text
+            )
+        }
+    }
 }

@@ -160,21 +160,20 @@
 
 mod charge;
 mod customer_usage;
-mod decimal_text;
 mod details;
 mod error;
 mod exact;
 mod explore;
 mod fee;
+#[cfg(feature = "lago")]
 mod lago;
 mod models;
 mod money;
 mod plan;
 mod rate;
-mod raw_json;
+mod rules;
 mod tiers;
 mod usage;
-mod validate;
 
 pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
 pub use customer_usage::{
@@ -198,6 +197,7 @@ pub use explore::{
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 #[cfg(feature = "plot")]
 pub use lago::explore_svg;
+#[cfg(feature = "lago")]
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, Outcome, ServeError, ServeOptions, Summary, explore_json, rate_json,
     serve, usage_json,
@@ -213,6 +213,6 @@ pub use tiers::{Tier, Tiers};
 pub use usage::Usage;
 
 /// The README's Rust example runs as a doc test too.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "lago"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

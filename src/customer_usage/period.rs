@@ -122,6 +122,7 @@ impl UsagePeriod {
     }
 
     /// Whether the IANA database knows a time zone name.
+    #[cfg(feature = "lago")]
     pub(crate) fn check_timezone(name: &str) -> Result<(), PeriodError> {
         TimeZone::get(name)
             .map(|_| ())

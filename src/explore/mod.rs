@@ -28,6 +28,7 @@ mod search;
 mod shape;
 
 pub use break_even::{Cheaper, Interval, break_even};
+#[cfg(feature = "lago")]
 pub(crate) use budget::check_step as check_range;
 pub use budget::{BudgetAnswer, BudgetQuery};
 pub use curve::{Curve, CurvePiece, CurvePoint};

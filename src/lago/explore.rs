@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::Outcome;
 use super::request::{self, RequestError};
 use super::response::{self, Json};
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use crate::{
     BudgetAnswer, BudgetQuery, Curve, Exact, ExploreError, Explorer, Interval, RateError,
     Violation, break_even,
@@ -178,7 +178,7 @@ fn decimal<'a>(path: &str, raw: RawJson<'a>) -> Result<Dec<'a>, Fault> {
             "{path}: expected a decimal (a JSON number or a string in JSON number syntax), got {text}"
         )));
     }
-    Ok(match crate::decimal_text::parse_decimal(inner) {
+    Ok(match crate::lago::decimal::parse_decimal(inner) {
         Ok(x) => Dec::Value(x),
         Err(_) => Dec::OutOfRange(inner),
     })

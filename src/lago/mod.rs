@@ -1,14 +1,17 @@
 //! The JSON contract of `meterprice rate` (rating-json.md): Lago's shapes
 //! exist only here, at the edge; everything behind it is typed.
 
+mod decimal;
 mod explore;
 mod lines;
 #[cfg(feature = "plot")]
 mod plot;
+mod raw;
 mod request;
 mod response;
 mod scan;
 mod usage;
+mod validate;
 
 pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
@@ -107,7 +110,7 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
 /// contract code.
 fn write_request_error(
     out: &mut Vec<u8>,
-    id: Option<crate::raw_json::RawJson<'_>>,
+    id: Option<crate::lago::raw::RawJson<'_>>,
     error: &RequestError,
     pretty: bool,
 ) -> Outcome {

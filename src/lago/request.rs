@@ -7,17 +7,17 @@ use std::borrow::Cow;
 use std::fmt::Display;
 
 use crate::exact::Exact;
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use serde::Deserialize;
 
 use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
-use crate::decimal_text::{DecimalTextError, parse_decimal};
 use crate::error::{DefinitionError, Violation};
+use crate::lago::decimal::{DecimalTextError, parse_decimal};
+use crate::lago::validate::{self, ModelKind, Place, Raw, RawProperties, Report};
 use crate::models::ChargeModel;
 use crate::money::Currency;
 use crate::rate::{Bucket, Event, Period};
 use crate::usage::Usage;
-use crate::validate::{self, ModelKind, Place, Raw, RawProperties, Report};
 
 /// Why a request could not be priced, as the contract's error codes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! escaping. This is several times faster than a derived serializer, and
 //! keeps cents beyond 64 bits exact.
 
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 
 use crate::charge::Charge;
 use crate::details::{AmountDetails, GraduatedLine, GraduatedPercentageLine, PercentageDetails};
@@ -86,7 +86,7 @@ impl<'a> Json<'a> {
     pub(crate) fn string_value(&mut self, value: &str) {
         // serde_json escapes only '"', '\\' and control characters: a string
         // without them is written as it is.
-        if crate::raw_json::special_byte(value.as_bytes()).is_none() {
+        if crate::lago::raw::special_byte(value.as_bytes()).is_none() {
             self.out.push(b'"');
             self.out.extend_from_slice(value.as_bytes());
             self.out.push(b'"');

@@ -32,7 +32,7 @@ impl Standard {
     /// # Errors
     /// A [`crate::ValidationError`] when the price is negative.
     pub fn new(amount: Exact) -> Result<Self, crate::ValidationError> {
-        crate::validate::non_negative("amount", "invalid_amount", amount)?;
+        crate::rules::non_negative("amount", "invalid_amount", amount)?;
         Ok(Self::from_valid(amount))
     }
 

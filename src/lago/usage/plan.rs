@@ -5,11 +5,11 @@ use serde::Deserialize;
 
 use crate::charge::Tax;
 use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Line, RawCharge, RequestError, Sub};
+use crate::lago::validate::{Raw, Report};
 use crate::money::Currency;
 use crate::plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
-use crate::raw_json::RawJson;
-use crate::validate::{Raw, Report};
 
 /// The parts of a plan object this reader looks at.
 #[derive(Deserialize)]

@@ -6,9 +6,9 @@ use crate::customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown,
     UsageTotals,
 };
+use crate::lago::raw::RawJson;
 use crate::lago::response::{Json, filter_values, indent, label};
 use crate::plan::PlanCharge;
-use crate::raw_json::RawJson;
 
 /// Writes a priced result.
 pub(super) fn write_result(

@@ -7,11 +7,11 @@
 use std::borrow::Cow;
 
 use crate::exact::{self, Exact};
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use serde::Deserialize;
 
-use crate::decimal_text::{DecimalTextError, parse_decimal};
 use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::lago::decimal::{DecimalTextError, parse_decimal};
 use crate::models::{
     ChargeModel, Graduated, GraduatedPercentage, Package, Percentage, RateTierPrice, TierPrice,
     Volume,
@@ -195,7 +195,7 @@ fn plain_leaf(value: Option<RawJson<'_>>) -> Option<Exact> {
         [b'"', .., b'"'] => text.get(1..text.len() - 1)?,
         _ => text,
     };
-    crate::decimal_text::parse_plain(inner.as_bytes())
+    crate::exact::parse_plain(inner.as_bytes())
 }
 
 /// A decimal as Lago reads it: a string, or (M14) a JSON number.
@@ -239,24 +239,6 @@ pub(crate) fn amount(
             None
         }
     }
-}
-
-/// A non-negative decimal for typed construction.
-pub(crate) fn non_negative(
-    field: &str,
-    code: &'static str,
-    value: Exact,
-) -> Result<(), ValidationError> {
-    if value.is_negative() && !value.is_zero() {
-        return Err(ValidationError {
-            violations: vec![Violation::new(
-                field,
-                code,
-                format!("{field} must be >= 0, got {value}"),
-            )],
-        });
-    }
-    Ok(())
 }
 
 /// A JSON integer (no fraction, no exponent) as u64.
