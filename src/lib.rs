@@ -175,7 +175,7 @@ mod rules;
 mod tiers;
 mod usage;
 
-pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+pub use charge::{Charge, ChargeBuilder, ChargeFilter, Labels, PricingUnit, Tax};
 pub use customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
     PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
@@ -203,8 +203,8 @@ pub use lago::{
     serve, usage_json,
 };
 pub use models::{
-    ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
-    Standard, TierPrice, Volume,
+    ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage,
+    PercentageBuilder, RateTierPrice, Standard, TierPrice, Volume,
 };
 pub use money::Currency;
 pub use plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};

@@ -3,6 +3,7 @@
 
 mod decimal;
 mod explore;
+mod fields;
 mod lines;
 #[cfg(feature = "plot")]
 mod plot;

@@ -10,13 +10,17 @@ use crate::exact::Exact;
 use crate::lago::raw::RawJson;
 use serde::Deserialize;
 
-use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax, flag_rules};
 use crate::error::{DefinitionError, Violation};
 use crate::lago::decimal::{DecimalTextError, parse_decimal};
-use crate::lago::validate::{self, ModelKind, Place, Raw, RawProperties, Report};
+use crate::lago::fields::RawProperties;
+use crate::lago::raw::Raw;
+use crate::lago::validate::{self, Place, Report};
 use crate::models::ChargeModel;
+use crate::models::ModelKind;
 use crate::money::Currency;
 use crate::rate::{Bucket, Event, Period};
+use crate::rules;
 use crate::usage::Usage;
 
 /// Why a request could not be priced, as the contract's error codes.
@@ -240,7 +244,7 @@ pub(crate) fn integer(
     raw: RawJson<'_>,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
-    validate::json_integer(text).ok_or_else(|| {
+    crate::lago::raw::json_integer(text).ok_or_else(|| {
         let digits = text.strip_prefix('-').unwrap_or(text);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             // An integer, but beyond any count or cent figure (2^127).
@@ -667,32 +671,7 @@ pub(crate) fn parse_charge(
     mut report: Report,
 ) -> Result<Charge, RequestError> {
     let model_name = borrowed_string(line, "charge.charge_model", rc.charge_model)?;
-    let kind = match model_name.as_deref() {
-        None => {
-            report.violation(
-                "charge_model",
-                "value_is_mandatory",
-                "charge.charge_model is required".into(),
-            );
-            None
-        }
-        Some("custom") => {
-            return Err(RequestError::Definition(DefinitionError::Unsupported(
-                "custom".into(),
-            )));
-        }
-        Some(name) => {
-            let k = ModelKind::from_name(name);
-            if k.is_none() {
-                report.violation(
-                    "charge_model",
-                    "value_is_invalid",
-                    format!("charge.charge_model {name:?} is not a charge model"),
-                );
-            }
-            k
-        }
-    };
+    let kind = model_kind(model_name.as_deref(), &mut report)?;
     if !Raw::of(rc.group_properties).is_blank() {
         return Err(RequestError::Definition(
             DefinitionError::UnsupportedField {
@@ -701,14 +680,7 @@ pub(crate) fn parse_charge(
             },
         ));
     }
-    let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
-    let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
-    let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
-    let min_amount_cents = match rc.min_amount_cents {
-        None => 0,
-        Some(r) if r.get() == "null" => 0,
-        Some(r) => integer(line, "charge.min_amount_cents", r)?,
-    };
+    let flags = read_flags(line, rc)?;
     let labels = Labels {
         code: string(line, "charge.code", rc.code)?,
         billable_metric_code: string(line, "charge.billable_metric_code", rc.billable_metric_code)?,
@@ -717,7 +689,104 @@ pub(crate) fn parse_charge(
     };
     let no_properties = RawProperties::default();
     let raw_props = rc.properties.as_ref().map_or(&no_properties, |p| &p.0);
-    let raw_filters = match rc.filters {
+    let filters_raw = read_filters(line, rc.filters)?;
+    let taxes = parse_taxes(line, "charge.taxes", rc.taxes, &mut report)?;
+    let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
+    // Charge-level rules (semantics.md §8.4), the builder's own.
+    let (pay_in_advance, invoiceable, prorated, min) = flags;
+    report
+        .violations
+        .extend(flag_rules(kind, pay_in_advance, invoiceable, prorated, min));
+    let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
+    let filters = filters_raw
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (values, p, name))| {
+            let prefix = format!("filters[{i}].properties.");
+            let fp = validate::properties(&mut report, kind?, &p, &prefix)?;
+            Some(ChargeFilter {
+                values,
+                model: fp.model,
+                group_keys: fp.group_keys,
+                invoice_display_name: name,
+            })
+        })
+        .collect();
+    let (Some(currency), Some(props)) = (currency, props) else {
+        return Err(failure(report));
+    };
+    let charge = Charge {
+        currency,
+        model: props.model,
+        group_keys: props.group_keys,
+        filters,
+        pay_in_advance,
+        invoiceable,
+        prorated,
+        min_amount_cents: min,
+        taxes,
+        pricing_unit,
+        labels,
+    };
+    report.finish(Some(charge)).map_err(RequestError::from)
+}
+
+/// `charge_model`: required, a model meterprice prices (`custom` is
+/// refused as unsupported).
+fn model_kind(name: Option<&str>, report: &mut Report) -> Result<Option<ModelKind>, RequestError> {
+    let Some(name) = name else {
+        report.violation(
+            "charge_model",
+            "value_is_mandatory",
+            "charge.charge_model is required".into(),
+        );
+        return Ok(None);
+    };
+    if name == "custom" {
+        return Err(RequestError::Definition(DefinitionError::Unsupported(
+            "custom".into(),
+        )));
+    }
+    let k = ModelKind::from_name(name);
+    if k.is_none() {
+        report.violation(
+            "charge_model",
+            "value_is_invalid",
+            format!("charge.charge_model {name:?} is not a charge model"),
+        );
+    }
+    Ok(k)
+}
+
+/// `pay_in_advance`, `invoiceable`, `prorated` and `min_amount_cents`.
+fn read_flags(
+    line: &Line<'_>,
+    rc: &RawCharge<'_>,
+) -> Result<(bool, bool, bool, i128), RequestError> {
+    let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
+    let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
+    let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
+    let min_amount_cents = match rc.min_amount_cents {
+        None => 0,
+        Some(r) if r.get() == "null" => 0,
+        Some(r) => integer(line, "charge.min_amount_cents", r)?,
+    };
+    Ok((pay_in_advance, invoiceable, prorated, min_amount_cents))
+}
+
+/// A filter as read: its values, raw properties and display name.
+type RawFilterParts<'a> = (
+    Vec<(String, Vec<String>)>,
+    RawProperties<'a>,
+    Option<String>,
+);
+
+/// `charge.filters`, each read as far as its shape.
+fn read_filters<'a>(
+    line: &Line<'_>,
+    raw: Option<RawJson<'a>>,
+) -> Result<Vec<RawFilterParts<'a>>, RequestError> {
+    let raw_filters = match raw {
         None => Vec::new(),
         Some(f) => serde_json::from_str::<Vec<RawJson<'_>>>(f.get()).map_err(|_| {
             line.parse_error(
@@ -727,7 +796,7 @@ pub(crate) fn parse_charge(
             )
         })?,
     };
-    let mut filters_raw = Vec::with_capacity(raw_filters.len());
+    let mut out = Vec::with_capacity(raw_filters.len());
     for (i, f) in raw_filters.iter().enumerate() {
         let path = format!("charge.filters[{i}]");
         let rf: RawFilter<'_> = object(line, &path, *f)?;
@@ -741,93 +810,9 @@ pub(crate) fn parse_charge(
             Sub(&path, "invoice_display_name"),
             rf.invoice_display_name,
         )?;
-        filters_raw.push((values, props, name));
+        out.push((values, props, name));
     }
-    let taxes = parse_taxes(line, "charge.taxes", rc.taxes, &mut report)?;
-    let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
-
-    // Charge-level rules (semantics.md §8.4).
-    if min_amount_cents < 0 {
-        report.violation(
-            "min_amount_cents",
-            "value_is_out_of_range",
-            format!("charge.min_amount_cents must be >= 0, got {min_amount_cents}"),
-        );
-    }
-    if !invoiceable && !pay_in_advance {
-        report.violation(
-            "invoiceable",
-            "must_be_true_unless_pay_in_advance",
-            "charge.invoiceable may be false only for a pay_in_advance charge".into(),
-        );
-    }
-    if pay_in_advance && min_amount_cents > 0 {
-        report.violation("min_amount_cents", "not_compatible_with_pay_in_advance", format!("charge.min_amount_cents {min_amount_cents} is not allowed on a pay_in_advance charge"));
-    }
-    if let Some(k) = kind {
-        if pay_in_advance && k == ModelKind::Volume {
-            report.violation(
-                "pay_in_advance",
-                "invalid_aggregation_type_or_charge_model",
-                "a volume charge cannot be pay_in_advance".into(),
-            );
-        }
-        let prorated_ok = if pay_in_advance {
-            k == ModelKind::Standard
-        } else {
-            matches!(
-                k,
-                ModelKind::Standard | ModelKind::Volume | ModelKind::Graduated
-            )
-        };
-        if prorated && !prorated_ok {
-            report.violation(
-                "prorated",
-                "invalid_billable_metric_or_charge_model",
-                format!(
-                    "charge.prorated is not allowed for {} charges{}",
-                    model_name.as_deref().unwrap_or(""),
-                    if pay_in_advance {
-                        " paid in advance"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-    }
-
-    let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
-    let mut filters = Vec::with_capacity(filters_raw.len());
-    for (i, (values, p, name)) in filters_raw.into_iter().enumerate() {
-        let prefix = format!("filters[{i}].properties.");
-        if let Some(fp) = kind.and_then(|k| validate::properties(&mut report, k, &p, &prefix)) {
-            filters.push(ChargeFilter {
-                values,
-                model: fp.model,
-                group_keys: fp.group_keys,
-                invoice_display_name: name,
-            });
-        }
-    }
-    let (Some(currency), Some(props)) = (currency, props) else {
-        return Err(failure(report));
-    };
-    let model: ChargeModel = props.model;
-    let charge = Charge {
-        currency,
-        model,
-        group_keys: props.group_keys,
-        filters,
-        pay_in_advance,
-        invoiceable,
-        prorated,
-        min_amount_cents,
-        taxes,
-        pricing_unit,
-        labels,
-    };
-    report.finish(Some(charge)).map_err(RequestError::from)
+    Ok(out)
 }
 
 /// A list of taxes at `path` (`charge.taxes`, `taxes`, `plan.taxes`).
@@ -888,21 +873,11 @@ fn parse_pricing_unit(
         Place::key("charge.applied_pricing_unit.", "conversion_rate"),
         "value_is_out_of_range",
     );
-    match rate {
-        Some(r) if r > Exact::ZERO => Ok(Some(PricingUnit {
-            code,
-            conversion_rate: r,
-        })),
-        Some(r) => {
-            report.violation(
-                FIELD,
-                "value_is_out_of_range",
-                format!("{path}.conversion_rate must be > 0, got {r}"),
-            );
-            Ok(None)
-        }
-        None => Ok(None),
-    }
+    let rate = rate.and_then(|r| report.check(rules::conversion_rate(r, path)));
+    Ok(rate.map(|conversion_rate| PricingUnit {
+        code,
+        conversion_rate,
+    }))
 }
 
 /// Why a request that failed the one-pass read is malformed: each part is

@@ -14,8 +14,8 @@
 //! and each leaf is the value's text without surrounding whitespace. A test
 //! compares both readers on every conformance request.
 
+use crate::lago::fields::{RangeItem, RangeList, RawProperties, RawRange};
 use crate::lago::raw::{RawJson, special_byte};
-use crate::lago::validate::{RangeItem, RangeList, RawProperties, RawRange};
 
 use super::request::{Envelope, Obj, RawBucket, RawCharge, UsageField};
 

@@ -4,9 +4,9 @@ use crate::exact::Exact;
 
 use super::{ModelOutcome, TierPrice};
 use crate::details::{AmountDetails, GraduatedLine};
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
-use crate::tiers::{Tier, Tiers};
+use crate::tiers::{Tier, TierKind, Tiers};
 use crate::usage::Usage;
 
 /// Graduated tiers (semantics.md §2.2 with the one tier rule, M1).
@@ -16,6 +16,38 @@ pub struct Graduated {
 }
 
 impl Graduated {
+    /// Graduated tiers, checked as Lago checks `graduated_ranges` (§8.2):
+    /// every price at least 0, and a bound chain from 0 whose last tier
+    /// alone is open.
+    ///
+    /// ```
+    /// use meterprice::{ChargeModel, Currency, Exact, Graduated, Tier, TierPrice, Usage};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let graduated = Graduated::try_new(vec![
+    ///     Tier::new(d("0"), Some(d("10")), TierPrice::new(d("10"), d("2"))),
+    ///     Tier::new(d("11"), None, TierPrice::new(d("5"), d("3"))),
+    /// ])?;
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let out = ChargeModel::Graduated(graduated).apply(&Usage::new(d("12")), eur)?;
+    /// assert_eq!(out.amount, d("115")); // 10 × 10 + 2 + 2 × 5 + 3
+    ///
+    /// // A gap in the chain is refused with Lago's field and code.
+    /// let gap = Graduated::try_new(vec![
+    ///     Tier::new(d("0"), Some(d("10")), TierPrice::new(d("1"), d("0"))),
+    ///     Tier::new(d("15"), None, TierPrice::new(d("1"), d("0"))),
+    /// ]).unwrap_err();
+    /// assert_eq!(gap.violations[0].code, "invalid_graduated_ranges");
+    /// assert_eq!(gap.violations[0].message, "graduated_ranges[1]: from_value must be 10 or 11, got 15");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn try_new(tiers: Vec<Tier<TierPrice>>) -> Result<Self, ValidationError> {
+        let ranges = Tiers::try_new(TierKind::Graduated, tiers, TierPrice::violations)?;
+        Ok(Self { ranges })
+    }
+
     /// The tiers.
     pub fn ranges(&self) -> &Tiers<TierPrice> {
         &self.ranges

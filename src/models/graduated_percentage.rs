@@ -4,9 +4,9 @@ use crate::exact::Exact;
 
 use super::{ModelOutcome, RateTierPrice};
 use crate::details::{AmountDetails, GraduatedPercentageLine};
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
-use crate::tiers::Tiers;
+use crate::tiers::{Tier, TierKind, Tiers};
 use crate::usage::Usage;
 
 /// Graduated-percentage tiers (semantics.md §2.3 with the one tier rule, M1).
@@ -16,6 +16,29 @@ pub struct GraduatedPercentage {
 }
 
 impl GraduatedPercentage {
+    /// Graduated-percentage tiers, checked as Lago checks
+    /// `graduated_percentage_ranges` (§8.2): rates and flat amounts at
+    /// least 0, and the graduated bound chain.
+    ///
+    /// ```
+    /// use meterprice::{Exact, GraduatedPercentage, RateTierPrice, Tier};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let gp = GraduatedPercentage::try_new(vec![
+    ///     Tier::new(d("0"), Some(d("10")), RateTierPrice::new(d("1"), d("200"))),
+    ///     Tier::new(d("11"), None, RateTierPrice::new(d("2"), d("300"))),
+    /// ])?;
+    /// assert_eq!(gp.ranges().as_slice()[1].price.rate, d("2"));
+    /// # Ok::<(), meterprice::ValidationError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn try_new(tiers: Vec<Tier<RateTierPrice>>) -> Result<Self, ValidationError> {
+        let kind = TierKind::GraduatedPercentage;
+        let ranges = Tiers::try_new(kind, tiers, RateTierPrice::violations)?;
+        Ok(Self { ranges })
+    }
+
     /// The tiers.
     pub fn ranges(&self) -> &Tiers<RateTierPrice> {
         &self.ranges

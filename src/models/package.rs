@@ -4,8 +4,9 @@ use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PackageDetails};
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
+use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
 /// A price per package of `package_size` units after `free_units` free ones
@@ -18,6 +19,46 @@ pub struct Package {
 }
 
 impl Package {
+    /// A price per started package of `package_size` units, after
+    /// `free_units` free ones, checked as Lago checks them (§8.3: the
+    /// amount at least 0, the size above 0).
+    ///
+    /// ```
+    /// use meterprice::{ChargeModel, Currency, Package, Usage};
+    /// let package = Package::try_new("100".parse()?, 10, 10)?;
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let out = ChargeModel::Package(package).apply(&Usage::new("121".parse()?), eur)?;
+    /// // 121 − 10 free = 111 paid units → 12 started packages × 100
+    /// assert_eq!(out.amount, "1200".parse()?);
+    /// let e = Package::try_new("1".parse()?, 0, 0).unwrap_err();
+    /// assert_eq!(e.violations[0].code, "invalid_package_size");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn try_new(
+        amount: Exact,
+        package_size: u64,
+        free_units: u64,
+    ) -> Result<Self, ValidationError> {
+        let mut found = Violations::default();
+        let amount = found.check(rules::typed_amount(amount, "amount", "invalid_amount"));
+        let size = found.check(rules::positive_count(
+            Some(i128::from(package_size)),
+            "package_size",
+            "invalid_package_size",
+            &"package_size",
+            &package_size,
+        ));
+        let package = amount.zip(size).map(|(amount, package_size)| Self {
+            amount,
+            package_size,
+            free_units,
+        });
+        found.finish(package)
+    }
+
     /// Price per package.
     pub fn amount(&self) -> Exact {
         self.amount

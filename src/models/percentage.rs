@@ -5,8 +5,9 @@ use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PercentageDetails};
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
+use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
 /// A percentage of the units (semantics.md §2.5, with M5 and M6).
@@ -23,7 +24,149 @@ pub struct Percentage {
     pub(crate) per_transaction_max_amount: Option<Exact>,
 }
 
+/// Builds a [`Percentage`]: the rate, then what the charge adds to it.
+///
+/// ```
+/// use meterprice::{ChargeModel, Currency, Exact, Percentage, Usage};
+/// let d = |t: &str| t.parse::<Exact>().unwrap();
+/// let pct = Percentage::builder(d("2.99"))
+///     .per_transaction_min_amount(d("1.75"))
+///     .per_transaction_max_amount(d("12"))
+///     .build()?;
+/// let usage = Usage::new(d("10090")).with_events_count(3)
+///     .with_event_values(vec![d("10"), d("80"), d("10000")]);
+/// let eur = Currency::from_code("EUR").unwrap();
+/// // max(0.299, 1.75) + 2.392 + min(299, 12)
+/// assert_eq!(ChargeModel::Percentage(pct).apply(&usage, eur)?.amount, d("16.142"));
+///
+/// // Every broken rule at once, with Lago's fields and codes.
+/// let e = Percentage::builder(d("-1"))
+///     .per_transaction_min_amount(d("5"))
+///     .per_transaction_max_amount(d("1"))
+///     .build()
+///     .unwrap_err();
+/// let codes: Vec<&str> = e.violations.iter().map(|v| v.code).collect();
+/// assert_eq!(codes, ["invalid_rate", "per_transaction_max_lower_than_per_transaction_min"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct PercentageBuilder {
+    rate: Exact,
+    fixed_amount: Exact,
+    free_units_per_events: Option<u64>,
+    free_units_per_total_aggregation: Option<Exact>,
+    per_transaction_min_amount: Option<Exact>,
+    per_transaction_max_amount: Option<Exact>,
+}
+
+impl PercentageBuilder {
+    /// A fixed fee per paying event (default 0).
+    pub fn fixed_amount(mut self, amount: Exact) -> Self {
+        self.fixed_amount = amount;
+        self
+    }
+
+    /// The first `n` events are free (`n > 0`).
+    pub fn free_units_per_events(mut self, n: u64) -> Self {
+        self.free_units_per_events = Some(n);
+        self
+    }
+
+    /// The first `units` units are free (0 counts as not set, as in Lago).
+    pub fn free_units_per_total_aggregation(mut self, units: Exact) -> Self {
+        self.free_units_per_total_aggregation = Some(units);
+        self
+    }
+
+    /// The least a paying event costs (M6).
+    pub fn per_transaction_min_amount(mut self, amount: Exact) -> Self {
+        self.per_transaction_min_amount = Some(amount);
+        self
+    }
+
+    /// The most a paying event costs (M6).
+    pub fn per_transaction_max_amount(mut self, amount: Exact) -> Self {
+        self.per_transaction_max_amount = Some(amount);
+        self
+    }
+
+    /// The model, checked as Lago checks a percentage charge (§8.3): every
+    /// amount and the rate at least 0, `free_units_per_events` above 0, and
+    /// the maximum not below the minimum.
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn build(self) -> Result<Percentage, ValidationError> {
+        let mut found = Violations::default();
+        let amount = |v: Exact, field: &str, code| rules::typed_amount(v, field, code);
+        let rate = found.check(amount(self.rate, "rate", "invalid_rate"));
+        let fixed = found.check(amount(
+            self.fixed_amount,
+            "fixed_amount",
+            "invalid_fixed_amount",
+        ));
+        let n = match self.free_units_per_events {
+            None => Some(None),
+            Some(n) => found
+                .check(rules::positive_count(
+                    Some(i128::from(n)),
+                    "free_units_per_events",
+                    "invalid_free_units_per_events",
+                    &"free_units_per_events",
+                    &n,
+                ))
+                .map(Some),
+        };
+        let t = match self.free_units_per_total_aggregation {
+            None => Some(None),
+            Some(t) => {
+                let code = "invalid_free_units_per_total_aggregation";
+                let field = "free_units_per_total_aggregation";
+                found
+                    .check(amount(t, field, code))
+                    .map(|t| (!t.is_zero()).then_some(t))
+            }
+        };
+        let (lo, hi) = (
+            self.per_transaction_min_amount,
+            self.per_transaction_max_amount,
+        );
+        let bound = |v: Option<Exact>, field: &str| {
+            v.map(|v| amount(v, field, "invalid_amount")).transpose()
+        };
+        let min = found.check(bound(lo, "per_transaction_min_amount"));
+        let max = found.check(bound(hi, "per_transaction_max_amount"));
+        let ordered = found.check(rules::per_transaction_bounds(lo, hi, ""));
+        let model = (|| {
+            ordered?;
+            Some(Percentage {
+                rate: rate?,
+                fixed_amount: fixed?,
+                free_units_per_events: n?,
+                free_units_per_total_aggregation: t?,
+                per_transaction_min_amount: min?,
+                per_transaction_max_amount: max?,
+            })
+        })();
+        found.finish(model)
+    }
+}
+
 impl Percentage {
+    /// Starts a percentage model of `rate` percent (`1.3` = 1.3 %); see
+    /// [`PercentageBuilder`].
+    pub fn builder(rate: Exact) -> PercentageBuilder {
+        PercentageBuilder {
+            rate,
+            fixed_amount: Exact::ZERO,
+            free_units_per_events: None,
+            free_units_per_total_aggregation: None,
+            per_transaction_min_amount: None,
+            per_transaction_max_amount: None,
+        }
+    }
+
     /// Rate in percent (`1.3` = 1.3 %).
     pub fn rate(&self) -> Exact {
         self.rate

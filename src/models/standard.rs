@@ -4,15 +4,16 @@ use crate::exact::Exact;
 
 use super::ModelOutcome;
 use crate::details::AmountDetails;
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
+use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
 /// A price per unit (semantics.md §2.1).
 ///
 /// ```
 /// use meterprice::{ChargeModel, Currency, Exact, Standard, Usage};
-/// let model = ChargeModel::Standard(Standard::new("5.12345".parse()?)?);
+/// let model = ChargeModel::Standard(Standard::try_new("5.12345".parse()?)?);
 /// let eur = Currency::from_code("EUR").unwrap();
 /// let out = model.apply(&Usage::new(Exact::from(10u32)), eur)?;
 /// assert_eq!(out.amount, "51.2345".parse()?); // 10 × 5.12345
@@ -27,13 +28,23 @@ pub struct Standard {
 }
 
 impl Standard {
-    /// A standard model with this unit price.
+    /// A standard model with this unit price, checked as Lago checks
+    /// `amount` (§8.1: at least 0).
+    ///
+    /// ```
+    /// use meterprice::Standard;
+    /// let e = Standard::try_new("-1".parse()?).unwrap_err();
+    /// assert_eq!(e.violations[0].code, "invalid_amount");
+    /// assert_eq!(e.violations[0].message, "amount must be a decimal >= 0, got -1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// A [`crate::ValidationError`] when the price is negative.
-    pub fn new(amount: Exact) -> Result<Self, crate::ValidationError> {
-        crate::rules::non_negative("amount", "invalid_amount", amount)?;
-        Ok(Self::from_valid(amount))
+    /// A [`ValidationError`] when the price is negative.
+    pub fn try_new(amount: Exact) -> Result<Self, ValidationError> {
+        let mut found = Violations::default();
+        let amount = found.check(rules::typed_amount(amount, "amount", "invalid_amount"));
+        found.finish(amount.map(Self::from_valid))
     }
 
     pub(crate) fn from_valid(amount: Exact) -> Self {

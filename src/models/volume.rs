@@ -4,9 +4,9 @@ use crate::exact::Exact;
 
 use super::{ModelOutcome, TierPrice};
 use crate::details::{AmountDetails, VolumeDetails};
-use crate::error::ArithmeticError;
+use crate::error::{ArithmeticError, ValidationError};
 use crate::exact;
-use crate::tiers::Tiers;
+use crate::tiers::{Tier, TierKind, Tiers};
 use crate::usage::Usage;
 
 /// Volume tiers (semantics.md §2.6 with the one tier rule, M1).
@@ -16,6 +16,33 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// Volume tiers, checked as Lago checks `volume_ranges` (§8.2): every
+    /// price at least 0, and a bound chain from 0 where each tier starts
+    /// one or two above the last one's end.
+    ///
+    /// ```
+    /// use meterprice::{Exact, Tier, TierPrice, Volume};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let volume = Volume::try_new(vec![
+    ///     Tier::new(d("0"), Some(d("100")), TierPrice::new(d("2"), d("10"))),
+    ///     Tier::new(d("101"), None, TierPrice::new(d("1"), d("0"))),
+    /// ])?;
+    /// assert_eq!(volume.ranges().as_slice().len(), 2);
+    /// // A negative price names its range and field.
+    /// let e = Volume::try_new(vec![Tier::new(d("0"), None, TierPrice::new(d("-1"), d("0")))])
+    ///     .unwrap_err();
+    /// assert_eq!((e.violations[0].field.as_str(), e.violations[0].code), ("per_unit_amount", "invalid_amount"));
+    /// assert_eq!(e.violations[0].message, "volume_ranges[0].per_unit_amount must be a decimal >= 0, got -1");
+    /// # Ok::<(), meterprice::ValidationError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn try_new(tiers: Vec<Tier<TierPrice>>) -> Result<Self, ValidationError> {
+        let ranges = Tiers::try_new(TierKind::Volume, tiers, TierPrice::violations)?;
+        Ok(Self { ranges })
+    }
+
     /// The tiers.
     pub fn ranges(&self) -> &Tiers<TierPrice> {
         &self.ranges

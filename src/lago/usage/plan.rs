@@ -5,9 +5,10 @@ use serde::Deserialize;
 
 use crate::charge::Tax;
 use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::lago::raw::Raw;
 use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Line, RawCharge, RequestError, Sub};
-use crate::lago::validate::{Raw, Report};
+use crate::lago::validate::Report;
 use crate::money::Currency;
 use crate::plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
 
