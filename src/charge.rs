@@ -1,8 +1,11 @@
 //! A charge: its model, filters, groups, taxes, minimum, pricing unit, and
 //! the builder that checks them together (semantics.md §8.4).
 
+use std::sync::Arc;
+
 use crate::error::{ValidationError, Violation};
 use crate::exact::Exact;
+use crate::fee::Echo;
 use crate::models::{ChargeModel, ModelKind};
 use crate::money::Currency;
 use crate::rules::{self, Violations};
@@ -41,7 +44,8 @@ pub struct Charge {
     pub(crate) min_amount_cents: i128,
     pub(crate) taxes: Vec<Tax>,
     pub(crate) pricing_unit: Option<PricingUnit>,
-    pub(crate) labels: Labels,
+    /// The labels, and what the fees show of the charge (shared by them).
+    pub(crate) echo: Arc<Echo>,
 }
 
 /// Display names of a charge, echoed on its fees.
@@ -341,6 +345,7 @@ fn model_flag_rules(kind: ModelKind, pay_in_advance: bool, prorated: bool) -> Ve
 #[must_use]
 pub struct ChargeBuilder {
     charge: Charge,
+    labels: Labels,
 }
 
 impl ChargeBuilder {
@@ -394,20 +399,20 @@ impl ChargeBuilder {
 
     /// The charge code.
     pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.charge.labels.code = Some(code.into());
+        self.labels.code = Some(code.into());
         self
     }
 
     /// The billable metric's code and name, echoed on the fees.
     pub fn billable_metric(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
-        self.charge.labels.billable_metric_code = Some(code.into());
-        self.charge.labels.billable_metric_name = Some(name.into());
+        self.labels.billable_metric_code = Some(code.into());
+        self.labels.billable_metric_name = Some(name.into());
         self
     }
 
     /// The charge's name on invoices.
     pub fn invoice_display_name(mut self, name: impl Into<String>) -> Self {
-        self.charge.labels.invoice_display_name = Some(name.into());
+        self.labels.invoice_display_name = Some(name.into());
         self
     }
 
@@ -450,7 +455,7 @@ impl ChargeBuilder {
                 ));
             }
         }
-        found.finish(Some(self.charge))
+        found.finish(Some(self.charge.labelled(self.labels)))
     }
 }
 
@@ -471,9 +476,24 @@ impl Charge {
                 min_amount_cents: 0,
                 taxes: Vec::new(),
                 pricing_unit: None,
-                labels: Labels::default(),
+                echo: Arc::new(Echo::unlabelled(currency)),
             },
+            labels: Labels::default(),
         }
+    }
+
+    /// The charge with these labels, and its fees' echo made from its
+    /// current model, currency and filters.
+    pub(crate) fn labelled(mut self, labels: Labels) -> Self {
+        let echo = Echo::new(
+            &self.model,
+            self.currency,
+            self.invoiceable,
+            labels,
+            &self.filters,
+        );
+        self.echo = Arc::new(echo);
+        self
     }
 
     /// The plan currency.
@@ -508,6 +528,6 @@ impl Charge {
 
     /// Display labels.
     pub fn labels(&self) -> &Labels {
-        &self.labels
+        &self.echo.labels
     }
 }

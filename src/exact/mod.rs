@@ -419,21 +419,25 @@ impl fmt::Debug for Exact {
 // sites move to the methods (`plus`, `times`, …) and `Figure::figure`.
 
 /// `a × b`, exactly, in figure `what`.
+#[inline(always)]
 pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.times(b).figure(what)
 }
 
 /// `a + b`, exactly, in figure `what`.
+#[inline(always)]
 pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.plus(b).figure(what)
 }
 
 /// `a − b`, exactly, in figure `what`.
+#[inline(always)]
 pub(crate) fn sub(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.minus(b).figure(what)
 }
 
 /// The exact sum, in figure `what`.
+#[inline]
 pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
     items: I,
     what: &'static str,
@@ -442,16 +446,19 @@ pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
 }
 
 /// `a / 10^k`, exactly, in figure `what`.
+#[inline]
 pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.div_pow10(k).figure(what)
 }
 
 /// The quotient `a / b` (M3), in figure `what`.
+#[inline]
 pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.over(b).figure(what)
 }
 
 /// `a × b / c`, multiplying first (M3), in figure `what`.
+#[inline]
 pub(crate) fn mul_div(
     a: Exact,
     b: Exact,
@@ -462,6 +469,7 @@ pub(crate) fn mul_div(
 }
 
 /// `a / b` rounded once at `dp` places, in figure `what`.
+#[inline]
 pub(crate) fn quotient_rounded(
     a: Exact,
     b: Exact,

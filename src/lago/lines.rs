@@ -10,6 +10,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::lexer::Strings;
 use super::{Outcome, response};
 
 /// The default longest request, in bytes (64 MiB): a line, or the one
@@ -404,34 +405,24 @@ fn limit(options: ServeOptions) -> String {
 #[derive(Debug, Default)]
 struct Depth {
     depth: i64,
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
 }
 
 impl Depth {
     fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            if self.in_string {
-                match (self.escaped, b) {
-                    (true, _) => self.escaped = false,
-                    (false, b'\\') => self.escaped = true,
-                    (false, b'"') => self.in_string = false,
+            if self.strings.outside(b) {
+                match b {
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => self.depth -= 1,
                     _ => {}
                 }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => self.depth -= 1,
-                _ => {}
             }
         }
     }
 
     fn end_line(&mut self) {
-        self.in_string = false;
-        self.escaped = false;
+        self.strings.reset();
     }
 
     fn feed_line(&mut self, bytes: &[u8]) {

@@ -4,6 +4,7 @@
 mod decimal;
 mod explore;
 mod fields;
+mod lexer;
 mod lines;
 #[cfg(feature = "plot")]
 mod plot;
@@ -11,8 +12,10 @@ mod raw;
 mod request;
 mod response;
 mod scan;
+mod shapes;
 mod usage;
 mod validate;
+mod write;
 
 pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
@@ -99,7 +102,7 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
     };
     match priced {
         Ok(fees) => {
-            response::write_result(out, id, &req.charge, &fees, pretty);
+            response::write_result(out, id, &fees, pretty);
             Outcome::Priced
         }
         Err(RateError::Usage(u)) => fail(out, "invalid_usage", &u.message, None),

@@ -76,14 +76,12 @@ impl<'a> Raw<'a> {
 
     /// How the value reads in a message.
     pub(crate) fn show(&self) -> String {
-        match self {
-            Self::Null => "null".into(),
-            Self::Bool => "a boolean".into(),
-            Self::Number(t) => (*t).to_string(),
-            Self::String(s) => format!("{s:?}"),
-            Self::Array(_) => "an array".into(),
-            Self::Object(_) => "an object".into(),
-        }
+        self.shown().to_string()
+    }
+
+    /// The value as a message shows it, formatted only when one is written.
+    pub(crate) fn shown(&self) -> Shown<'_, 'a> {
+        Shown(self)
     }
 
     /// Lago's `blank?`: null, an empty or whitespace string, `[]`, `{}`.
@@ -110,6 +108,22 @@ pub(crate) fn json_integer(text: &str) -> Option<i128> {
         text.parse().ok()
     } else {
         None
+    }
+}
+
+/// A raw value as a message shows it (`"1.5"` quoted, `12`, `an array`).
+pub(crate) struct Shown<'r, 'a>(&'r Raw<'a>);
+
+impl std::fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Raw::Null => f.write_str("null"),
+            Raw::Bool => f.write_str("a boolean"),
+            Raw::Number(t) => f.write_str(t),
+            Raw::String(s) => write!(f, "{s:?}"),
+            Raw::Array(_) => f.write_str("an array"),
+            Raw::Object(_) => f.write_str("an object"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::sync::Arc;
 
 use crate::exact::Exact;
 use crate::lago::raw::RawJson;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax, flag_rules};
 use crate::error::{DefinitionError, Violation};
+use crate::fee::Echo;
 use crate::lago::decimal::{DecimalTextError, parse_decimal};
 use crate::lago::fields::RawProperties;
 use crate::lago::raw::Raw;
@@ -698,7 +700,7 @@ pub(crate) fn parse_charge(
         .violations
         .extend(flag_rules(kind, pay_in_advance, invoiceable, prorated, min));
     let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
-    let filters = filters_raw
+    let filters: Vec<ChargeFilter> = filters_raw
         .into_iter()
         .enumerate()
         .filter_map(|(i, (values, p, name))| {
@@ -715,6 +717,7 @@ pub(crate) fn parse_charge(
     let (Some(currency), Some(props)) = (currency, props) else {
         return Err(failure(report));
     };
+    let echo = Echo::new(&props.model, currency, invoiceable, labels, &filters);
     let charge = Charge {
         currency,
         model: props.model,
@@ -726,7 +729,7 @@ pub(crate) fn parse_charge(
         min_amount_cents: min,
         taxes,
         pricing_unit,
-        labels,
+        echo: Arc::new(echo),
     };
     report.finish(Some(charge)).map_err(RequestError::from)
 }

@@ -24,7 +24,7 @@ pub(super) fn group_keys(
             _ => None,
         };
         let place = Place::key(prefix, field);
-        report.check(rules::group_keys(keys, field, &place, &raw.show()))
+        report.check(rules::group_keys(keys, field, &place, &raw.shown()))
     };
     let pgk = Raw::of(props.pricing_group_keys);
     let legacy = Raw::of(props.grouped_by);

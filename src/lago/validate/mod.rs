@@ -161,7 +161,7 @@ pub(crate) fn amount(
     code: &'static str,
 ) -> Option<Exact> {
     match decimal_of(raw) {
-        Ok(d) => report.check(rules::amount(d, field, code, &place, &raw.show())),
+        Ok(d) => report.check(rules::amount(d, field, code, &place, &raw.shown())),
         Err(DecimalTextError::OutOfRange) => {
             report.out_of_range(place, raw);
             None

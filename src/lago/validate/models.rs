@@ -26,7 +26,7 @@ pub(super) fn package(
         "package_size",
         "invalid_package_size",
         &Place::key(prefix, "package_size"),
-        &size_raw.show(),
+        &size_raw.shown(),
     ));
     let free_raw = Raw::of(props.free_units);
     let free = report.check(rules::count(
@@ -34,7 +34,7 @@ pub(super) fn package(
         "free_units",
         "invalid_free_units",
         &Place::key(prefix, "free_units"),
-        &free_raw.show(),
+        &free_raw.shown(),
     ));
     Some(Package {
         amount: amount?,
@@ -105,7 +105,7 @@ fn free_events(
         FIELD,
         "invalid_free_units_per_events",
         &Place::key(prefix, FIELD),
-        &raw.show(),
+        &raw.shown(),
     );
     report.check(n).map(Some)
 }

@@ -1,110 +1,13 @@
-//! Fees: a model outcome made invoice-ready (semantics.md §4, §6, §7).
-
-use crate::exact::Exact;
+//! A fee's money figures: a model amount (in the currency or a pricing
+//! unit) to cents, unit amounts and pricing-unit details (semantics.md §4.1,
+//! §4.6 with M8), and its taxes (§7).
 
 use crate::charge::{PricingUnit, Tax};
-use crate::details::AmountDetails;
 use crate::error::ArithmeticError;
-use crate::exact;
+use crate::exact::{self, Exact};
 use crate::money::{Currency, cents_of};
 
-/// One fee: a bucket's (or a pay-in-advance event's, or the true-up's)
-/// amount with its cents, unit amounts and taxes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Fee {
-    /// Units billed (0 when the fee was clamped).
-    pub units: Exact,
-    /// Events counted.
-    pub events_count: u64,
-    /// Exact amount in the currency's main unit.
-    pub amount: Exact,
-    /// `amount` rounded half away from zero to minor units.
-    pub amount_cents: i128,
-    /// `amount` in minor units, unrounded.
-    pub precise_amount_cents: Exact,
-    /// The unit amount in minor units, truncated toward zero (Q17).
-    pub unit_amount_cents: i128,
-    /// The exact unit amount in the main unit.
-    pub precise_unit_amount: Exact,
-    /// The model's amount details (kept as computed, even when clamped).
-    pub amount_details: AmountDetails,
-    /// The figures in the pricing unit, when the charge has one.
-    pub pricing_unit_details: Option<Box<PricingUnitDetails>>,
-    /// Taxes on this fee.
-    pub taxes: FeeTaxes,
-    /// Whether this fee bills a pay-in-advance event.
-    pub pay_in_advance: bool,
-    /// The charge filter that priced the bucket (index into the charge's
-    /// filters), `None` for the default bucket and the true-up.
-    pub filter: Option<usize>,
-    /// The group this fee prices (key, value), when the charge is grouped.
-    pub grouped_by: Option<Vec<(String, Option<String>)>>,
-    /// Projected usage, when asked for.
-    pub projection: Option<Box<Projection>>,
-}
-
-/// Taxes of one fee (semantics.md §7, exact decimals).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct FeeTaxes {
-    /// Each tax, rounded on its own.
-    pub applied: Vec<AppliedTax>,
-    /// The rounded sum of the exact tax amounts (Q23, kept).
-    pub taxes_amount_cents: i128,
-    /// The sum of the exact taxes on the precise amount.
-    pub taxes_precise_amount_cents: Exact,
-    /// The sum of the rates.
-    pub taxes_rate: Exact,
-    /// `amount_cents + taxes_amount_cents`.
-    pub total_amount_cents: i128,
-}
-
-/// One tax on one fee.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AppliedTax {
-    /// Tax code.
-    pub code: String,
-    /// Tax name.
-    pub name: Option<String>,
-    /// Rate in percent.
-    pub rate: Exact,
-    /// `amount_cents × rate / 100`, rounded half away from zero.
-    pub amount_cents: i128,
-    /// `precise_amount_cents × rate / 100`, exact.
-    pub precise_amount_cents: Exact,
-}
-
-/// A fee's figures in its pricing unit (semantics.md §4.6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PricingUnitDetails {
-    /// The pricing unit's code.
-    pub pricing_unit_code: String,
-    /// Currency per pricing unit.
-    pub conversion_rate: Exact,
-    /// The amount rounded to pricing-unit cents (2 decimals).
-    pub amount_cents: i128,
-    /// The amount in pricing-unit cents, unrounded.
-    pub precise_amount_cents: Exact,
-    /// The unit amount in pricing-unit cents, truncated.
-    pub unit_amount_cents: i128,
-    /// The exact unit amount in pricing units.
-    pub precise_unit_amount: Exact,
-}
-
-/// Projected usage of a fee (semantics.md §2.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Projection {
-    /// Units projected to the full period, rounded to 2 decimals.
-    pub projected_units: Exact,
-    /// The amount those units would cost.
-    pub projected_amount: Exact,
-    /// It in minor units (0 if negative).
-    pub projected_amount_cents: i128,
-}
+use super::{AppliedTax, FeeTaxes, PricingUnitDetails};
 
 /// What a fee is built from: an amount and unit amount in the model's unit
 /// (currency or pricing unit), already clamped.

@@ -1,0 +1,209 @@
+//! Pay in advance (semantics.md §5 with M8, M11): one event priced as the
+//! step from the usage without it to the usage with it, the incremental API
+//! that `rate_event` and `price_step` share.
+
+use super::totals;
+use crate::charge::Charge;
+use crate::details::{AmountDetails, GraduatedPercentageLine, PercentageDetails};
+use crate::error::{ArithmeticError, RateError, UsageError};
+use crate::exact::{self, Exact};
+use crate::fee::{self, Fee, Priced};
+use crate::models::{ChargeModel, Context};
+use crate::money::Currency;
+use crate::rate::{Bucket, ChargeFees, Event};
+use crate::usage::Usage;
+
+impl Charge {
+    /// Prices one pay-in-advance event (§5 with M8, M11): the charge applied
+    /// to `bucket.usage` (which includes the event) minus the charge applied
+    /// without it.
+    ///
+    /// # Errors
+    /// [`RateError::Usage`] when the charge is not paid in advance, the
+    /// event is negative or above the usage, or the bucket has no events;
+    /// [`RateError::Arithmetic`] for a figure outside the decimal range.
+    pub fn rate_event(&self, bucket: &Bucket, event: &Event) -> Result<ChargeFees, RateError> {
+        if !self.pay_in_advance {
+            return Err(UsageError::new("event: the charge is not pay_in_advance").into());
+        }
+        let resolved = self.resolve(0, bucket)?;
+        let with = &bucket.usage;
+        let step = self.step(resolved.model, with, event)?;
+        let mut fee = step;
+        fee.filter = resolved.filter;
+        fee.grouped_by = bucket.grouped_by.clone();
+        totals(vec![fee], None)
+    }
+
+    /// The fee for the step from the usage without `event` to `with` (the
+    /// incremental API pay in advance is built on).
+    fn step(&self, model: &ChargeModel, with: &Usage, event: &Event) -> Result<Fee, RateError> {
+        const WHAT: &str = "pay-in-advance amount";
+        let without = self.without(with, event)?;
+        let running_total = match model {
+            ChargeModel::Percentage(p) => Some(p.running_total(&with.event_values)?),
+            _ => None,
+        };
+        let base = Context {
+            prorated: false,
+            first_event_excluded: false,
+            running_total: running_total.as_deref(),
+        };
+        let with_out = model.apply_with(with, self.currency, base)?;
+        let without_ctx = Context {
+            first_event_excluded: without.events_count == 0,
+            ..base
+        };
+        let without_out = model.apply_with(&without, self.currency, without_ctx)?;
+        let delta = exact::sub(with_out.amount, without_out.amount, WHAT)?.max(Exact::ZERO);
+        let units = event.value;
+        let unit_currency = if self.pricing_unit.is_some() {
+            Currency::PRICING_UNIT
+        } else {
+            self.currency
+        };
+        let rounded = exact::round_half_away(delta, unit_currency.exponent());
+        let unit_amount = exact::quotient(rounded, units, "pay-in-advance unit_amount")?;
+        let details = step_details(&with_out.details, &without_out.details)?;
+        let priced = Priced {
+            amount: delta,
+            unit_amount,
+        };
+        let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
+        let taxes = fee::taxes(&self.taxes, money.amount_cents, money.precise_amount_cents)?;
+        Ok(Fee::new(
+            &self.echo,
+            (units, 1),
+            money,
+            taxes,
+            details,
+            true,
+        ))
+    }
+
+    /// The usage before `event`: `with` less the event's units, count,
+    /// value and price, after checking that `with` can include it.
+    fn without(&self, with: &Usage, event: &Event) -> Result<Usage, RateError> {
+        const WHAT: &str = "pay-in-advance amount";
+        if with.events_count == 0 {
+            return Err(UsageError::new("usage.events_count must be > 0 with an event").into());
+        }
+        if event.value.is_negative() && !event.value.is_zero() {
+            return Err(
+                UsageError::new(format!("event.value must be >= 0, got {}", event.value)).into(),
+            );
+        }
+        let ceiling = if self.prorated {
+            with.full_or_units()
+        } else {
+            with.units
+        };
+        if event.value > ceiling {
+            return Err(UsageError::new(format!(
+                "event.value {} is above the usage units {ceiling}",
+                event.value
+            ))
+            .into());
+        }
+        let contribution = if self.prorated {
+            event.prorated_value.unwrap_or(event.value)
+        } else {
+            event.value
+        };
+        let mut without = Usage::new(exact::sub(with.units, contribution, WHAT)?)
+            .with_events_count(with.events_count - 1);
+        without.event_values = with.event_values.clone();
+        if !without.event_values.is_empty() {
+            let Some(pos) = without.event_values.iter().rposition(|v| *v == event.value) else {
+                return Err(UsageError::new(format!(
+                    "usage.event_values must include the event's value {}",
+                    event.value
+                ))
+                .into());
+            };
+            without.event_values.remove(pos);
+        }
+        if let Some(pt) = with.precise_total_amount_cents {
+            let own = event.precise_total_amount_cents.unwrap_or(Exact::ZERO);
+            without.precise_total_amount_cents = Some(exact::sub(pt, own, WHAT)?);
+        }
+        Ok(without)
+    }
+
+    /// The fee for going from `before` to `after` usage of the default
+    /// bucket, as a pay-in-advance event of `after.units − before.units`
+    /// units would be billed: callers never subtract by hand.
+    ///
+    /// # Errors
+    /// As [`Charge::rate_event`].
+    pub fn price_step(&self, before: &Usage, after: &Usage) -> Result<Fee, RateError> {
+        let value = exact::sub(after.units, before.units, "pay-in-advance step")?;
+        let mut with = after.clone();
+        with.events_count = before.events_count.saturating_add(1);
+        if !with.event_values.is_empty() || !before.event_values.is_empty() {
+            with.event_values = before.event_values.clone();
+            with.event_values.push(value);
+        }
+        self.step(&self.model, &with, &Event::new(value))
+    }
+}
+
+/// In-advance amount details: "with" minus "without" (§5, Q26 kept, M4).
+fn step_details(
+    with: &AmountDetails,
+    without: &AmountDetails,
+) -> Result<AmountDetails, ArithmeticError> {
+    const WHAT: &str = "pay-in-advance amount_details";
+    let d = |a: Exact, b: Exact| exact::sub(a, b, WHAT);
+    Ok(match (with, without) {
+        (AmountDetails::Percentage(w), AmountDetails::Percentage(o)) => {
+            let units = d(w.units, o.units)?;
+            let paid_units = d(w.paid_units, o.paid_units)?;
+            AmountDetails::Percentage(Box::new(PercentageDetails {
+                units,
+                free_units: d(units, paid_units)?,
+                free_events: w.free_events.saturating_sub(o.free_events),
+                paid_units,
+                rate: w.rate,
+                per_unit_total_amount: d(w.per_unit_total_amount, o.per_unit_total_amount)?,
+                paid_events: w.paid_events.saturating_sub(o.paid_events),
+                fixed_fee_unit_amount: w.fixed_fee_unit_amount,
+                fixed_fee_total_amount: d(w.fixed_fee_total_amount, o.fixed_fee_total_amount)?,
+                min_max_adjustment_total_amount: d(
+                    w.min_max_adjustment_total_amount,
+                    o.min_max_adjustment_total_amount,
+                )?,
+            }))
+        }
+        (AmountDetails::GraduatedPercentage(w), AmountDetails::GraduatedPercentage(o)) => {
+            let mut lines = Vec::with_capacity(w.len());
+            for line in w {
+                let other = o
+                    .iter()
+                    .find(|l| l.from_value == line.from_value && l.to_value == line.to_value);
+                let (flat, units, total) = other
+                    .map_or((Exact::ZERO, Exact::ZERO, Exact::ZERO), |l| {
+                        (l.flat_unit_amount, l.units, l.total_with_flat_amount)
+                    });
+                let units = d(line.units, units)?;
+                let total = d(line.total_with_flat_amount, total)?;
+                let average = if units > Exact::ZERO {
+                    exact::quotient_rounded(total, units, 2, WHAT)?
+                } else {
+                    Exact::ZERO
+                };
+                lines.push(GraduatedPercentageLine {
+                    from_value: line.from_value,
+                    to_value: line.to_value,
+                    flat_unit_amount: d(line.flat_unit_amount, flat)?,
+                    rate: line.rate,
+                    units,
+                    per_unit_total_amount: average,
+                    total_with_flat_amount: total,
+                });
+            }
+            AmountDetails::GraduatedPercentage(lines)
+        }
+        _ => AmountDetails::Empty,
+    })
+}
