@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::currency::Currency;
 use crate::error::{ValidationError, Violation};
 use crate::exact::Exact;
 use crate::fee::Echo;
 use crate::models::{ChargeModel, ModelKind};
-use crate::money::Currency;
 use crate::rules::{self, Violations};
 
 /// A validated charge definition, priced in one currency.
@@ -242,14 +242,13 @@ impl PricingUnit {
 
 /// The charge-level rules (semantics.md §8.4), on what a charge says of
 /// itself; `kind` is the model's, when known.
+#[inline]
 pub(crate) fn flag_rules(
     kind: Option<ModelKind>,
-    pay_in_advance: bool,
-    invoiceable: bool,
-    prorated: bool,
+    (pay_in_advance, invoiceable, prorated): (bool, bool, bool),
     min_amount_cents: i128,
-) -> Vec<Violation> {
-    let mut out = Vec::new();
+    out: &mut Vec<Violation>,
+) {
     if min_amount_cents < 0 {
         out.push(Violation::new(
             "min_amount_cents",
@@ -272,14 +271,17 @@ pub(crate) fn flag_rules(
         ));
     }
     if let Some(k) = kind {
-        out.extend(model_flag_rules(k, pay_in_advance, prorated));
+        model_flag_rules(k, pay_in_advance, prorated, out);
     }
-    out
 }
 
 /// The rules between the model and how it is billed (§8.4).
-fn model_flag_rules(kind: ModelKind, pay_in_advance: bool, prorated: bool) -> Vec<Violation> {
-    let mut out = Vec::new();
+fn model_flag_rules(
+    kind: ModelKind,
+    pay_in_advance: bool,
+    prorated: bool,
+    out: &mut Vec<Violation>,
+) {
     if pay_in_advance && kind == ModelKind::Volume {
         out.push(Violation::new(
             "pay_in_advance",
@@ -310,7 +312,6 @@ fn model_flag_rules(kind: ModelKind, pay_in_advance: bool, prorated: bool) -> Ve
             ),
         ));
     }
-    out
 }
 
 /// Builds a [`Charge`] in code: the model first, then what the charge adds
@@ -426,15 +427,8 @@ impl ChargeBuilder {
         let c = &self.charge;
         let kind = c.model.kind();
         let mut found = Violations::default();
-        for v in flag_rules(
-            Some(kind),
-            c.pay_in_advance,
-            c.invoiceable,
-            c.prorated,
-            c.min_amount_cents,
-        ) {
-            found.push(v);
-        }
+        let flags = (c.pay_in_advance, c.invoiceable, c.prorated);
+        flag_rules(Some(kind), flags, c.min_amount_cents, &mut found.0);
         let keys = |keys: &[String], prefix: &str| {
             let place = format!("{prefix}pricing_group_keys");
             let shown = rules::shown_list(keys);

@@ -159,6 +159,7 @@
 #![deny(clippy::float_arithmetic)]
 
 mod charge;
+mod currency;
 mod customer_usage;
 mod details;
 mod error;
@@ -168,7 +169,6 @@ mod fee;
 #[cfg(feature = "lago")]
 mod lago;
 mod models;
-mod money;
 mod plan;
 mod rate;
 mod rules;
@@ -176,6 +176,7 @@ mod tiers;
 mod usage;
 
 pub use charge::{Charge, ChargeBuilder, ChargeFilter, Labels, PricingUnit, Tax};
+pub use currency::Currency;
 pub use customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
     PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
@@ -206,7 +207,6 @@ pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage,
     PercentageBuilder, RateTierPrice, Standard, TierPrice, Volume,
 };
-pub use money::Currency;
 pub use plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
 pub use rate::{Bucket, ChargeFees, Event, Period};
 pub use tiers::{Tier, Tiers};

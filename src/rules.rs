@@ -21,6 +21,7 @@ pub(crate) struct Violations(pub(crate) Vec<Violation>);
 
 impl Violations {
     /// Records the violation of a failed rule; gives its value otherwise.
+    #[inline]
     pub(crate) fn check<T>(&mut self, rule: Result<T, Violation>) -> Option<T> {
         match rule {
             Ok(v) => Some(v),
@@ -46,6 +47,7 @@ impl Violations {
 }
 
 /// Lago's `valid_amount?` on a decimal (§8.1): at least 0.
+#[inline]
 pub(crate) fn amount(
     value: Exact,
     field: &str,
@@ -65,6 +67,7 @@ pub(crate) fn amount(
 
 /// [`amount`] of a typed value: the field is its own place, the value its
 /// own text.
+#[inline]
 pub(crate) fn typed_amount(
     value: Exact,
     field: &str,
@@ -75,6 +78,7 @@ pub(crate) fn typed_amount(
 
 /// A count that must be an integer above 0 (`package_size`,
 /// `free_units_per_events`); `None` is a value that is not an integer.
+#[inline]
 pub(crate) fn positive_count(
     value: Option<i128>,
     field: &str,
@@ -96,6 +100,7 @@ pub(crate) fn positive_count(
 
 /// A count that must be an integer of at least 0 (`free_units`); `None` is
 /// a value that is not an integer.
+#[inline]
 pub(crate) fn count(
     value: Option<i128>,
     field: &str,
@@ -136,6 +141,7 @@ pub(crate) fn per_transaction_bounds(
 }
 
 /// Grouping keys (§8.3: Lago's `all?(&:present?)`): every key non-blank.
+#[inline]
 pub(crate) fn group_keys(
     keys: Option<Vec<String>>,
     field: &str,

@@ -8,8 +8,8 @@
 
 use std::fmt::Display;
 
-use crate::error::{ArithmeticError, Violation};
-use crate::exact::{self, Exact};
+use crate::error::Violation;
+use crate::exact::{Exact, Overflow};
 use crate::rules::Violations;
 
 /// One tier of a graduated, graduated-percentage or volume charge.
@@ -231,8 +231,8 @@ impl<P> Tiers<P> {
     pub(crate) fn walk(
         &self,
         units: Exact,
-        mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), ArithmeticError>,
-    ) -> Result<(), ArithmeticError> {
+        mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), Overflow>,
+    ) -> Result<(), Overflow> {
         // Every tier up to the one containing `units` is visited anyway, so
         // the walk finds that tier itself: the first whose `to` is not below
         // `units` (the same tier as `find`).
@@ -242,7 +242,7 @@ impl<P> Tiers<P> {
                 Some(to) if to < units => (to, false),
                 _ => (units, true),
             };
-            let mut n = exact::sub(upper, lower, "tier units")?;
+            let mut n = upper.minus(lower)?;
             if i > 0 && n.is_negative() {
                 n = Exact::ZERO;
             }

@@ -15,10 +15,10 @@ mod totals;
 pub use period::{PeriodError, UsagePeriod};
 
 use crate::charge::Tax;
+use crate::currency::Currency;
 use crate::error::RateError;
 use crate::exact::Exact;
 use crate::fee::Fee;
-use crate::money::Currency;
 use crate::plan::{Plan, PlanCharge};
 use crate::usage::Usage;
 

@@ -415,8 +415,9 @@ impl fmt::Debug for Exact {
     }
 }
 
-// Transitional forms that name the figure at every operation; the call
-// sites move to the methods (`plus`, `times`, …) and `Figure::figure`.
+// Transitional forms that name the figure at every operation, for the
+// price exploration code until it moves to the methods (`plus`, `times`,
+// …) and `Figure::figure`.
 
 /// `a × b`, exactly, in figure `what`.
 #[inline(always)]
@@ -466,17 +467,6 @@ pub(crate) fn mul_div(
     what: &'static str,
 ) -> Result<Exact, ArithmeticError> {
     a.times_over(b, c).figure(what)
-}
-
-/// `a / b` rounded once at `dp` places, in figure `what`.
-#[inline]
-pub(crate) fn quotient_rounded(
-    a: Exact,
-    b: Exact,
-    dp: u32,
-    what: &'static str,
-) -> Result<Exact, ArithmeticError> {
-    a.over_rounded(b, dp).figure(what)
 }
 
 #[cfg(test)]

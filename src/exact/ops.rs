@@ -96,6 +96,12 @@ impl Exact {
         quotient_rounded(self, rhs, dp)
     }
 
+    /// `self / 100`, exactly: `x.times(rate)?.percent()` is `rate` % of `x`.
+    #[inline]
+    pub(crate) fn percent(self) -> Result<Self, Overflow> {
+        self.div_pow10(2)
+    }
+
     /// `self / 10^k`, exactly (a percentage, a minor-unit scale).
     #[inline]
     pub(crate) fn div_pow10(self, k: u32) -> Result<Self, Overflow> {

@@ -66,6 +66,19 @@ pub enum ExploreError {
     Arithmetic(#[from] ArithmeticError),
 }
 
+impl ExploreError {
+    /// The explore contract's code: `invalid_usage`, `unsupported` or
+    /// `arithmetic_overflow`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rate(e) => e.code(),
+            Self::InvalidUsage(_) | Self::TooManyPieces { .. } => "invalid_usage",
+            Self::Unsupported(_) => "unsupported",
+            Self::Arithmetic(e) => e.code(),
+        }
+    }
+}
+
 /// A charge and a bucket template, ready to answer questions about the
 /// units: built by [`Charge::explore`].
 #[derive(Debug, Clone)]

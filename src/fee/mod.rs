@@ -9,10 +9,10 @@ use std::sync::Arc;
 pub(crate) use money::{Money, Priced, money, taxes};
 
 use crate::charge::{ChargeFilter, Labels};
+use crate::currency::Currency;
 use crate::details::AmountDetails;
 use crate::exact::Exact;
 use crate::models::ChargeModel;
-use crate::money::Currency;
 
 /// One fee: a bucket's (or a pay-in-advance event's, or the true-up's)
 /// amount with its cents, unit amounts and taxes.
@@ -75,6 +75,7 @@ pub(crate) struct FilterEcho {
 impl Echo {
     /// What the fees of a charge of `model` in `currency`, with these
     /// labels and filters, show of it.
+    #[inline]
     pub(crate) fn new(
         model: &ChargeModel,
         currency: Currency,
@@ -113,6 +114,7 @@ impl Fee {
     /// A fee of `units` and `events_count` priced at `money`, with its
     /// taxes and amount details, for the charge `echo` shows; no filter, no
     /// group and no projection yet.
+    #[inline]
     pub(crate) fn new(
         echo: &Arc<Echo>,
         (units, events_count): (Exact, u64),

@@ -3,9 +3,9 @@
 //! §4.6 with M8), and its taxes (§7).
 
 use crate::charge::{PricingUnit, Tax};
+use crate::currency::{Currency, cents_of};
 use crate::error::ArithmeticError;
-use crate::exact::{self, Exact};
-use crate::money::{Currency, cents_of};
+use crate::exact::{Exact, Figure, Overflow};
 
 use super::{AppliedTax, FeeTaxes, PricingUnitDetails};
 
@@ -50,24 +50,14 @@ pub(crate) fn money(
     let pu_unit_amount_cents = pu_currency.to_cents_truncated(priced.unit_amount)?;
     // Fiat figures come from the rounded (amount) and truncated (unit)
     // pricing-unit cents, as Lago converts them (Q19, kept).
-    let fiat_amount = exact::div_pow10(
-        exact::mul(
-            Exact::try_from(pu_amount_cents)?,
-            pu.conversion_rate,
-            "pricing unit conversion",
-        )?,
-        2,
-        "pricing unit conversion",
-    )?;
-    let fiat_unit = exact::div_pow10(
-        exact::mul(
-            Exact::try_from(pu_unit_amount_cents)?,
-            pu.conversion_rate,
-            "pricing unit conversion",
-        )?,
-        2,
-        "pricing unit conversion",
-    )?;
+    let to_fiat = |cents: i128| {
+        Exact::try_from(cents)?
+            .times(pu.conversion_rate)
+            .and_then(Exact::percent)
+            .figure("pricing unit conversion")
+    };
+    let fiat_amount = to_fiat(pu_amount_cents)?;
+    let fiat_unit = to_fiat(pu_unit_amount_cents)?;
     let (fiat_cents, fiat_precise) = currency.cents_and_precise(fiat_amount)?;
     Ok(Money {
         amount: fiat_amount,
@@ -93,7 +83,6 @@ pub(crate) fn taxes(
     amount_cents: i128,
     precise_amount_cents: Exact,
 ) -> Result<FeeTaxes, ArithmeticError> {
-    const WHAT: &str = "taxes";
     let base = Exact::try_from(amount_cents)?;
     let mut out = FeeTaxes {
         applied: Vec::with_capacity(taxes.len()),
@@ -101,24 +90,27 @@ pub(crate) fn taxes(
     };
     let mut exact_sum = Exact::ZERO;
     for tax in taxes {
-        let t = exact::div_pow10(exact::mul(base, tax.rate, WHAT)?, 2, WHAT)?;
-        let t_precise =
-            exact::div_pow10(exact::mul(precise_amount_cents, tax.rate, WHAT)?, 2, WHAT)?;
-        exact_sum = exact::add(exact_sum, t, WHAT)?;
-        out.taxes_precise_amount_cents =
-            exact::add(out.taxes_precise_amount_cents, t_precise, WHAT)?;
-        out.taxes_rate = exact::add(out.taxes_rate, tax.rate, WHAT)?;
-        out.applied.push(AppliedTax {
-            code: tax.code.clone(),
-            name: tax.name.clone(),
-            rate: tax.rate,
-            amount_cents: cents_of(exact::round_half_away(t, 0)),
-            precise_amount_cents: t_precise,
-        });
+        let applied = (|| {
+            let t = base.times(tax.rate)?.percent()?;
+            let t_precise = precise_amount_cents.times(tax.rate)?.percent()?;
+            exact_sum = exact_sum.plus(t)?;
+            out.taxes_precise_amount_cents = out.taxes_precise_amount_cents.plus(t_precise)?;
+            out.taxes_rate = out.taxes_rate.plus(tax.rate)?;
+            Ok(AppliedTax {
+                code: tax.code.clone(),
+                name: tax.name.clone(),
+                rate: tax.rate,
+                amount_cents: cents_of(t.round_half_away(0)),
+                precise_amount_cents: t_precise,
+            })
+        })()
+        .figure("taxes")?;
+        out.applied.push(applied);
     }
-    out.taxes_amount_cents = cents_of(exact::round_half_away(exact_sum, 0));
+    out.taxes_amount_cents = cents_of(exact_sum.round_half_away(0));
     out.total_amount_cents = amount_cents
         .checked_add(out.taxes_amount_cents)
-        .ok_or(ArithmeticError::new(WHAT))?;
+        .ok_or(Overflow)
+        .figure("taxes")?;
     Ok(out)
 }

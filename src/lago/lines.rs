@@ -98,6 +98,17 @@ pub enum ServeError {
     Write(#[source] io::Error),
 }
 
+impl ServeError {
+    /// `"input_unreadable"` (exit status 2) or `"output_unwritable"` (exit
+    /// status 3): the CLI's exit statuses, which have no error record.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read(_) => "input_unreadable",
+            Self::Write(_) => "output_unwritable",
+        }
+    }
+}
+
 /// Answers every request of `input` on `out`, one result line per request,
 /// in input order: `handler` writes the result of one request (without a
 /// newline) and says how it turned out, as [`crate::rate_json`] does.

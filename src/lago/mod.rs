@@ -118,24 +118,8 @@ fn write_request_error(
     error: &RequestError,
     pretty: bool,
 ) -> Outcome {
-    let (code, message, details) = match error {
-        RequestError::Parse(m) => ("parse_error", m.clone(), None),
-        RequestError::Validation(v) => {
-            let message = v
-                .iter()
-                .map(|x| x.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            ("validation_error", message, Some(v.as_slice()))
-        }
-        RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
-        RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
-        RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
-        RequestError::Definition(e) => {
-            let (code, message) = RequestError::definition_failure(e);
-            (code, message, None)
-        }
-    };
+    let message = error.message();
+    let (code, details) = (error.code(), error.details());
     response::write_error(out, id, code, &message, details, pretty);
     Outcome::Failed
 }

@@ -12,7 +12,8 @@ use crate::lago::raw::RawJson;
 use serde::Deserialize;
 
 use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax, flag_rules};
-use crate::error::{DefinitionError, Violation};
+use crate::currency::Currency;
+use crate::error::{DefinitionError, ValidationError, Violation};
 use crate::fee::Echo;
 use crate::lago::decimal::{DecimalTextError, parse_decimal};
 use crate::lago::fields::RawProperties;
@@ -20,71 +21,95 @@ use crate::lago::raw::Raw;
 use crate::lago::validate::{self, Place, Report};
 use crate::models::ChargeModel;
 use crate::models::ModelKind;
-use crate::money::Currency;
 use crate::rate::{Bucket, Event, Period};
 use crate::rules;
 use crate::usage::Usage;
 
-/// Why a request could not be priced, as the contract's error codes.
+/// Why a request could not be priced, as the contract's error codes. A
+/// charge or plan definition's failure travels as it is, the library
+/// face's [`DefinitionError`]: wrapped here, never converted back and forth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RequestError {
     /// `parse_error`.
     Parse(String),
-    /// `validation_error`, with every violation.
-    Validation(Vec<Violation>),
     /// `unsupported`, with its message.
     Unsupported(String),
     /// `arithmetic_overflow` for a request value (usage, event).
     Overflow(String),
     /// `invalid_usage`.
     Usage(String),
-    /// A charge definition that is not invalid but cannot be priced:
-    /// `unsupported` (a model, a field) or `arithmetic_overflow` (a value
-    /// out of range), kept typed for [`Charge::from_lago_json`].
+    /// A definition that cannot be priced (its own code: validation,
+    /// unsupported, out of range, malformed).
     Definition(DefinitionError),
 }
 
 impl From<DefinitionError> for RequestError {
     fn from(e: DefinitionError) -> Self {
-        match e {
-            DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::Malformed(m) => Self::Parse(m),
-            other => Self::Definition(other),
-        }
+        Self::Definition(e)
     }
 }
 
 impl RequestError {
-    /// The contract's code and message for a definition that cannot be
-    /// priced.
-    pub(crate) fn definition_failure(e: &DefinitionError) -> (&'static str, String) {
-        match e {
-            DefinitionError::Unsupported(model) if model == "custom" => (
-                "unsupported",
-                format!("{e} (Lago's custom model runs user scripts)"),
-            ),
-            DefinitionError::Unsupported(_) | DefinitionError::UnsupportedField { .. } => {
-                ("unsupported", e.to_string())
-            }
-            DefinitionError::OutOfRange { .. } => ("arithmetic_overflow", e.to_string()),
-            DefinitionError::Invalid(_) => ("validation_error", e.to_string()),
-            DefinitionError::Malformed(_) => ("parse_error", e.to_string()),
+    /// The contract's code.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::Parse(_) => "parse_error",
+            Self::Unsupported(_) => "unsupported",
+            Self::Overflow(_) => "arithmetic_overflow",
+            Self::Usage(_) => "invalid_usage",
+            Self::Definition(d) => d.code(),
         }
     }
 
-    /// The error with a typed definition error turned into the message the
-    /// contract writes for it, for a caller that places messages inside a
-    /// larger request (a plan's charge).
-    pub(crate) fn flattened(self) -> Self {
-        let Self::Definition(e) = self else {
-            return self;
-        };
-        let (_, message) = Self::definition_failure(&e);
-        match e {
-            DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::Malformed(m) => Self::Parse(m),
-            DefinitionError::OutOfRange { .. } => Self::Overflow(message),
-            _ => Self::Unsupported(message),
+    /// The contract's message (violations joined with `"; "`).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Parse(m) | Self::Unsupported(m) | Self::Overflow(m) | Self::Usage(m) => m.clone(),
+            Self::Definition(d) => d.to_string(),
+        }
+    }
+
+    /// The violations of a `validation_error`.
+    pub(crate) fn details(&self) -> Option<&[Violation]> {
+        match self {
+            Self::Definition(DefinitionError::Invalid(v)) => Some(&v.violations),
+            _ => None,
+        }
+    }
+
+    /// The same error with every message placed by `place` (a charge's
+    /// messages inside a plan), keeping the code.
+    pub(crate) fn placed(self, place: impl Fn(&str) -> String) -> Self {
+        let message = place(&self.message());
+        match self {
+            Self::Definition(DefinitionError::Invalid(v)) => {
+                let violations = v
+                    .violations
+                    .into_iter()
+                    .map(|x| Violation::new(x.field, x.code, place(&x.message)))
+                    .collect();
+                Self::Definition(DefinitionError::Invalid(ValidationError { violations }))
+            }
+            Self::Parse(_) | Self::Definition(DefinitionError::Malformed(_)) => {
+                Self::Parse(message)
+            }
+            Self::Overflow(_) | Self::Definition(DefinitionError::OutOfRange { .. }) => {
+                Self::Overflow(message)
+            }
+            Self::Usage(_) => Self::Usage(message),
+            Self::Unsupported(_) | Self::Definition(_) => Self::Unsupported(message),
+        }
+    }
+
+    /// The error as the library face reports a definition's failure
+    /// (`from_lago_json`): a definition error as it is, anything else a
+    /// malformed definition.
+    pub(crate) fn into_definition(self) -> DefinitionError {
+        match self {
+            Self::Definition(d) => d,
+            Self::Unsupported(m) | Self::Overflow(m) | Self::Parse(m) | Self::Usage(m) => {
+                DefinitionError::Malformed(m)
+            }
         }
     }
 }
@@ -235,7 +260,10 @@ pub(crate) fn boolean(
 fn failure(report: Report) -> RequestError {
     match report.finish::<()>(None) {
         Err(e) => e.into(),
-        Ok(()) => RequestError::Validation(Vec::new()),
+        Ok(()) => DefinitionError::Invalid(ValidationError {
+            violations: Vec::new(),
+        })
+        .into(),
     }
 }
 
@@ -696,24 +724,21 @@ pub(crate) fn parse_charge(
     let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
     // Charge-level rules (semantics.md §8.4), the builder's own.
     let (pay_in_advance, invoiceable, prorated, min) = flags;
-    report
-        .violations
-        .extend(flag_rules(kind, pay_in_advance, invoiceable, prorated, min));
+    let flags = (pay_in_advance, invoiceable, prorated);
+    flag_rules(kind, flags, min, &mut report.violations);
     let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
-    let filters: Vec<ChargeFilter> = filters_raw
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, (values, p, name))| {
-            let prefix = format!("filters[{i}].properties.");
-            let fp = validate::properties(&mut report, kind?, &p, &prefix)?;
-            Some(ChargeFilter {
+    let mut filters = Vec::with_capacity(filters_raw.len());
+    for (i, (values, p, name)) in filters_raw.into_iter().enumerate() {
+        let prefix = format!("filters[{i}].properties.");
+        if let Some(fp) = kind.and_then(|k| validate::properties(&mut report, k, &p, &prefix)) {
+            filters.push(ChargeFilter {
                 values,
                 model: fp.model,
                 group_keys: fp.group_keys,
                 invoice_display_name: name,
-            })
-        })
-        .collect();
+            });
+        }
+    }
     let (Some(currency), Some(props)) = (currency, props) else {
         return Err(failure(report));
     };
@@ -1100,16 +1125,7 @@ fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, Req
 /// [`Charge::from_lago_json`].
 pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, DefinitionError> {
     let line = Line { text };
-    let to_definition = |e: RequestError| match e {
-        RequestError::Validation(v) => {
-            DefinitionError::Invalid(crate::error::ValidationError { violations: v })
-        }
-        RequestError::Definition(d) => d,
-        RequestError::Unsupported(m)
-        | RequestError::Overflow(m)
-        | RequestError::Parse(m)
-        | RequestError::Usage(m) => DefinitionError::Malformed(m),
-    };
+    let to_definition = RequestError::into_definition;
     let raw: RawJson<'_> =
         serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
     let rc: RawCharge<'_> = object(&line, "charge", raw).map_err(to_definition)?;

@@ -5,6 +5,7 @@ mod graduated;
 mod graduated_percentage;
 mod package;
 mod percentage;
+mod prorated_graduated;
 mod standard;
 mod volume;
 
@@ -17,9 +18,9 @@ pub use volume::Volume;
 
 use crate::exact::Exact;
 
+use crate::currency::Currency;
 use crate::details::AmountDetails;
 use crate::error::{ArithmeticError, Violation};
-use crate::money::Currency;
 use crate::rules;
 use crate::usage::Usage;
 

@@ -1,12 +1,10 @@
 //! `percentage`: a rate on the units, with free units, a fixed fee per
 //! event and per-transaction bounds.
 
-use crate::exact::Exact;
-
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PercentageDetails};
 use crate::error::{ArithmeticError, ValidationError};
-use crate::exact;
+use crate::exact::{Exact, Figure, Overflow};
 use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
@@ -219,9 +217,10 @@ impl Percentage {
     pub(crate) fn running_total(&self, values: &[Exact]) -> Result<Vec<Exact>, ArithmeticError> {
         let mut out = Vec::new();
         let mut acc = Exact::ZERO;
+        let total = |acc: Exact, v: Exact| acc.plus(v).figure("percentage running total");
         if let Some(n) = self.free_units_per_events {
             for v in values.iter().take(usize::try_from(n).unwrap_or(usize::MAX)) {
-                acc = exact::add(acc, *v, "percentage running total")?;
+                acc = total(acc, *v)?;
                 out.push(acc);
             }
         } else if let Some(t) = self.free_units_per_total_aggregation {
@@ -229,32 +228,17 @@ impl Percentage {
                 if acc > t {
                     break;
                 }
-                acc = exact::add(acc, *v, "percentage running total")?;
+                acc = total(acc, *v)?;
                 out.push(acc);
             }
         }
         Ok(out)
     }
 
-    /// Prices `usage`. `running_total` is the one computed from the "with"
-    /// side's events, which Lago reuses on the "without" side of a
-    /// pay-in-advance event; `None` computes it from `usage.event_values`.
-    pub(crate) fn apply(
-        &self,
-        usage: &Usage,
-        running_total: Option<&[Exact]>,
-    ) -> Result<ModelOutcome, ArithmeticError> {
-        const WHAT: &str = "percentage amount";
-        let own;
-        let rt = match running_total {
-            Some(rt) => rt,
-            None => {
-                own = self.running_total(&usage.event_values)?;
-                &own
-            }
-        };
-        let units = usage.units;
-        let count = usage.events_count;
+    /// The free units and the free events the running totals give (the
+    /// conformance README's rules; Q12 kept: an event that exactly uses up
+    /// T is paid).
+    fn free(&self, rt: &[Exact]) -> (Exact, u64) {
         let n = self.free_units_per_events.unwrap_or(0);
         let t = self.free_units_per_total_aggregation.unwrap_or(Exact::ZERO);
         let last = rt.last().copied().unwrap_or(Exact::ZERO);
@@ -265,50 +249,88 @@ impl Percentage {
         } else {
             t
         };
-        // Strict `<` (Q12, kept): an event that exactly uses up T is paid.
         let under_t = rt.iter().filter(|e| **e < t).count() as u64;
         let free_count = match (n, under_t) {
             (0, c) => c,
             (n, 0) => n,
             (n, c) => n.min(c),
         };
+        (free_value, free_count)
+    }
+
+    /// Prices `usage`. `running_total` is the one computed from the "with"
+    /// side's events, which Lago reuses on the "without" side of a
+    /// pay-in-advance event; `None` computes it from `usage.event_values`.
+    pub(crate) fn apply(
+        &self,
+        usage: &Usage,
+        running_total: Option<&[Exact]>,
+    ) -> Result<ModelOutcome, ArithmeticError> {
+        let own;
+        let rt = match running_total {
+            Some(rt) => rt,
+            None => {
+                own = self.running_total(&usage.event_values)?;
+                &own
+            }
+        };
+        let (free_value, free_count) = self.free(rt);
+        let details = self
+            .details(usage, free_value, free_count)
+            .figure("percentage amount")?;
+        let amount = if self.per_transaction() {
+            self.per_transaction_total(&usage.event_values)
+                .figure("percentage per-transaction amount")?
+        } else {
+            details
+                .per_unit_total_amount
+                .plus(details.fixed_fee_total_amount)
+                .figure("percentage amount")?
+        };
+        let unit_amount = amount
+            .over(usage.full_or_units())
+            .figure("percentage unit_amount")?;
+        let mut details = details;
+        if self.per_transaction() {
+            // What the per-transaction bounds added or removed.
+            details.min_max_adjustment_total_amount = amount
+                .minus(details.per_unit_total_amount)
+                .and_then(|x| x.minus(details.fixed_fee_total_amount))
+                .figure("percentage amount")?;
+        }
+        Ok(ModelOutcome {
+            amount,
+            unit_amount,
+            details: AmountDetails::Percentage(Box::new(details)),
+        })
+    }
+
+    /// The details of `usage` with these free units and events: the rate
+    /// on the paid units, the fixed fees of the paid events.
+    fn details(
+        &self,
+        usage: &Usage,
+        free_value: Exact,
+        free_count: u64,
+    ) -> Result<PercentageDetails, Overflow> {
+        let (units, count) = (usage.units, usage.events_count);
         let percentage_amount = if free_value > units {
             Exact::ZERO
         } else {
-            exact::div_pow10(
-                exact::mul(exact::sub(units, free_value, WHAT)?, self.rate, WHAT)?,
-                2,
-                WHAT,
-            )?
+            units.minus(free_value)?.times(self.rate)?.percent()?
         };
         let fixed_total = if units.is_zero() || free_count >= count {
             Exact::ZERO
         } else {
-            exact::mul(Exact::from(count - free_count), self.fixed_amount, WHAT)?
+            Exact::from(count - free_count).times(self.fixed_amount)?
         };
-        let (amount, adjustment) = if self.per_transaction() {
-            let total = self.per_transaction_total(&usage.event_values)?;
-            let adjustment = exact::sub(
-                exact::sub(total, percentage_amount, WHAT)?,
-                fixed_total,
-                WHAT,
-            )?;
-            (total, adjustment)
-        } else {
-            (
-                exact::add(percentage_amount, fixed_total, WHAT)?,
-                Exact::ZERO,
-            )
-        };
-        let unit_amount = exact::quotient(amount, usage.full_or_units(), "percentage unit_amount")?;
         let free_events = count.min(free_count);
         let paid_events = count - free_events;
-        let paid_units = exact::sub(units, free_value, WHAT)?.max(Exact::ZERO);
-        let details = PercentageDetails {
+        Ok(PercentageDetails {
             units,
             free_units: free_value,
             free_events: clamp_i64(free_events),
-            paid_units,
+            paid_units: units.minus(free_value)?.max(Exact::ZERO),
             rate: self.rate,
             per_unit_total_amount: percentage_amount,
             paid_events: clamp_i64(paid_events),
@@ -318,12 +340,7 @@ impl Percentage {
                 Exact::ZERO
             },
             fixed_fee_total_amount: fixed_total,
-            min_max_adjustment_total_amount: adjustment,
-        };
-        Ok(ModelOutcome {
-            amount,
-            unit_amount,
-            details: AmountDetails::Percentage(Box::new(details)),
+            min_max_adjustment_total_amount: Exact::ZERO,
         })
     }
 
@@ -332,8 +349,7 @@ impl Percentage {
     /// the first that does not fit pays for what exceeds them; every later
     /// event pays in full. Each paying event costs
     /// `clamp(value × rate / 100 + fixed, min, max)`.
-    fn per_transaction_total(&self, values: &[Exact]) -> Result<Exact, ArithmeticError> {
-        const WHAT: &str = "percentage per-transaction amount";
+    fn per_transaction_total(&self, values: &[Exact]) -> Result<Exact, Overflow> {
         let mut free_events = self.free_units_per_events;
         let mut free_units = self.free_units_per_total_aggregation;
         let mut free_phase = free_events.is_some() || free_units.is_some();
@@ -348,24 +364,20 @@ impl Percentage {
                         free_phase = *e > 0;
                     }
                     if let Some(r) = free_units.as_mut() {
-                        *r = exact::sub(*r, value, WHAT)?;
+                        *r = r.minus(value)?;
                     }
                     continue;
                 }
-                paid = exact::sub(value, free_units.unwrap_or(Exact::ZERO), WHAT)?;
+                paid = value.minus(free_units.unwrap_or(Exact::ZERO))?;
                 free_phase = false;
             }
-            let mut x = exact::add(
-                exact::div_pow10(exact::mul(paid, self.rate, WHAT)?, 2, WHAT)?,
-                self.fixed_amount,
-                WHAT,
-            )?;
+            let mut x = paid.times(self.rate)?.percent()?.plus(self.fixed_amount)?;
             if let Some(min) = self.per_transaction_min_amount.filter(|m| x < *m) {
                 x = min;
             } else if let Some(max) = self.per_transaction_max_amount.filter(|m| x > *m) {
                 x = max;
             }
-            total = exact::add(total, x, WHAT)?;
+            total = total.plus(x)?;
         }
         Ok(total)
     }

@@ -1,11 +1,9 @@
 //! `standard`: a price per unit.
 
-use crate::exact::Exact;
-
 use super::ModelOutcome;
 use crate::details::AmountDetails;
 use crate::error::{ArithmeticError, ValidationError};
-use crate::exact;
+use crate::exact::{Exact, Figure};
 use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
@@ -60,7 +58,7 @@ impl Standard {
     }
 
     pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
-        let amount = exact::mul(usage.units, self.amount, "standard amount")?;
+        let amount = usage.units.times(self.amount).figure("standard amount")?;
         // Per unit of the same units, the amount is the price: no division.
         let same_units = usage.full_units_number.is_none_or(|f| f == usage.units);
         let direct = self
@@ -68,7 +66,9 @@ impl Standard {
             .filter(|_| same_units && !usage.units.is_zero());
         let unit_amount = match direct {
             Some(price) => price,
-            None => exact::quotient(amount, usage.full_or_units(), "standard unit_amount")?,
+            None => amount
+                .over(usage.full_or_units())
+                .figure("standard unit_amount")?,
         };
         Ok(ModelOutcome {
             amount,
@@ -78,6 +78,8 @@ impl Standard {
     }
 
     pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
-        exact::mul(projected_units, self.amount, "standard projected_amount")
+        projected_units
+            .times(self.amount)
+            .figure("standard projected_amount")
     }
 }

@@ -1,11 +1,9 @@
 //! `volume`: every unit at the price of the tier the total falls in.
 
-use crate::exact::Exact;
-
 use super::{ModelOutcome, TierPrice};
 use crate::details::{AmountDetails, VolumeDetails};
 use crate::error::{ArithmeticError, ValidationError};
-use crate::exact;
+use crate::exact::{Exact, Figure};
 use crate::tiers::{Tier, TierKind, Tiers};
 use crate::usage::Usage;
 
@@ -62,18 +60,23 @@ impl Volume {
         let (price, flat) = tier.map_or((Exact::ZERO, Exact::ZERO), |t| {
             (t.price.per_unit_amount, t.price.flat_amount)
         });
-        let per_unit_total_amount = exact::mul(usage.units, price, "volume per_unit_total_amount")?;
-        let amount = exact::add(per_unit_total_amount, flat, "volume amount")?;
+        let per_unit_total_amount = usage
+            .units
+            .times(price)
+            .figure("volume per_unit_total_amount")?;
+        let amount = per_unit_total_amount.plus(flat).figure("volume amount")?;
         // Over the same units the per-unit figure is the tier price itself:
         // no division (and no flat fee in the unit amount when it is 0).
         let direct = Exact::per_unit_of(price, usage.units).filter(|_| select == usage.units);
         let per_unit_amount = match direct {
             Some(p) => p,
-            None => exact::quotient(per_unit_total_amount, select, "volume per_unit_amount")?,
+            None => per_unit_total_amount
+                .over(select)
+                .figure("volume per_unit_amount")?,
         };
         let unit_amount = match direct.filter(|_| flat.is_zero()) {
             Some(p) => p,
-            None => exact::quotient(amount, select, "volume unit_amount")?,
+            None => amount.over(select).figure("volume unit_amount")?,
         };
         Ok(ModelOutcome {
             amount,
@@ -97,15 +100,9 @@ impl Volume {
         else {
             return Ok(Exact::ZERO);
         };
-        let units_total = exact::mul(
-            projected_units,
-            tier.price.per_unit_amount,
-            "volume projected_amount",
-        )?;
-        exact::add(
-            units_total,
-            tier.price.flat_amount,
-            "volume projected_amount",
-        )
+        let amount = projected_units
+            .times(tier.price.per_unit_amount)
+            .and_then(|units_total| units_total.plus(tier.price.flat_amount));
+        amount.figure("volume projected_amount")
     }
 }

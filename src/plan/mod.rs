@@ -7,9 +7,9 @@ mod metric;
 pub use metric::{AggregationType, BillableMetric, MetricAggregation};
 
 use crate::charge::{Charge, ChargeFilter, Tax};
+use crate::currency::Currency;
 use crate::error::{DefinitionError, ValidationError, Violation};
 use crate::models::ChargeModel;
-use crate::money::Currency;
 
 /// One charge of a plan: a [`Charge`] with its billable metric and the
 /// identity the customer usage object echoes.

@@ -4,12 +4,12 @@
 
 use super::totals;
 use crate::charge::Charge;
+use crate::currency::Currency;
 use crate::details::{AmountDetails, GraduatedPercentageLine, PercentageDetails};
 use crate::error::{ArithmeticError, RateError, UsageError};
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure, Overflow};
 use crate::fee::{self, Fee, Priced};
 use crate::models::{ChargeModel, Context};
-use crate::money::Currency;
 use crate::rate::{Bucket, ChargeFees, Event};
 use crate::usage::Usage;
 
@@ -55,15 +55,19 @@ impl Charge {
             ..base
         };
         let without_out = model.apply_with(&without, self.currency, without_ctx)?;
-        let delta = exact::sub(with_out.amount, without_out.amount, WHAT)?.max(Exact::ZERO);
+        let delta = with_out
+            .amount
+            .minus(without_out.amount)
+            .figure(WHAT)?
+            .max(Exact::ZERO);
         let units = event.value;
         let unit_currency = if self.pricing_unit.is_some() {
             Currency::PRICING_UNIT
         } else {
             self.currency
         };
-        let rounded = exact::round_half_away(delta, unit_currency.exponent());
-        let unit_amount = exact::quotient(rounded, units, "pay-in-advance unit_amount")?;
+        let rounded = delta.round_half_away(unit_currency.exponent());
+        let unit_amount = rounded.over(units).figure("pay-in-advance unit_amount")?;
         let details = step_details(&with_out.details, &without_out.details)?;
         let priced = Priced {
             amount: delta,
@@ -110,7 +114,7 @@ impl Charge {
         } else {
             event.value
         };
-        let mut without = Usage::new(exact::sub(with.units, contribution, WHAT)?)
+        let mut without = Usage::new(with.units.minus(contribution).figure(WHAT)?)
             .with_events_count(with.events_count - 1);
         without.event_values = with.event_values.clone();
         if !without.event_values.is_empty() {
@@ -125,7 +129,7 @@ impl Charge {
         }
         if let Some(pt) = with.precise_total_amount_cents {
             let own = event.precise_total_amount_cents.unwrap_or(Exact::ZERO);
-            without.precise_total_amount_cents = Some(exact::sub(pt, own, WHAT)?);
+            without.precise_total_amount_cents = Some(pt.minus(own).figure(WHAT)?);
         }
         Ok(without)
     }
@@ -137,7 +141,10 @@ impl Charge {
     /// # Errors
     /// As [`Charge::rate_event`].
     pub fn price_step(&self, before: &Usage, after: &Usage) -> Result<Fee, RateError> {
-        let value = exact::sub(after.units, before.units, "pay-in-advance step")?;
+        let value = after
+            .units
+            .minus(before.units)
+            .figure("pay-in-advance step")?;
         let mut with = after.clone();
         with.events_count = before.events_count.saturating_add(1);
         if !with.event_values.is_empty() || !before.event_values.is_empty() {
@@ -153,57 +160,68 @@ fn step_details(
     with: &AmountDetails,
     without: &AmountDetails,
 ) -> Result<AmountDetails, ArithmeticError> {
-    const WHAT: &str = "pay-in-advance amount_details";
-    let d = |a: Exact, b: Exact| exact::sub(a, b, WHAT);
-    Ok(match (with, without) {
+    let details = match (with, without) {
         (AmountDetails::Percentage(w), AmountDetails::Percentage(o)) => {
-            let units = d(w.units, o.units)?;
-            let paid_units = d(w.paid_units, o.paid_units)?;
-            AmountDetails::Percentage(Box::new(PercentageDetails {
-                units,
-                free_units: d(units, paid_units)?,
-                free_events: w.free_events.saturating_sub(o.free_events),
-                paid_units,
-                rate: w.rate,
-                per_unit_total_amount: d(w.per_unit_total_amount, o.per_unit_total_amount)?,
-                paid_events: w.paid_events.saturating_sub(o.paid_events),
-                fixed_fee_unit_amount: w.fixed_fee_unit_amount,
-                fixed_fee_total_amount: d(w.fixed_fee_total_amount, o.fixed_fee_total_amount)?,
-                min_max_adjustment_total_amount: d(
-                    w.min_max_adjustment_total_amount,
-                    o.min_max_adjustment_total_amount,
-                )?,
-            }))
+            percentage_step(w, o).map(|p| AmountDetails::Percentage(Box::new(p)))
         }
         (AmountDetails::GraduatedPercentage(w), AmountDetails::GraduatedPercentage(o)) => {
-            let mut lines = Vec::with_capacity(w.len());
-            for line in w {
-                let other = o
-                    .iter()
-                    .find(|l| l.from_value == line.from_value && l.to_value == line.to_value);
-                let (flat, units, total) = other
-                    .map_or((Exact::ZERO, Exact::ZERO, Exact::ZERO), |l| {
-                        (l.flat_unit_amount, l.units, l.total_with_flat_amount)
-                    });
-                let units = d(line.units, units)?;
-                let total = d(line.total_with_flat_amount, total)?;
-                let average = if units > Exact::ZERO {
-                    exact::quotient_rounded(total, units, 2, WHAT)?
-                } else {
-                    Exact::ZERO
-                };
-                lines.push(GraduatedPercentageLine {
-                    from_value: line.from_value,
-                    to_value: line.to_value,
-                    flat_unit_amount: d(line.flat_unit_amount, flat)?,
-                    rate: line.rate,
-                    units,
-                    per_unit_total_amount: average,
-                    total_with_flat_amount: total,
-                });
-            }
-            AmountDetails::GraduatedPercentage(lines)
+            let lines: Result<Vec<_>, _> = w.iter().map(|line| rate_line_step(line, o)).collect();
+            lines.map(AmountDetails::GraduatedPercentage)
         }
-        _ => AmountDetails::Empty,
+        _ => Ok(AmountDetails::Empty),
+    };
+    details.figure("pay-in-advance amount_details")
+}
+
+/// A percentage step: each figure with minus without.
+fn percentage_step(
+    w: &PercentageDetails,
+    o: &PercentageDetails,
+) -> Result<PercentageDetails, Overflow> {
+    let units = w.units.minus(o.units)?;
+    let paid_units = w.paid_units.minus(o.paid_units)?;
+    let adjustment = w.min_max_adjustment_total_amount;
+    Ok(PercentageDetails {
+        units,
+        free_units: units.minus(paid_units)?,
+        free_events: w.free_events.saturating_sub(o.free_events),
+        paid_units,
+        rate: w.rate,
+        per_unit_total_amount: w.per_unit_total_amount.minus(o.per_unit_total_amount)?,
+        paid_events: w.paid_events.saturating_sub(o.paid_events),
+        fixed_fee_unit_amount: w.fixed_fee_unit_amount,
+        fixed_fee_total_amount: w.fixed_fee_total_amount.minus(o.fixed_fee_total_amount)?,
+        min_max_adjustment_total_amount: adjustment.minus(o.min_max_adjustment_total_amount)?,
+    })
+}
+
+/// A graduated-percentage tier's step: the with-minus-without of the same
+/// tier, its per-unit figure the average per unit including the flat part,
+/// rounded once to 2 places (Q26).
+fn rate_line_step(
+    line: &GraduatedPercentageLine,
+    without: &[GraduatedPercentageLine],
+) -> Result<GraduatedPercentageLine, Overflow> {
+    let other = without
+        .iter()
+        .find(|l| l.from_value == line.from_value && l.to_value == line.to_value);
+    let (flat, units, total) = other.map_or((Exact::ZERO, Exact::ZERO, Exact::ZERO), |l| {
+        (l.flat_unit_amount, l.units, l.total_with_flat_amount)
+    });
+    let units = line.units.minus(units)?;
+    let total = line.total_with_flat_amount.minus(total)?;
+    let average = if units > Exact::ZERO {
+        total.over_rounded(units, 2)?
+    } else {
+        Exact::ZERO
+    };
+    Ok(GraduatedPercentageLine {
+        from_value: line.from_value,
+        to_value: line.to_value,
+        flat_unit_amount: line.flat_unit_amount.minus(flat)?,
+        rate: line.rate,
+        units,
+        per_unit_total_amount: average,
+        total_with_flat_amount: total,
     })
 }

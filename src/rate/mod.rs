@@ -10,7 +10,8 @@ use crate::exact::Exact;
 
 use crate::charge::Charge;
 
-use crate::error::{ArithmeticError, RateError, UsageError};
+use crate::error::{RateError, UsageError};
+use crate::exact::Overflow;
 
 use crate::fee::{self, Fee, Priced};
 use crate::models::{ChargeModel, Context, ModelOutcome};
@@ -176,7 +177,7 @@ struct Resolved<'c> {
 }
 
 pub(crate) fn overflow(what: &'static str) -> RateError {
-    RateError::Arithmetic(ArithmeticError::new(what))
+    RateError::Arithmetic(Overflow.figure(what))
 }
 
 impl Charge {
@@ -275,27 +276,30 @@ impl Charge {
         period.check()?;
         let mut fees = Vec::with_capacity(buckets.len());
         for (i, bucket) in buckets.iter().enumerate() {
-            let resolved = self.resolve(i, bucket)?;
-            let outcome =
-                resolved
-                    .model
-                    .apply_with(&bucket.usage, self.currency, self.context())?;
-            let mut fee = self.fee_in_arrears(&bucket.usage, outcome)?;
-            fee.filter = resolved.filter;
-            fee.grouped_by = bucket.grouped_by.clone();
-            if let Some(elapsed) = period.elapsed_days {
-                fee.projection = Some(Box::new(self.project(
-                    resolved.model,
-                    &bucket.usage,
-                    &fee,
-                    period.duration_days,
-                    elapsed,
-                )?));
-            }
-            fees.push(fee);
+            let fee = self.bucket_fee(i, bucket, period);
+            fees.push(fee.map_err(|e| e.in_bucket(i))?);
         }
         let true_up_fee = self.true_up(&fees, period)?;
         totals(fees, true_up_fee)
+    }
+
+    /// The fee of bucket `i`, in arrears, with its projection when asked.
+    #[inline]
+    fn bucket_fee(&self, i: usize, bucket: &Bucket, period: &Period) -> Result<Fee, RateError> {
+        let resolved = self.resolve(i, bucket)?;
+        let usage = &bucket.usage;
+        let outcome = resolved
+            .model
+            .apply_with(usage, self.currency, self.context())?;
+        let mut fee = self.fee_in_arrears(usage, outcome)?;
+        fee.filter = resolved.filter;
+        fee.grouped_by = bucket.grouped_by.clone();
+        if let Some(elapsed) = period.elapsed_days {
+            let (model, duration) = (resolved.model, period.duration_days);
+            let projection = self.project(model, usage, &fee, duration, elapsed)?;
+            fee.projection = Some(Box::new(projection));
+        }
+        Ok(fee)
     }
 
     /// Builds the fee of a bucket priced in arrears (§4.1, §4.2).

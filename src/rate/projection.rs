@@ -2,11 +2,11 @@
 //! to the end of the period, multiplying before dividing (M3).
 
 use crate::charge::Charge;
+use crate::currency::Currency;
 use crate::error::{ArithmeticError, RateError};
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 use crate::fee::{self, Fee, Priced, Projection};
 use crate::models::ChargeModel;
-use crate::money::Currency;
 use crate::usage::Usage;
 
 impl Charge {
@@ -19,7 +19,6 @@ impl Charge {
         duration: u32,
         elapsed: u32,
     ) -> Result<Projection, RateError> {
-        const WHAT: &str = "projected_amount";
         let elapsed = elapsed.min(duration);
         let (d, e) = (Exact::from(duration), Exact::from(elapsed));
         // Multiply before dividing (M3): x / (e/d) = x × d / e.
@@ -27,7 +26,7 @@ impl Charge {
             if e.is_zero() {
                 Ok(Exact::ZERO)
             } else {
-                exact::mul_div(x, d, e, WHAT)
+                x.times_over(d, e).figure("projected_amount")
             }
         };
         let units = usage.units;
@@ -40,7 +39,7 @@ impl Charge {
             let pu = if units.is_zero() {
                 Exact::ZERO
             } else {
-                exact::round_half_away(scale_up(units)?, 2)
+                scale_up(units)?.round_half_away(2)
             };
             let amount = match model {
                 ChargeModel::Standard(m) => m.project(pu)?,

@@ -3,11 +3,11 @@
 
 use super::overflow;
 use crate::charge::Charge;
+use crate::currency::{Currency, cents_of};
 use crate::details::AmountDetails;
 use crate::error::RateError;
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 use crate::fee::{self, Fee, Priced};
-use crate::money::{Currency, cents_of};
 use crate::rate::Period;
 
 impl Charge {
@@ -18,12 +18,10 @@ impl Charge {
             return Ok(None);
         }
         let min = Exact::try_from(self.min_amount_cents)?;
-        let prorated_min = exact::mul_div(
-            min,
-            Exact::from(period.billed_days),
-            Exact::from(period.duration_days),
-            WHAT,
-        )?;
+        let (billed, duration) = (period.billed_days, period.duration_days);
+        let prorated_min = min
+            .times_over(Exact::from(billed), Exact::from(duration))
+            .figure(WHAT)?;
         // With a pricing unit the minimum is in pricing-unit cents.
         let (used_cents, used_precise) = if self.pricing_unit.is_some() {
             let pu = |f: &Fee| {
@@ -44,8 +42,8 @@ impl Charge {
         if used >= prorated_min {
             return Ok(None);
         }
-        let diff = exact::sub(prorated_min, used, WHAT)?;
-        let diff_precise = exact::sub(prorated_min, used_precise, WHAT)?;
+        let diff = prorated_min.minus(used).figure(WHAT)?;
+        let diff_precise = prorated_min.minus(used_precise).figure(WHAT)?;
         let unit_currency = if self.pricing_unit.is_some() {
             Currency::PRICING_UNIT
         } else {
@@ -59,7 +57,7 @@ impl Charge {
         if self.pricing_unit.is_none() {
             // Without a pricing unit the true-up is the cents difference
             // itself; the unit amount stays priced.unit_amount.
-            let cents = cents_of(exact::round_half_away(diff, 0));
+            let cents = cents_of(diff.round_half_away(0));
             (money.amount_cents, money.unit_amount_cents) = (cents, cents);
             money.precise_amount_cents = diff_precise;
         }
@@ -83,7 +81,7 @@ fn sum_cents(items: impl Iterator<Item = (i128, Exact)>) -> Result<(i128, Exact)
         cents = cents
             .checked_add(c)
             .ok_or_else(|| overflow("fees_amount_cents"))?;
-        precise = exact::add(precise, p, "fees precise_amount_cents")?;
+        precise = precise.plus(p).figure("fees precise_amount_cents")?;
     }
     Ok((cents, precise))
 }

@@ -78,6 +78,7 @@ pub(crate) struct Report {
 
 impl Report {
     /// Records the violation of a failed rule; gives its value otherwise.
+    #[inline]
     pub(crate) fn check<T>(&mut self, rule: Result<T, Violation>) -> Option<T> {
         match rule {
             Ok(v) => Some(v),
@@ -133,6 +134,7 @@ impl Report {
 /// `12.5`): the common case, read without building a [`Raw`]. `None` for
 /// anything else, which the general reading then handles (and it gives
 /// the same value for these texts).
+#[inline]
 pub(super) fn plain_leaf(value: Option<RawJson<'_>>) -> Option<Exact> {
     let text = value?.get();
     let inner = match text.as_bytes() {
@@ -143,6 +145,7 @@ pub(super) fn plain_leaf(value: Option<RawJson<'_>>) -> Option<Exact> {
 }
 
 /// A decimal as Lago reads it: a string, or (M14) a JSON number.
+#[inline]
 pub(super) fn decimal_of(raw: &Raw<'_>) -> Result<Exact, DecimalTextError> {
     match raw {
         Raw::String(s) => parse_decimal(s),
@@ -153,6 +156,7 @@ pub(super) fn decimal_of(raw: &Raw<'_>) -> Result<Exact, DecimalTextError> {
 
 /// Lago's `valid_amount?` (§8.1): a finite decimal ≥ 0. `place` names the
 /// field with its index in messages; `field` and `code` are Lago's.
+#[inline]
 pub(crate) fn amount(
     report: &mut Report,
     raw: &Raw<'_>,
@@ -178,6 +182,7 @@ pub(crate) fn amount(
 }
 
 /// A JSON integer (no fraction, no exponent) as u64.
+#[inline]
 pub(super) fn integer_of(raw: &Raw<'_>) -> Option<i128> {
     match raw {
         Raw::Number(t) => json_integer(t),
@@ -186,6 +191,7 @@ pub(super) fn integer_of(raw: &Raw<'_>) -> Option<i128> {
 }
 
 /// [`amount`] of a leaf, by the plain fast path when it applies.
+#[inline]
 pub(super) fn leaf_amount(
     report: &mut Report,
     value: Option<RawJson<'_>>,
