@@ -12,6 +12,8 @@ mod raw;
 mod request;
 mod response;
 mod scan;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shapes;
 mod usage;
 mod validate;
@@ -19,7 +21,8 @@ mod write;
 
 pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
-use crate::error::RateError;
+use crate::error::{RateError, UsageError};
+use crate::rate::ChargeFees;
 pub use explore::explore_json;
 #[cfg(feature = "plot")]
 pub use plot::explore_svg;
@@ -82,32 +85,39 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         }
     };
     let id = envelope.id;
-    let fail = |out: &mut Vec<u8>,
-                code: &str,
-                message: &str,
-                details: Option<&[crate::error::Violation]>| {
-        response::write_error(out, id, code, message, details, pretty);
-        Outcome::Failed
-    };
     let req = match request::parse(text, &envelope) {
         Ok(req) => req,
         Err(e) => return write_request_error(out, id, &e, pretty),
     };
-    let priced = match (req.event, req.buckets.as_slice()) {
-        (Some(event), [bucket]) => req.charge.rate_event(bucket, &event),
-        (Some(_), _) => Err(RateError::Usage(crate::error::UsageError::new(
-            "usage must be exactly one bucket with an event",
-        ))),
-        (None, buckets) => req.charge.rate(buckets, &req.period),
-    };
-    match priced {
+    match price(&req) {
         Ok(fees) => {
             response::write_result(out, id, &fees, pretty);
             Outcome::Priced
         }
-        Err(RateError::Usage(u)) => fail(out, "invalid_usage", &u.message, None),
-        Err(RateError::Arithmetic(a)) => fail(out, "arithmetic_overflow", &a.to_string(), None),
+        Err(e) => {
+            let message = e.to_string();
+            response::write_error(out, id, e.code(), &message, None, pretty);
+            Outcome::Failed
+        }
     }
+}
+
+/// The fees of a request: its event's step, or its buckets in arrears.
+fn price(req: &request::Request) -> Result<ChargeFees, RateError> {
+    match (req.event, req.buckets.as_slice()) {
+        (Some(event), [bucket]) => req.charge.rate_event(bucket, &event),
+        (Some(_), _) => Err(RateError::Usage(UsageError::new(
+            "usage must be exactly one bucket with an event",
+        ))),
+        (None, buckets) => req.charge.rate(buckets, &req.period),
+    }
+}
+
+/// The fees `rate_json` writes for a request it prices.
+#[cfg(test)]
+pub(crate) fn fees_of(text: &str) -> Option<ChargeFees> {
+    let envelope = serde_json::from_str(text).ok()?;
+    price(&request::parse(text, &envelope).ok()?).ok()
 }
 
 /// Writes the error record of a request that could not be read, with its

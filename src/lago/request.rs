@@ -17,6 +17,7 @@ use crate::error::{DefinitionError, ValidationError, Violation};
 use crate::fee::Echo;
 use crate::lago::decimal::{DecimalTextError, parse_decimal};
 use crate::lago::fields::RawProperties;
+pub(crate) use crate::lago::fields::{Envelope, Obj, RawBucket, RawCharge, UsageField};
 use crate::lago::raw::Raw;
 use crate::lago::validate::{self, Place, Report};
 use crate::models::ChargeModel;
@@ -112,24 +113,6 @@ impl RequestError {
             }
         }
     }
-}
-
-/// The top level of a request, read in one pass; leaves that may hold a
-/// wrong type stay raw. When this fails, [`LenientEnvelope`] finds out why.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct Envelope<'a> {
-    #[serde(borrow, default)]
-    pub(crate) id: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) currency: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) charge: Option<Obj<RawCharge<'a>>>,
-    #[serde(borrow, default)]
-    pub(crate) usage: Option<UsageField<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) event: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) period: Option<RawJson<'a>>,
 }
 
 /// The top level with every part raw: only for explaining a request whose
@@ -426,39 +409,6 @@ pub(crate) fn filter_values(
         .collect()
 }
 
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct RawCharge<'a> {
-    #[serde(borrow, default)]
-    pub(crate) charge_model: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) properties: Option<Obj<RawProperties<'a>>>,
-    #[serde(borrow, default)]
-    pub(crate) filters: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) pay_in_advance: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) invoiceable: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) prorated: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) min_amount_cents: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) code: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) billable_metric_code: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) billable_metric_name: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) invoice_display_name: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) taxes: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) applied_pricing_unit: Option<RawJson<'a>>,
-    /// Lago's legacy per-group properties: read only to be refused.
-    #[serde(borrow, default)]
-    pub(crate) group_properties: Option<RawJson<'a>>,
-}
-
 #[derive(Deserialize)]
 struct RawFilter<'a> {
     #[serde(borrow, default)]
@@ -489,30 +439,6 @@ struct RawPricingUnit<'a> {
     conversion_rate: Option<RawJson<'a>>,
 }
 
-/// A struct that must be given as a JSON object: derived `Deserialize`
-/// would also take an array, field by field in order.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Obj<T>(pub T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
 /// The parts of a charge (or filter) that hold objects, read leniently.
 #[derive(Deserialize)]
 struct LenientCharge<'a> {
@@ -520,63 +446,6 @@ struct LenientCharge<'a> {
     properties: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     filters: Option<RawJson<'a>>,
-}
-
-/// `usage`: one bucket or a list of them.
-#[derive(Debug, PartialEq)]
-pub(crate) enum UsageField<'a> {
-    One(RawBucket<'a>),
-    Many(Vec<RawBucket<'a>>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for UsageField<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = UsageField<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a usage bucket or an array of them")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                RawBucket::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(UsageField::One)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
-                while let Some(Obj(b)) = seq.next_element()? {
-                    out.push(b);
-                }
-                Ok(UsageField::Many(out))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct RawBucket<'a> {
-    #[serde(borrow, default)]
-    pub(crate) units: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) events_count: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) event_values: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) prorated_event_values: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) full_units_number: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) precise_total_amount_cents: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) filter: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) grouped_by: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]

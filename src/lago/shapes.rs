@@ -1,6 +1,6 @@
 //! What a result's fees hold in the `rate` contract's JSON
 //! (docs/rating-json.md), and in which order: written once, for the fast
-//! writer (`write.rs`) and for serde (`serde.rs`) alike, so `meterprice
+//! writer (`write.rs`) and for serde (`serde_impls.rs`) alike, so `meterprice
 //! rate` and `serde_json::to_string(&fees)` give the same bytes.
 
 use crate::details::{
