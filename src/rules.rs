@@ -100,6 +100,7 @@ pub(crate) fn positive_count(
 
 /// A count that must be an integer of at least 0 (`free_units`); `None` is
 /// a value that is not an integer.
+#[cfg(feature = "lago")]
 #[inline]
 pub(crate) fn count(
     value: Option<i128>,

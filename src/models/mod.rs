@@ -155,6 +155,7 @@ pub(crate) enum ModelKind {
 
 impl ModelKind {
     /// The kind Lago names `name`.
+    #[cfg(feature = "lago")]
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "standard" => Self::Standard,
