@@ -212,6 +212,7 @@ impl<P> Tiers<P> {
             .partition_point(|t| matches!(t.to_value, Some(to) if to < units));
         // The last tier is open, so the search never runs past it; the
         // clamp only guards a chain built without validation.
+        debug_assert!(idx < self.tiers.len(), "a validated chain ends open");
         idx.min(self.tiers.len().saturating_sub(1))
     }
 

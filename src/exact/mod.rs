@@ -35,6 +35,8 @@ pub(crate) use text::{parse_plain, write_integer};
 const MAX_SCALE: u32 = 56;
 
 /// `10^k` for `k ≤ 38`, as a compile-time table.
+// Evaluated by the compiler: an index out of the table fails the build.
+#[allow(clippy::indexing_slicing)]
 const POW10_U128: [u128; 39] = {
     let mut t = [1u128; 39];
     let mut i = 1;
@@ -47,6 +49,8 @@ const POW10_U128: [u128; 39] = {
 
 /// `10^k` for `k ≤ 18`, as i64: a 64-bit mantissa times one of these is
 /// below 2^123, so it fits i128 with no overflow check.
+// Evaluated by the compiler: an index out of the table fails the build.
+#[allow(clippy::indexing_slicing)]
 const POW10_I64: [i64; 19] = {
     let mut t = [1i64; 19];
     let mut i = 1;
@@ -57,6 +61,9 @@ const POW10_I64: [i64; 19] = {
     t
 };
 
+/// 10^38, the table's last entry.
+const TEN_POW_38: u128 = 100_000_000_000_000_000_000_000_000_000_000_000_000;
+
 /// 2^96 as i128.
 const LIMIT_I128: i128 = 1 << 96;
 
@@ -66,8 +73,10 @@ fn pow10(k: u32) -> U256 {
     match POW10_U128.get(k) {
         Some(p) => U256::from(*p),
         None => {
-            let hi = POW10_U128.get(k - 38).copied().unwrap_or(1);
-            U256::from(POW10_U128[38]) * U256::from(hi)
+            // k ≤ 76: 10^38 × 10^(k − 38).
+            let hi = POW10_U128.get(k - 38).copied();
+            debug_assert!(hi.is_some(), "10^{k} is beyond 256 bits");
+            U256::from(TEN_POW_38) * U256::from(hi.unwrap_or(1))
         }
     }
 }

@@ -463,6 +463,7 @@ pub(super) fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64, 
         let mut k = room
             .min(fits.max(1))
             .min(u32::try_from(max_generated - generated).unwrap_or(19));
+        debug_assert!(k <= 19, "at most 19 digits per step");
         let mut p = POW10_U128.get(k as usize).copied().unwrap_or(1);
         // rem < mb < 2^63 and p ≤ 10^19: t < 2^127.
         let t = u128::from(rem) * p;

@@ -114,6 +114,11 @@ impl Shares {
 
     /// `x × P_j / F_j`, scaled by `c` in the exact strategy.
     fn share(&self, x: Exact, usage: &Usage, j: usize) -> Result<Exact, Overflow> {
+        // Rating checks that both value lists have an entry per event.
+        debug_assert!(
+            j < usage.prorated_event_values.len() && j < usage.event_values.len(),
+            "event {j} of a prorated bucket"
+        );
         let p = usage
             .prorated_event_values
             .get(j)
