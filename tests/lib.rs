@@ -15,5 +15,6 @@ mod conformance;
 mod explore;
 mod features;
 mod models;
+mod plan_examples;
 mod properties;
 mod usage;

@@ -44,7 +44,7 @@ pub(super) fn charge_usage(
     })
 }
 
-/// Sums over fees (usage.md §2.2); pricing-unit cents when the charge has
+/// Sums over fees (lago-usage.md §2.2); pricing-unit cents when the charge has
 /// a pricing unit.
 fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError> {
     let overflow = |what| RateError::from(Overflow.figure(what));

@@ -22,7 +22,8 @@ use crate::details::{
 use crate::error::{DefinitionError, ValidationError, Violation};
 use crate::exact::Exact;
 use crate::fee::{Fee, PricingUnitDetails};
-use crate::rate::ChargeFees;
+use crate::rate::{Bucket, ChargeFees};
+use crate::usage::Usage;
 
 /// The members of a shape as a serde map.
 struct MapSink<M>(M);
@@ -298,6 +299,78 @@ fn charge_with_currency(text: &str) -> Result<Charge, DefinitionError> {
         }));
     };
     charge_from_json(&currency, text)
+}
+
+/// A usage bucket as the `rate` contract gives one: `units` (required),
+/// `events_count`, `event_values`, `prorated_event_values`,
+/// `full_units_number`, `precise_total_amount_cents`, and the `filter` it
+/// belongs to and its `grouped_by` label (objects, in their order).
+///
+/// ```
+/// use meterprice::Bucket;
+/// let b: Bucket = serde_json::from_str(r#"{"units": "12.5", "events_count": 3,
+///     "filter": {"region": ["eu"]}, "grouped_by": {"cloud": "aws"}}"#)?;
+/// assert_eq!(b.usage.units, "12.5".parse()?);
+/// assert_eq!(b.grouped_by, Some(vec![("cloud".into(), Some("aws".into()))]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'de> Deserialize<'de> for Bucket {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            units: Exact,
+            #[serde(default)]
+            events_count: u64,
+            #[serde(default)]
+            event_values: Vec<Exact>,
+            #[serde(default)]
+            prorated_event_values: Vec<Exact>,
+            #[serde(default)]
+            full_units_number: Option<Exact>,
+            #[serde(default)]
+            precise_total_amount_cents: Option<Exact>,
+            #[serde(default)]
+            filter: Option<InOrder<Vec<String>>>,
+            #[serde(default)]
+            grouped_by: Option<InOrder<Option<String>>>,
+        }
+        let r = Raw::deserialize(deserializer)?;
+        let mut usage = Usage::new(r.units)
+            .with_events_count(r.events_count)
+            .with_event_values(r.event_values)
+            .with_prorated_event_values(r.prorated_event_values);
+        usage.full_units_number = r.full_units_number;
+        usage.precise_total_amount_cents = r.precise_total_amount_cents;
+        Ok(Bucket {
+            usage,
+            filter: r.filter.map(|m| m.0),
+            grouped_by: r.grouped_by.map(|m| m.0),
+        })
+    }
+}
+
+/// A JSON object as its `(key, value)` pairs, in order.
+struct InOrder<V>(Vec<(String, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for InOrder<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Pairs<V> {
+            type Value = InOrder<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<InOrder<V>, M::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(InOrder(out))
+            }
+        }
+        deserializer.deserialize_map(Pairs(std::marker::PhantomData))
+    }
 }
 
 #[cfg(test)]

@@ -123,7 +123,8 @@ pub enum ChargeModel {
 pub struct ModelOutcome {
     /// The exact, unrounded amount.
     pub amount: Exact,
-    /// `amount` per unit (a quotient, 28 significant digits at most).
+    /// `amount` per unit: a quotient, exact when it terminates, else
+    /// rounded to 28 significant digits (M3).
     pub unit_amount: Exact,
     /// The per-model breakdown.
     pub details: AmountDetails,

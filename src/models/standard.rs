@@ -20,8 +20,8 @@ use crate::usage::Usage;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standard {
     amount: Exact,
-    /// `amount` as a unit amount (its own quotient by the units), worked
-    /// out once: `None` for a price of more than 28 significant digits.
+    /// `amount` as a unit amount (its own quotient by the units, which
+    /// terminates, so it is the price itself, M3), worked out once.
     unit_price: Option<Exact>,
 }
 
