@@ -97,6 +97,19 @@ impl fmt::Display for Violation {
 }
 
 /// Every rule a charge definition breaks, reported at once.
+///
+/// ```
+/// use meterprice::{Exact, Graduated, Tier, TierPrice};
+/// let d = |t: &str| t.parse::<Exact>().unwrap();
+/// // A negative price and a last tier that is not open: two violations.
+/// let e = Graduated::try_new(vec![Tier::new(d("0"), Some(d("10")), TierPrice::new(d("-1"), d("0")))])
+///     .unwrap_err();
+/// let found: Vec<(&str, &str)> = e.violations.iter().map(|v| (v.field.as_str(), v.code)).collect();
+/// assert_eq!(found, [("per_unit_amount", "invalid_amount"), ("graduated_ranges", "invalid_graduated_ranges")]);
+/// assert_eq!(e.code(), "validation_error");
+/// assert_eq!(e.to_string(), "graduated_ranges[0].per_unit_amount must be a decimal >= 0, got -1; \
+///     graduated_ranges[0]: the last range must have a null to_value, got 10");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub struct ValidationError {

@@ -69,6 +69,17 @@ pub enum ExploreError {
 impl ExploreError {
     /// The explore contract's code: `invalid_usage`, `unsupported` or
     /// `arithmetic_overflow`.
+    ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, ChargeModel, Currency, Standard, Usage};
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let charge = Charge::builder(eur, ChargeModel::Standard(Standard::try_new("1".parse()?)?)).build()?;
+    /// let explorer = charge.explore(&Bucket::new(Usage::default()))?;
+    /// // A curve up to 0 units is no curve.
+    /// let e = explorer.curve("0".parse()?, 10).unwrap_err();
+    /// assert_eq!(e.code(), "invalid_usage");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Self::Rate(e) => e.code(),

@@ -101,6 +101,20 @@ pub enum ServeError {
 impl ServeError {
     /// `"input_unreadable"` (exit status 2) or `"output_unwritable"` (exit
     /// status 3): the CLI's exit statuses, which have no error record.
+    ///
+    /// ```
+    /// use meterprice::{ServeOptions, rate_json, serve};
+    /// struct Closed;
+    /// impl std::io::Write for Closed {
+    ///     fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+    ///         Err(std::io::ErrorKind::BrokenPipe.into())
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let input = r#"{"currency": "EUR", "charge": {"charge_model": "dynamic"}, "usage": {"units": "1"}}"#;
+    /// let e = serve(input.as_bytes(), Closed, &ServeOptions::new(), rate_json).unwrap_err();
+    /// assert_eq!(e.code(), "output_unwritable");
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Self::Read(_) => "input_unreadable",

@@ -18,6 +18,24 @@ impl Charge {
     /// to `bucket.usage` (which includes the event) minus the charge applied
     /// without it.
     ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, ChargeModel, Currency, Event, Exact, Graduated};
+    /// use meterprice::{Tier, TierPrice, Usage};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let graduated = Graduated::try_new(vec![
+    ///     Tier::new(d("0"), Some(d("10")), TierPrice::new(d("1"), d("5"))),
+    ///     Tier::new(d("11"), None, TierPrice::new(d("0.5"), d("0"))),
+    /// ])?;
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let charge = Charge::builder(eur, ChargeModel::Graduated(graduated)).pay_in_advance(true).build()?;
+    /// // An event of 8 units brings the period to 12 units over 2 events:
+    /// // with it 10 × 1 + 5 + 2 × 0.5 = 16, without it 4 × 1 + 5 = 9.
+    /// let bucket = Bucket::new(Usage::new(d("12")).with_events_count(2));
+    /// let fees = charge.rate_event(&bucket, &Event::new(d("8")))?;
+    /// assert_eq!(fees.fees[0].amount_cents, 700);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`RateError::Usage`] when the charge is not paid in advance, the
     /// event is negative or above the usage, or the bucket has no events;
@@ -137,6 +155,19 @@ impl Charge {
     /// The fee for going from `before` to `after` usage of the default
     /// bucket, as a pay-in-advance event of `after.units − before.units`
     /// units would be billed: callers never subtract by hand.
+    ///
+    /// ```
+    /// use meterprice::{Charge, ChargeModel, Currency, Exact, Package, Usage};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let package = ChargeModel::Package(Package::try_new(d("10"), 100, 0)?);
+    /// let charge = Charge::builder(eur, package).pay_in_advance(true).build()?;
+    /// let before = Usage::new(d("90")).with_events_count(3);
+    /// // 90 → 130 units starts a second package of 100: 10 EUR.
+    /// let fee = charge.price_step(&before, &Usage::new(d("130")))?;
+    /// assert_eq!((fee.units, fee.amount_cents), (d("40"), 1000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`Charge::rate_event`].

@@ -263,6 +263,23 @@ impl Charge {
     /// Prices buckets in arrears: one fee per bucket, in order, then the
     /// true-up minimum and the totals.
     ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, ChargeModel, Currency, Exact, Period, Standard, Usage};
+    /// let d = |t: &str| t.parse::<Exact>().unwrap();
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let charge = Charge::builder(eur, ChargeModel::Standard(Standard::try_new(d("0.5"))?))
+    ///     .min_amount_cents(1000)
+    ///     .build()?;
+    /// let buckets = [Bucket::new(Usage::new(d("4"))), Bucket::new(Usage::new(d("3")))];
+    /// // 15 of 30 days billed: the 10 EUR minimum is prorated to 5 EUR.
+    /// let fees = charge.rate(&buckets, &Period::new(30, 15)?)?;
+    /// let cents: Vec<i128> = fees.fees.iter().map(|f| f.amount_cents).collect();
+    /// assert_eq!(cents, [200, 150]); // 4 × 0.5, 3 × 0.5
+    /// assert_eq!(fees.true_up_fee.map(|f| f.amount_cents), Some(150)); // 500 − 350
+    /// assert_eq!(fees.amount_cents, 500);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`RateError::Usage`] for a bucket that cannot be priced (a filter
     /// matching no charge filter or with an empty value list, group keys
