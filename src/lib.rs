@@ -229,7 +229,7 @@ pub use lago::explore_svg;
 #[cfg(feature = "lago")]
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, Outcome, ServeError, ServeOptions, Summary, explore_json, rate_json,
-    serve, usage_json,
+    serve, usage_json, write_amount_details_json,
 };
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage,

@@ -120,6 +120,27 @@ pub(crate) fn fees_of(text: &str) -> Option<ChargeFees> {
     price(&request::parse(text, &envelope).ok()?).ok()
 }
 
+/// Appends a fee's `amount_details` object to `out`, exactly as `rate`
+/// writes it in a result (Lago's keys for the model, decimals as strings,
+/// integral tier bounds as integers): for engines that carry the details
+/// as JSON text next to the fee's other figures.
+///
+/// ```
+/// use meterprice::{Bucket, Charge, Period, Usage};
+/// let charge = Charge::from_lago_json("EUR", r#"{"charge_model": "package",
+///   "properties": {"amount": "5", "package_size": 10, "free_units": 0}}"#)?;
+/// let fees = charge.rate(&[Bucket::new(Usage::new("25".parse()?))], &Period::full(30))?;
+/// let mut out = Vec::new();
+/// meterprice::write_amount_details_json(&fees.fees[0].amount_details, &mut out);
+/// // 25 units: 3 started packages of 10 at 5 EUR each
+/// assert_eq!(String::from_utf8(out)?, r#"{"free_units":"0","paid_units":"25","per_package_size":10,"per_package_unit_amount":"5"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_amount_details_json(details: &crate::AmountDetails, out: &mut Vec<u8>) {
+    let mut w = write::Json::new(out);
+    w.members(details);
+}
+
 /// Writes the error record of a request that could not be read, with its
 /// contract code.
 fn write_request_error(
