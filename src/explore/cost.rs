@@ -23,6 +23,9 @@ pub(crate) struct Money<'c> {
     safe_unit: Exact,
     /// An amount below this always fits every money figure of a fee.
     safe_amount: Exact,
+    /// The most places an amount may have for every figure of its fee to
+    /// keep within the 56 an `Exact` holds (`None`: no amount is sure to).
+    safe_scale: Option<u32>,
 }
 
 /// Totals of one priced amount, as `rate` reports them.
@@ -63,6 +66,20 @@ impl<'c> Money<'c> {
         let safe_amount = exact::quotient(half_limit(), with_taxes, WHAT)
             .map(|q| exact::div_pow10(q, 1, WHAT).unwrap_or(Exact::ZERO))
             .unwrap_or(Exact::ZERO);
+        // Each tax's exact amount has the places of the figure it taxes,
+        // plus the rate's, plus 2 (percent); the true-up adds at most 4 (a
+        // minor unit back to the main unit). With a pricing unit the taxes
+        // fall on fiat figures: the conversion rate's places plus 2.
+        let rate_places = charge
+            .taxes
+            .iter()
+            .map(|t| t.rate.scale())
+            .max()
+            .unwrap_or(0);
+        let safe_scale = match pricing_unit {
+            None => 52u32.checked_sub(rate_places),
+            Some(pu) => (pu.conversion_rate.scale() + 2 + rate_places + 4 <= 56).then_some(56),
+        };
         Self {
             currency,
             pricing_unit,
@@ -70,6 +87,7 @@ impl<'c> Money<'c> {
             min: charge.min_amount_cents,
             safe_unit,
             safe_amount,
+            safe_scale,
         }
     }
 
@@ -111,9 +129,11 @@ impl<'c> Money<'c> {
             || exact::mul(divisor, self.safe_unit, WHAT).is_ok_and(|bound| amount <= bound)
     }
 
-    /// Whether a fee of `amount` certainly fits every money figure.
+    /// Whether a fee of `amount` certainly fits every money figure, in
+    /// magnitude and in places (a tax of 28 places on an amount of 30 has
+    /// more than 56: `rate` reports an overflow there).
     pub(crate) fn amount_is_safe(&self, amount: Exact) -> bool {
-        amount < self.safe_amount
+        amount < self.safe_amount && self.safe_scale.is_some_and(|s| amount.scale() <= s)
     }
 
     /// The counted cents of a fee of `amount`: the fee's `amount_cents`, or
