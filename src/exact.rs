@@ -66,6 +66,20 @@ fn align_small(x: i64, sx: u32, y: i64, sy: u32) -> Option<(i128, i128, u32)> {
 /// 2^96 as i128.
 const LIMIT_I128: i128 = 1 << 96;
 
+/// Aligns two 128-bit mantissas to the larger scale in i128, when the
+/// aligned values fit: figures between 2^63 and 2^127 (large amounts,
+/// 28-digit quotients) skip the 256-bit products.
+#[inline]
+fn align_word(a: &Exact, b: &Exact) -> Option<(i128, i128, u32)> {
+    let (x, y) = (word(a.m())?, word(b.m())?);
+    let s = a.s.max(b.s);
+    let up = |m: i128, from: u32| {
+        let p = *POW10_U128.get((s - from) as usize)?;
+        m.checked_mul(i128::try_from(p).ok()?)
+    };
+    Some((up(x, a.s)?, up(y, b.s)?, s))
+}
+
 /// `10^k` for `k ≤ 76` (the largest power of ten below 2^255).
 fn pow10(k: u32) -> U256 {
     let k = k as usize;
@@ -205,6 +219,20 @@ impl Exact {
         Self::pack(I256::from(m), s)
     }
 
+    /// A non-negative 128-bit mantissa at a scale of at most 56, if in
+    /// range (grid points and kernel figures of price exploration).
+    #[inline]
+    pub(crate) fn from_u128(m: u128, s: u32) -> Option<Self> {
+        let m = i128::try_from(m).ok()?;
+        Self::new(I256::from(m), s, "value").ok()
+    }
+
+    /// The signed mantissa when it fits 128 bits, and the scale.
+    #[inline]
+    pub(crate) fn to_i128_parts(self) -> Option<(i128, u32)> {
+        Some((word(self.m())?, self.s))
+    }
+
     /// The sign, magnitude mantissa and scale: the inverse of
     /// [`Exact::from_parts`] (grid indices of price exploration are
     /// integers beyond the decimal range).
@@ -267,6 +295,13 @@ impl Exact {
     /// Whether the value has no fractional part.
     pub fn is_integer(&self) -> bool {
         self.normalize().s == 0
+    }
+
+    /// Whether the value has no trailing fractional zeros (a cheap test:
+    /// the last digit of a 64-bit mantissa).
+    #[inline]
+    pub(crate) fn is_normalized(&self) -> bool {
+        self.s == 0 || self.small().is_some_and(|m| m % 10 != 0)
     }
 
     /// The value with trailing fractional zeros removed.
@@ -499,6 +534,9 @@ impl Exact {
     #[cold]
     #[inline(never)]
     fn cmp_aligned(&self, other: &Self) -> Ordering {
+        if let Some((a, b, _)) = align_word(self, other) {
+            return a.cmp(&b);
+        }
         let s = self.s.max(other.s);
         match (self.at_scale(s), other.at_scale(s)) {
             (Some(a), Some(b)) => a.cmp(&b),
@@ -869,6 +907,11 @@ pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
 #[cold]
 #[inline(never)]
 fn add_wide(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
+    if let Some((x, y, s)) = align_word(&a, &b)
+        && let Some(sum) = x.checked_add(y)
+    {
+        return Exact::new(I256::from(sum), s, what);
+    }
     let s = a.s.max(b.s);
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     // Aligned mantissas that leave 256 bits cannot make an in-range sum.
@@ -1153,6 +1196,16 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
             q += if m < 0 { -1 } else { 1 };
         }
         return Exact::pack(I256::from(q), dp);
+    }
+    if let (Some(m), Some(&d)) = (word(a.m()), POW10_U128.get((a.s - dp) as usize)) {
+        // A 128-bit division: a 256-bit one is a longer call.
+        let (mut q, r) = (m.unsigned_abs() / d, m.unsigned_abs() % d);
+        if r * 2 >= d {
+            q += 1;
+        }
+        // q ≤ |m| < 2^127.
+        let q = q as i128;
+        return Exact::pack(I256::from(if m < 0 { -q } else { q }), dp);
     }
     let d = pow10(a.s - dp).as_i256();
     let (mut q, r) = (a.m() / d, a.m() % d);

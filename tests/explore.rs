@@ -466,11 +466,20 @@ fn times(k: u32, step: Exact) -> Exact {
     step.checked_mul(Exact::from(k)).unwrap()
 }
 
+/// `PROPTEST_CASES` when set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 const STEPS: &[&str] = &["1", "0.5", "0.25", "2", "0.1", "3"];
 const POINTS: u32 = 90;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, max_global_rejects: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
+    // 160 cases unless PROPTEST_CASES asks for more (a longer run by hand).
+    #![proptest_config(ProptestConfig { cases: cases(160), max_global_rejects: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Budgets near the cost of a grid point: both answers equal the brute
     /// force over the grid, where the costs past it only grow.

@@ -21,8 +21,11 @@ pub(crate) struct Money<'c> {
     /// derives from it (half the tightest bound, so the rounding of the
     /// quotient cannot matter).
     safe_unit: Exact,
-    /// An amount below this always fits every money figure of a fee.
-    safe_amount: Exact,
+    /// The two bounds rounded down to integers, for the kernel.
+    safe_ints: (i128, i128),
+    /// An amount below this always fits every money figure of a fee (the
+    /// bound rounded down: a cheaper comparison, still safe).
+    safe_floor: Exact,
     /// The most places an amount may have for every figure of its fee to
     /// keep within the 56 an `Exact` holds (`None`: no amount is sure to).
     safe_scale: Option<u32>,
@@ -66,6 +69,7 @@ impl<'c> Money<'c> {
         let safe_amount = exact::quotient(half_limit(), with_taxes, WHAT)
             .map(|q| exact::div_pow10(q, 1, WHAT).unwrap_or(Exact::ZERO))
             .unwrap_or(Exact::ZERO);
+        let int = |x: Exact| x.floor().to_i128().unwrap_or(0).max(0);
         // Each tax's exact amount has the places of the figure it taxes,
         // plus the rate's, plus 2 (percent); the true-up adds at most 4 (a
         // minor unit back to the main unit). With a pricing unit the taxes
@@ -86,7 +90,8 @@ impl<'c> Money<'c> {
             taxes: &charge.taxes,
             min: charge.min_amount_cents,
             safe_unit,
-            safe_amount,
+            safe_ints: (int(safe_unit), int(safe_amount)),
+            safe_floor: safe_amount.floor(),
             safe_scale,
         }
     }
@@ -133,7 +138,18 @@ impl<'c> Money<'c> {
     /// magnitude and in places (a tax of 28 places on an amount of 30 has
     /// more than 56: `rate` reports an overflow there).
     pub(crate) fn amount_is_safe(&self, amount: Exact) -> bool {
-        amount < self.safe_amount && self.safe_scale.is_some_and(|s| amount.scale() <= s)
+        self.safe_scale.is_some_and(|s| amount.scale() <= s) && amount < self.safe_floor
+    }
+
+    /// The bounds of [`Self::unit_is_safe`] and [`Self::amount_is_safe`]
+    /// rounded down to integers (so still safe).
+    pub(crate) fn safe_ints(&self) -> (i128, i128) {
+        self.safe_ints
+    }
+
+    /// The places an amount may have under [`Self::amount_is_safe`].
+    pub(crate) fn safe_scale(&self) -> Option<u32> {
+        self.safe_scale
     }
 
     /// The counted cents of a fee of `amount`: the fee's `amount_cents`, or

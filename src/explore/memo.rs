@@ -7,31 +7,41 @@ use std::cell::Cell;
 
 use ethnum::U256;
 
-/// How many evaluations are kept: the search's last two, with room for a
-/// band scan's.
-const SLOTS: usize = 4;
+/// How many evaluations are kept: the search's last two.
+const SLOTS: usize = 2;
 
-/// A small ring of `(index, cost)` pairs (`None`: `rate` overflows there).
-#[derive(Default)]
+/// A small ring of `(index, cost)` pairs (`None`: `rate` overflows there);
+/// an empty slot holds `U256::MAX`, past every grid index.
 pub(crate) struct Memo {
-    slots: Cell<[Option<(U256, Option<i128>)>; SLOTS]>,
+    keys: [Cell<U256>; SLOTS],
+    costs: [Cell<Option<i128>>; SLOTS],
     next: Cell<usize>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            keys: std::array::from_fn(|_| Cell::new(U256::MAX)),
+            costs: std::array::from_fn(|_| Cell::new(None)),
+            next: Cell::new(0),
+        }
+    }
 }
 
 impl Memo {
     /// The cost at `k`, evaluated by `eval` unless it is kept.
     pub(crate) fn cost(&self, k: U256, eval: impl FnOnce() -> Option<i128>) -> Option<i128> {
-        let slots = self.slots.get();
-        if let Some((_, c)) = slots.iter().flatten().find(|(i, _)| *i == k) {
-            return *c;
+        for (key, cost) in self.keys.iter().zip(&self.costs) {
+            if key.get() == k {
+                return cost.get();
+            }
         }
         let c = eval();
-        let mut slots = slots;
         let at = self.next.get() % SLOTS;
-        if let Some(slot) = slots.get_mut(at) {
-            *slot = Some((k, c));
+        if let (Some(key), Some(cost)) = (self.keys.get(at), self.costs.get(at)) {
+            key.set(k);
+            cost.set(c);
         }
-        self.slots.set(slots);
         self.next.set(at + 1);
         c
     }
