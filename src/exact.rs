@@ -500,6 +500,10 @@ impl core::ops::Neg for Exact {
 impl PartialEq for Exact {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
+        // At one scale, equal values have equal words.
+        if self.s == other.s {
+            return self.m == other.m;
+        }
         self.cmp(other) == Ordering::Equal
     }
 }
@@ -517,7 +521,10 @@ impl Ord for Exact {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         if self.s == other.s {
-            return self.m().cmp(&other.m());
+            // The top word signed, the others unsigned, most significant
+            // first: the two's-complement order of the mantissas.
+            let ([a0, a1, a2, a3], [b0, b1, b2, b3]) = (self.m, other.m);
+            return (a3 as i64, a2, a1, a0).cmp(&(b3 as i64, b2, b1, b0));
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).

@@ -23,6 +23,7 @@ mod break_even;
 mod budget;
 mod cost;
 mod curve;
+mod curve_fast;
 mod grid;
 mod kernel;
 mod memo;
