@@ -96,9 +96,19 @@ pub enum DefinitionError {
     /// string, a filter that is not an object, …).
     #[error("{0}")]
     Malformed(String),
-    /// A Lago model that meterprice does not price (`custom`).
+    /// A Lago model that meterprice does not price (`custom`), by name.
     #[error("charge_model {0:?} is not supported by meterprice")]
     Unsupported(String),
+    /// A Lago field that meterprice does not read (the legacy
+    /// `group_properties`): refused rather than ignored, since ignoring it
+    /// would price the charge without what it says.
+    #[error("{field} is not supported by meterprice: {reason}")]
+    UnsupportedField {
+        /// The field's path, e.g. `charge.group_properties`.
+        field: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
 }
 
 /// A usage bucket or pay-in-advance event that cannot be priced.

@@ -8,7 +8,8 @@
 //! of magnitude below 2^96 with at most 56 fractional digits (the product of
 //! two inputs of 28) is held exactly; anything else is an [`ArithmeticError`],
 //! never a rounded number. Only [`quotient`] rounds, and only a quotient that
-//! does not terminate within 28 significant digits (decisions.md M3).
+//! does not terminate (or whose exact value leaves that range), to 28
+//! significant digits (decisions.md M3).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -261,8 +262,8 @@ impl Exact {
     }
 
     /// `(units × price) / units` without the division: `price` itself, when
-    /// `units` is not zero and the price has at most 28 significant digits
-    /// (so the quotient would terminate and be exactly the price).
+    /// `units` is not zero (the quotient terminates, so it is exactly the
+    /// price, M3).
     pub(crate) fn per_unit_of(price: Self, units: Self) -> Option<Self> {
         if units.is_zero() {
             return None;
@@ -270,13 +271,10 @@ impl Exact {
         price.as_quotient()
     }
 
-    /// The value as a quotient gives it: normalized, when it has at most
-    /// 28 significant digits (a quotient equal to it stops there exactly).
+    /// The value as a quotient equal to it gives it: normalized (a
+    /// terminating quotient is exact, M3, and every `Exact` terminates).
     pub(crate) fn as_quotient(self) -> Option<Self> {
-        let n = self.normalize();
-        // A 64-bit mantissa has at most 19 digits: no need to count them.
-        (n.small().is_some() || decimal_digits(n.m().unsigned_abs()) <= QUOTIENT_DIGITS)
-            .then_some(n)
+        Some(self.normalize())
     }
 
     /// Whether the value is zero.
@@ -418,9 +416,10 @@ impl Exact {
         mul(self, rhs, "checked_mul").ok()
     }
 
-    /// `self / rhs` as a quotient: exact when it terminates within 28
-    /// fractional digits, else rounded half away from zero there; `None`
-    /// for a zero divisor or a quotient out of range.
+    /// `self / rhs` as a quotient: exact when it terminates (and the exact
+    /// value is in range), else rounded half away from zero to 28
+    /// significant digits; `None` for a zero divisor or a quotient out of
+    /// range.
     pub fn checked_div(self, rhs: Self) -> Option<Self> {
         if rhs.is_zero() {
             return None;
@@ -962,9 +961,10 @@ pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, A
 }
 
 /// `a / b` for a quotient (a unit amount, a ratio): exact when it
-/// terminates within 28 significant digits, otherwise rounded half away
-/// from zero to 28 significant digits (at most 56 places). `b = 0` gives 0,
-/// the value Lago uses for a unit amount over zero units.
+/// terminates and the exact value is a computed figure (below 2^96, at most
+/// 56 places), otherwise rounded half away from zero to 28 significant
+/// digits (at most 56 places), decisions.md M3. `b = 0` gives 0, the value
+/// Lago uses for a unit amount over zero units.
 ///
 /// # Errors
 /// [`ArithmeticError`] naming `what` when the quotient is 2^96 or more.
@@ -978,7 +978,16 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
     let negative = a.is_negative() != b.is_negative();
     let (q, scale) = match (a.small(), b.small()) {
         (Some(x), Some(y)) => {
-            let (q, scale) = quotient_small(x.unsigned_abs(), y.unsigned_abs(), a.s, b.s);
+            let (ma, mb) = (x.unsigned_abs(), y.unsigned_abs());
+            let (q, scale, exact) = quotient_small(ma, mb, a.s, b.s);
+            // Past 28 digits a quotient that terminates is still exact (M3).
+            if !exact
+                && ma % strip_2_5(mb) == 0
+                && let Some(t) =
+                    terminating(U256::from(ma), U256::from(mb), a.s, b.s, negative, what)
+            {
+                return Ok(t);
+            }
             // The common case: at most 28 digits (below 2^94) at a scale
             // of 0 to 56, in range as it is.
             if let (Ok(s), Ok(m)) = (u32::try_from(scale), i128::try_from(q))
@@ -992,8 +1001,15 @@ pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, 
             }
             (U256::from(q), scale)
         }
-        _ => quotient_wide(a.m().unsigned_abs(), b.m().unsigned_abs(), a.s, b.s)
-            .ok_or(ArithmeticError::new(what))?,
+        _ => {
+            let (ma, mb) = (a.m().unsigned_abs(), b.m().unsigned_abs());
+            let (q, scale, exact) =
+                quotient_wide(ma, mb, a.s, b.s).ok_or(ArithmeticError::new(what))?;
+            if !exact && let Some(t) = terminating(ma, mb, a.s, b.s, negative, what) {
+                return Ok(t);
+            }
+            (q, scale)
+        }
     };
     // A quotient with more integer digits than fit below 10^28 may come
     // back at a negative scale: bring it to scale 0.
@@ -1027,8 +1043,9 @@ fn rem10(v: u128) -> u64 {
 /// The digit loop of [`quotient`] for 64-bit mantissas, in u128: the
 /// remainder stays below 2^63 so 19 digits come per step, and the quotient
 /// keeps at most 28 significant digits (below 2^94). Returns the rounded
-/// magnitude and its scale (`generated + sa − sb`, possibly negative).
-fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
+/// magnitude, its scale (`generated + sa − sb`, possibly negative) and
+/// whether it is the exact quotient.
+fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64, bool) {
     let (mut q, mut rem) = (u128::from(ma / mb), ma % mb);
     let mb128 = u128::from(mb);
     let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
@@ -1090,13 +1107,13 @@ fn quotient_small(ma: u64, mb: u64, sa: u32, sb: u32) -> (u128, i64) {
     if u128::from(rem) * 2 >= mb128 && rem != 0 {
         q += 1;
     }
-    (q, generated + i64::from(sa) - i64::from(sb))
+    (q, generated + i64::from(sa) - i64::from(sb), rem == 0)
 }
 
 /// The digit loop of [`quotient`] for wider mantissas, one digit a step in
 /// 256 bits; a quotient of more than 28 integer digits is cut back with one
 /// rounding. `None` when the digits leave 256 bits (far out of range).
-fn quotient_wide(ma: U256, mb: U256, sa: u32, sb: u32) -> Option<(U256, i64)> {
+fn quotient_wide(ma: U256, mb: U256, sa: u32, sb: u32) -> Option<(U256, i64, bool)> {
     let (mut q, mut rem) = (ma / mb, ma % mb);
     let max_generated = i64::from(MAX_SCALE) + i64::from(sb) - i64::from(sa);
     let mut generated: i64 = 0;
@@ -1112,15 +1129,18 @@ fn quotient_wide(ma: U256, mb: U256, sa: u32, sb: u32) -> Option<(U256, i64)> {
     }
     let digits = sig(q);
     let cut = digits.saturating_sub(QUOTIENT_DIGITS);
-    let up = if cut == 0 {
-        rem != 0 && rem.checked_mul(U256::from(2u8))? >= mb
+    let (up, exact) = if cut == 0 {
+        (
+            rem != 0 && rem.checked_mul(U256::from(2u8))? >= mb,
+            rem == 0,
+        )
     } else {
         let p = pow10(cut);
         let rk = q % p;
         q /= p;
         // The dropped digits decide alone: rem/mb < 1 cannot lift 2·rk
         // past 10^cut (both even integers).
-        rk * 2 >= p
+        (rk * 2 >= p, rk == 0 && rem == 0)
     };
     if up {
         q += 1;
@@ -1128,7 +1148,68 @@ fn quotient_wide(ma: U256, mb: U256, sa: u32, sb: u32) -> Option<(U256, i64)> {
     Some((
         q,
         generated - i64::from(cut) + i64::from(sa) - i64::from(sb),
+        exact,
     ))
+}
+
+/// `x` without its factors 2 and 5: the part of a divisor that makes a
+/// quotient repeat (a quotient `a / x` terminates exactly when this part
+/// divides `a`).
+#[inline]
+fn strip_2_5(x: u64) -> u64 {
+    let mut r = x >> x.trailing_zeros();
+    while r != 0 && r.is_multiple_of(5) {
+        r /= 5;
+    }
+    r
+}
+
+/// The exact value of `ma / mb × 10^(sb − sa)` when that quotient
+/// terminates and is a computed figure (decisions.md M3: a terminating
+/// quotient is never rounded); `None` when it repeats or leaves the range,
+/// and the caller's 28-digit rounding applies.
+#[cold]
+#[inline(never)]
+fn terminating(
+    ma: U256,
+    mb: U256,
+    sa: u32,
+    sb: u32,
+    negative: bool,
+    what: &'static str,
+) -> Option<Exact> {
+    if mb == 0 {
+        return None;
+    }
+    // mb = 2^twos × 5^fives × r; the quotient terminates iff r divides ma.
+    let twos = mb.trailing_zeros();
+    let (mut r, mut fives) = (mb >> twos, 0u32);
+    while r % 5 == 0 {
+        r /= 5;
+        fives += 1;
+    }
+    if ma % r != 0 {
+        return None;
+    }
+    // ma / mb = (ma / r) × 2^(k − twos) × 5^(k − fives) / 10^k.
+    let k = twos.max(fives);
+    let mut m = (ma / r).checked_mul(U256::ONE.checked_shl(k - twos)?)?;
+    for _ in fives..k {
+        m = m.checked_mul(U256::from(5u8))?;
+    }
+    let mut scale = i64::from(k) + i64::from(sa) - i64::from(sb);
+    while scale < 0 {
+        m = m.checked_mul(U256::from(10u8))?;
+        scale += 1;
+    }
+    let m = I256::try_from(m).ok()?;
+    let x = Exact::new(
+        if negative { -m } else { m },
+        u32::try_from(scale).ok()?,
+        what,
+    )
+    .ok()?;
+    Some(x.normalize())
 }
 
 /// Number of decimal digits of `n` (1 for 0).
@@ -1262,22 +1343,23 @@ mod tests {
         let cases: Vec<(u64, u64)> = ties.chain(random).collect();
         for (ma, mb) in cases {
             let (sa, sb) = ((next() % 29) as u32, (next() % 29) as u32);
-            let (q, scale) = quotient_small(ma, mb, sa, sb);
+            let (q, scale, exact) = quotient_small(ma, mb, sa, sb);
             let wide = quotient_wide(U256::from(ma), U256::from(mb), sa, sb).unwrap();
             assert_eq!(
                 value(U256::from(q), scale),
                 value(wide.0, wide.1),
                 "{ma}e-{sa} / {mb}e-{sb}"
             );
+            assert_eq!(exact, wide.2, "{ma}e-{sa} / {mb}e-{sb}");
         }
     }
 
     #[test]
     fn a_quotient_rounded_at_places_is_rounded_once() {
-        // 0.0149999999999999999999999999988 / 3 = 0.0049999999999999999999999999996
-        // exactly (29 digits): at 2 places that is 0.00, while the 28-digit
-        // quotient 0.005000… would round again to 0.01.
-        let (a, b) = (x("0.0149999999999999999999999999988"), x("3"));
+        // 0.0149999999999999999999999999989 / 3 = 0.00499999999999999999999999999963…
+        // repeats: at 2 places that is 0.00, while the 28-digit quotient
+        // 0.005000… would round again to 0.01.
+        let (a, b) = (x("0.0149999999999999999999999999989"), x("3"));
         assert_eq!(
             round_half_away(quotient(a, b, "t").unwrap(), 2),
             x("0.01"),
@@ -1510,6 +1592,45 @@ mod tests {
         // 17000 / 31 to 28 significant digits, rounded up at the last place.
         let q = quotient(x("17000"), x("31"), "t").unwrap();
         assert_eq!(q.to_string(), "548.3870967741935483870967742");
+    }
+
+    #[test]
+    fn a_terminating_quotient_is_exact_past_28_digits() {
+        // 39614081257132168796771975167.745 / 2 (an input below 2^96 with 32
+        // significant digits) terminates: 19807040628566084398385987583.8725.
+        let q = quotient(x("39614081257132168796771975167.745"), x("2"), "t").unwrap();
+        assert_eq!(q.to_string(), "19807040628566084398385987583.8725");
+        // 1 / 2^41 = 4.547473508864641189575195312e-13 terminates after 41
+        // places, with 29 significant digits (the 64-bit loop stops at 28).
+        let q = quotient(x("1"), x("2199023255552"), "t").unwrap();
+        assert_eq!(q.to_string(), "0.00000000000045474735088646411895751953125");
+        // The same divided by a scaled divisor (0.0002199023255552 = 2^41 / 10^16).
+        let q = quotient(x("-1"), x("0.0002199023255552"), "t").unwrap();
+        assert_eq!(q.to_string(), "-4547.4735088646411895751953125");
+        // A quotient that reduces: 3 × 2^-41 over 3.
+        let q = quotient(
+            x("0.00000000000136424205265939235687255859375"),
+            x("3"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(q.to_string(), "0.00000000000045474735088646411895751953125");
+        // Terminating, but beyond 56 places (2^-60 needs 60): rounded to 28
+        // significant digits like a repeating quotient.
+        let q = quotient(x("1"), x("1152921504606846976"), "t").unwrap();
+        assert_eq!(
+            q.to_string(),
+            "0.0000000000000000008673617379884035472059622407"
+        );
+        // Repeating quotients keep 28 significant digits on both paths.
+        let q = quotient(x("39614081257132168796771975167.745"), x("3"), "t").unwrap();
+        assert_eq!(q.to_string(), "13204693752377389598923991720");
+        assert_eq!(
+            quotient(x("10"), x("3"), "t").unwrap().to_string(),
+            "3.333333333333333333333333333"
+        );
+        // Out of range stays an error.
+        assert!(quotient(x("39614081257132168796771975167.745"), x("0.25"), "t").is_err());
     }
 
     #[test]

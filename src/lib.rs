@@ -198,7 +198,10 @@ pub use explore::{
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 #[cfg(feature = "plot")]
 pub use lago::explore_svg;
-pub use lago::{Outcome, explore_json, rate_json, usage_json};
+pub use lago::{
+    DEFAULT_MAX_LINE_BYTES, Outcome, ServeError, ServeOptions, Summary, explore_json, rate_json,
+    serve, usage_json, write_amount_details_json,
+};
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
     Standard, TierPrice, Volume,

@@ -1,33 +1,51 @@
-//! `meterprice`: the command-line face of the engine (rating-json.md).
+//! `meterprice`: the command-line face of the engine (docs/rating-json.md).
+//! Every command speaks JSON Lines through [`meterprice::serve`]; this file
+//! only reads the arguments and turns the outcome into an exit status.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use meterprice::{Outcome, explore_json, rate_json, usage_json};
+use meterprice::{Outcome, ServeError, ServeOptions, explore_json, rate_json, serve, usage_json};
 
-/// A command's request handler: one request in, its result line out.
-type Handler = fn(&str, &mut Vec<u8>, bool) -> Outcome;
+/// A JSON Lines command: one handler answers one request.
+struct Command {
+    name: &'static str,
+    /// The command's own part of `--help`.
+    help: &'static str,
+    handler: fn(&str, &mut Vec<u8>, bool) -> Outcome,
+}
 
-const HELP: &str = "\
-meterprice rate [FILE|-] [--pretty]
-meterprice explore [FILE|-] [--pretty] [--svg OUT.svg]
-meterprice usage [FILE|-] [--pretty]   (meterprice usage --help)
+/// Every command of the binary: a new one is one entry.
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "rate",
+        help: RATE_HELP,
+        handler: rate_json,
+    },
+    Command {
+        name: "explore",
+        help: EXPLORE_HELP,
+        handler: explore_json,
+    },
+    Command {
+        name: "usage",
+        help: USAGE_HELP,
+        handler: usage_json,
+    },
+];
 
-rate: prices rating requests with Lago's charge models, exactly.
-explore: answers price questions about one charge (docs/explore-json.md):
-  {\"currency\", \"charge\", \"usage\": template without units,
-   \"budget\": {\"budget_cents\": 1000, \"units_step\": \"1\", \"including_taxes\": false},
-   \"curve\": {\"up_to\": \"20\", \"max_pieces\": 10000},
-   \"break_even\": {\"charge\": {...}, \"up_to\": \"20\", \"units_step\": \"1\"}}
-  -> {\"budget\": {\"max_units\", \"cost_cents\", \"next_units\", \"next_cost_cents\",
-      \"unbounded\", \"max_units_any\", \"unbounded_any\", ...},
-      \"curve\": {\"pieces\": [...], \"points\": [...]}, \"break_even\": {\"intervals\": [...]}}
-  --svg OUT.svg  draws the one request of the input (curve, break-even, budget)
+const USAGE: &str = "\
+Usage: meterprice COMMAND [FILE|-] [--pretty] [--max-line-bytes N]
+       meterprice explore [FILE|-] --svg OUT.svg
+       meterprice COMMAND --help
+       meterprice --help | --version
+Commands: rate, explore, usage.
+";
 
-Input: one JSON object, or JSON Lines (one request per line; blank lines are
-ignored). FILE '-' or no FILE reads standard input.
-Output: one JSON result per request, in input order, one per line.
-  --pretty   indent the result of a single-object input
+const RATE_HELP: &str = "\
+meterprice rate [FILE|-] [--pretty] [--max-line-bytes N]
+
+Prices rating requests with Lago's charge models, exactly.
 
 Request: {\"id\": any, \"currency\": \"EUR\",
           \"charge\": {\"charge_model\": \"standard|graduated|graduated_percentage|
@@ -42,10 +60,22 @@ Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsu
           arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
 Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
 
-Exit status: 0 every request answered, 1 at least one error result, 2 input unreadable,\n3 output unwritable.
-
 Example:
   echo '{\"currency\":\"EUR\",\"charge\":{\"charge_model\":\"standard\",\"properties\":{\"amount\":\"0.5\"}},\"usage\":{\"units\":\"3\"}}' | meterprice rate
+";
+
+const EXPLORE_HELP: &str = "\
+meterprice explore [FILE|-] [--pretty] [--svg OUT.svg]
+
+Answers price questions about one charge (docs/explore-json.md):
+  {\"currency\", \"charge\", \"usage\": template without units,
+   \"budget\": {\"budget_cents\": 1000, \"units_step\": \"1\", \"including_taxes\": false},
+   \"curve\": {\"up_to\": \"20\", \"max_pieces\": 10000},
+   \"break_even\": {\"charge\": {...}, \"up_to\": \"20\", \"units_step\": \"1\"}}
+  -> {\"budget\": {\"max_units\", \"cost_cents\", \"next_units\", \"next_cost_cents\",
+      \"unbounded\", \"max_units_any\", \"unbounded_any\", ...},
+      \"curve\": {\"pieces\": [...], \"points\": [...]}, \"break_even\": {\"intervals\": [...]}}
+  --svg OUT.svg  draws the one request of the input (curve, break-even, budget)
 ";
 
 const USAGE_HELP: &str = "\
@@ -53,11 +83,6 @@ meterprice usage [FILE|-] [--pretty]
 
 Prices a whole plan for one subscription's period into Lago's customer usage
 object (the current_usage endpoint), exactly.
-
-Input: one JSON object, or JSON Lines (one request per line; blank lines are
-ignored). FILE '-' or no FILE reads standard input.
-Output: one JSON result per request, in input order, one per line.
-  --pretty   indent the result of a single-object input
 
 Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
           \"period\": {\"from_datetime\": \"2024-03-01T00:00:00Z\",
@@ -86,53 +111,68 @@ Errors:  {\"id\": ..., \"error\": {\"code\": \"parse_error|validation_error|unsu
           arithmetic_overflow|invalid_usage\", \"message\": \"...\", \"details\": [...]}}
 Decimals are JSON strings (numbers are read exactly); cents are JSON integers.
 
-Exit status: 0 every request priced, 1 at least one error result, 2 input unreadable.
-
 Example:
   meterprice usage examples/usage.jsonl
 ";
 
-/// A multi-line object larger than this is not waited for: its lines are
-/// rated one by one instead, so memory stays flat on any input.
-const MAX_OBJECT_BYTES: usize = 16 << 20;
+const COMMON_HELP: &str = "\
+Input: one JSON object, or JSON Lines (one request per line; blank lines are
+ignored; a UTF-8 byte-order mark before the first request is skipped).
+FILE '-' or no FILE reads standard input.
+Output: one JSON result per request, in input order, one per line, written
+as soon as the input has no more bytes ready (a caller may keep the command
+running and write one request at a time).
+  --pretty             indent the result of a single-object input
+  --max-line-bytes N   the longest request in bytes: a line, or the one object
+                       of a single-object input (default 67108864, 64 MiB). A
+                       longer one is skipped without being held in memory and
+                       answered with one parse_error (\"line N exceeds 64 MiB\");
+                       the requests around it are answered as usual. A line
+                       that is not UTF-8 is a parse_error too.
+
+Exit status: 0 every request answered without error, 1 at least one error
+result, 2 input unreadable (missing file, bad arguments, a failed read, closed
+standard input), 3 output unwritable (closed standard output, full disk, a
+closed pipe); 2 and 3 come with a message on standard error, after every
+result computed so far was written.
+";
 
 fn main() -> ExitCode {
+    if closed_at_start(1) {
+        eprintln!("meterprice: cannot write the output: standard output is closed");
+        return ExitCode::from(3);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args
+        .iter()
+        .find_map(|a| COMMANDS.iter().find(|c| c.name == a.as_str()));
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        let usage = args.first().is_some_and(|a| a == "usage");
-        print!("{}", if usage { USAGE_HELP } else { HELP });
-        return ExitCode::SUCCESS;
+        return write_stdout(&help(command));
     }
-    let mut pretty = false;
-    let mut svg = None;
-    let mut positional = Vec::new();
-    let mut rest = args.iter();
-    while let Some(a) = rest.next() {
-        match a.as_str() {
-            "--pretty" => pretty = true,
-            "--svg" => match rest.next() {
-                Some(f) => svg = Some(f.clone()),
-                None => return usage_error("--svg needs a FILE"),
-            },
-            s if s.starts_with("--") => return usage_error(&format!("unknown flag {s}")),
-            s => positional.push(s),
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        return write_stdout(&format!("meterprice {}\n", env!("CARGO_PKG_VERSION")));
+    }
+    let Args {
+        command,
+        file,
+        options,
+        svg,
+    } = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            eprintln!("meterprice: {why}\n\n{USAGE}");
+            return ExitCode::from(2);
         }
-    }
-    let (handler, file): (Handler, &str) = match positional.as_slice() {
-        ["rate"] => (rate_json, "-"),
-        ["rate", f] => (rate_json, *f),
-        ["explore"] => (explore_json, "-"),
-        ["explore", f] => (explore_json, *f),
-        ["usage"] => (usage_json, "-"),
-        ["usage", f] => (usage_json, *f),
-        [] => return usage_error("missing command"),
-        _ => return usage_error("expected: meterprice rate|explore|usage [FILE|-] [--pretty]"),
     };
-    let input: Box<dyn Read> = if file == "-" {
-        Box::new(io::stdin())
+    let (input, name): (Box<dyn Read>, &str) = if file == "-" {
+        if closed_at_start(0) {
+            eprintln!("meterprice: cannot read standard input: it is closed");
+            return ExitCode::from(2);
+        }
+        (Box::new(io::stdin().lock()), "standard input")
     } else {
         match std::fs::File::open(file) {
-            Ok(f) => Box::new(f),
+            Ok(f) => (Box::new(f), file),
             Err(e) => {
                 eprintln!("meterprice: cannot read {file}: {e}");
                 return ExitCode::from(2);
@@ -140,48 +180,104 @@ fn main() -> ExitCode {
         }
     };
     if let Some(path) = svg {
-        if positional.first() != Some(&"explore") {
-            return usage_error("--svg is an option of explore");
-        }
-        return draw_svg(input, &path);
+        return draw_svg(input, path, &options);
     }
-    let stdout = io::stdout();
-    let mut out = Tracked {
-        inner: BufWriter::with_capacity(1 << 16, stdout.lock()),
-        failed: false,
-    };
-    match run(
-        BufReader::with_capacity(1 << 16, input),
-        &mut out,
-        pretty,
-        handler,
-    ) {
-        Ok(all_priced) => {
-            if out.flush().is_err() {
-                return ExitCode::from(3);
-            }
-            if all_priced {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+    let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    match serve(input, out, &options, command.handler) {
+        Ok(summary) if summary.all_priced() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(ServeError::Read(e)) => {
+            eprintln!("meterprice: cannot read {name}: {e}");
+            ExitCode::from(2)
         }
         Err(e) => {
-            let _ = out.flush();
             eprintln!("meterprice: {e}");
-            // 3: the output could not be written; 2: the input not read.
-            ExitCode::from(if out.failed { 3 } else { 2 })
+            ExitCode::from(3)
         }
     }
 }
 
+/// What the arguments ask for.
+struct Args<'a> {
+    command: &'static Command,
+    /// `-` for standard input.
+    file: &'a str,
+    options: ServeOptions,
+    /// `explore --svg OUT.svg`: a picture instead of JSON Lines.
+    svg: Option<&'a str>,
+}
+
+/// The command, its input and its options, or why the arguments are wrong.
+fn parse(args: &[String]) -> Result<Args<'_>, String> {
+    let mut options = ServeOptions::new();
+    let mut positional = Vec::new();
+    let mut svg = None;
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (a.as_str(), None),
+        };
+        match flag {
+            "--pretty" if inline.is_none() => options = options.with_pretty(true),
+            "--svg" => {
+                let path = inline.or_else(|| rest.next().map(String::as_str));
+                svg = Some(path.ok_or("--svg needs a FILE")?);
+            }
+            "--max-line-bytes" => {
+                let value = inline.or_else(|| rest.next().map(String::as_str));
+                let bytes = value
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        format!("--max-line-bytes takes a number of bytes > 0, got {value:?}")
+                    })?;
+                options = options.with_max_line_bytes(bytes);
+            }
+            s if s.starts_with("--") => return Err(format!("unknown flag {a}")),
+            _ => positional.push(a.as_str()),
+        }
+    }
+    let (name, file) = match positional.as_slice() {
+        [] => return Err("missing command".into()),
+        [name] => (*name, "-"),
+        [name, file] => (*name, *file),
+        _ => return Err("expected one command and at most one FILE".into()),
+    };
+    let command = COMMANDS
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("unknown command {name:?}"))?;
+    if svg.is_some() && command.name != "explore" {
+        return Err("--svg is an option of explore".into());
+    }
+    Ok(Args {
+        command,
+        file,
+        options,
+        svg,
+    })
+}
+
 /// `explore --svg FILE`: draws the one request of the input.
 #[cfg(feature = "plot")]
-fn draw_svg(mut input: Box<dyn Read>, path: &str) -> ExitCode {
+fn draw_svg(input: Box<dyn Read>, path: &str, options: &ServeOptions) -> ExitCode {
     let mut text = String::new();
-    if let Err(e) = input.read_to_string(&mut text) {
+    // The request limit holds here too: a byte beyond it is not read.
+    let limit = u64::try_from(options.max_line_bytes).unwrap_or(u64::MAX);
+    if let Err(e) = input
+        .take(limit.saturating_add(1))
+        .read_to_string(&mut text)
+    {
         eprintln!("meterprice: cannot read the request: {e}");
         return ExitCode::from(2);
+    }
+    if text.len() > options.max_line_bytes {
+        eprintln!(
+            "meterprice: the request exceeds --max-line-bytes {}",
+            options.max_line_bytes
+        );
+        return ExitCode::from(1);
     }
     // One request: one object, on one line or over several.
     let request = text.trim();
@@ -204,173 +300,58 @@ fn draw_svg(mut input: Box<dyn Read>, path: &str) -> ExitCode {
 }
 
 #[cfg(not(feature = "plot"))]
-fn draw_svg(_: Box<dyn Read>, _: &str) -> ExitCode {
+fn draw_svg(_: Box<dyn Read>, _: &str, _: &ServeOptions) -> ExitCode {
     eprintln!("meterprice: --svg needs the `plot` feature");
     ExitCode::from(2)
 }
 
-/// A writer that remembers whether a write failed (exit status 3).
-struct Tracked<W> {
-    inner: W,
-    failed: bool,
-}
-
-impl<W: Write> Write for Tracked<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let r = self.inner.write(buf);
-        self.failed |= r.is_err();
-        r
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let r = self.inner.flush();
-        self.failed |= r.is_err();
-        r
-    }
-}
-
-fn usage_error(why: &str) -> ExitCode {
-    eprintln!("meterprice: {why}\n\n{HELP}");
-    ExitCode::from(2)
-}
-
-/// Bracket depth of JSON text outside strings, carried across lines.
-#[derive(Default)]
-struct Depth {
-    depth: i64,
-    in_string: bool,
-    escaped: bool,
-}
-
-impl Depth {
-    fn feed(&mut self, text: &str) {
-        for b in text.bytes() {
-            if self.in_string {
-                match (self.escaped, b) {
-                    (true, _) => self.escaped = false,
-                    (false, b'\\') => self.escaped = true,
-                    (false, b'"') => self.in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => self.depth -= 1,
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Handles every request of `input` into `out`; `Ok(true)` when all priced.
-/// `pretty` indents the result only when the input holds a single request,
-/// so the first record is held back until the next one shows up.
-fn run(
-    mut input: impl BufRead,
-    out: &mut impl Write,
-    pretty: bool,
-    handler: Handler,
-) -> io::Result<bool> {
-    let mut rater = Rater {
-        handler,
-        all_priced: true,
-        buf: Vec::with_capacity(1024),
-        held: None,
-        records: 0,
+/// `--help`: one command's, or every command's.
+fn help(command: Option<&Command>) -> String {
+    let commands: Vec<&Command> = match command {
+        Some(c) => vec![c],
+        None => COMMANDS.iter().collect(),
     };
-    let mut raw = Vec::with_capacity(1024);
-    loop {
-        raw.clear();
-        if input.read_until(b'\n', &mut raw)? == 0 {
-            break;
-        }
-        // Valid UTF-8 (the norm) is borrowed as is; anything else is
-        // repaired lossily and then fails to parse as JSON on its own line.
-        let line = match std::str::from_utf8(&raw) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&raw),
-        };
-        let line = line.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        // The first record may be one object spread over several lines: if
-        // its brackets stay open, gather lines until they close.
-        if rater.records == 0 {
-            let mut depth = Depth::default();
-            depth.feed(line);
-            if depth.depth > 0 {
-                let mut object = line.to_string();
-                let mut pending = vec![line.to_string()];
-                while depth.depth > 0 && object.len() < MAX_OBJECT_BYTES {
-                    raw.clear();
-                    if input.read_until(b'\n', &mut raw)? == 0 {
-                        break;
-                    }
-                    let next = String::from_utf8_lossy(&raw)
-                        .trim_end_matches(['\n', '\r'])
-                        .to_string();
-                    depth.feed(&next);
-                    object.push('\n');
-                    object.push_str(&next);
-                    pending.push(next);
-                }
-                if depth.depth == 0
-                    && serde_json::from_str::<serde::de::IgnoredAny>(&object).is_ok()
-                {
-                    rater.record(object, out)?;
-                } else {
-                    // Not one object after all: rate the lines one by one.
-                    for l in pending.into_iter().filter(|l| !l.trim().is_empty()) {
-                        rater.record(l, out)?;
-                    }
-                }
-                continue;
-            }
-        }
-        rater.record(line.to_string(), out)?;
+    let mut text = String::from(USAGE);
+    for c in commands {
+        text.push('\n');
+        text.push_str(c.help);
     }
-    rater.finish(out, pretty)?;
-    Ok(rater.all_priced)
+    text.push('\n');
+    text.push_str(COMMON_HELP);
+    text
 }
 
-/// Rates records in order, holding the first back for `--pretty`.
-struct Rater {
-    handler: Handler,
-    all_priced: bool,
-    buf: Vec<u8>,
-    held: Option<String>,
-    records: u64,
+/// Writes `text` to standard output; a failure (a full disk, a closed pipe)
+/// is reported, never a panic.
+fn write_stdout(text: &str) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("meterprice: cannot write the output: {e}");
+            ExitCode::from(3)
+        }
+    }
 }
 
-impl Rater {
-    fn record(&mut self, text: String, out: &mut impl Write) -> io::Result<()> {
-        self.records += 1;
-        if self.records == 1 {
-            self.held = Some(text);
-            return Ok(());
-        }
-        if let Some(first) = self.held.take() {
-            self.emit(&first, false, out)?;
-        }
-        self.emit(&text, false, out)
+/// Whether standard stream `fd` was closed when the process started. Rust's
+/// runtime then opens `/dev/null` read-write in its place, so reads would
+/// see an empty input and writes would vanish with exit status 0; a shell's
+/// `</dev/null` or `>/dev/null` opens it one way only. Linux (through
+/// `/proc`); elsewhere `false`.
+fn closed_at_start(fd: u8) -> bool {
+    let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+        return false;
+    };
+    if target != std::path::Path::new("/dev/null") {
+        return false;
     }
-
-    fn finish(&mut self, out: &mut impl Write, pretty: bool) -> io::Result<()> {
-        match self.held.take() {
-            Some(first) => self.emit(&first, pretty, out),
-            None => Ok(()),
-        }
-    }
-
-    fn emit(&mut self, text: &str, pretty: bool, out: &mut impl Write) -> io::Result<()> {
-        self.buf.clear();
-        if (self.handler)(text, &mut self.buf, pretty) == Outcome::Failed {
-            self.all_priced = false;
-        }
-        self.buf.push(b'\n');
-        out.write_all(&self.buf)
-    }
+    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+        return false;
+    };
+    // O_ACCMODE is 0o3, O_RDWR 0o2.
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
 }

@@ -72,12 +72,41 @@ impl Period {
     }
 
     /// `billed_days` of `duration_days`.
-    pub fn new(duration_days: u32, billed_days: u32) -> Self {
-        Self {
+    ///
+    /// ```
+    /// use meterprice::Period;
+    /// assert_eq!(Period::new(31, 12)?.billed_days, 12);
+    /// // More days billed than the period has would inflate the minimum.
+    /// assert!(Period::new(31, 62).is_err());
+    /// # Ok::<(), meterprice::UsageError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`UsageError`] naming `period.duration_days` when it is 0, or
+    /// `period.billed_days` when it is above `duration_days`.
+    pub fn new(duration_days: u32, billed_days: u32) -> Result<Self, UsageError> {
+        let period = Self {
             duration_days,
             billed_days,
             elapsed_days: None,
+        };
+        period.check()?;
+        Ok(period)
+    }
+
+    /// The rules a period keeps: at least one day, and no more days billed
+    /// than it has (a minimum prorated beyond the period would grow).
+    fn check(&self) -> Result<(), UsageError> {
+        if self.duration_days == 0 {
+            return Err(UsageError::new("period.duration_days must be > 0"));
         }
+        if self.billed_days > self.duration_days {
+            return Err(UsageError::new(format!(
+                "period.billed_days must be at most period.duration_days {}, got {}",
+                self.duration_days, self.billed_days
+            )));
+        }
+        Ok(())
     }
 
     /// Asks for projected usage after `elapsed_days`.
@@ -151,6 +180,7 @@ impl Charge {
         let (model, keys, filter) = match &bucket.filter {
             None => (&self.model, &self.group_keys, None),
             Some(selector) => {
+                check_selector(index, selector)?;
                 let found = self.filters.iter().position(|f| f.selects(selector));
                 let Some(i) = found else {
                     return Err(UsageError::new(format!(
@@ -177,7 +207,20 @@ impl Charge {
                 "usage[{index}].grouped_by keys {labels:?} differ from the pricing group keys {keys:?}"
             )));
         }
-        let u = &bucket.usage;
+        self.check_usage(index, model, &bucket.usage)?;
+        Ok(Resolved { model, filter })
+    }
+
+    /// The usage figures `model` reads, checked against each other.
+    fn check_usage(&self, index: usize, model: &ChargeModel, u: &Usage) -> Result<(), UsageError> {
+        if let Some(full) = u.full_units_number
+            && full.is_negative()
+            && !full.is_zero()
+        {
+            return Err(UsageError::new(format!(
+                "usage[{index}].full_units_number must be >= 0, got {full}"
+            )));
+        }
         let prorated_graduated = self.prorated && matches!(model, ChargeModel::Graduated(_));
         if (!u.prorated_event_values.is_empty() || prorated_graduated)
             && u.prorated_event_values.len() != u.event_values.len()
@@ -188,17 +231,20 @@ impl Charge {
                 u.prorated_event_values.len()
             )));
         }
-        if let ChargeModel::Percentage(p) = model
-            && p.reads_event_values()
-            && u.events_count > 0
-            && u.event_values.is_empty()
-        {
+        let reads_both = match model {
+            ChargeModel::Percentage(p) => p.reads_event_values(),
+            _ => prorated_graduated,
+        };
+        // One value per event: a count that disagrees would price events
+        // that are not there, or leave some out.
+        if reads_both && u64::try_from(u.event_values.len()).ok() != Some(u.events_count) {
             return Err(UsageError::new(format!(
-                "usage[{index}].event_values: required when events_count > 0 by a percentage charge with free units or per-transaction bounds, got none for {} events",
+                "usage[{index}].event_values: {} values for events_count {} (one value per event)",
+                u.event_values.len(),
                 u.events_count
             )));
         }
-        Ok(Resolved { model, filter })
+        Ok(())
     }
 
     fn context(&self) -> Context<'static> {
@@ -213,15 +259,15 @@ impl Charge {
     ///
     /// # Errors
     /// [`RateError::Usage`] for a bucket that cannot be priced (a filter
-    /// matching no charge filter, group keys that differ from the pricing
-    /// group keys, misaligned prorated values, events without the
-    /// `event_values` a percentage charge with free units or per-transaction
-    /// bounds reads, an empty period);
+    /// matching no charge filter or with an empty value list, group keys
+    /// that differ from the pricing group keys, misaligned prorated values,
+    /// `event_values` whose number differs from `events_count` where the
+    /// model reads both (percentage with free units or per-transaction
+    /// bounds, prorated graduated), a negative `full_units_number`), or for
+    /// a period that is empty or bills more days than it has;
     /// [`RateError::Arithmetic`] for a figure outside the decimal range.
     pub fn rate(&self, buckets: &[Bucket], period: &Period) -> Result<ChargeFees, RateError> {
-        if period.duration_days == 0 {
-            return Err(UsageError::new("period.duration_days must be > 0").into());
-        }
+        period.check()?;
         let mut fees = Vec::with_capacity(buckets.len());
         for (i, bucket) in buckets.iter().enumerate() {
             let resolved = self.resolve(i, bucket)?;
@@ -567,6 +613,28 @@ impl Charge {
         }
         self.step(&self.model, &with, &Event::new(value))
     }
+}
+
+/// A bucket's filter names each key once, with at least one value: a key
+/// given twice would count as two keys when matching, and an empty list
+/// selects nothing.
+fn check_selector(index: usize, selector: &[(String, Vec<String>)]) -> Result<(), UsageError> {
+    for (i, (key, values)) in selector.iter().enumerate() {
+        if values.is_empty() {
+            return Err(UsageError::new(format!(
+                "usage[{index}].filter.{key}: an empty list of values selects nothing"
+            )));
+        }
+        if selector
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|(k, _)| k == key))
+        {
+            return Err(UsageError::new(format!(
+                "usage[{index}].filter: key {key:?} is given twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The amount the fee was built from, in the model's unit.

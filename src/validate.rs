@@ -72,7 +72,7 @@ impl<'a> Raw<'a> {
     }
 
     /// Lago's `blank?`: null, an empty or whitespace string, `[]`, `{}`.
-    fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         match self {
             Self::Null => true,
             Self::String(s) => s.trim().is_empty(),
@@ -943,6 +943,15 @@ fn per_transaction(
     .ok_or(())
 }
 
+/// The value of a per-transaction bound that failed validation, when it is
+/// a decimal all the same (a negative one).
+fn bound_value(value: Option<RawJson<'_>>) -> Option<Exact> {
+    match Raw::of(value) {
+        Raw::String(s) if s.trim().is_empty() => None,
+        raw => decimal_of(&raw).ok(),
+    }
+}
+
 fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Percentage> {
     let rate = leaf_amount(
         report,
@@ -1008,8 +1017,14 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
         "per_transaction_max_amount",
         prefix,
     );
-    if let (Ok(Some(lo)), Ok(Some(hi))) = (min, max)
-        && lo > hi
+    // Compared whenever both bounds are numbers, even ones invalid on
+    // their own (a negative bound): semantics.md §8.3 checks D(min) > D(max)
+    // for any two non-null bounds.
+    let value = |read: Result<Option<Exact>, ()>, raw| read.unwrap_or_else(|()| bound_value(raw));
+    if let (Some(lo), Some(hi)) = (
+        value(min, props.per_transaction_min_amount),
+        value(max, props.per_transaction_max_amount),
+    ) && lo > hi
     {
         report.violation(
             "per_transaction_max_amount",
@@ -1031,16 +1046,15 @@ fn percentage(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> O
 }
 
 /// `pricing_group_keys` (or `grouped_by` when it is null): null, `[]` or a
-/// list of non-empty strings.
+/// list of non-blank strings (semantics.md §8.3: Lago's `all?(&:present?)`).
 fn group_keys(report: &mut Report, props: &RawProperties<'_>, prefix: &str) -> Option<Vec<String>> {
     // Lago validates `pricing_group_keys`, or `grouped_by` when it is null.
     let check = |report: &mut Report, field: &str, raw: &Raw<'_>| -> Option<Vec<String>> {
         let keys = match raw {
             Raw::Null => Some(Vec::new()),
-            // Blank entries are dropped first, as Lago's normalisation does.
             Raw::Array(v) => serde_json::from_str::<Vec<String>>(v.get())
                 .ok()
-                .map(|k| k.into_iter().filter(|s| !s.trim().is_empty()).collect()),
+                .filter(|k| k.iter().all(|s| !s.trim().is_empty())),
             _ => None,
         };
         if keys.is_none() {

@@ -28,21 +28,44 @@ pub struct Run {
 
 /// Runs `meterprice ARGS` with `stdin` and parses every output line.
 pub fn run(args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterprice"))
+    run_bytes(args, stdin.as_bytes())
+}
+
+/// `meterprice ARGS` started with its input and output piped.
+fn spawn(args: &[&str], stdout: Stdio, stderr: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_meterprice"))
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
-        .expect("spawn meterprice");
+        .expect("spawn meterprice")
+}
+
+/// Runs `meterprice ARGS` with `stdin` (bytes, which need not be UTF-8)
+/// and standard output `stdout`; its output as it came.
+pub fn output_to(args: &[&str], stdin: &[u8], stdout: Stdio) -> std::process::Output {
+    let mut child = spawn(args, stdout, Stdio::piped());
     let mut input = child.stdin.take().expect("stdin");
-    let text = stdin.to_string();
+    let bytes = stdin.to_vec();
     // Write from another thread so a large input cannot deadlock on a full pipe.
     let writer = std::thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
+        let _ = input.write_all(&bytes);
     });
     let out = child.wait_with_output().expect("wait");
     writer.join().expect("writer");
+    out
+}
+
+/// Runs `meterprice ARGS` with `stdin`; its output as it came.
+pub fn output(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    output_to(args, stdin, Stdio::piped())
+}
+
+/// Runs `meterprice ARGS` with `stdin` given as bytes (which need not be
+/// UTF-8) and parses every output line.
+pub fn run_bytes(args: &[&str], stdin: &[u8]) -> Run {
+    let out = output(args, stdin);
     let stdout = String::from_utf8(out.stdout).expect("utf-8 output");
     Run {
         raw: stdout.lines().map(str::to_string).collect(),
@@ -52,6 +75,77 @@ pub fn run(args: &[&str], stdin: &str) -> Run {
             .collect(),
         status: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `meterprice ARGS` kept running, its input open: requests go in one at a
+/// time and result lines come out as the binary writes them.
+pub struct Coprocess {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Coprocess {
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = spawn(args, Stdio::piped(), Stdio::null());
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    /// The process id (to look at its memory while it runs).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes bytes to the binary's input, which stays open.
+    pub fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("input still open");
+        stdin.write_all(bytes).expect("write to meterprice");
+        stdin.flush().expect("flush to meterprice");
+    }
+
+    /// The next result line, or `None` if none came within a minute (a
+    /// generous bound: only a binary that waits for more input misses it).
+    pub fn next_line(&self) -> Option<String> {
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .ok()
+    }
+
+    /// Closes the input and waits for the exit status.
+    pub fn finish(mut self) -> i32 {
+        drop(self.stdin.take());
+        self.child
+            .wait()
+            .expect("wait for meterprice")
+            .code()
+            .unwrap_or(-1)
+    }
+}
+
+impl Drop for Coprocess {
+    fn drop(&mut self) {
+        // A failed test must not leave the binary waiting for input.
+        if self.stdin.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

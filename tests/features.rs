@@ -333,7 +333,7 @@ proptest! {
             r#"{{"charge_model": "standard", "properties": {{"amount": "0.013"}}, "min_amount_cents": {min},
                 "taxes": [{{"code": "vat", "rate": "19.6"}}]}}"#)).unwrap();
         let buckets: Vec<Bucket> = units.iter().map(|u| Bucket::new(Usage::new(Exact::from(*u)))).collect();
-        let fees = charge.rate(&buckets, &Period::new(31, billed)).unwrap();
+        let fees = charge.rate(&buckets, &Period::new(31, billed).unwrap()).unwrap();
         let sum: i128 = fees.fees.iter().map(|f| f.amount_cents).sum();
         prop_assert_eq!(fees.fees_amount_cents, sum);
         let true_up = fees.true_up_fee.as_ref().map_or(0, |t| t.amount_cents);
@@ -404,4 +404,334 @@ fn prorated_graduated_is_exact_so_half_cents_round_up() {
     assert_eq!(r["fees"][0]["amount"], json!("191.335"));
     assert_eq!(r["fees"][0]["amount_cents"], json!(19134));
     assert_eq!(r["fees"][0]["units"], json!("75"));
+}
+
+fn code(r: &Value) -> &str {
+    r["error"]["code"].as_str().unwrap_or("")
+}
+
+fn message(r: &Value) -> &str {
+    r["error"]["message"].as_str().unwrap_or("")
+}
+
+fn standard_with(usage: Value, extra: Value) -> Value {
+    let mut request = json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "1"},
+                   "min_amount_cents": 1000,
+                   "filters": [{"values": {"region": ["eu"], "cloud": ["aws"]},
+                                "properties": {"amount": "2"}}]},
+        "usage": usage});
+    if let (Some(r), Some(e)) = (request.as_object_mut(), extra.as_object()) {
+        r.extend(e.clone());
+    }
+    request
+}
+
+/// More days billed than the period has is refused, in the contract and in
+/// `Period::new` and `Charge::rate`. (Fails before this change: 62 of 31
+/// days doubled the minimum, 1000 → a 2000-cent true-up minus the fee.)
+#[test]
+fn billed_days_beyond_the_period_are_refused() {
+    let usage = json!({"units": "1", "events_count": 1});
+    let r = one(standard_with(
+        usage.clone(),
+        json!({"period": {"duration_days": 31, "billed_days": 62}}),
+    ));
+    assert_eq!(code(&r), "invalid_usage", "{r}");
+    assert_eq!(
+        message(&r),
+        "period.billed_days must be at most period.duration_days 31, got 62"
+    );
+    // 31 of 31 days: the full minimum, 1000 − 100 = 900 cents of true-up.
+    let r = one(standard_with(
+        usage,
+        json!({"period": {"duration_days": 31, "billed_days": 31}}),
+    ));
+    assert_eq!(r["true_up_fee"]["amount_cents"], json!(900), "{r}");
+    let e = Period::new(31, 62).unwrap_err();
+    assert!(e.message.contains("period.billed_days"), "{e}");
+    assert!(Period::new(0, 0).is_err());
+    assert_eq!(Period::new(31, 31).unwrap(), Period::full(31));
+    // A period changed after construction is checked when rating.
+    let mut period = Period::full(31);
+    period.billed_days = 62;
+    let charge = Charge::from_lago_json(
+        "EUR",
+        r#"{"charge_model": "standard", "properties": {"amount": "1"}, "min_amount_cents": 1000}"#,
+    )
+    .unwrap();
+    let err = charge
+        .rate(&[Bucket::new(Usage::new(x("1")))], &period)
+        .unwrap_err();
+    assert!(err.to_string().contains("period.billed_days"), "{err}");
+}
+
+/// A bucket filter names each key once (a repeated key is a parse_error)
+/// with at least one value (an empty list is invalid_usage). (Fails before
+/// this change: the repeated key matched the two-key filter, and the empty
+/// list fell to "matches no charge filter".)
+#[test]
+fn a_bucket_filter_repeating_a_key_or_with_no_values_is_refused() {
+    let line = r#"{"currency": "EUR", "charge": {"charge_model": "standard", "properties": {"amount": "1"},
+        "filters": [{"values": {"region": ["eu"], "cloud": ["aws"]}, "properties": {"amount": "2"}}]},
+        "usage": {"units": "1", "filter": {"region": ["eu"], "region": ["eu"]}}}"#
+        .replace('\n', " ");
+    let out = crate::common::run(&["rate"], &format!("{line}\n"));
+    assert_eq!(out.lines.len(), 1);
+    assert_eq!(code(&out.lines[0]), "parse_error", "{:?}", out.raw);
+    assert!(
+        message(&out.lines[0]).contains(r#"usage.filter: key "region" is given twice"#),
+        "{}",
+        message(&out.lines[0])
+    );
+    let r = one(standard_with(
+        json!({"units": "1", "filter": {"region": []}}),
+        json!({}),
+    ));
+    assert_eq!(code(&r), "invalid_usage", "{r}");
+    assert!(message(&r).contains("usage[0].filter.region"), "{r}");
+    // The library refuses both as well.
+    let charge = Charge::from_lago_json(
+        "EUR",
+        r#"{"charge_model": "standard", "properties": {"amount": "1"},
+            "filters": [{"values": {"region": ["eu"], "cloud": ["aws"]}, "properties": {"amount": "2"}}]}"#,
+    )
+    .unwrap();
+    let twice = Bucket::new(Usage::new(x("1"))).with_filter(vec![
+        ("region".into(), vec!["eu".into()]),
+        ("region".into(), vec!["eu".into()]),
+    ]);
+    let err = charge.rate(&[twice], &Period::full(30)).unwrap_err();
+    assert!(err.to_string().contains("given twice"), "{err}");
+    // The filter itself, named fully, is priced: 1 × 2 EUR.
+    let both = Bucket::new(Usage::new(x("1"))).with_filter(vec![
+        ("region".into(), vec!["eu".into()]),
+        ("cloud".into(), vec!["aws".into()]),
+    ]);
+    let fees = charge.rate(&[both], &Period::full(30)).unwrap();
+    assert_eq!(fees.fees[0].amount_cents, 200);
+}
+
+/// A negative `full_units_number` is invalid_usage. (Fails before this
+/// change: a prorated charge priced 3 units for a positive fee with
+/// `unit_amount_cents` −100.)
+#[test]
+fn a_negative_full_units_number_is_refused() {
+    let request = json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "prorated": true, "properties": {"amount": "1"}},
+        "usage": {"units": "3", "events_count": 1, "full_units_number": "-3"}});
+    let r = one(request);
+    assert_eq!(code(&r), "invalid_usage", "{r}");
+    assert_eq!(
+        message(&r),
+        "usage[0].full_units_number must be >= 0, got -3"
+    );
+    // 0 is a number of units like any other: 3 units × 1 EUR, unit amount 0.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "prorated": true, "properties": {"amount": "1"}},
+        "usage": {"units": "3", "events_count": 1, "full_units_number": "0"}}));
+    assert!(r["fees"].is_array(), "{r}");
+}
+
+/// Where a model reads both `events_count` and `event_values`, they must
+/// agree. (Fails before this change: 3 events with 2 values were priced.)
+#[test]
+fn events_count_must_match_the_event_values_a_model_reads() {
+    let cases = [
+        // Per-transaction bounds and free units read each event's value.
+        json!({"charge_model": "percentage", "properties": {"rate": "1", "per_transaction_min_amount": "0.5"}}),
+        json!({"charge_model": "percentage", "properties": {"rate": "1", "free_units_per_events": 1}}),
+        json!({"charge_model": "percentage", "properties": {"rate": "1", "free_units_per_total_aggregation": "5"}}),
+        // Prorated graduated reads each event's full and prorated value.
+        json!({"charge_model": "graduated", "prorated": true, "properties": serde_json::from_str::<Value>(G2).unwrap()}),
+    ];
+    for charge in cases {
+        for (count, values) in [
+            (3, vec!["10", "20"]),
+            (1, vec!["10", "20"]),
+            (0, vec!["10"]),
+        ] {
+            let mut usage = json!({"units": "30", "events_count": count, "event_values": values});
+            if charge["prorated"] == json!(true) {
+                usage["prorated_event_values"] = usage["event_values"].clone();
+                usage["full_units_number"] = json!("30");
+            }
+            let r = one(json!({"currency": "EUR", "charge": charge, "usage": usage}));
+            assert_eq!(code(&r), "invalid_usage", "{charge} {usage}: {r}");
+            assert!(
+                message(&r).contains(&format!("for events_count {count}")),
+                "{r}"
+            );
+        }
+    }
+    // Agreeing counts are priced: 1 % of 10 and of 20, each at least 0.5 →
+    // 0.5 + 0.5 = 1 EUR.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": {"rate": "1", "per_transaction_min_amount": "0.5"}},
+        "usage": {"units": "30", "events_count": 2, "event_values": ["10", "20"]}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(100), "{r}");
+    // A plain percentage reads only the units: 1 % of 30 = 0.3 EUR.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": {"rate": "1"}},
+        "usage": {"units": "30", "events_count": 3, "event_values": ["10", "20"]}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(30), "{r}");
+}
+
+/// A quotient that terminates is exact up to the range of a computed
+/// figure (decisions.md M3). (Fails before this change: rounded at 28
+/// digits, 19807040628566084398385987580, `unit_amount_cents` off by 3.)
+#[test]
+fn a_terminating_unit_amount_is_exact_beyond_28_digits() {
+    // dynamic, JPY (exponent 0): the amount is the events' price,
+    // 39614081257132168796771975167.745 yen, over 2 units:
+    // 19807040628566084398385987583.8725 exactly, truncated to
+    // 19807040628566084398385987583 yen.
+    let line = r#"{"currency": "JPY", "charge": {"charge_model": "dynamic", "properties": {}}, "usage": {"units": "2", "events_count": 1, "precise_total_amount_cents": "39614081257132168796771975167.745"}}"#;
+    let out = crate::common::run(&["rate"], &format!("{line}\n"));
+    let raw = &out.raw[0];
+    assert!(
+        raw.contains(r#""precise_unit_amount":"19807040628566084398385987583.8725""#),
+        "{raw}"
+    );
+    assert!(
+        raw.contains(r#""unit_amount_cents":19807040628566084398385987583,"#),
+        "{raw}"
+    );
+    // A repeating quotient still carries 28 significant digits: 10 / 3.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "standard", "properties": {"amount": "10"}},
+        "usage": {"units": "3", "full_units_number": "9", "events_count": 1}}));
+    // 3 × 10 / 9 = 3.333…: 28 significant digits.
+    assert_eq!(
+        r["fees"][0]["precise_unit_amount"],
+        json!("3.333333333333333333333333333"),
+        "{r}"
+    );
+    // The library's own division follows the same rule.
+    let q = x("39614081257132168796771975167.745")
+        .checked_div(x("2"))
+        .unwrap();
+    assert_eq!(q, x("19807040628566084398385987583.8725"));
+}
+
+fn violations(r: &Value) -> Vec<(String, String)> {
+    r["error"]["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["field"].as_str().unwrap_or("").to_string(),
+                d["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// semantics.md §8.3: `pricing_group_keys` is a list of non-blank strings,
+/// and max < min is reported whenever both bounds are decimals, even when
+/// each is invalid on its own. (Fails before this change: the blank key was
+/// dropped and the charge priced ungrouped; max < min was not reported
+/// next to the negative bounds.)
+#[test]
+fn semantics_8_group_keys_and_per_transaction_bounds() {
+    for keys in [json!(["cloud", ""]), json!([" "]), json!(["cloud", 1])] {
+        let r = one(json!({"currency": "EUR",
+            "charge": {"charge_model": "standard", "properties": {"amount": "1", "pricing_group_keys": keys}},
+            "usage": {"units": "1", "events_count": 1}}));
+        assert_eq!(
+            violations(&r),
+            [("pricing_group_keys".to_string(), "invalid_type".to_string())],
+            "{keys}: {r}"
+        );
+    }
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": {"rate": "1",
+            "per_transaction_min_amount": "-1", "per_transaction_max_amount": "-5"}},
+        "usage": {"units": "1", "events_count": 1, "event_values": ["1"]}}));
+    let got = violations(&r);
+    for want in [
+        ("per_transaction_min_amount", "invalid_amount"),
+        ("per_transaction_max_amount", "invalid_amount"),
+        (
+            "per_transaction_max_amount",
+            "per_transaction_max_lower_than_per_transaction_min",
+        ),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {got:?}"
+        );
+    }
+    // Valid bounds in order are priced: max(1 % of 100, 2) = 2 EUR.
+    let r = one(json!({"currency": "EUR",
+        "charge": {"charge_model": "percentage", "properties": {"rate": "1",
+            "per_transaction_min_amount": "2", "per_transaction_max_amount": "5"}},
+        "usage": {"units": "100", "events_count": 1, "event_values": ["100"]}}));
+    assert_eq!(r["fees"][0]["amount_cents"], json!(200), "{r}");
+}
+
+/// Messages name the field and the value truthfully, and each failure has
+/// its own kind. (Fails before this change: "1e400" was `Malformed`, the
+/// custom model's message nested itself, `group_properties` was ignored,
+/// and 2^64 events "must be >= 0".)
+#[test]
+fn definition_errors_name_the_field_truthfully() {
+    use meterprice::DefinitionError;
+    let e = Charge::from_lago_json(
+        "EUR",
+        r#"{"charge_model": "standard", "properties": {"amount": "1e400"}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        DefinitionError::OutOfRange {
+            field: "amount".into(),
+            value: "1e400".into()
+        }
+    );
+    let e = Charge::from_lago_json("EUR", r#"{"charge_model": "custom", "properties": {}}"#)
+        .unwrap_err();
+    assert_eq!(e, DefinitionError::Unsupported("custom".into()));
+    assert_eq!(
+        e.to_string(),
+        r#"charge_model "custom" is not supported by meterprice"#
+    );
+    let legacy = r#"{"charge_model": "standard", "properties": {"amount": "1"},
+        "group_properties": [{"group_id": "g1", "values": {"amount": "2"}}]}"#;
+    let e = Charge::from_lago_json("EUR", legacy).unwrap_err();
+    assert!(
+        matches!(&e, DefinitionError::UnsupportedField { field, .. } if field == "charge.group_properties"),
+        "{e:?}"
+    );
+    let r = one(
+        json!({"currency": "EUR", "charge": serde_json::from_str::<Value>(legacy).unwrap(),
+        "usage": {"units": "1", "events_count": 1}}),
+    );
+    assert_eq!(code(&r), "unsupported", "{r}");
+    assert!(
+        message(&r).starts_with("charge.group_properties is not supported"),
+        "{r}"
+    );
+    // An empty legacy list says nothing and is no reason to refuse.
+    let r = one(
+        json!({"currency": "EUR", "charge": {"charge_model": "standard",
+        "properties": {"amount": "1"}, "group_properties": []}, "usage": {"units": "1"}}),
+    );
+    assert_eq!(r["amount_cents"], json!(100), "{r}");
+    // 2^64 events is above the largest count, not below 0.
+    let line = r#"{"currency": "EUR", "charge": {"charge_model": "standard", "properties": {"amount": "1"}}, "usage": {"units": "1", "events_count": 18446744073709551616}}"#;
+    let r = crate::common::run(&["rate"], &format!("{line}\n"))
+        .lines
+        .remove(0);
+    assert_eq!(code(&r), "invalid_usage", "{r}");
+    assert_eq!(
+        message(&r),
+        "usage.events_count must be at most 18446744073709551615, got 18446744073709551616"
+    );
+    let r = one(
+        json!({"currency": "EUR", "charge": {"charge_model": "standard",
+        "properties": {"amount": "1"}}, "usage": {"units": "1", "events_count": -1}}),
+    );
+    assert_eq!(message(&r), "usage.events_count must be >= 0, got -1");
 }

@@ -24,9 +24,10 @@
 //! Exemptions, each from the spec: dynamic amounts follow the sign of the
 //! events' cents; a true-up fee's cents are `round(min − used cents)` with
 //! `unit_amount_cents = amount_cents` (§6), not a rounding of its precise
-//! amount; a prorated fee reports `full_units_number` as its units, which
-//! the §4.2 clamp does not look at, so a negative full_units_number with
-//! non-negative units gives negative fee units.
+//! amount. A negative `full_units_number`, and `event_values` whose number
+//! differs from `events_count` where the model reads both, are refused with
+//! `invalid_usage` (typed and JSON alike); the input keeps the count and the
+//! values aligned where they are read, so that such charges are priced.
 //!
 //! Seeds in fuzz/seeds/charge_structured are raw `arbitrary` bytes: changing
 //! the `Input` layout changes what they decode to (they stay valid inputs).
@@ -1370,9 +1371,20 @@ fn run(input: &Input) {
     let props = properties_json(&d, input.numbers);
 
     let events: Vec<Fx> = input.event_values.iter().take(8).map(|v| v.fx()).collect();
+    // One value per event where the model reads them (a count that
+    // disagrees is invalid_usage).
+    let reads_values = d.kind == Kind::Percentage
+        && (d.min.is_some()
+            || d.max.is_some()
+            || d.free_events.is_some()
+            || d.free_total.is_some_and(|t| !t.is_zero()));
     let usage_def = UsageDef {
         units: input.units.fx(),
-        events_count: u64::from(input.events_count),
+        events_count: if reads_values {
+            events.len() as u64
+        } else {
+            u64::from(input.events_count)
+        },
         prorated_values: Vec::new(),
         full_units: input.full_units.map(Signed::fx),
         cents: input.cents.map(Signed::fx),
@@ -1406,6 +1418,7 @@ fn run(input: &Input) {
             .enumerate()
             .map(|(i, v)| input.prorated_values.get(i).map_or(*v, |p| p.fx()))
             .collect();
+        usage_def.events_count = usage_def.event_values.len() as u64;
     }
     let usage_json = usage_def.json();
     let cjson = charge_json(&d, input, &props, prorated, false);
@@ -1430,18 +1443,13 @@ fn run(input: &Input) {
         assert_eq!(fees.fees.len(), 1, "one bucket, one fee");
         let fee = &fees.fees[0];
         check_fee(fee, currency, has_pu, false, &fctx);
-        // Fee units are never negative (§4.2), except for a prorated charge
-        // whose full_units_number is negative while its units are not: the
-        // clamp looks at the units and the amount only (Lago's own rule),
-        // so the fee then reports the negative full units.
-        let odd_full = prorated && usage_def.full_units.is_some_and(Fx::is_neg);
-        if !odd_full {
-            assert!(
-                !fee.units.is_negative() || fee.units.is_zero(),
-                "fee units {} < 0\ncontext: {fctx:#?}",
-                fee.units
-            );
-        }
+        // Fee units are never negative (§4.2; a negative full_units_number,
+        // which a prorated fee would report, is refused).
+        assert!(
+            !fee.units.is_negative() || fee.units.is_zero(),
+            "fee units {} < 0\ncontext: {fctx:#?}",
+            fee.units
+        );
         // Not prorated and no pricing unit: the fee is the model amount,
         // clamped at 0 (§4.2).
         if !prorated && !has_pu {

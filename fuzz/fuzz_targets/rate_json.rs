@@ -1,11 +1,18 @@
 //! `meterprice::rate_json` on arbitrary bytes: it must never panic, hang or
 //! abort, and must always write exactly one JSON object carrying either
 //! `fees` or `error` (rating-json.md), on one line unless pretty.
+//!
+//! The same bytes also go through the CLI's line reader (`meterprice::serve`,
+//! as `meterprice rate` runs it) with a small and a large line limit: invalid
+//! UTF-8, long lines, a first line that opens brackets, a byte-order mark.
+//! Every result line must be a result object, the summary must count them,
+//! there are never more results than non-blank lines, and JSON Lines of
+//! whole requests are answered exactly as `rate_json` answers each line.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use meterprice::{Outcome, ServeOptions, rate_json, serve};
 use meterprice_fuzz::compact_json;
-use meterprice::Outcome;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -56,6 +63,10 @@ fn parse_result<'a>(written: &'a [u8], what: &str) -> ResultLine<'a> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    for max in [64, 1 << 20] {
+        check_reader(data, max, false);
+    }
+    check_reader(data, 1 << 20, true);
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -134,6 +145,120 @@ fuzz_target!(|data: &[u8]| {
         "pretty and compact ids differ"
     );
 });
+
+/// The input's lines as the reader splits them (on `\n`), each with its
+/// length as read (the limit applies to it) and its text without trailing
+/// `\r`s, a byte-order mark dropped from the first.
+fn input_lines(data: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    if data.ends_with(b"\n") {
+        lines.pop();
+    }
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let mut line = raw;
+            while let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            if i == 0 {
+                line = line.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(line);
+            }
+            (raw.len(), line)
+        })
+        .collect()
+}
+
+/// A line the reader skips: whitespace only, within the limit.
+fn is_blank(&(len, line): &(usize, &[u8]), max: usize) -> bool {
+    len <= max && std::str::from_utf8(line).is_ok_and(|t| t.trim().is_empty())
+}
+
+/// The CLI's reader on `data`: results are result objects, counted
+/// truthfully, never more than the non-blank lines; whole-request lines are
+/// answered one by one exactly as `rate_json` answers them.
+fn check_reader(data: &[u8], max: usize, pretty: bool) {
+    let options = ServeOptions::new()
+        .with_max_line_bytes(max)
+        .with_pretty(pretty);
+    let mut out = Vec::new();
+    let summary = match serve(data, &mut out, &options, rate_json) {
+        Ok(s) => s,
+        Err(e) => panic!("serve failed on an in-memory input and output: {e}"),
+    };
+    let text = match std::str::from_utf8(&out) {
+        Ok(t) => t,
+        Err(e) => panic!("serve wrote invalid UTF-8 ({e})"),
+    };
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the last result line is not ended: {text:?}"
+    );
+    let results: Vec<&str> = if pretty && summary.records == 1 {
+        vec![text.trim_end_matches('\n')]
+    } else {
+        text.split_terminator('\n').collect()
+    };
+    assert_eq!(
+        results.len() as u64,
+        summary.records,
+        "summary counts {} results, {} written: {text:?}",
+        summary.records,
+        results.len()
+    );
+    let mut failed = 0;
+    for r in &results {
+        let result = parse_result(r.as_bytes(), "reader");
+        if result.error.is_some() {
+            failed += 1;
+        } else {
+            assert!(
+                result.fees.as_ref().is_some_and(Value::is_array),
+                "a reader result with neither fees nor error: {r}"
+            );
+        }
+    }
+    assert_eq!(failed, summary.failed, "summary counts the wrong failures");
+    let lines = input_lines(data);
+    let non_blank: Vec<(usize, &[u8])> = lines
+        .iter()
+        .copied()
+        .filter(|l| !is_blank(l, max))
+        .collect();
+    assert!(
+        summary.records <= non_blank.len() as u64,
+        "{} results for {} non-blank lines",
+        summary.records,
+        non_blank.len()
+    );
+    assert_eq!(
+        summary.records == 0,
+        non_blank.is_empty(),
+        "a non-blank input with no result, or the reverse"
+    );
+    // JSON Lines of whole requests: each line answered on its own, in
+    // order, as rate_json answers it.
+    let whole = |&(len, line): &(usize, &[u8])| {
+        len <= max
+            && line.first() == Some(&b'{')
+            && std::str::from_utf8(line)
+                .is_ok_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
+    };
+    if !pretty && !non_blank.is_empty() && non_blank.iter().all(whole) {
+        assert_eq!(results.len(), non_blank.len(), "one result per request line");
+        for ((_, line), result) in non_blank.iter().zip(&results) {
+            let mut alone = Vec::new();
+            let request = std::str::from_utf8(line).unwrap_or_default();
+            let _ = rate_json(request, &mut alone, false);
+            assert_eq!(
+                alone.as_slice(),
+                result.as_bytes(),
+                "the reader answered a request line differently from rate_json"
+            );
+        }
+    }
+}
 
 /// The sums of rating-json.md "Result": totals add up over the fees and the
 /// true-up fee, and `total_amount_cents = amount_cents + taxes_amount_cents`.

@@ -100,7 +100,7 @@ pub(super) fn true_up(
         return Ok(None);
     }
     let fees: Vec<Fee> = usage.fees.iter().map(|f| f.fee.clone()).collect();
-    let days = Period::new(period.charges_duration(), period.billed_days());
+    let days = Period::new(period.charges_duration(), period.billed_days())?;
     let Some(mut fee) = pc.charge.true_up(&fees, &days)? else {
         return Ok(None);
     };

@@ -56,6 +56,10 @@ impl From<RequestError> for Fault {
             RequestError::Unsupported(m) => Self::new("unsupported", m),
             RequestError::Overflow(m) => Self::new("arithmetic_overflow", m),
             RequestError::Usage(m) => Self::new("invalid_usage", m),
+            RequestError::Definition(d) => {
+                let (code, message) = RequestError::definition_failure(&d);
+                Self::new(code, message)
+            }
         }
     }
 }

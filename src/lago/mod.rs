@@ -2,12 +2,15 @@
 //! exist only here, at the edge; everything behind it is typed.
 
 mod explore;
+mod lines;
 #[cfg(feature = "plot")]
 mod plot;
 mod request;
 mod response;
 mod scan;
 mod usage;
+
+pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
 use crate::error::RateError;
 pub use explore::explore_json;
@@ -100,6 +103,26 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
     }
 }
 
+/// Appends a fee's `amount_details` object to `out`, exactly as `rate`
+/// writes it in a result (Lago's keys for the model, decimals as strings,
+/// integral tier bounds as integers): for engines that carry the details
+/// as JSON text next to the fee's other figures.
+///
+/// ```
+/// use meterprice::{Bucket, Charge, Period, Usage};
+/// let charge = Charge::from_lago_json("EUR", r#"{"charge_model": "package",
+///   "properties": {"amount": "5", "package_size": 10, "free_units": 0}}"#)?;
+/// let fees = charge.rate(&[Bucket::new(Usage::new("25".parse()?))], &Period::full(30))?;
+/// let mut out = Vec::new();
+/// meterprice::write_amount_details_json(&fees.fees[0].amount_details, &mut out);
+/// // 25 units: 3 started packages of 10 at 5 EUR each
+/// assert_eq!(String::from_utf8(out)?, r#"{"free_units":"0","paid_units":"25","per_package_size":10,"per_package_unit_amount":"5"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_amount_details_json(details: &crate::AmountDetails, out: &mut Vec<u8>) {
+    response::write_amount_details(out, details);
+}
+
 /// Writes the error record of a request that could not be read, with its
 /// contract code.
 fn write_request_error(
@@ -121,6 +144,10 @@ fn write_request_error(
         RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
         RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
         RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
+        RequestError::Definition(e) => {
+            let (code, message) = RequestError::definition_failure(e);
+            (code, message, None)
+        }
     };
     response::write_error(out, id, code, &message, details, pretty);
     Outcome::Failed

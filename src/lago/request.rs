@@ -26,21 +26,59 @@ pub(crate) enum RequestError {
     Parse(String),
     /// `validation_error`, with every violation.
     Validation(Vec<Violation>),
-    /// `unsupported`.
+    /// `unsupported`, with its message.
     Unsupported(String),
-    /// `arithmetic_overflow`.
+    /// `arithmetic_overflow` for a request value (usage, event).
     Overflow(String),
     /// `invalid_usage`.
     Usage(String),
+    /// A charge definition that is not invalid but cannot be priced:
+    /// `unsupported` (a model, a field) or `arithmetic_overflow` (a value
+    /// out of range), kept typed for [`Charge::from_lago_json`].
+    Definition(DefinitionError),
 }
 
 impl From<DefinitionError> for RequestError {
     fn from(e: DefinitionError) -> Self {
         match e {
             DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::OutOfRange { .. } => Self::Overflow(e.to_string()),
-            DefinitionError::Unsupported(_) => Self::Unsupported(e.to_string()),
             DefinitionError::Malformed(m) => Self::Parse(m),
+            other => Self::Definition(other),
+        }
+    }
+}
+
+impl RequestError {
+    /// The contract's code and message for a definition that cannot be
+    /// priced.
+    pub(crate) fn definition_failure(e: &DefinitionError) -> (&'static str, String) {
+        match e {
+            DefinitionError::Unsupported(model) if model == "custom" => (
+                "unsupported",
+                format!("{e} (Lago's custom model runs user scripts)"),
+            ),
+            DefinitionError::Unsupported(_) | DefinitionError::UnsupportedField { .. } => {
+                ("unsupported", e.to_string())
+            }
+            DefinitionError::OutOfRange { .. } => ("arithmetic_overflow", e.to_string()),
+            DefinitionError::Invalid(_) => ("validation_error", e.to_string()),
+            DefinitionError::Malformed(_) => ("parse_error", e.to_string()),
+        }
+    }
+
+    /// The error with a typed definition error turned into the message the
+    /// contract writes for it, for a caller that places messages inside a
+    /// larger request (a plan's charge).
+    pub(crate) fn flattened(self) -> Self {
+        let Self::Definition(e) = self else {
+            return self;
+        };
+        let (_, message) = Self::definition_failure(&e);
+        match e {
+            DefinitionError::Invalid(v) => Self::Validation(v.violations),
+            DefinitionError::Malformed(m) => Self::Parse(m),
+            DefinitionError::OutOfRange { .. } => Self::Overflow(message),
+            _ => Self::Unsupported(message),
         }
     }
 }
@@ -202,8 +240,17 @@ pub(crate) fn integer(
     raw: RawJson<'_>,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
-    validate::json_integer(text)
-        .ok_or_else(|| line.parse_error(path, raw, &format!("expected a JSON integer, got {text}")))
+    validate::json_integer(text).ok_or_else(|| {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            // An integer, but beyond any count or cent figure (2^127).
+            RequestError::Overflow(format!(
+                "{path}: {text} is outside the integer range (|x| < 2^127)"
+            ))
+        } else {
+            line.parse_error(path, raw, &format!("expected a JSON integer, got {text}"))
+        }
+    })
 }
 
 /// A decimal given as a JSON string or number, read exactly.
@@ -304,13 +351,32 @@ pub(crate) fn pairs<'a>(
         .map_err(|e| line.parse_error(path, raw, &e.to_string()))
 }
 
+/// The members of an object whose keys name things (filter keys, group
+/// keys): each key once, since JSON leaves a repeated key's meaning open.
+fn unique_pairs<'a>(
+    line: &Line<'_>,
+    path: impl Display + Copy,
+    raw: RawJson<'a>,
+) -> Result<Vec<(Cow<'a, str>, RawJson<'a>)>, RequestError> {
+    let members = pairs(line, path, raw)?;
+    for (i, (k, v)) in members.iter().enumerate() {
+        if members
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|(b, _)| b == k))
+        {
+            return Err(line.parse_error(path, *v, &format!("key {k:?} is given twice")));
+        }
+    }
+    Ok(members)
+}
+
 /// `{key: [string, ...]}` in the order given.
 pub(crate) fn filter_values(
     line: &Line<'_>,
     path: impl Display + Copy,
     raw: RawJson<'_>,
 ) -> Result<Vec<(String, Vec<String>)>, RequestError> {
-    pairs(line, path, raw)?
+    unique_pairs(line, path, raw)?
         .into_iter()
         .map(|(k, v)| {
             serde_json::from_str::<Vec<String>>(v.get())
@@ -354,6 +420,9 @@ pub(crate) struct RawCharge<'a> {
     pub(crate) taxes: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     pub(crate) applied_pricing_unit: Option<RawJson<'a>>,
+    /// Lago's legacy per-group properties: read only to be refused.
+    #[serde(borrow, default)]
+    pub(crate) group_properties: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -608,9 +677,9 @@ pub(crate) fn parse_charge(
             None
         }
         Some("custom") => {
-            return Err(RequestError::Unsupported(
-                "charge_model \"custom\" is not supported by meterprice (Lago's custom model runs user scripts)".into(),
-            ));
+            return Err(RequestError::Definition(DefinitionError::Unsupported(
+                "custom".into(),
+            )));
         }
         Some(name) => {
             let k = ModelKind::from_name(name);
@@ -624,6 +693,14 @@ pub(crate) fn parse_charge(
             k
         }
     };
+    if !Raw::of(rc.group_properties).is_blank() {
+        return Err(RequestError::Definition(
+            DefinitionError::UnsupportedField {
+                field: "charge.group_properties".into(),
+                reason: "Lago's legacy per-group properties; give them as charge.filters".into(),
+            },
+        ));
+    }
     let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
     let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
     let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
@@ -924,7 +1001,10 @@ fn bucket_of(
         Some(r) => {
             let n = integer(line, Sub(&path, "events_count"), r)?;
             u64::try_from(n).map_err(|_| {
-                RequestError::Usage(format!("{path}.events_count must be >= 0, got {n}"))
+                RequestError::Usage(format!(
+                    "{path}.events_count must be {}, got {n}",
+                    range_rule(n, u64::MAX)
+                ))
             })?
         }
     };
@@ -949,7 +1029,7 @@ fn bucket_of(
     let grouped_by = match rb.grouped_by {
         None => None,
         Some(g) => {
-            let pairs = pairs(line, Sub(&path, "grouped_by"), g)?;
+            let pairs = unique_pairs(line, Sub(&path, "grouped_by"), g)?;
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
                 let value = match Raw::of(Some(v)) {
@@ -1002,9 +1082,19 @@ fn days(
     let n = integer(line, path, r)?;
     u32::try_from(n).map(Some).map_err(|_| {
         RequestError::Usage(format!(
-            "{path} must be a whole number of days >= 0, got {n}"
+            "{path} must be a whole number of days {}, got {n}",
+            range_rule(n, u32::MAX)
         ))
     })
+}
+
+/// The bound an integer `n` outside `0..=max` breaks, for a message.
+fn range_rule(n: i128, max: impl Display) -> String {
+    if n < 0 {
+        ">= 0".to_string()
+    } else {
+        format!("at most {max}")
+    }
 }
 
 fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, RequestError> {
@@ -1020,15 +1110,11 @@ fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, Req
         (None, Some(b)) => b,
         (None, None) => 1,
     };
-    if duration_days == 0 {
-        return Err(RequestError::Usage(
-            "period.duration_days must be > 0".into(),
-        ));
-    }
-    Ok(Period {
-        duration_days,
-        billed_days: billed.unwrap_or(duration_days),
-        elapsed_days: elapsed,
+    let period = Period::new(duration_days, billed.unwrap_or(duration_days))
+        .map_err(|e| RequestError::Usage(e.message))?;
+    Ok(match elapsed {
+        Some(e) => period.with_elapsed_days(e),
+        None => period,
     })
 }
 
@@ -1040,10 +1126,11 @@ pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, Def
         RequestError::Validation(v) => {
             DefinitionError::Invalid(crate::error::ValidationError { violations: v })
         }
-        RequestError::Unsupported(m) => DefinitionError::Unsupported(m),
-        RequestError::Overflow(m) | RequestError::Parse(m) | RequestError::Usage(m) => {
-            DefinitionError::Malformed(m)
-        }
+        RequestError::Definition(d) => d,
+        RequestError::Unsupported(m)
+        | RequestError::Overflow(m)
+        | RequestError::Parse(m)
+        | RequestError::Usage(m) => DefinitionError::Malformed(m),
     };
     let raw: RawJson<'_> =
         serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
@@ -1082,6 +1169,8 @@ impl Charge {
     /// # Errors
     /// [`DefinitionError::Invalid`] with every violation and Lago's codes,
     /// [`DefinitionError::Unsupported`] for `custom`,
+    /// [`DefinitionError::UnsupportedField`] for the legacy
+    /// `group_properties`,
     /// [`DefinitionError::OutOfRange`] for a value beyond the decimal range,
     /// [`DefinitionError::Malformed`] for JSON of the wrong shape.
     pub fn from_lago_json(currency: &str, charge: &str) -> Result<Self, DefinitionError> {

@@ -182,9 +182,14 @@ fn percentage(w: &mut Json<'_>, p: &PercentageDetails) {
     );
 }
 
-/// `amount_details` with exactly Lago's keys for the model.
+/// `"amount_details": {…}`.
 fn details(w: &mut Json<'_>, details: &AmountDetails) {
     w.key("amount_details");
+    details_object(w, details);
+}
+
+/// The amount details object, with exactly Lago's keys for the model.
+fn details_object(w: &mut Json<'_>, details: &AmountDetails) {
     w.open(b'{');
     match details {
         AmountDetails::Graduated(lines) => {
@@ -214,6 +219,11 @@ fn details(w: &mut Json<'_>, details: &AmountDetails) {
         AmountDetails::Empty => {}
     }
     w.close(b'}');
+}
+
+/// Writes a fee's amount details object alone, as in a result's fees.
+pub(crate) fn write_amount_details(out: &mut Vec<u8>, details: &AmountDetails) {
+    details_object(&mut Json::new(out), details);
 }
 
 /// `{key: value}` in the order given.
@@ -412,6 +422,12 @@ pub(crate) fn write_error(
     }
 }
 
+/// Levels `--pretty` indents: a result nests 6 deep (fees, a fee, its
+/// details, a range list, a range), and a deeper echoed `id` stays at this
+/// indentation, so the output grows linearly with the input however deep
+/// the id (indenting every level would grow with the square of its depth).
+const MAX_INDENT_LEVELS: usize = 8;
+
 /// Re-indents the compact JSON written from `start` on, two spaces a level
 /// (`--pretty`). Works on the text, so every number stays exactly as written.
 pub(crate) fn indent(out: &mut Vec<u8>, start: usize) {
@@ -420,7 +436,7 @@ pub(crate) fn indent(out: &mut Vec<u8>, start: usize) {
     let (mut in_string, mut escaped) = (false, false);
     let newline = |out: &mut Vec<u8>, depth: usize| {
         out.push(b'\n');
-        out.extend(std::iter::repeat_n(b' ', depth * 2));
+        out.extend(std::iter::repeat_n(b' ', depth.min(MAX_INDENT_LEVELS) * 2));
     };
     let mut bytes = compact.iter().copied().peekable();
     while let Some(b) = bytes.next() {

@@ -273,6 +273,7 @@ impl<'a> Scanner<'a> {
             "invoice_display_name" => s.leaf(seen.first(10)?, &mut c.invoice_display_name),
             "taxes" => s.leaf(seen.first(11)?, &mut c.taxes),
             "applied_pricing_unit" => s.leaf(seen.first(12)?, &mut c.applied_pricing_unit),
+            "group_properties" => s.leaf(seen.first(13)?, &mut c.group_properties),
             _ => s.skip(),
         })
     }

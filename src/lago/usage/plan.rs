@@ -115,7 +115,7 @@ fn in_charge(message: &str, i: usize) -> String {
 }
 
 fn charge_error(e: RequestError, i: usize) -> RequestError {
-    match e {
+    match e.flattened() {
         RequestError::Parse(m) => RequestError::Parse(in_charge(&m, i)),
         RequestError::Unsupported(m) => RequestError::Unsupported(in_charge(&m, i)),
         RequestError::Overflow(m) => RequestError::Overflow(in_charge(&m, i)),
@@ -125,6 +125,8 @@ fn charge_error(e: RequestError, i: usize) -> RequestError {
                 .map(|x| Violation::new(x.field, x.code, in_charge(&x.message, i)))
                 .collect(),
         ),
+        // flattened() leaves none.
+        definition @ RequestError::Definition(_) => definition,
     }
 }
 
@@ -491,5 +493,6 @@ fn definition(e: RequestError) -> DefinitionError {
             value: m,
         },
         RequestError::Parse(m) | RequestError::Usage(m) => DefinitionError::Malformed(m),
+        RequestError::Definition(d) => d,
     }
 }

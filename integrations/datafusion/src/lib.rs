@@ -1,0 +1,106 @@
+//! meterprice inside [Apache DataFusion](https://datafusion.apache.org): SQL
+//! functions that price usage exactly as the `meterprice` crate does, and
+//! extension codecs that carry them to [Apache
+//! Ballista](https://datafusion.apache.org/ballista/) executors.
+//!
+//! ```
+//! use datafusion::prelude::SessionContext;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> datafusion::error::Result<()> {
+//! let ctx = SessionContext::new();
+//! meterprice_datafusion::register(&ctx);
+//! let df = ctx.sql(r#"
+//!     SELECT get_field(fee, 'amount') AS amount, get_field(fee, 'amount_cents') AS cents
+//!     FROM (SELECT meterprice_rate(
+//!         '{"charge_model": "standard", "properties": {"amount": "0.0125"}}', 'EUR',
+//!         units, events) AS fee
+//!       FROM (VALUES (CAST(1234.5 AS DECIMAL(10, 1)), 3)) AS t(units, events))
+//! "#).await?;
+//! let batches = df.collect().await?;
+//! let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+//! // 1234.5 × 0.0125 = 15.43125 EUR, 1543 cents (half away from zero)
+//! assert!(text.contains("| 15.43125 | 1543  |"), "{text}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # `meterprice_rate(charge, currency, units, events_count [, precise_total_amount_cents [, full_units_number]])`
+//!
+//! Prices one usage bucket (the default bucket of the charge) per row:
+//!
+//! - `charge`: Lago's charge object as JSON text (the `charge` of the
+//!   `meterprice rate` contract), `currency`: an ISO 4217 code. Given as
+//!   literals (the usual case), the charge is validated once, at planning:
+//!   a charge that breaks a rule is a planning error carrying the
+//!   validation message, and the function is bound to the validated charge
+//!   (the charge then travels to Ballista executors as bytes, see
+//!   [`codec`]). Given as columns, each distinct (charge, currency) text is
+//!   validated once and cached; an invalid one gives row errors.
+//! - `units` (and the optional decimals): `Utf8`, `LargeUtf8`, `Utf8View`
+//!   (Lago's decimal grammar), `Decimal128`, `Decimal256` or integers; read
+//!   exactly, never through a binary float (floats are refused at
+//!   planning). At most 28 fractional digits and a magnitude below 2^96.
+//! - `events_count`: an integer.
+//!
+//! It returns a struct (see [`fee_fields`]): `amount` and
+//! `precise_unit_amount` as exact decimal text, `amount_cents`,
+//! `taxes_amount_cents`, `total_amount_cents` and `true_up_amount_cents` as
+//! `Decimal128(38, 0)`, `amount_details` as the JSON text `meterprice rate`
+//! writes, and `error`. A row that cannot be priced (a NULL or non-numeric
+//! units value, too many fractional digits, a negative count, an exact
+//! figure that does not fit its column, …) has NULL figures and its reason
+//! in `error` (`"<code>: <message>"`, with the codes of the `rate`
+//! contract); the query itself never fails for one bad row.
+//!
+//! Read fields with `get_field(fee, 'amount_cents')` (or `fee['amount_cents']`).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod charges;
+#[cfg(feature = "proto")]
+pub mod codec;
+mod columns;
+mod fees;
+mod rate;
+
+#[cfg(feature = "ballista")]
+pub mod ballista;
+
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+pub use fees::fee_fields;
+pub use rate::RateUdf;
+
+/// The SQL name of the rating function.
+pub const RATE_FUNCTION: &str = "meterprice_rate";
+
+/// Every meterprice function, ready to register.
+pub fn scalar_functions() -> Vec<ScalarUDF> {
+    vec![ScalarUDF::from(RateUdf::new())]
+}
+
+/// Registers every meterprice function on `ctx`.
+///
+/// Registers them one by one: DataFusion's
+/// `SessionStateBuilder::with_scalar_functions` would replace the built-in
+/// functions instead of adding to them.
+pub fn register(ctx: &SessionContext) {
+    for udf in scalar_functions() {
+        ctx.register_udf(udf);
+    }
+}
+
+/// Registers every meterprice function on a session state (or any other
+/// function registry), e.g. before building a Ballista context from it.
+///
+/// # Errors
+/// When the registry refuses a function.
+pub fn register_in(registry: &mut dyn FunctionRegistry) -> datafusion::error::Result<()> {
+    for udf in scalar_functions() {
+        registry.register_udf(std::sync::Arc::new(udf))?;
+    }
+    Ok(())
+}
