@@ -912,3 +912,106 @@ fn counted_limit(
     let found = last_true(lo, hi, guess, ok).ok()??;
     i128::try_from(found).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Bucket, Charge, Usage};
+
+    /// The kernel prices every point it answers for exactly as `rate`'s own
+    /// functions do: random graduated, volume, percentage and standard
+    /// charges with taxes and minimums, in EUR, JPY, KWD and MRO, on steps
+    /// of several sizes, at indices across each run.
+    #[test]
+    fn the_kernel_prices_as_rate_does() {
+        let mut seed: u64 = 11;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let prices = ["0", "1", "0.5", "1.996", "0.0003", "12.25", "7", "0.000001"];
+        let rates = ["1", "2.5", "33.3", "0.125"];
+        let (mut answered, mut checked) = (0, 0);
+        for case in 0..300 {
+            let pick = |list: &[&'static str], i: u64| list[i as usize % list.len()];
+            let tiers: Vec<String> = (0..3)
+                .map(|i| {
+                    let from = if i == 0 { 0 } else { 10 * i + 1 };
+                    let to = if i == 2 { "null".into() } else { (10 * (i + 1)).to_string() };
+                    format!(
+                        r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{}", "rate": "{}", "flat_amount": "{}"}}"#,
+                        pick(&prices, next(8)),
+                        pick(&rates, next(4)),
+                        pick(&["0", "2.5", "0.05"], next(3))
+                    )
+                })
+                .collect();
+            let tiers = tiers.join(", ");
+            let model = match case % 5 {
+                0 => format!(r#""graduated", "properties": {{"graduated_ranges": [{tiers}]}}"#),
+                1 => format!(r#""volume", "properties": {{"volume_ranges": [{tiers}]}}"#),
+                2 => format!(
+                    r#""graduated_percentage", "properties": {{"graduated_percentage_ranges": [{tiers}]}}"#
+                ),
+                3 => format!(
+                    r#""percentage", "properties": {{"rate": "{}", "fixed_amount": "0.25"}}"#,
+                    pick(&rates, next(4))
+                ),
+                _ => format!(
+                    r#""standard", "properties": {{"amount": "{}"}}"#,
+                    pick(&prices, next(8))
+                ),
+            };
+            let taxes = [
+                "[]",
+                r#"[{"code": "a", "rate": "19.6"}]"#,
+                r#"[{"code": "a", "rate": "5.5"}, {"code": "b", "rate": "10"}]"#,
+            ];
+            let text = format!(
+                r#"{{"charge_model": {model}, "taxes": {}, "min_amount_cents": {}}}"#,
+                pick(&taxes, next(3)),
+                [0, 0, 999, 123456][next(4) as usize]
+            );
+            let currency = pick(&["EUR", "JPY", "KWD", "MRO"], next(4));
+            let charge = Charge::from_lago_json(currency, &text).unwrap();
+            let template = Bucket::new(Usage::default().with_events_count(next(4)));
+            let ex = charge.explore(&template).unwrap();
+            let step: Exact = pick(&["1", "0.5", "0.001", "3", "1000000000000"], next(5))
+                .parse()
+                .unwrap();
+            for taxes in [false, true] {
+                let query = BudgetQuery::new(1 << 40, step, taxes).unwrap();
+                let search = Search::new(&ex, Grid::new(step).unwrap(), &query);
+                let cc = search.cents_cost;
+                for (i, seg) in ex.shape.segments.iter().enumerate() {
+                    let Some(Some(run)) = search.run_of(i, seg) else {
+                        continue;
+                    };
+                    let Some(line) = run.line else { continue };
+                    let span = run.hi - run.lo;
+                    let picks = [
+                        U256::ZERO,
+                        U256::ONE,
+                        span / 2,
+                        span,
+                        U256::from(next(1000)),
+                    ];
+                    for d in picks {
+                        let k = (run.lo + d.min(span)).min(run.hi);
+                        checked += 1;
+                        let Some(fast) = line.cents(k).and_then(|n| cc?.cost(n, taxes)) else {
+                            continue;
+                        };
+                        answered += 1;
+                        let slow = search.eval.cost(run.seg, search.point(k));
+                        assert_eq!(Some(fast), slow, "{currency} {text} step {step} at {k}");
+                    }
+                }
+            }
+        }
+        // The kernel answers for most points it is asked about.
+        assert!(answered * 2 > checked, "{answered} of {checked}");
+    }
+}

@@ -198,11 +198,15 @@ impl PreLine {
         // above 0 its first value there bounds it with the slope.
         let (lo, at_lo) = start;
         let units_from_start = !lo.is_zero() && money.unit_is_safe(at_lo, lo);
-        let units_from_one = a
-            .amount(Exact::ONE)
-            .is_ok_and(|at_one| money.unit_is_safe(at_one, Exact::ONE));
+        let c0 = int_at(a.base, s0)?.checked_sub(origin)?;
+        // A(1)·10^S0 = c0 + r·10^(S0 − places), against the bound at S0.
+        let at_one = rate
+            .checked_mul(pow10(s0 - rs - pct)?)
+            .and_then(|r| r.checked_add(c0));
+        let units_from_one =
+            at_one.is_some_and(|x| x <= safe_unit.saturating_mul(pow10(s0).unwrap_or(i128::MAX)));
         Some(Self {
-            c0: int_at(a.base, s0)?.checked_sub(origin)?,
+            c0,
             s0,
             rate,
             places: rs + pct,
