@@ -397,10 +397,10 @@ impl<'a, 'c> Search<'a, 'c> {
     /// The kernel's line of segment `i`'s run from `lo`, when it has one.
     fn line_of(&self, i: usize, lo: U256) -> Option<Line> {
         self.cents_cost?;
-        self.eval
-            .ex
-            .skips()
-            .line(i)?
+        let ex = self.eval.ex;
+        let seg = (ex.shape.segments.get(i)?, ex.shape.spans.get(i)?.as_ref());
+        ex.skips()
+            .line(i, seg, &ex.money)?
             .line(self.grid.step_parts()?, self.step.whole, lo)
     }
 

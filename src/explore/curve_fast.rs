@@ -1,14 +1,13 @@
 //! The curve of a shape made of affine segments only (graduated, volume,
-//! standard, percentage), in two passes (a performance trick, kept here):
-//! the first finds where the canonical pieces start by comparing each
-//! segment with the one before (the same slope, no jump), the second
-//! writes the pieces and points once each, into vectors of their final
-//! size. Anything else (package steps, an amount out of range, more pieces
+//! standard, percentage), in one pass (a performance trick, kept here):
+//! each segment is compared with the one before (the same slope, no jump)
+//! and a canonical piece is written, with the point at its end, once it
+//! is complete, into vectors sized beforehand. Anything else (package steps, an amount out of range, more pieces
 //! than allowed) is left to the general builder in curve.rs, which gives
 //! the same curve and every error.
 
 use super::curve::{Curve, CurvePiece, CurvePoint};
-use super::shape::{Form, Shape, Span};
+use super::shape::{Form, Segment, Shape, Span};
 use crate::Exact;
 
 /// The curve on `[0, up_to]`, or `None` when the general builder must
@@ -25,10 +24,16 @@ pub(crate) fn curve(shape: &Shape, up_to: Exact, limit: usize) -> Option<Curve> 
         (_, Some(_), Form::Affine(a)) => (up_to, a.amount(up_to).ok()?),
         _ => return None,
     };
-    // Pass 1: the first segment of each canonical piece: where the slope
-    // changes or the amount jumps.
-    let mut starts: Vec<usize> = Vec::with_capacity(n.min(limit));
-    let mut prev: Option<&Span> = None;
+    // One pass: a piece ends where the next segment changes the slope or
+    // jumps; it is written then, with the point at its end, once each.
+    let mut pieces: Vec<CurvePiece> = Vec::with_capacity(n.min(limit));
+    let mut points: Vec<CurvePoint> = Vec::with_capacity(n.min(limit) + 1);
+    points.push(CurvePoint {
+        units: Exact::ZERO,
+        amount: shape.zero,
+    });
+    // The open piece: its first segment's start, and its last segment.
+    let mut open: Option<(&Segment, &Span, &Segment, &Span)> = None;
     for (i, (seg, span)) in segments.iter().zip(spans).enumerate() {
         let (Form::Affine(_), Some(span)) = (&seg.form, span) else {
             return None;
@@ -36,42 +41,58 @@ pub(crate) fn curve(shape: &Shape, up_to: Exact, limit: usize) -> Option<Curve> 
         if i + 1 < n && seg.hi.is_none_or(|h| h > up_to) {
             return None;
         }
-        let merges = prev.is_some_and(|p| p.slope == span.slope && p.end == Some(span.start));
-        if !merges {
-            if starts.len() == limit {
-                return None;
+        open = match open {
+            Some((first, first_span, _, last))
+                if last.slope == span.slope && last.end == Some(span.start) =>
+            {
+                Some((first, first_span, seg, span))
             }
-            starts.push(i);
-        }
-        prev = Some(span);
-    }
-    // Pass 2: one piece and one point a start.
-    let mut pieces = Vec::with_capacity(starts.len());
-    let mut points = Vec::with_capacity(starts.len() + 1);
-    points.push(CurvePoint {
-        units: Exact::ZERO,
-        amount: shape.zero,
-    });
-    for (k, &first) in starts.iter().enumerate() {
-        let (seg, span) = (segments.get(first)?, spans.get(first)?.as_ref()?);
-        let (to, amount) = match starts.get(k + 1) {
-            Some(next) => {
-                let end = next - 1;
-                (segments.get(end)?.hi?, spans.get(end)?.as_ref()?.end?)
+            Some((first, first_span, last_seg, last)) => {
+                close(
+                    &mut pieces,
+                    &mut points,
+                    limit,
+                    (first, first_span),
+                    (last_seg.hi?, last.end?),
+                )?;
+                Some((seg, span, seg, span))
             }
-            None => last_end,
+            None => Some((seg, span, seg, span)),
         };
-        pieces.push(CurvePiece {
-            from: seg.lo,
-            to,
-            amount_from: span.start,
-            slope: span.slope,
-        });
-        points.push(CurvePoint { units: to, amount });
     }
+    let (first, first_span, _, _) = open?;
+    close(
+        &mut pieces,
+        &mut points,
+        limit,
+        (first, first_span),
+        last_end,
+    )?;
     Some(Curve {
         up_to,
         pieces,
         points,
     })
+}
+
+/// Writes the piece from `first`'s start to `end` and the point there;
+/// `None` past the limit (the general builder reports it).
+fn close(
+    pieces: &mut Vec<CurvePiece>,
+    points: &mut Vec<CurvePoint>,
+    limit: usize,
+    (first, first_span): (&Segment, &Span),
+    (to, amount): (Exact, Exact),
+) -> Option<()> {
+    if pieces.len() == limit {
+        return None;
+    }
+    pieces.push(CurvePiece {
+        from: first.lo,
+        to,
+        amount_from: first_span.start,
+        slope: first_span.slope,
+    });
+    points.push(CurvePoint { units: to, amount });
+    Some(())
 }

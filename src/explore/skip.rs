@@ -13,6 +13,7 @@ use super::cost::Money;
 use super::kernel::PreLine;
 use super::shape::{Form, Segment, Span, Unit};
 use crate::Exact;
+use std::sync::OnceLock;
 
 /// What a segment's check needs besides the budget and the step.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +47,9 @@ pub(crate) struct Skips {
     facts: Vec<Option<Fact>>,
     /// One per segment from 1 on.
     prefix: Vec<Option<Prefix>>,
-    lines: Vec<Option<PreLine>>,
+    /// The kernel's pre-lines, each worked out when a search first needs
+    /// it (most questions look at one or two segments).
+    lines: Vec<OnceLock<Option<PreLine>>>,
 }
 
 impl Skips {
@@ -79,14 +82,7 @@ impl Skips {
                 running
             })
             .collect();
-        let lines = segments
-            .iter()
-            .zip(spans)
-            .map(|(seg, span)| match (&seg.form, span) {
-                (Form::Affine(a), Some(span)) => PreLine::of(a, (seg.lo, span.start), money),
-                _ => None,
-            })
-            .collect();
+        let lines = segments.iter().map(|_| OnceLock::new()).collect();
         Self {
             facts,
             prefix,
@@ -113,8 +109,19 @@ impl Skips {
     }
 
     /// The kernel's pre-line of segment `i`.
-    pub(crate) fn line(&self, i: usize) -> Option<&PreLine> {
-        self.lines.get(i)?.as_ref()
+    pub(crate) fn line(
+        &self,
+        i: usize,
+        (seg, span): (&Segment, Option<&Span>),
+        money: &Money<'_>,
+    ) -> Option<&PreLine> {
+        self.lines
+            .get(i)?
+            .get_or_init(|| match (&seg.form, span) {
+                (Form::Affine(a), Some(span)) => PreLine::of(a, (seg.lo, span.start), money),
+                _ => None,
+            })
+            .as_ref()
     }
 }
 
