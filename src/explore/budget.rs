@@ -918,6 +918,52 @@ mod tests {
     use super::*;
     use crate::{Bucket, Charge, Usage};
 
+    /// A random small charge of model `case % 5`, with taxes and perhaps a
+    /// minimum (`next(n)` draws below `n`).
+    fn random_charge(case: u32, next: &mut impl FnMut(u64) -> u64) -> String {
+        let prices = ["0", "1", "0.5", "1.996", "0.0003", "12.25", "7", "0.000001"];
+        let rates = ["1", "2.5", "33.3", "0.125"];
+        let pick = |list: &[&'static str], i: u64| list[i as usize % list.len()];
+        let tiers: Vec<String> = (0..3)
+            .map(|i| {
+                let from = if i == 0 { 0 } else { 10 * i + 1 };
+                let to = if i == 2 { "null".into() } else { (10 * (i + 1)).to_string() };
+                format!(
+                    r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{}", "rate": "{}", "flat_amount": "{}"}}"#,
+                    pick(&prices, next(8)),
+                    pick(&rates, next(4)),
+                    pick(&["0", "2.5", "0.05"], next(3))
+                )
+            })
+            .collect();
+        let tiers = tiers.join(", ");
+        let model = match case % 5 {
+            0 => format!(r#""graduated", "properties": {{"graduated_ranges": [{tiers}]}}"#),
+            1 => format!(r#""volume", "properties": {{"volume_ranges": [{tiers}]}}"#),
+            2 => format!(
+                r#""graduated_percentage", "properties": {{"graduated_percentage_ranges": [{tiers}]}}"#
+            ),
+            3 => format!(
+                r#""percentage", "properties": {{"rate": "{}", "fixed_amount": "0.25"}}"#,
+                pick(&rates, next(4))
+            ),
+            _ => format!(
+                r#""standard", "properties": {{"amount": "{}"}}"#,
+                pick(&prices, next(8))
+            ),
+        };
+        let taxes = [
+            "[]",
+            r#"[{"code": "a", "rate": "19.6"}]"#,
+            r#"[{"code": "a", "rate": "5.5"}, {"code": "b", "rate": "10"}]"#,
+        ];
+        format!(
+            r#"{{"charge_model": {model}, "taxes": {}, "min_amount_cents": {}}}"#,
+            pick(&taxes, next(3)),
+            [0, 0, 999, 123456][next(4) as usize]
+        )
+    }
+
     /// The kernel prices every point it answers for exactly as `rate`'s own
     /// functions do: random graduated, volume, percentage and standard
     /// charges with taxes and minimums, in EUR, JPY, KWD and MRO, on steps
@@ -931,54 +977,14 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
-        let prices = ["0", "1", "0.5", "1.996", "0.0003", "12.25", "7", "0.000001"];
-        let rates = ["1", "2.5", "33.3", "0.125"];
         let (mut answered, mut checked) = (0, 0);
         for case in 0..300 {
-            let pick = |list: &[&'static str], i: u64| list[i as usize % list.len()];
-            let tiers: Vec<String> = (0..3)
-                .map(|i| {
-                    let from = if i == 0 { 0 } else { 10 * i + 1 };
-                    let to = if i == 2 { "null".into() } else { (10 * (i + 1)).to_string() };
-                    format!(
-                        r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{}", "rate": "{}", "flat_amount": "{}"}}"#,
-                        pick(&prices, next(8)),
-                        pick(&rates, next(4)),
-                        pick(&["0", "2.5", "0.05"], next(3))
-                    )
-                })
-                .collect();
-            let tiers = tiers.join(", ");
-            let model = match case % 5 {
-                0 => format!(r#""graduated", "properties": {{"graduated_ranges": [{tiers}]}}"#),
-                1 => format!(r#""volume", "properties": {{"volume_ranges": [{tiers}]}}"#),
-                2 => format!(
-                    r#""graduated_percentage", "properties": {{"graduated_percentage_ranges": [{tiers}]}}"#
-                ),
-                3 => format!(
-                    r#""percentage", "properties": {{"rate": "{}", "fixed_amount": "0.25"}}"#,
-                    pick(&rates, next(4))
-                ),
-                _ => format!(
-                    r#""standard", "properties": {{"amount": "{}"}}"#,
-                    pick(&prices, next(8))
-                ),
-            };
-            let taxes = [
-                "[]",
-                r#"[{"code": "a", "rate": "19.6"}]"#,
-                r#"[{"code": "a", "rate": "5.5"}, {"code": "b", "rate": "10"}]"#,
-            ];
-            let text = format!(
-                r#"{{"charge_model": {model}, "taxes": {}, "min_amount_cents": {}}}"#,
-                pick(&taxes, next(3)),
-                [0, 0, 999, 123456][next(4) as usize]
-            );
-            let currency = pick(&["EUR", "JPY", "KWD", "MRO"], next(4));
+            let text = random_charge(case, &mut next);
+            let currency = ["EUR", "JPY", "KWD", "MRO"][next(4) as usize];
             let charge = Charge::from_lago_json(currency, &text).unwrap();
             let template = Bucket::new(Usage::default().with_events_count(next(4)));
             let ex = charge.explore(&template).unwrap();
-            let step: Exact = pick(&["1", "0.5", "0.001", "3", "1000000000000"], next(5))
+            let step: Exact = ["1", "0.5", "0.001", "3", "1000000000000"][next(5) as usize]
                 .parse()
                 .unwrap();
             for taxes in [false, true] {
