@@ -348,8 +348,15 @@ fn span(seg: &Segment) -> Option<Span> {
     let Form::Affine(a) = &seg.form else {
         return None;
     };
+    // From its origin a price line starts at its base (0 units × the
+    // price add nothing): the graduated tiers' case, without the arithmetic.
+    let start = if a.line == Line::Mul && a.origin == seg.lo {
+        a.base
+    } else {
+        a.amount(seg.lo).ok()?
+    };
     Some(Span {
-        start: a.amount(seg.lo).ok()?,
+        start,
         end: seg.hi.and_then(|h| a.amount(h).ok()),
         slope: a.slope().ok()?,
     })
