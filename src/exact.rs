@@ -27,8 +27,9 @@ const MAX_SCALE: u32 = 56;
 /// Significant digits a non-terminating quotient carries (M3).
 const QUOTIENT_DIGITS: u32 = 28;
 
-/// `10^k` for `k ≤ 38`, as a compile-time table.
-const POW10_U128: [u128; 39] = {
+/// `10^k` for `k ≤ 38`, as a compile-time table (price exploration's
+/// 128-bit paths read it too).
+pub(crate) const POW10_U128: [u128; 39] = {
     let mut t = [1u128; 39];
     let mut i = 1;
     while i < 39 {

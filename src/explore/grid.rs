@@ -6,6 +6,7 @@
 use ethnum::U256;
 
 use crate::Exact;
+use crate::exact::POW10_U128;
 
 /// The largest grid point allowed: 10^28.
 const CEILING_DIGITS: u32 = 28;
@@ -24,17 +25,6 @@ pub(crate) fn pow10(k: u32) -> U256 {
     });
     table.get(k as usize).copied().unwrap_or(U256::MAX)
 }
-
-/// `10^k` for `k ≤ 38`.
-const POW10_U128: [u128; 39] = {
-    let mut t = [1u128; 39];
-    let mut i = 1;
-    while i < 39 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
 
 /// 10^28, the grid's ceiling.
 pub(crate) fn ceiling() -> Exact {

@@ -23,6 +23,7 @@ use super::cost::Money;
 use super::shape::{Affine, Line as Kind, Unit};
 use crate::Exact;
 use crate::exact;
+use crate::exact::POW10_U128;
 
 /// The largest scale of an amount the kernel takes: its taxes' exact
 /// amounts (`+` a rate's places `+ 2`) and the true-up's figures (`+ 4`)
@@ -34,18 +35,10 @@ const MAX_RATE_SCALE: u32 = 24;
 const WHAT: &str = "explore kernel";
 
 /// `10^k` as i128, for `k ≤ 38`.
-const POW10: [i128; 39] = {
-    let mut t = [1i128; 39];
-    let mut i = 1;
-    while i < 39 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
-
 fn pow10(k: u32) -> Option<i128> {
-    POW10.get(k as usize).copied()
+    POW10_U128
+        .get(k as usize)
+        .and_then(|p| i128::try_from(*p).ok())
 }
 
 /// A price taken as the unit amount itself: at most 28 digits, in range.

@@ -25,31 +25,24 @@ const MAX_DEPTH: u32 = 100;
 
 /// Reads a request's envelope, or `None` when serde must read it.
 pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
-    let mut s = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-    };
-    s.ws();
-    let mut e = Envelope::default();
-    let mut seen = Seen::default();
-    s.object(|s, key| match key {
-        "id" => s.leaf(seen.first(0)?, &mut e.id),
-        "currency" => s.leaf(seen.first(1)?, &mut e.currency),
-        "charge" => s.fill(seen.first(2)?, &mut e.charge, Scanner::charge),
-        "usage" => {
-            seen.first(3)?;
-            e.usage = s.nullable(Scanner::usage)?;
-            Some(())
-        }
-        "event" => s.leaf(seen.first(4)?, &mut e.event),
-        "period" => s.leaf(seen.first(5)?, &mut e.period),
-        _ => s.skip(),
-    })?;
-    s.ws();
-    // Only whitespace may follow the object.
-    (s.at == s.bytes.len()).then_some(e)
+    whole(text, |s| {
+        let mut e = Envelope::default();
+        let mut seen = Seen::default();
+        s.object(|s, key| match key {
+            "id" => s.leaf(seen.first(0)?, &mut e.id),
+            "currency" => s.leaf(seen.first(1)?, &mut e.currency),
+            "charge" => s.fill(seen.first(2)?, &mut e.charge, Scanner::charge),
+            "usage" => {
+                seen.first(3)?;
+                e.usage = s.nullable(Scanner::usage)?;
+                Some(())
+            }
+            "event" => s.leaf(seen.first(4)?, &mut e.event),
+            "period" => s.leaf(seen.first(5)?, &mut e.period),
+            _ => s.skip(),
+        })?;
+        Some(e)
+    })
 }
 
 /// A charge object alone (explore's charges), read as [`envelope`] reads
@@ -95,7 +88,7 @@ pub(crate) fn members(text: &str) -> Option<Members<'_>> {
 /// An object's members, and its `charge` when read (see [`members`]).
 pub(crate) type Members<'a> = (Vec<(&'a str, RawJson<'a>)>, Option<RawCharge<'a>>);
 
-/// One value that is the whole text, but for whitespace around it.
+/// One value that is the whole text: only whitespace may surround it.
 fn whole<'a, T>(text: &'a str, read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
     let mut s = Scanner {
         text,
