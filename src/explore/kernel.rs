@@ -56,7 +56,7 @@ fn int_at(x: Exact, scale: u32) -> Option<i128> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CentsCost {
     min: i128,
-    /// The rates' sum as `r / 10^places`, with `half_unit = 10^(places+2)`.
+    /// The rates' sum over 100 as `r / per` (`per = 10^(places + 2)`).
     r: i128,
     per: i128,
 }
