@@ -12,6 +12,15 @@
 //!
 //! Throughput is one answer per iteration, so criterion prints answers/s.
 
+// Tests and benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

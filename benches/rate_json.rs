@@ -4,6 +4,15 @@
 //! IDs: `rate_json/<model>` (`rate_json/graduated_5_tiers` for graduated);
 //! throughput is one request per iteration, so criterion prints requests/s.
 
+// Tests and benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

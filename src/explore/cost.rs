@@ -5,9 +5,9 @@
 
 use ethnum::U256;
 
+use crate::currency::{Currency, cents_of};
 use crate::exact;
 use crate::fee::{self, Priced};
-use crate::money::{Currency, cents_of};
 use crate::{ArithmeticError, Charge, Exact, PricingUnit, Tax};
 
 /// The money side of a charge: currency, pricing unit, taxes, minimum.

@@ -32,6 +32,7 @@ mod shape;
 mod skip;
 
 pub use break_even::{Cheaper, Interval, break_even};
+#[cfg(feature = "lago")]
 pub(crate) use budget::check_step as check_range;
 pub use budget::{BudgetAnswer, BudgetQuery};
 pub use curve::{Curve, CurvePiece, CurvePoint};
@@ -67,6 +68,30 @@ pub enum ExploreError {
     /// An amount of the curve outside the decimal range.
     #[error("{0}")]
     Arithmetic(#[from] ArithmeticError),
+}
+
+impl ExploreError {
+    /// The explore contract's code: `invalid_usage`, `unsupported` or
+    /// `arithmetic_overflow`.
+    ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, ChargeModel, Currency, Standard, Usage};
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let charge = Charge::builder(eur, ChargeModel::Standard(Standard::try_new("1".parse()?)?)).build()?;
+    /// let explorer = charge.explore(&Bucket::new(Usage::default()))?;
+    /// // A curve up to 0 units is no curve.
+    /// let e = explorer.curve("0".parse()?, 10).unwrap_err();
+    /// assert_eq!(e.code(), "invalid_usage");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rate(e) => e.code(),
+            Self::InvalidUsage(_) | Self::TooManyPieces { .. } => "invalid_usage",
+            Self::Unsupported(_) => "unsupported",
+            Self::Arithmetic(e) => e.code(),
+        }
+    }
 }
 
 /// A charge and a bucket template, ready to answer questions about the

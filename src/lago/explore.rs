@@ -10,10 +10,10 @@ use serde::Deserialize;
 use super::Outcome;
 use super::request::{self, RequestError};
 use super::response::{self, Json};
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use crate::{
-    BudgetAnswer, BudgetQuery, Curve, Exact, ExploreError, Explorer, Interval, RateError,
-    Violation, break_even,
+    BudgetAnswer, BudgetQuery, Curve, Exact, ExploreError, Explorer, Interval, Violation,
+    break_even,
 };
 
 /// A failure as the contract writes it.
@@ -39,41 +39,17 @@ impl Fault {
 
 impl From<RequestError> for Fault {
     fn from(e: RequestError) -> Self {
-        match e {
-            RequestError::Parse(m) => Self::parse(m),
-            RequestError::Validation(v) => {
-                let message = v
-                    .iter()
-                    .map(|x| x.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Self {
-                    code: "validation_error",
-                    message,
-                    details: Some(v),
-                }
-            }
-            RequestError::Unsupported(m) => Self::new("unsupported", m),
-            RequestError::Overflow(m) => Self::new("arithmetic_overflow", m),
-            RequestError::Usage(m) => Self::new("invalid_usage", m),
-            RequestError::Definition(d) => {
-                let (code, message) = RequestError::definition_failure(&d);
-                Self::new(code, message)
-            }
+        Self {
+            code: e.code(),
+            message: e.message(),
+            details: e.details().map(<[Violation]>::to_vec),
         }
     }
 }
 
 impl From<ExploreError> for Fault {
     fn from(e: ExploreError) -> Self {
-        let code = match &e {
-            ExploreError::Rate(RateError::Usage(_))
-            | ExploreError::InvalidUsage(_)
-            | ExploreError::TooManyPieces { .. } => "invalid_usage",
-            ExploreError::Unsupported(_) => "unsupported",
-            _ => "arithmetic_overflow",
-        };
-        Self::new(code, e.to_string())
+        Self::new(e.code(), e.to_string())
     }
 }
 
@@ -197,7 +173,7 @@ fn decimal<'a>(path: &str, raw: RawJson<'a>) -> Result<Dec<'a>, Fault> {
             "{path}: expected a decimal (a JSON number or a string in JSON number syntax), got {text}"
         )));
     }
-    Ok(match crate::decimal_text::parse_decimal(inner) {
+    Ok(match crate::lago::decimal::parse_decimal(inner) {
         Ok(x) => Dec::Value(x),
         Err(_) => Dec::OutOfRange(inner),
     })

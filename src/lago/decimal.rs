@@ -1,6 +1,8 @@
-//! Exact parsing of decimal text into [`Exact`], following the string grammar
+//! Lago's decimal grammar, read exactly into [`Exact`]: the string grammar
 //! that Lago accepts through Ruby's `BigDecimal` 4.1.2 in strict mode
-//! (spec §8.1, `ext/bigdecimal/bigdecimal.c` `VpAlloc`).
+//! (semantics.md §8.1, `ext/bigdecimal/bigdecimal.c` `VpAlloc`), which is
+//! also how JSON numbers are read (M14). It belongs to the JSON edge: the
+//! core reads plain notation only (`Exact`'s `FromStr`).
 //!
 //! The parser never goes through floating point: digits are accumulated as an
 //! integer significand and the decimal exponent is tracked separately, so the
@@ -9,7 +11,7 @@
 
 use ethnum::U256;
 
-use crate::exact::Exact;
+use crate::exact::{Exact, parse_plain};
 
 /// Why a text is not a usable decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,15 +230,9 @@ fn mantissa_cap() -> U256 {
 /// caller's business. In range: magnitude below 2^96, at most 28 fractional
 /// digits (up to 57 significant digits).
 pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
-    parse_decimal_places(text, MAX_SCALE)
-}
-
-/// [`parse_decimal`] with up to `max_scale` fractional digits: 28 for the
-/// contract's inputs, 56 for any [`Exact`] read back from its text.
-pub(crate) fn parse_decimal_places(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError> {
     match parse_plain(text.as_bytes()) {
         Some(x) => Ok(x),
-        None => parse_general(text, max_scale),
+        None => parse_general(text, MAX_SCALE),
     }
 }
 
@@ -311,50 +307,6 @@ fn parse_general(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError>
     to_exact(negative, &significand, frac_digits, exponent, max_scale)
 }
 
-/// The common spelling `-?digits(.digits)?` with at most 18 digits, read
-/// straight into a 64-bit mantissa (the general grammar below handles
-/// everything else, including whitespace, exponents and underscores).
-/// Gives the same value as the general path: zero as [`Exact::ZERO`],
-/// trailing fractional zeros dropped.
-pub(crate) fn parse_plain(bytes: &[u8]) -> Option<Exact> {
-    let (negative, digits) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    // 19 digits at most: below 10^19 < 2^64, no overflow.
-    let (mut m, mut scale, mut seen_point, mut count) = (0u64, 0u32, false, 0u32);
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(b - b'0');
-                count += 1;
-                if seen_point {
-                    scale += 1;
-                }
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
-        }
-    }
-    // "1." and ".5" are valid in the grammar but rare: leave them to it.
-    if count > 18 || digits.first() == Some(&b'.') || digits.last() == Some(&b'.') {
-        return None;
-    }
-    // At most 18 digits: below 10^18 < 2^63. Normalizing drops trailing
-    // fractional zeros and makes any zero the plain Exact::ZERO; other
-    // texts are normal as they stand.
-    let signed = i64::try_from(m).ok()?;
-    let x = Exact::from_small(if negative { -signed } else { signed }, scale);
-    Some(if m == 0 || (scale > 0 && digits.last() == Some(&b'0')) {
-        x.normalize()
-    } else {
-        x
-    })
-}
-
 /// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
 /// reports that it is out of range.
 fn to_exact(
@@ -406,8 +358,8 @@ fn to_exact(
 
 #[cfg(test)]
 mod tests {
-    use super::{DecimalTextError, parse_decimal, parse_general, parse_plain};
-    use crate::exact::Exact;
+    use super::{DecimalTextError, parse_decimal, parse_general};
+    use crate::exact::{Exact, parse_plain};
     use rust_decimal::Decimal;
 
     #[test]
