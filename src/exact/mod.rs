@@ -38,10 +38,11 @@ pub(crate) use text::{parse_plain, write_integer};
 /// 20 places, is exact).
 const MAX_SCALE: u32 = 56;
 
-/// `10^k` for `k ≤ 38`, as a compile-time table.
+/// `10^k` for `k ≤ 38`, as a compile-time table (price exploration's
+/// 128-bit paths read it too).
 // Evaluated by the compiler: an index out of the table fails the build.
 #[allow(clippy::indexing_slicing)]
-const POW10_U128: [u128; 39] = {
+pub(crate) const POW10_U128: [u128; 39] = {
     let mut t = [1u128; 39];
     let mut i = 1;
     while i < 39 {
@@ -179,6 +180,27 @@ impl Exact {
     pub(crate) fn from_parts(negative: bool, m: U256, s: u32) -> Option<Self> {
         let m = I256::try_from(m).ok()?;
         Self::new(if negative { -m } else { m }, s).ok()
+    }
+
+    /// A non-negative 128-bit mantissa at a scale of at most 56, if in
+    /// range (grid points and kernel figures of price exploration).
+    #[inline]
+    pub(crate) fn from_u128(m: u128, s: u32) -> Option<Self> {
+        let m = i128::try_from(m).ok()?;
+        Self::new(I256::from(m), s).ok()
+    }
+
+    /// The signed mantissa when it fits 128 bits, and the scale.
+    #[inline]
+    pub(crate) fn to_i128_parts(self) -> Option<(i128, u32)> {
+        Some((word(self.m())?, self.s))
+    }
+
+    /// Whether the value has no trailing fractional zeros (a cheap test:
+    /// the last digit of a 64-bit mantissa).
+    #[inline]
+    pub(crate) fn is_normalized(&self) -> bool {
+        self.s == 0 || self.small().is_some_and(|m| m % 10 != 0)
     }
 
     /// A 64-bit mantissa at a scale of at most 28: always in range.
@@ -401,6 +423,10 @@ impl<'a> std::iter::Sum<&'a Exact> for Option<Exact> {
 impl PartialEq for Exact {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
+        // At one scale, equal values have equal words.
+        if self.s == other.s {
+            return self.m == other.m;
+        }
         self.cmp(other) == Ordering::Equal
     }
 }

@@ -59,6 +59,20 @@ fn align_small(x: i64, sx: u32, y: i64, sy: u32) -> Option<(i128, i128, u32)> {
     ))
 }
 
+/// Aligns two 128-bit mantissas to the larger scale in i128, when the
+/// aligned values fit: figures between 2^63 and 2^127 (large amounts,
+/// 28-digit quotients) skip the 256-bit products.
+#[inline]
+fn align_word(a: &Exact, b: &Exact) -> Option<(i128, i128, u32)> {
+    let (x, y) = (word(a.m())?, word(b.m())?);
+    let s = a.s.max(b.s);
+    let up = |m: i128, from: u32| {
+        let p = *POW10_U128.get((s - from) as usize)?;
+        m.checked_mul(i128::try_from(p).ok()?)
+    };
+    Some((up(x, a.s)?, up(y, b.s)?, s))
+}
+
 /// Arithmetic as the figures use it: every result exact, or [`Overflow`].
 impl Exact {
     /// `self + rhs`, exactly.
@@ -224,6 +238,9 @@ impl Exact {
     #[cold]
     #[inline(never)]
     fn cmp_aligned(&self, other: &Self) -> Ordering {
+        if let Some((a, b, _)) = align_word(self, other) {
+            return a.cmp(&b);
+        }
         let s = self.s.max(other.s);
         match (self.at_scale(s), other.at_scale(s)) {
             (Some(a), Some(b)) => a.cmp(&b),
@@ -236,7 +253,10 @@ impl Ord for Exact {
     #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
         if self.s == other.s {
-            return self.m().cmp(&other.m());
+            // The top word signed, the others unsigned, most significant
+            // first: the two's-complement order of the mantissas.
+            let ([a0, a1, a2, a3], [b0, b1, b2, b3]) = (self.m, other.m);
+            return (a3 as i64, a2, a1, a0).cmp(&(b3 as i64, b2, b1, b0));
         }
         // Fast path: 64-bit mantissas aligned within i128 (a tier bound at
         // scale 0 against usage at scale 1 is the common case).
@@ -324,6 +344,11 @@ pub(crate) fn add(a: Exact, b: Exact) -> Result<Exact, Overflow> {
 #[cold]
 #[inline(never)]
 fn add_wide(a: Exact, b: Exact) -> Result<Exact, Overflow> {
+    if let Some((x, y, s)) = align_word(&a, &b)
+        && let Some(sum) = x.checked_add(y)
+    {
+        return Exact::new(I256::from(sum), s);
+    }
     let s = a.s.max(b.s);
     // Both aligned mantissas are below 2^190: their sum cannot overflow.
     // Aligned mantissas that leave 256 bits cannot make an in-range sum.
@@ -645,6 +670,16 @@ pub(crate) fn round_half_away(a: Exact, dp: u32) -> Exact {
             q += if m < 0 { -1 } else { 1 };
         }
         return Exact::pack(I256::from(q), dp);
+    }
+    if let (Some(m), Some(&d)) = (word(a.m()), POW10_U128.get((a.s - dp) as usize)) {
+        // A 128-bit division: a 256-bit one is a longer call.
+        let (mut q, r) = (m.unsigned_abs() / d, m.unsigned_abs() % d);
+        if r * 2 >= d {
+            q += 1;
+        }
+        // q ≤ |m| < 2^127.
+        let q = q as i128;
+        return Exact::pack(I256::from(if m < 0 { -q } else { q }), dp);
     }
     let d = pow10(a.s - dp).as_i256();
     let (mut q, r) = (a.m() / d, a.m() % d);

@@ -529,14 +529,20 @@ pub(crate) fn currency(code: Option<&str>, report: &mut Report) -> Option<Curren
 
 /// Reads `currency` and one charge object of another contract (explore)
 /// exactly as a rating request's: the same shapes, rules and errors.
-pub(crate) fn read_charge(
+/// `scanned` is the charge already read by the scanner, if it was.
+pub(crate) fn read_charge<'a>(
     text: &str,
     currency_raw: Option<RawJson<'_>>,
-    charge: RawJson<'_>,
+    charge: RawJson<'a>,
+    scanned: Option<RawCharge<'a>>,
 ) -> Result<Charge, RequestError> {
     let line = Line { text };
     let code = borrowed_string(&line, "currency", currency_raw)?;
-    let rc: RawCharge<'_> = match object(&line, "charge", charge) {
+    // The one-pass scanner for the plain charge, serde for the rest.
+    let scanned = scanned
+        .or_else(|| super::scan::charge(charge.get()))
+        .ok_or(());
+    let rc: RawCharge<'_> = match scanned.or_else(|()| object(&line, "charge", charge)) {
         Ok(rc) => rc,
         // Say which object is malformed, as `explain` does for `rate`.
         Err(e) => {
@@ -559,7 +565,10 @@ pub(crate) fn read_template(text: &str, raw: Option<RawJson<'_>>) -> Result<Buck
     let Some(raw) = raw else {
         return Ok(Bucket::new(Usage::default()));
     };
-    let rb: RawBucket<'_> = object(&line, "usage", raw)?;
+    let rb: RawBucket<'_> = match super::scan::bucket(raw.get()) {
+        Some(rb) => rb,
+        None => object(&line, "usage", raw)?,
+    };
     bucket_of(&line, "usage", &rb, Exact::ZERO)
 }
 

@@ -25,6 +25,59 @@ const MAX_DEPTH: u32 = 100;
 
 /// Reads a request's envelope, or `None` when serde must read it.
 pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
+    whole(text, |s| {
+        let mut e = Envelope::default();
+        let mut seen = Seen::default();
+        s.object(|s, key| e.scan_member(s, &mut seen, key))?;
+        Some(e)
+    })
+}
+
+/// A charge object alone (explore's charges), read as [`envelope`] reads
+/// a request's `charge`; `None` when serde must read it.
+pub(crate) fn charge(text: &str) -> Option<RawCharge<'_>> {
+    whole(text, |s| {
+        let mut c = RawCharge::default();
+        s.charge(&mut c)?;
+        Some(c)
+    })
+}
+
+/// A bucket object alone (explore's template), read as [`envelope`]
+/// reads one of `usage`; `None` when serde must read it.
+pub(crate) fn bucket(text: &str) -> Option<RawBucket<'_>> {
+    whole(text, Scanner::bucket)
+}
+
+/// An object's members in order, each key with its value's text (explore's
+/// request and its operations), and the first `charge` member read in the
+/// same pass when it is an object; `None` when serde must read it.
+pub(crate) fn members(text: &str) -> Option<Members<'_>> {
+    whole(text, |s| {
+        let mut out = Vec::with_capacity(8);
+        let (mut charge, mut first) = (None, true);
+        s.object(|s, key| {
+            let start = s.at;
+            if key == "charge" && std::mem::take(&mut first) && s.peek() == Some(b'{') {
+                let mut c = RawCharge::default();
+                s.charge(&mut c)?;
+                charge = Some(c);
+            } else {
+                s.skip()?;
+            }
+            let raw = s.text.get(start..s.at).map(RawJson::new_unchecked)?;
+            out.push((key, raw));
+            Some(())
+        })?;
+        Some((out, charge))
+    })
+}
+
+/// An object's members, and its `charge` when read (see [`members`]).
+pub(crate) type Members<'a> = (Vec<(&'a str, RawJson<'a>)>, Option<RawCharge<'a>>);
+
+/// One value that is the whole text: only whitespace may surround it.
+fn whole<'a, T>(text: &'a str, read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
     let mut s = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -32,12 +85,9 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
         depth: 0,
     };
     s.ws();
-    let mut e = Envelope::default();
-    let mut seen = Seen::default();
-    s.object(|s, key| e.scan_member(s, &mut seen, key))?;
+    let value = read(&mut s)?;
     s.ws();
-    // Only whitespace may follow the object.
-    (s.at == s.bytes.len()).then_some(e)
+    (s.at == s.bytes.len()).then_some(value)
 }
 
 /// A field the scanner reads: a raw leaf, a nested raw shape, a tier list
@@ -310,6 +360,12 @@ impl<'a> Scanner<'a> {
         Some(UsageField::Many(list))
     }
 
+    /// A charge object, its fields as the field list declares them.
+    fn charge(&mut self, c: &mut RawCharge<'a>) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(|s, key| c.scan_member(s, &mut seen, key))
+    }
+
     fn bucket(&mut self) -> Option<RawBucket<'a>> {
         let mut b = RawBucket::default();
         let mut seen = Seen::default();
@@ -382,6 +438,42 @@ mod tests {
             "scanned {scanned} of {}",
             all.len()
         );
+    }
+
+    /// Explore's pieces (its request's members with the charge read in the
+    /// same pass, a lone charge, a template) read as serde reads them.
+    #[test]
+    fn explore_pieces_read_as_serde_reads_them() {
+        use std::collections::HashMap;
+        let examples = format!("{}/examples/explore.jsonl", env!("CARGO_MANIFEST_DIR"));
+        let examples = std::fs::read_to_string(examples).unwrap();
+        let cases = data("explore-cases.jsonl");
+        let mut read = 0;
+        for line in examples.lines().chain(cases.lines()) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            for text in [v.to_string(), serde_json::to_string_pretty(&v).unwrap()] {
+                let Some((members, charge)) = members(&text) else {
+                    continue;
+                };
+                read += 1;
+                let serde: HashMap<&str, &serde_json::value::RawValue> =
+                    serde_json::from_str(&text).unwrap();
+                assert_eq!(members.len(), serde.len(), "{text}");
+                for (key, raw) in &members {
+                    assert_eq!(Some(raw.get()), serde.get(key).map(|r| r.get()), "{key}");
+                }
+                let raw = |key: &str| serde.get(key).map(|r| r.get());
+                let charge_text = raw("charge").unwrap();
+                let by_serde: RawCharge<'_> = serde_json::from_str(charge_text).unwrap();
+                assert_eq!(charge.as_ref(), Some(&by_serde), "{text}");
+                assert_eq!(self::charge(charge_text).as_ref(), Some(&by_serde));
+                if let Some(usage) = raw("usage") {
+                    let by_serde: RawBucket<'_> = serde_json::from_str(usage).unwrap();
+                    assert_eq!(bucket(usage), Some(by_serde), "{text}");
+                }
+            }
+        }
+        assert!(read >= 150, "scanned {read}");
     }
 
     #[test]
