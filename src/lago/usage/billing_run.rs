@@ -165,12 +165,15 @@ fn plan(opts: &BillingRunOptions) -> Result<(UsageRequest, SubscriptionStates), 
         let mut text = Vec::new();
         write_request_error(&mut text, None, &e, false);
         let record: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-        let error = &record["error"];
-        BillingRunError::Plan(format!(
-            "{}: {}",
-            error["code"].as_str().unwrap_or("error"),
-            error["message"].as_str().unwrap_or_default()
-        ))
+        let field = |k: &str| {
+            record
+                .get("error")
+                .and_then(|e| e.get(k))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        BillingRunError::Plan(format!("{}: {}", field("code"), field("message")))
     };
     let (req, states) = parse_run_plan(&opts.plan, &period.to_string()).map_err(broken)?;
     Ok((req, states))
@@ -304,7 +307,7 @@ fn write_subscription(
         let id = serde_json::to_string(sub).unwrap_or_default();
         write_request_error(
             line,
-            Some(crate::raw_json::RawJson::new_unchecked(&id)),
+            Some(crate::lago::raw::RawJson::new_unchecked(&id)),
             e,
             false,
         );

@@ -9,7 +9,7 @@ mod response;
 
 use crate::customer_usage::{PlanAggregator, PlanEvents, PlanUsage};
 use crate::error::RateError;
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use response::Lead;
 
 pub use billing_run::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_run};
@@ -104,7 +104,9 @@ fn aggregate(
 
 fn setup_error(e: crate::aggregate::SetupError) -> RequestError {
     match e {
-        crate::aggregate::SetupError::Invalid(v) => RequestError::Validation(v.violations),
+        crate::aggregate::SetupError::Invalid(v) => {
+            RequestError::Definition(crate::error::DefinitionError::Invalid(v))
+        }
         crate::aggregate::SetupError::Unsupported(m) => RequestError::Unsupported(m),
     }
 }

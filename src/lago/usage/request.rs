@@ -10,11 +10,12 @@ use crate::customer_usage::{
 };
 use crate::exact::Exact;
 use crate::lago::aggregate::request::carried_state;
+use crate::lago::raw::Raw;
+use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Idx, Line, Obj, RawBucket, RequestError, Sub};
+use crate::lago::validate::Report;
 use crate::plan::Plan;
 use crate::rate::Bucket;
-use crate::raw_json::RawJson;
-use crate::validate::{Raw, Report};
 
 use super::plan::{given, read_plan};
 
@@ -436,7 +437,11 @@ fn read_state(
                 for v in &mut violations {
                     v.field = format!("{path}.{}", v.field);
                 }
-                return Err(RequestError::Validation(violations));
+                return Err(RequestError::Definition(
+                    crate::error::DefinitionError::Invalid(crate::error::ValidationError {
+                        violations,
+                    }),
+                ));
             }
             Ok(Ok(state)) => out.push((code.into_owned(), state)),
         }
