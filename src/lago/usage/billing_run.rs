@@ -8,17 +8,16 @@
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
-use crate::aggregate::fast_lookup::FastMap;
 use crate::customer_usage::PlanAggregator;
-use crate::lago::aggregate::EventReader;
 use crate::lago::{Outcome, RequestError, write_request_error};
 
 use super::events::Feed;
 use super::request::{SubscriptionStates, UsageRequest, parse_run_plan};
 use super::response::{self, Lead};
+use super::two_cores::{self, Feeds};
 
 /// Bad lines named on stderr; the rest are only counted.
-const NAMED: u64 = 10;
+pub(super) const NAMED: u64 = 10;
 
 /// What a billing run is asked to do.
 ///
@@ -128,7 +127,7 @@ pub fn billing_run(
     let template = PlanAggregator::new(&req.plan, &req.period, &setup)
         .map_err(|e| BillingRunError::Plan(e.to_string()))?;
     let mut run = Run {
-        subs: FastMap::default(),
+        seeds: (0..two_cores::WORKERS).map(|_| Feeds::default()).collect(),
         summary: BillingRunSummary::default(),
         started,
         shown: None,
@@ -138,10 +137,12 @@ pub fn billing_run(
         s.states = state;
         let agg = PlanAggregator::new(&req.plan, &req.period, &s)
             .map_err(|e| BillingRunError::Plan(format!("state.{sub}: {e}")))?;
-        run.subs.insert(sub.into_boxed_str(), Feed::new(agg));
+        if let Some(seed) = run.seeds.get_mut(two_cores::owner(&sub)) {
+            seed.insert(sub.into_boxed_str(), Feed::new(agg));
+        }
     }
-    run.read(input, &template, opts.progress, &mut err)?;
-    let summary = run.write(&req, out)?;
+    let subs = run.read(input, &template, opts.progress, &mut err)?;
+    let summary = run.write(subs, &req, out)?;
     let summary = BillingRunSummary {
         elapsed: started.elapsed(),
         ..summary
@@ -179,9 +180,10 @@ fn plan(opts: &BillingRunOptions) -> Result<(UsageRequest, SubscriptionStates), 
     Ok((req, states))
 }
 
-/// The run's state: one feed per subscription.
+/// The run's state: one feed per subscription, in the maps of the
+/// workers that own them.
 struct Run {
-    subs: FastMap<Box<str>, Feed>,
+    seeds: Vec<Feeds>,
     summary: BillingRunSummary,
     started: Instant,
     /// When progress was last shown.
@@ -191,66 +193,38 @@ struct Run {
 impl Run {
     fn read(
         &mut self,
-        mut input: impl BufRead,
+        input: impl BufRead,
         template: &PlanAggregator,
         progress: bool,
         err: &mut impl Write,
-    ) -> Result<(), BillingRunError> {
-        let mut reader = EventReader::new(template.keys());
-        let mut buf = Vec::with_capacity(1024);
-        let mut line_no = 0u64;
-        loop {
-            buf.clear();
-            if input
-                .read_until(b'\n', &mut buf)
-                .map_err(BillingRunError::Input)?
-                == 0
-            {
-                break;
+    ) -> Result<Vec<(Box<str>, Feed)>, BillingRunError> {
+        let seeds = std::mem::take(&mut self.seeds);
+        let (shares, events) = two_cores::read(input, template, seeds, |events, subs| {
+            if progress {
+                self.progress(events, subs, err);
             }
-            line_no += 1;
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.summary.events += 1;
-            if progress && line_no.trailing_zeros() >= 16 {
-                self.progress(err);
-            }
-            let why = match std::str::from_utf8(&buf) {
-                Err(_) => Some("the line is not UTF-8".to_string()),
-                Ok(text) => match reader.read(text) {
-                    Err(e) => Some(e.to_string()),
-                    Ok(event) => match event.external_subscription_id() {
-                        None => Some("external_subscription_id is missing or not a string".into()),
-                        Some(sub) => {
-                            let feed = match self.subs.get_mut(sub) {
-                                Some(f) => f,
-                                None => self
-                                    .subs
-                                    .entry(sub.into())
-                                    .or_insert_with(|| Feed::new(template.clone())),
-                            };
-                            feed.take(&event)
-                        }
-                    },
-                },
-            };
-            if let Some(why) = why {
-                self.summary.rejected += 1;
-                if self.summary.rejected <= NAMED {
-                    let _ignored = writeln!(err, "line {line_no}: {why}");
-                }
-            }
-        }
+        })?;
+        self.summary.events = events;
         if self.shown.is_some() {
             let _ignored = writeln!(err);
         }
-        Ok(())
+        let mut named: Vec<(u64, String)> = Vec::new();
+        let mut subs = Vec::new();
+        for share in shares {
+            self.summary.rejected += share.rejected;
+            named.extend(share.named);
+            subs.extend(share.feeds);
+        }
+        named.sort_by_key(|(line, _)| *line);
+        for (line_no, why) in named.iter().take(NAMED as usize) {
+            let _ignored = writeln!(err, "line {line_no}: {why}");
+        }
+        Ok(subs)
     }
 
     /// `\r`-rewritten progress, at most twice a second, after the first
     /// second.
-    fn progress(&mut self, err: &mut impl Write) {
+    fn progress(&mut self, events: u64, subs: usize, err: &mut impl Write) {
         let now = Instant::now();
         let since = now.duration_since(self.started);
         let due = self.shown.map_or(since >= Duration::from_secs(1), |t| {
@@ -260,13 +234,10 @@ impl Run {
             return;
         }
         self.shown = Some(now);
-        let per_second = u128::from(self.summary.events) * 1000 / since.as_millis().max(1);
+        let per_second = u128::from(events) * 1000 / since.as_millis().max(1);
         let _ignored = write!(
             err,
-            "\r{} events read, {} subscriptions, {} events/s",
-            self.summary.events,
-            self.subs.len(),
-            per_second
+            "\r{events} events read, {subs} subscriptions, {per_second} events/s"
         );
         let _flushed = err.flush();
     }
@@ -274,29 +245,20 @@ impl Run {
     /// Every subscription's usage, sorted by id.
     fn write(
         self,
+        mut subs: Vec<(Box<str>, Feed)>,
         req: &UsageRequest,
         mut out: impl Write,
     ) -> Result<BillingRunSummary, BillingRunError> {
         let mut summary = self.summary;
-        let mut subs: Vec<(Box<str>, Feed)> = self.subs.into_iter().collect();
         subs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut line = Vec::with_capacity(4096);
-        for (sub, feed) in subs {
-            line.clear();
-            if write_subscription(&mut line, req, &sub, feed, &mut summary) == Outcome::Failed {
-                summary.errors += 1;
-            }
-            line.push(b'\n');
-            out.write_all(&line).map_err(BillingRunError::Output)?;
-            summary.subscriptions += 1;
-        }
+        two_cores::write(subs, req, &mut out, &mut summary)?;
         out.flush().map_err(BillingRunError::Output)?;
         Ok(summary)
     }
 }
 
 /// One subscription's line: its usage, or an error record naming it.
-fn write_subscription(
+pub(super) fn write_subscription(
     line: &mut Vec<u8>,
     req: &UsageRequest,
     sub: &str,

@@ -6,6 +6,7 @@ mod events;
 mod plan;
 mod request;
 mod response;
+mod two_cores;
 
 use crate::customer_usage::{PlanAggregator, PlanEvents, PlanUsage};
 use crate::error::RateError;
