@@ -2,6 +2,8 @@
 //! Every command speaks JSON Lines through [`meterprice::serve`]; this file
 //! only reads the arguments and turns the outcome into an exit status.
 
+mod fast_alloc;
+
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
