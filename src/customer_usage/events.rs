@@ -312,8 +312,10 @@ impl PlanAggregator {
                     });
                 }
             }
-            out.buckets
-                .push((c.code, result.buckets.iter().map(usage_bucket).collect()));
+            out.buckets.push((
+                c.code,
+                result.buckets.into_iter().map(usage_bucket).collect(),
+            ));
         }
         out.rejected.sort_by_key(|r| r.event.index);
         Ok(out)
@@ -373,13 +375,13 @@ fn aggregation_spec(
 }
 
 /// An aggregated bucket as customer usage prices it (U4).
-fn usage_bucket(r: &BucketResult) -> UsageBucket {
+fn usage_bucket(mut r: BucketResult) -> UsageBucket {
     let mut b = UsageBucket::new(r.usage());
     if let BucketId::Filter(i) = r.bucket {
         b = b.in_filter(i);
     }
-    if let Some(g) = &r.grouped_by {
-        b = b.with_group(g.clone());
+    if let Some(g) = r.grouped_by.take() {
+        b = b.with_group(g);
     }
     b.current_usage_units = r.current_usage_units;
     b.total_aggregated_units = r.total_aggregated_units;

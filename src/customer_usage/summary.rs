@@ -105,9 +105,16 @@ fn grouped(f: &UsageFee) -> bool {
     f.fee.grouped_by.as_ref().is_some_and(|l| !l.is_empty())
 }
 
-/// A label as a set, for U9's merge of equal labels across buckets.
-fn canonical(f: &UsageFee) -> Label {
-    let mut label = f.fee.grouped_by.clone().unwrap_or_default();
+/// A label as a set, for U9's merge of equal labels across buckets
+/// (borrowed: one small vector per fee, no string copied).
+fn canonical(f: &UsageFee) -> Vec<(&str, Option<&str>)> {
+    let mut label: Vec<(&str, Option<&str>)> = f
+        .fee
+        .grouped_by
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_deref()))
+        .collect();
     label.sort_unstable();
     label
 }
@@ -118,7 +125,7 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
     if !fees.iter().any(|f| grouped(f)) {
         return Ok(Vec::new());
     }
-    let mut index: HashMap<Label, usize> = HashMap::new();
+    let mut index: HashMap<Vec<(&str, Option<&str>)>, usize> = HashMap::new();
     let mut groups: Vec<Vec<&UsageFee>> = Vec::new();
     for f in fees {
         match index.entry(canonical(f)) {
