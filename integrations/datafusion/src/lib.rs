@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod aggregates;
 mod charges;
 #[cfg(feature = "proto")]
 pub mod codec;
@@ -71,6 +72,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
+pub use aggregates::{AggregateUdf, Metric, aggregate_fields, aggregate_functions};
 pub use fees::fee_fields;
 pub use rate::RateUdf;
 
@@ -91,6 +93,9 @@ pub fn register(ctx: &SessionContext) {
     for udf in scalar_functions() {
         ctx.register_udf(udf);
     }
+    for udaf in aggregate_functions() {
+        ctx.register_udaf(udaf);
+    }
 }
 
 /// Registers every meterprice function on a session state (or any other
@@ -101,6 +106,9 @@ pub fn register(ctx: &SessionContext) {
 pub fn register_in(registry: &mut dyn FunctionRegistry) -> datafusion::error::Result<()> {
     for udf in scalar_functions() {
         registry.register_udf(std::sync::Arc::new(udf))?;
+    }
+    for udaf in aggregate_functions() {
+        registry.register_udaf(std::sync::Arc::new(udaf))?;
     }
     Ok(())
 }

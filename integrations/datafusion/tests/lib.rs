@@ -2,6 +2,7 @@
 
 mod common;
 
+mod aggregates;
 mod ballista;
 mod properties;
 mod rate;
