@@ -259,3 +259,79 @@ fn public_cases_equal_the_core() {
     }
     eprintln!("{} public cases checked: {checked:?}", checked.len());
 }
+
+/// The error of running `sql`, or a panic if it runs.
+async fn error_of(ctx: &SessionContext, sql: &str) -> String {
+    let outcome = match ctx.sql(sql).await {
+        Ok(df) => df.collect().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    outcome.expect_err(sql).to_string()
+}
+
+#[tokio::test]
+async fn mantissa_sums_beyond_i128_stay_exact() {
+    // Decimal128(38, 10): 7e27 has the mantissa 7e37, and three of them
+    // (2.1e38) leave i128 (1.7e38): the fast path hands what it summed to
+    // the exact sum and goes on. 3 × 7e27 − 2 × 7e27 = 7e27, in range.
+    let ctx = crate::common::ctx();
+    let values = "(CAST('7000000000000000000000000000' AS DECIMAL(38, 10)), 'a'), \
+                  (CAST('7000000000000000000000000000' AS DECIMAL(38, 10)), 'a'), \
+                  (CAST('7000000000000000000000000000' AS DECIMAL(38, 10)), 'a'), \
+                  (CAST('-7000000000000000000000000000' AS DECIMAL(38, 10)), 'a'), \
+                  (CAST('-7000000000000000000000000000' AS DECIMAL(38, 10)), 'a')";
+    for sql in [
+        format!("SELECT meterprice_sum(v) FROM (VALUES {values}) AS t(v, g)"),
+        format!("SELECT meterprice_sum(v) FROM (VALUES {values}) AS t(v, g) GROUP BY g"),
+    ] {
+        let want: Exact = "7000000000000000000000000000".parse().unwrap();
+        assert_eq!(sql_result(&ctx, &sql).await, (want, 5), "{sql}");
+    }
+}
+
+#[tokio::test]
+async fn bad_values_are_left_out_refused_or_errors() {
+    let ctx = crate::common::ctx();
+    // A13: NULL, '1e3', ' 5' and '5.' are left out of value and count;
+    // 2.5 + 007 = 9.5 over 2 events.
+    let sql = "SELECT meterprice_sum(v) FROM (VALUES ('2.5'), (NULL), ('1e3'), (' 5'), ('5.'), ('007')) AS t(v)";
+    assert_eq!(sql_result(&ctx, sql).await, ("9.5".parse().unwrap(), 2));
+    // 2^96 is beyond the decimal range: the core rejects the event; here
+    // the query fails rather than leave it out silently.
+    let e = error_of(
+        &ctx,
+        "SELECT meterprice_max(v) FROM (VALUES ('79228162514264337593543950336')) AS t(v)",
+    )
+    .await;
+    assert!(e.contains("arithmetic_overflow"), "{e}");
+    // Binary floats are refused at planning.
+    let e = error_of(
+        &ctx,
+        "SELECT meterprice_sum(CAST(v AS DOUBLE)) FROM (VALUES (1.5)) AS t(v)",
+    )
+    .await;
+    assert!(e.contains("binary float"), "{e}");
+    // A sum that leaves the range fails with arithmetic_overflow.
+    let e = error_of(
+        &ctx,
+        "SELECT meterprice_sum(v) FROM (VALUES ('79228162514264337593543950335'), ('1')) AS t(v)",
+    )
+    .await;
+    assert!(e.contains("arithmetic_overflow"), "{e}");
+    // A weighted sum's period bounds must be constants.
+    let e = error_of(
+        &ctx,
+        "SELECT meterprice_weighted_sum(v, ts, ts, ts) FROM \
+         (VALUES ('1', TIMESTAMP '2024-03-01T00:00:00')) AS t(v, ts)",
+    )
+    .await;
+    assert!(e.contains("must be a constant"), "{e}");
+}
+
+#[tokio::test]
+async fn no_rows_is_zero() {
+    // A30: an empty bucket aggregates to 0 over 0 events.
+    let ctx = crate::common::ctx();
+    let sql = "SELECT meterprice_max(v) FROM (VALUES ('3')) AS t(v) WHERE v = 'x'";
+    assert_eq!(sql_result(&ctx, sql).await, (Exact::ZERO, 0));
+}

@@ -191,7 +191,16 @@ async fn ballista_equals_datafusion_and_the_core() {
         .await
         .expect("register");
     }
-    for sql in queries() {
+    // The same prices from meterprice_sum's exact sum and count (the
+    // aggregate's partial states cross the cluster through the codecs).
+    let with_udaf = format!(
+        "SELECT subscription_id, meterprice_rate({}, 'EUR', get_field(s, 'aggregation'), \
+         get_field(s, 'events_count')) AS fee FROM (SELECT subscription_id, \
+         meterprice_sum(units) AS s FROM events GROUP BY subscription_id) \
+         ORDER BY subscription_id",
+        quote(CHARGE)
+    );
+    for sql in queries().into_iter().chain([with_udaf]) {
         assert_eq!(
             subscription_fees(&local, &sql).await,
             expected,
@@ -203,7 +212,40 @@ async fn ballista_equals_datafusion_and_the_core() {
             "Ballista: {sql}"
         );
     }
+    // Every aggregate, ungrouped, equals the core's accumulators.
+    let sql = "SELECT meterprice_count(1) AS c, meterprice_sum(units) AS s, \
+               meterprice_max(units) AS m FROM events";
+    let (mut sum, mut max) = (meterprice::SumAcc::default(), meterprice::MaxAcc::default());
+    for (_, units) in &events {
+        sum.update(units.parse().expect("units")).expect("in range");
+        max.update(units.parse().expect("units"));
+    }
+    let want = vec![
+        (Exact::from(events.len() as u64), events.len() as u64),
+        sum.finish(),
+        max.finish(),
+    ];
+    assert_eq!(aggregates(&local, sql).await, want, "DataFusion");
+    assert_eq!(aggregates(&distributed, sql).await, want, "Ballista");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The (aggregation, events_count) of each column of `sql`'s one row.
+async fn aggregates(ctx: &SessionContext, sql: &str) -> Vec<(Exact, u64)> {
+    let batches = run(ctx, sql).await;
+    let b = batches.iter().find(|b| b.num_rows() > 0).expect("a row");
+    b.columns()
+        .iter()
+        .map(|c| {
+            let s = c.as_struct();
+            let a = s.column(0).as_string::<i32>().value(0);
+            let n = s
+                .column(1)
+                .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+                .value(0);
+            (a.parse().expect("decimal"), n)
+        })
+        .collect()
 }
 
 /// Runs every query on a cluster with `codecs`, expecting each to fail
@@ -250,4 +292,33 @@ async fn without_the_physical_codec_the_executor_cannot_read_its_task() {
         "PhysicalExtensionCodec is not provided for scalar function meterprice_rate",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_codecs_the_aggregates_do_not_reach_the_cluster() {
+    let (dir, _) = write_events("no-codecs-udaf");
+    let distributed = cluster(Codecs::None).await;
+    distributed
+        .register_parquet(
+            "events",
+            dir.to_str().expect("utf-8"),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .expect("register");
+    let sql = "SELECT subscription_id, meterprice_sum(units) FROM events GROUP BY subscription_id";
+    let outcome = match distributed.sql(sql).await {
+        Ok(df) => df.collect().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let error = outcome
+        .expect_err("the cluster cannot decode the aggregate")
+        .to_string();
+    assert!(
+        error.contains(
+            "LogicalExtensionCodec is not provided for aggregate function meterprice_sum"
+        ),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

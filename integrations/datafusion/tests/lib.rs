@@ -2,6 +2,7 @@
 
 mod common;
 
+mod aggregate_properties;
 mod aggregates;
 mod ballista;
 mod properties;

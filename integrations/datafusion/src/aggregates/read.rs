@@ -44,11 +44,13 @@ pub(crate) fn value_type(function: &str, t: &DataType) -> Result<DataType> {
 }
 
 /// A text argument's type after coercion (properties, operation types):
-/// text as it is, integers as their text.
+/// text as it is; integers and decimals as their text, a decimal written
+/// at its column's scale (as A12 keeps a number's written digits).
 pub(crate) fn text_type(function: &str, t: &DataType) -> Result<DataType> {
     Ok(match t {
         DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => t.clone(),
         DataType::Dictionary(_, v) if v.is_string() => DataType::Utf8,
+        DataType::Decimal128(..) | DataType::Decimal256(..) => DataType::Utf8,
         t if t.is_integer() => DataType::Utf8,
         t => return plan_err!("{function}: a property text cannot be {t}"),
     })
