@@ -63,6 +63,7 @@ mod charges;
 pub mod codec;
 mod columns;
 mod fees;
+mod plan_sql;
 mod rate;
 
 #[cfg(feature = "ballista")]
@@ -74,6 +75,7 @@ use datafusion::prelude::SessionContext;
 
 pub use aggregates::{AggregateUdf, Metric, aggregate_fields, aggregate_functions};
 pub use fees::fee_fields;
+pub use plan_sql::{EventsTable, PlanSqlError, plan_sql};
 pub use rate::RateUdf;
 
 /// The SQL name of the rating function.

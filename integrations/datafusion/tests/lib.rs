@@ -5,5 +5,6 @@ mod common;
 mod aggregate_properties;
 mod aggregates;
 mod ballista;
+mod plan_sql;
 mod properties;
 mod rate;
