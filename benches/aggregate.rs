@@ -18,6 +18,15 @@
 //! * `floor/serde_json_borrowed_1M_lines`: serde_json parsing the lines
 //!   into a struct of borrowed fields, nothing else (the JSON anchor).
 
+// Benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};

@@ -4,11 +4,22 @@
 //! - `budget/graduated_5_tiers/{1e2,1e22}`: `Explorer::units_for_budget` on
 //!   a prepared 5-tier graduated charge, budgets of 10^2 and 10^22 cents
 //!   (the answers: the first tier, and far in the last one);
+//! - `budget/graduated_1000_tiers/{1e2,1e22}`: the same on 1,000 tiers (the
+//!   segments before the answer are passed over by bisection);
 //! - `curve/graduated_1000_tiers`: `Explorer::curve` up to the last bound;
 //! - `json/explore_budget` and `json/rate`: one `explore` budget request and
 //!   one `rate` request on the same 5-tier charge, through the JSON edge.
 //!
 //! Throughput is one answer per iteration, so criterion prints answers/s.
+
+// Tests and benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
 use std::hint::black_box;
 
@@ -40,23 +51,25 @@ fn graduated(n: usize) -> String {
 }
 
 fn budget(c: &mut Criterion) {
-    let charge = Charge::from_lago_json("EUR", &graduated(5)).expect("charge");
-    let explorer = charge
-        .explore(&Bucket::new(Usage::default()))
-        .expect("explorer");
-    let mut group = c.benchmark_group("budget/graduated_5_tiers");
-    group.throughput(Throughput::Elements(1));
-    for (id, cents) in [("1e2", 100i128), ("1e22", 10i128.pow(22))] {
-        let query = BudgetQuery::new(cents, Exact::ONE, false).expect("query");
-        group.bench_function(id, |b| {
-            b.iter(|| {
-                explorer
-                    .units_for_budget(black_box(&query))
-                    .expect("answer")
-            })
-        });
+    for tiers in [5, 1000] {
+        let charge = Charge::from_lago_json("EUR", &graduated(tiers)).expect("charge");
+        let explorer = charge
+            .explore(&Bucket::new(Usage::default()))
+            .expect("explorer");
+        let mut group = c.benchmark_group(format!("budget/graduated_{tiers}_tiers"));
+        group.throughput(Throughput::Elements(1));
+        for (id, cents) in [("1e2", 100i128), ("1e22", 10i128.pow(22))] {
+            let query = BudgetQuery::new(cents, Exact::ONE, false).expect("query");
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    explorer
+                        .units_for_budget(black_box(&query))
+                        .expect("answer")
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 fn curve(c: &mut Criterion) {

@@ -15,6 +15,15 @@
 //!
 //! `cargo bench --bench models -- --test` runs each benchmark once.
 
+// Tests and benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
 use std::cell::OnceCell;
 use std::hint::black_box;
 use std::str::FromStr;

@@ -3,6 +3,21 @@
 //!
 //! IDs: `rate_json/<model>` (`rate_json/graduated_5_tiers` for graduated);
 //! throughput is one request per iteration, so criterion prints requests/s.
+//!
+//! `json_floor/<model>` is the same request's JSON alone, with no pricing:
+//! serde_json checks the request line (`IgnoredAny`, the cheapest full
+//! read) and writes the very result line `rate_json` writes, from a parsed
+//! `serde_json::Value`. `rate_json/<model>` over `json_floor/<model>` is
+//! how far the whole path is from the cost of its JSON.
+
+// Tests and benches may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
 use std::hint::black_box;
 
@@ -97,5 +112,33 @@ fn bench_rate_json(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_rate_json);
+fn bench_json_floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("json_floor");
+    g.throughput(Throughput::Elements(1));
+    for (id, line) in requests() {
+        let mut result = Vec::new();
+        rate_json(&line, &mut result, false);
+        // The floor writes the very bytes rate_json writes.
+        let value: serde_json::Value = serde_json::from_slice(&result).unwrap();
+        let mut out = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut out, &value).unwrap();
+        assert_eq!(
+            out.len(),
+            result.len(),
+            "{id}: the floor writes another line"
+        );
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                out.clear();
+                let read: serde::de::IgnoredAny = serde_json::from_str(black_box(&line)).unwrap();
+                serde_json::to_writer(&mut out, black_box(&value)).unwrap();
+                black_box(&out);
+                read
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_rate_json, bench_json_floor);
 criterion_main!(benches);

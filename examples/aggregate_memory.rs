@@ -14,6 +14,14 @@
 //! `--dedup` also checks transaction ids for duplicates (QA19), which has
 //! to remember every id: that memory grows with the events, on purpose.
 
+// Examples may unwrap, index and panic: a failure is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::time::Instant;
 
 use meterprice::{

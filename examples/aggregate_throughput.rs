@@ -16,6 +16,16 @@
 //! Lines with `EventReader`, without and with the duplicate check; `serde`
 //! is serde_json parsing the lines into borrowed fields and nothing else.
 
+// Examples may unwrap, index and panic: a failure is the point. The
+// floats are timings (events per second), never money.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
+
 use std::time::Instant;
 
 use meterprice::{

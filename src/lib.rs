@@ -3,6 +3,35 @@
 //! billing period, it computes the fee with its cents, amount details,
 //! taxes, true-up minimum and pay-in-advance steps.
 //!
+//! A charge is built in code with validating constructors and builders
+//! ([`Charge::builder`], [`Graduated::try_new`], [`Percentage::builder`],
+//! …), or read from Lago's JSON (`Charge::from_lago_json`, the `lago`
+//! feature); either way every rule of Lago's validators is checked, with
+//! the same violations. The core (this crate without its default features)
+//! knows no JSON; the `lago` feature adds Lago's JSON and the JSON Lines
+//! contracts, the `serde` feature serde for [`Exact`], the fees (the `rate`
+//! contract's JSON, byte for byte) and [`Charge`].
+//!
+//! ```
+//! use meterprice::{Bucket, Charge, ChargeModel, Currency, Exact, Period, Tier, TierPrice};
+//! use meterprice::{Usage, Volume};
+//! let d = |t: &str| t.parse::<Exact>();
+//! let volume = Volume::try_new(vec![
+//!     Tier::new(d("0")?, Some(d("100")?), TierPrice::new(d("2")?, d("10")?)),
+//!     Tier::new(d("101")?, None, TierPrice::new(d("1")?, d("0")?)),
+//! ])?;
+//! let eur = Currency::from_code("EUR").ok_or("EUR")?;
+//! let charge = Charge::builder(eur, ChargeModel::Volume(volume)).build()?;
+//! let usage = Usage::new(d("100.5")?).with_events_count(3);
+//! let fees = charge.rate(&[Bucket::new(usage)], &Period::full(30))?;
+//! // 100.5 units lie in the span (100, ∞) of the second tier: 100.5 × 1.
+//! assert_eq!(fees.fees[0].amount.to_string(), "100.5");
+//! assert_eq!(fees.fees[0].amount_cents, 10050);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The same charge from Lago's JSON:
+//!
 //! ```
 //! use meterprice::{Bucket, Charge, Period, Usage};
 //!
@@ -155,7 +184,7 @@
 //! # Departures from Lago
 //!
 //! meterprice follows Lago except where Lago is numerically wrong, crashes
-//! or contradicts itself (`shared/spec/decisions.md`): one tier rule for
+//! or contradicts itself ([`decisions`], `docs/decisions.md`): one tier rule for
 //! tier bounds (M1), exact package counts (M2) and quotients (M3),
 //! consistent JSON types (M4), one free-unit allowance for both percentage
 //! paths (M5), per-transaction bounds without a licence (M6), MRO rounded on
@@ -164,29 +193,27 @@
 //! details on a true-up (M10), the first flat fee billed once in advance
 //! (M11), exact prorated-graduated coefficients (M12), validation errors
 //! where Lago's validators crash (M13), and JSON numbers accepted as
-//! decimals (M14).
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
-#![deny(clippy::float_arithmetic)]
+//! decimals (M14). The code cites these, and the sections and quirks of
+//! Lago's behaviour it follows (`docs/semantics.md` §§, Q1–Q33); every cited
+//! rule is in `docs/`.
 
 mod aggregate;
 mod charge;
+mod currency;
 mod customer_usage;
-mod decimal_text;
 mod details;
 mod error;
 mod exact;
 mod explore;
 mod fee;
+#[cfg(feature = "lago")]
 mod lago;
 mod models;
-mod money;
 mod plan;
 mod rate;
-mod raw_json;
+mod rules;
 mod tiers;
 mod usage;
-mod validate;
 
 pub use aggregate::{
     ALL_FILTER_VALUES, AggregateError, AggregationOptions, AggregationResult, AggregationSpec,
@@ -199,7 +226,8 @@ pub use aggregate::{
     SumAcc, TimeZone, Timestamp, TimestampError, TransactionIds, UniqueCountAcc, Value, Warning,
     WeightedSum, WeightedSumAcc, WeightedSumInitial, event_filter, numeric_value,
 };
-pub use charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
+pub use charge::{Charge, ChargeBuilder, ChargeFilter, Labels, PricingUnit, Tax};
+pub use currency::Currency;
 pub use customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
     PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
@@ -221,27 +249,33 @@ pub use explore::{
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 #[cfg(feature = "plot")]
 pub use lago::explore_svg;
+#[cfg(feature = "lago")]
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, EventReader, EventSyntaxError, Outcome, ReadEvent, ServeError,
     ServeOptions, Summary, aggregate_json, explore_json, rate_json, serve, usage_json,
     write_amount_details_json,
 };
 pub use models::{
-    ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage, RateTierPrice,
-    Standard, TierPrice, Volume,
+    ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage,
+    PercentageBuilder, RateTierPrice, Standard, TierPrice, Volume,
 };
-pub use money::Currency;
 pub use plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
 pub use rate::{Bucket, ChargeFees, Event, Period};
 pub use tiers::{Tier, Tiers};
 pub use usage::Usage;
 
+/// meterprice's decisions: where it follows Lago and where it departs
+/// (M1–M14 for pricing, AD1–AD10 for aggregation, UD1–UD4 for customer
+/// usage). The text of `docs/decisions.md`.
+#[doc = include_str!("../docs/decisions.md")]
+pub mod decisions {}
+
 /// The README's Rust example runs as a doc test too.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "lago"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
 /// So does the `aggregate` contract's.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "lago"))]
 #[doc = include_str!("../docs/aggregate-json.md")]
 struct AggregateJsonDoctests;

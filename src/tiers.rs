@@ -1,14 +1,16 @@
-//! Tier chains and the one tier rule (decisions.md M1).
+//! Tier chains: the bound-chain rule that builds them (semantics.md §8.2)
+//! and the one tier rule that prices them (decisions.md M1).
 //!
 //! Tier *i* covers the half-open span `(to_{i-1}, to_i]` with `to_0 = 0`;
 //! the first tier also covers 0 and anything below it, and a missing `to`
 //! is +infinity. `from_value` only has to pass validation: it never changes
 //! the arithmetic, which is what fixes Lago's quirks Q1–Q4 and Q9.
 
-use crate::exact::Exact;
+use std::fmt::Display;
 
-use crate::error::ArithmeticError;
-use crate::exact;
+use crate::error::Violation;
+use crate::exact::{Exact, Overflow};
+use crate::rules::Violations;
 
 /// One tier of a graduated, graduated-percentage or volume charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,10 +30,173 @@ pub struct Tiers<P> {
     tiers: Vec<Tier<P>>,
 }
 
+impl<P> Tier<P> {
+    /// A tier from `from_value` to `to_value` (inclusive; `None` for the
+    /// open last tier) at `price`.
+    pub fn new(from_value: Exact, to_value: Option<Exact>, price: P) -> Self {
+        Self {
+            from_value,
+            to_value,
+            price,
+        }
+    }
+}
+
+/// The three tier lists, with Lago's field and codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TierKind {
+    Graduated,
+    GraduatedPercentage,
+    Volume,
+}
+
+impl TierKind {
+    /// Lago's field.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Self::Graduated => "graduated_ranges",
+            Self::Volume => "volume_ranges",
+            Self::GraduatedPercentage => "graduated_percentage_ranges",
+        }
+    }
+
+    /// The code of an absent or empty list.
+    pub(crate) fn missing(self) -> &'static str {
+        match self {
+            Self::Graduated => "missing_graduated_ranges",
+            Self::Volume => "missing_volume_ranges",
+            Self::GraduatedPercentage => "missing_graduated_percentage_ranges",
+        }
+    }
+
+    /// The code of a broken list.
+    pub(crate) fn invalid(self) -> &'static str {
+        match self {
+            Self::Graduated => "invalid_graduated_ranges",
+            Self::Volume => "invalid_volume_ranges",
+            Self::GraduatedPercentage => "invalid_graduated_percentage_ranges",
+        }
+    }
+
+    /// The violation of an empty list; `prefix` places a filter's list.
+    pub(crate) fn empty(self, prefix: &str) -> Violation {
+        let field = self.field();
+        Violation::new(
+            field,
+            self.missing(),
+            format!("{prefix}{field} must be a non-empty list of ranges"),
+        )
+    }
+}
+
+/// Which bound of a range a message shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    From,
+    To,
+}
+
+/// The bound chain (§8.2), followed one range at a time: range 0 starts at
+/// 0 or 1, each later range at the previous `to_value` or one above it
+/// (volume: one above it, or two), every `to_value` is above its
+/// `from_value`, and only the last range is open.
+pub(crate) struct Chain {
+    kind: TierKind,
+    last: usize,
+    /// The `from_value` the next range must start at (or one above).
+    next_from: Exact,
+}
+
+impl Chain {
+    pub(crate) fn new(kind: TierKind, len: usize) -> Self {
+        Self {
+            kind,
+            last: len.saturating_sub(1),
+            next_from: Exact::ZERO,
+        }
+    }
+
+    /// Whether range `i`'s bounds continue the chain; else the one
+    /// violation that names the range (`place`), showing its bounds by
+    /// `shown`.
+    pub(crate) fn next(
+        &mut self,
+        i: usize,
+        (from, to): (Exact, Option<Exact>),
+        place: &dyn Display,
+        shown: &dyn Fn(Bound) -> String,
+    ) -> Result<(), Violation> {
+        let next_from = self.next_from;
+        let plus_one = next_from.plus(Exact::ONE).ok();
+        let step = match self.kind {
+            TierKind::Volume => Exact::ONE,
+            _ => Exact::ZERO,
+        };
+        self.next_from = to.unwrap_or(Exact::ZERO).plus(step).unwrap_or(Exact::ZERO);
+        let invalid =
+            |message: String| Violation::new(self.kind.field(), self.kind.invalid(), message);
+        if from != next_from && Some(from) != plus_one {
+            let expected = match plus_one {
+                Some(p) => format!("{} or {}", next_from.normalize(), p.normalize()),
+                None => next_from.normalize().to_string(),
+            };
+            let got = shown(Bound::From);
+            return Err(invalid(format!(
+                "{place}: from_value must be {expected}, got {got}"
+            )));
+        }
+        if i == self.last && to.is_some() {
+            let got = shown(Bound::To);
+            return Err(invalid(format!(
+                "{place}: the last range must have a null to_value, got {got}"
+            )));
+        }
+        if i != self.last && to.unwrap_or(Exact::ZERO) <= from {
+            let (f, t) = (shown(Bound::From), shown(Bound::To));
+            return Err(invalid(format!(
+                "{place}: to_value must be a number above from_value {f}, got {t}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl<P> Tiers<P> {
-    /// Wraps tiers that validation has already checked.
+    /// Wraps tiers the JSON edge has checked with the same rules.
+    #[cfg(feature = "lago")]
     pub(crate) fn new_unchecked(tiers: Vec<Tier<P>>) -> Self {
         Self { tiers }
+    }
+
+    /// Checks a typed tier list: first every tier's prices (`price`, which
+    /// names its fields after `place`), then the bound chain, as Lago lists
+    /// them.
+    pub(crate) fn try_new(
+        kind: TierKind,
+        tiers: Vec<Tier<P>>,
+        price: impl Fn(&P, &str) -> Vec<Violation>,
+    ) -> Result<Self, crate::ValidationError> {
+        let mut found = Violations::default();
+        if tiers.is_empty() {
+            found.push(kind.empty(""));
+        }
+        for (i, t) in tiers.iter().enumerate() {
+            let place = format!("{}[{i}]", kind.field());
+            price(&t.price, &place)
+                .into_iter()
+                .for_each(|v| found.push(v));
+        }
+        let mut chain = Chain::new(kind, tiers.len());
+        for (i, t) in tiers.iter().enumerate() {
+            let place = format!("{}[{i}]", kind.field());
+            let shown = |b: Bound| match (b, t.to_value) {
+                (Bound::From, _) => t.from_value.to_string(),
+                (Bound::To, Some(to)) => to.to_string(),
+                (Bound::To, None) => "null".to_string(),
+            };
+            let _ = found.check(chain.next(i, (t.from_value, t.to_value), &place, &shown));
+        }
+        found.finish(Some(Self { tiers }))
     }
 
     /// The tiers, in order.
@@ -47,6 +212,7 @@ impl<P> Tiers<P> {
             .partition_point(|t| matches!(t.to_value, Some(to) if to < units));
         // The last tier is open, so the search never runs past it; the
         // clamp only guards a chain built without validation.
+        debug_assert!(idx < self.tiers.len(), "a validated chain ends open");
         idx.min(self.tiers.len().saturating_sub(1))
     }
 
@@ -66,8 +232,8 @@ impl<P> Tiers<P> {
     pub(crate) fn walk(
         &self,
         units: Exact,
-        mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), ArithmeticError>,
-    ) -> Result<(), ArithmeticError> {
+        mut visit: impl FnMut(&Tier<P>, Exact) -> Result<(), Overflow>,
+    ) -> Result<(), Overflow> {
         // Every tier up to the one containing `units` is visited anyway, so
         // the walk finds that tier itself: the first whose `to` is not below
         // `units` (the same tier as `find`).
@@ -77,7 +243,7 @@ impl<P> Tiers<P> {
                 Some(to) if to < units => (to, false),
                 _ => (units, true),
             };
-            let mut n = exact::sub(upper, lower, "tier units")?;
+            let mut n = upper.minus(lower)?;
             if i > 0 && n.is_negative() {
                 n = Exact::ZERO;
             }

@@ -281,6 +281,26 @@ fn hand_worked_answers() {
         r["budget"]["max_units_any"],
         "5.0049999999999999999999999999"
     );
+
+    // Too many places: at 0.1 units a price of 10^-28 is 10^-29 EUR, whose
+    // 10^-27 cents taxed at 10^-28 % have an exact tax of 10^-57 cents,
+    // past the 56 places rate holds: rate overflows at every point but 0.
+    let charge = json!({"charge_model": "standard",
+        "properties": {"amount": "0.0000000000000000000000000001"},
+        "taxes": [{"code": "t", "rate": "0.0000000000000000000000000001"}]});
+    let line = json!({"currency": "EUR", "charge": charge, "usage": {"units": "0.1"}});
+    let mut out = Vec::new();
+    meterprice::rate_json(&line.to_string(), &mut out, false);
+    let rated: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rated["error"]["code"], "arithmetic_overflow", "{rated}");
+    let v = json!({"id": 6, "currency": "EUR", "charge": charge,
+        "budget": {"budget_cents": 1000, "units_step": "0.1"}});
+    let r = explore(&v);
+    assert_eq!(r["budget"]["unbounded"], false, "{r}");
+    assert_eq!(r["budget"]["max_units"], "0");
+    assert_eq!(r["budget"]["next_units"], "0.1");
+    assert_eq!(r["budget"]["next_cost_cents"], Value::Null);
+    assert_eq!(r["budget"]["max_units_any"], "0");
 }
 
 #[test]
@@ -446,11 +466,20 @@ fn times(k: u32, step: Exact) -> Exact {
     step.checked_mul(Exact::from(k)).unwrap()
 }
 
+/// `PROPTEST_CASES` when set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 const STEPS: &[&str] = &["1", "0.5", "0.25", "2", "0.1", "3"];
 const POINTS: u32 = 90;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, max_global_rejects: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
+    // 160 cases unless PROPTEST_CASES asks for more (a longer run by hand).
+    #![proptest_config(ProptestConfig { cases: cases(160), max_global_rejects: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Budgets near the cost of a grid point: both answers equal the brute
     /// force over the grid, where the costs past it only grow.

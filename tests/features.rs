@@ -695,7 +695,7 @@ fn definition_errors_name_the_field_truthfully() {
     assert_eq!(e, DefinitionError::Unsupported("custom".into()));
     assert_eq!(
         e.to_string(),
-        r#"charge_model "custom" is not supported by meterprice"#
+        r#"charge_model "custom" is not supported by meterprice (Lago's custom model runs user scripts)"#
     );
     let legacy = r#"{"charge_model": "standard", "properties": {"amount": "1"},
         "group_properties": [{"group_id": "g1", "values": {"amount": "2"}}]}"#;

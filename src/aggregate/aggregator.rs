@@ -86,7 +86,7 @@ impl OwnedValue {
         match v {
             Value::Null => Self::Null,
             Value::Bool(b) => Self::Bool(b),
-            Value::Number(raw) => match crate::decimal_text::parse_decimal_places(raw, 56) {
+            Value::Number(raw) => match crate::exact::parse_scientific(raw, 56) {
                 Ok(x) => Self::Number(x),
                 Err(_) => Self::Text(raw.to_string()),
             },
@@ -100,7 +100,7 @@ impl OwnedValue {
             (Self::Null, Value::Null) => true,
             (Self::Bool(a), Value::Bool(b)) => *a == b,
             (Self::Number(a), Value::Number(raw)) => {
-                crate::decimal_text::parse_decimal_places(raw, 56).is_ok_and(|b| *a == b)
+                crate::exact::parse_scientific(raw, 56).is_ok_and(|b| *a == b)
             }
             (Self::Text(a), Value::String(b) | Value::Composite(b)) => a == b,
             _ => false,

@@ -48,5 +48,6 @@ pub use spec::{
     ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,
 };
 pub use time::{BillingPeriod, BillingPeriodError, TimeZone, Timestamp, TimestampError};
+#[cfg(feature = "lago")]
 pub(crate) use value::numeric_text;
 pub use value::{OutOfRange, Value, numeric_value};

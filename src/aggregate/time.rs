@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use crate::decimal_text::parse_decimal;
 use crate::exact::Exact;
 
 /// Microseconds in a second and in a day.
@@ -40,6 +39,11 @@ pub struct TimestampError {
     pub why: &'static str,
 }
 
+/// Unix seconds in scientific notation, at most 28 places.
+fn scientific_seconds(text: &str) -> Option<Exact> {
+    crate::exact::parse_scientific(text, 28).ok()
+}
+
 fn bad(text: &str, why: &'static str) -> TimestampError {
     TimestampError {
         text: text.chars().take(64).collect(),
@@ -61,15 +65,24 @@ impl Timestamp {
         self.0
     }
 
-    /// Unix seconds given as decimal text (A1: `BigDecimal(ts.to_s)`,
-    /// fractions allowed, digits beyond the microsecond truncated as Rails
-    /// stores them).
+    /// Unix seconds given as decimal text in scientific notation (A1:
+    /// `BigDecimal(ts.to_s)`, fractions allowed, digits beyond the
+    /// microsecond truncated as Rails stores them). Ruby's wider spellings
+    /// (`" 17e8 "`, `1_700`) are read at the JSON edge.
     ///
     /// # Errors
     /// [`TimestampError`] for text that is not a decimal or an instant out
     /// of the years 0001–9999.
     pub fn from_unix_text(text: &str) -> Result<Self, TimestampError> {
-        let seconds = parse_decimal(text).map_err(|_| bad(text, "not Unix seconds"))?;
+        Self::from_unix_read_by(text, scientific_seconds)
+    }
+
+    /// [`Timestamp::from_unix_text`] with the seconds read by `read`.
+    pub(crate) fn from_unix_read_by(
+        text: &str,
+        read: impl FnOnce(&str) -> Option<Exact>,
+    ) -> Result<Self, TimestampError> {
+        let seconds = read(text).ok_or_else(|| bad(text, "not Unix seconds"))?;
         Self::from_unix_seconds(seconds).ok_or_else(|| bad(text, "out of the years 0001-9999"))
     }
 
@@ -103,6 +116,14 @@ impl Timestamp {
     /// # Errors
     /// As [`Timestamp::parse_rfc3339`] and [`Timestamp::from_unix_text`].
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        Self::parse_read_by(text, scientific_seconds)
+    }
+
+    /// [`Timestamp::parse`] with Unix seconds read by `read`.
+    pub(crate) fn parse_read_by(
+        text: &str,
+        read: impl FnOnce(&str) -> Option<Exact>,
+    ) -> Result<Self, TimestampError> {
         // The common case first: no surrounding space, a date.
         if text.as_bytes().get(4) == Some(&b'-') {
             return Self::parse_rfc3339(text);
@@ -111,7 +132,7 @@ impl Timestamp {
         if t.len() >= 10 && t.as_bytes().get(4) == Some(&b'-') {
             Self::parse_rfc3339(t)
         } else {
-            Self::from_unix_text(text)
+            Self::from_unix_read_by(text, read)
         }
     }
 

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
-use crate::decimal_text::{DecimalTextError, parse_decimal};
 use crate::exact::Exact;
+use crate::exact::{ScientificError, parse_scientific};
 
 /// One event property value, borrowed from wherever the event was read.
 ///
@@ -102,9 +102,9 @@ pub fn numeric_value(value: Option<Value<'_>>) -> Result<Option<Exact>, OutOfRan
         Some(Value::String(s)) if matches_numeric_pattern(s) => s,
         _ => return Ok(None),
     };
-    match parse_decimal(text) {
+    match parse_scientific(text, 28) {
         Ok(x) => Ok(Some(x)),
-        Err(DecimalTextError::OutOfRange) => Err(OutOfRange),
+        Err(ScientificError::OutOfRange) => Err(OutOfRange),
         Err(_) => Ok(None),
     }
 }
@@ -310,7 +310,7 @@ mod tests {
         ] {
             assert_eq!(
                 short_numeric(t.as_bytes()),
-                Some(t.parse::<Exact>().unwrap()),
+                Some(parse_scientific(t, 28).unwrap()),
                 "{t}"
             );
         }

@@ -1,9 +1,9 @@
-//! Lago's customer usage object (usage.md): a whole plan priced for one
+//! Lago's customer usage object (lago-usage.md): a whole plan priced for one
 //! subscription's period, from the aggregated buckets of each charge.
 //!
 //! The input is a [`PlanUsage`]: per charge, its [`UsageBucket`]s (one per
 //! filter and group, as an aggregation gives them). The output is a
-//! [`CustomerUsage`] holding every figure of usage.md §2 in Lago's order,
+//! [`CustomerUsage`] holding every figure of lago-usage.md §2 in Lago's order,
 //! with meterprice's choices UD1–UD4 and C1–C13 (`docs/usage.md`).
 
 mod label;
@@ -15,10 +15,10 @@ mod totals;
 pub use period::{PeriodError, UsagePeriod};
 
 use crate::charge::Tax;
+use crate::currency::Currency;
 use crate::error::RateError;
 use crate::exact::Exact;
 use crate::fee::Fee;
-use crate::money::Currency;
 use crate::plan::{Plan, PlanCharge};
 use crate::usage::Usage;
 
@@ -213,7 +213,7 @@ impl UsageOptions {
     }
 }
 
-/// Sums over a set of fees (usage.md §2.2).
+/// Sums over a set of fees (lago-usage.md §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct UsageTotals {
@@ -243,7 +243,7 @@ pub struct UsageFee {
     pub presentation_breakdowns: Vec<PresentationBreakdown>,
 }
 
-/// The usage of one bucket: a `filters[]` entry (usage.md §2.3).
+/// The usage of one bucket: a `filters[]` entry (lago-usage.md §2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FilterUsage {
@@ -256,7 +256,7 @@ pub struct FilterUsage {
 }
 
 /// The usage of one group across buckets: a `grouped_usage[]` entry
-/// (usage.md §2.4, U9).
+/// (lago-usage.md §2.4, U9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GroupedUsage {
@@ -270,7 +270,7 @@ pub struct GroupedUsage {
     pub presentation_breakdowns: Vec<PresentationBreakdown>,
 }
 
-/// One item of the older `groups` array (usage.md §2.5, UD4, C2).
+/// One item of the older `groups` array (lago-usage.md §2.5, UD4, C2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LegacyGroup {
@@ -288,7 +288,7 @@ pub struct LegacyGroup {
     pub events_count: u64,
 }
 
-/// One charge's usage: a `charges_usage[]` entry (usage.md §2.2).
+/// One charge's usage: a `charges_usage[]` entry (lago-usage.md §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ChargeUsage<'p> {
@@ -323,7 +323,7 @@ pub struct InvoiceTotals {
     pub total_amount_cents: i128,
 }
 
-/// Lago's `customer_usage` object for one period (usage.md §2).
+/// Lago's `customer_usage` object for one period (lago-usage.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CustomerUsage<'p> {

@@ -37,6 +37,26 @@ pub enum PeriodError {
     Empty(i64),
 }
 
+impl PeriodError {
+    /// The usage contract's code: `parse_error` for a datetime that is not
+    /// one, `validation_error` for an unknown time zone, `invalid_usage`
+    /// for a reversed or empty period.
+    ///
+    /// ```
+    /// use meterprice::UsagePeriod;
+    /// let e = UsagePeriod::parse("2024-03-31T00:00:00Z", "2024-03-01T00:00:00Z").unwrap_err();
+    /// assert_eq!(e.code(), "invalid_usage");
+    /// assert_eq!(UsagePeriod::parse("March", "2024-03-01T00:00:00Z").unwrap_err().code(), "parse_error");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Datetime { .. } => "parse_error",
+            Self::Timezone(_) => "validation_error",
+            Self::Reversed { .. } | Self::Empty(_) => "invalid_usage",
+        }
+    }
+}
+
 /// The charges period of one subscription (U1): `from_datetime`,
 /// `to_datetime`, the customer's time zone and `charges_duration`, the
 /// full period's length in days.
@@ -122,6 +142,7 @@ impl UsagePeriod {
     }
 
     /// Whether the IANA database knows a time zone name.
+    #[cfg(feature = "lago")]
     pub(crate) fn check_timezone(name: &str) -> Result<(), PeriodError> {
         TimeZone::get(name)
             .map(|_| ())

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::error::{RateError, UsageError};
-use crate::exact::Exact;
+use crate::exact::{Exact, Figure};
 use crate::fee::Fee;
 use crate::plan::PlanCharge;
 use crate::rate::{Bucket, Period};
@@ -138,5 +138,5 @@ fn empty_bucket(pc: &PlanCharge, filter: Option<usize>) -> UsageBucket {
 
 /// Σ of exact figures, naming what overflowed.
 pub(super) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, RateError> {
-    Ok(crate::exact::add(a, b, what)?)
+    Ok(a.plus(b).figure(what)?)
 }

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use crate::error::{ArithmeticError, RateError};
+use crate::error::RateError;
+use crate::exact::Overflow;
 use crate::plan::PlanCharge;
 
 use super::label::sort_by_label;
@@ -43,10 +44,10 @@ pub(super) fn charge_usage(
     })
 }
 
-/// Sums over fees (usage.md §2.2); pricing-unit cents when the charge has
+/// Sums over fees (lago-usage.md §2.2); pricing-unit cents when the charge has
 /// a pricing unit.
 fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError> {
-    let overflow = |what| RateError::from(ArithmeticError::new(what));
+    let overflow = |what| RateError::from(Overflow.figure(what));
     let mut t = UsageTotals {
         pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| 0),
         ..UsageTotals::default()

@@ -3,7 +3,7 @@
 
 use crate::charge::Tax;
 use crate::error::{ArithmeticError, RateError};
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure, Overflow};
 use crate::fee::{self, Fee};
 use crate::plan::{Plan, PlanCharge};
 use crate::rate::Period;
@@ -16,19 +16,19 @@ const WHAT: &str = "customer usage taxes";
 /// unrounded (UD2 sums these before its one rounding).
 fn exact_taxes(amount_cents: i128, taxes: &[Tax]) -> Result<Exact, ArithmeticError> {
     let base = Exact::try_from(amount_cents)?;
-    let mut sum = Exact::ZERO;
-    for tax in taxes {
-        let t = exact::div_pow10(exact::mul(base, tax.rate, WHAT)?, 2, WHAT)?;
-        sum = exact::add(sum, t, WHAT)?;
-    }
-    Ok(sum)
+    let sum = taxes.iter().try_fold(Exact::ZERO, |sum, tax| {
+        sum.plus(base.times(tax.rate)?.percent()?)
+    });
+    sum.figure(WHAT)
 }
 
 /// Rounds the exact taxes once, half away from zero, to whole cents.
 fn round_once(taxes: Exact) -> Result<i128, ArithmeticError> {
-    exact::round_half_away(taxes, 0)
+    taxes
+        .round_half_away(0)
         .to_i128()
-        .ok_or(ArithmeticError::new(WHAT))
+        .ok_or(Overflow)
+        .figure(WHAT)
 }
 
 /// The object's totals: amounts summed (U11), taxes per UD2, and the
@@ -39,7 +39,7 @@ pub(super) fn customer_usage<'p>(
     charges_usage: Vec<ChargeUsage<'p>>,
     options: &UsageOptions,
 ) -> Result<CustomerUsage<'p>, RateError> {
-    let overflow = || RateError::from(ArithmeticError::new("customer usage amount_cents"));
+    let overflow = || RateError::from(Overflow.figure("customer usage amount_cents"));
     let (mut amount, mut taxes) = (0i128, Exact::ZERO);
     let (mut invoice_amount, mut invoice_taxes) = (0i128, Exact::ZERO);
     for cu in &charges_usage {
@@ -48,17 +48,17 @@ pub(super) fn customer_usage<'p>(
         amount = amount
             .checked_add(cu.totals.amount_cents)
             .ok_or_else(overflow)?;
-        taxes = exact::add(taxes, own, WHAT)?;
+        taxes = taxes.plus(own).figure(WHAT)?;
         let true_up = cu.true_up_fee.as_ref().map_or(0, |f| f.amount_cents);
         invoice_amount = invoice_amount
             .checked_add(cu.totals.amount_cents)
             .and_then(|a| a.checked_add(true_up))
             .ok_or_else(overflow)?;
-        invoice_taxes = exact::add(
-            invoice_taxes,
-            exact::add(own, exact_taxes(true_up, charge_taxes)?, WHAT)?,
-            WHAT,
-        )?;
+        let true_up_taxes = exact_taxes(true_up, charge_taxes)?;
+        invoice_taxes = invoice_taxes
+            .plus(own)
+            .and_then(|t| t.plus(true_up_taxes))
+            .figure(WHAT)?;
     }
     let taxes_amount_cents = round_once(taxes)?;
     let invoice = match options.mode {

@@ -17,11 +17,15 @@ use ethnum::U256;
 use super::band::{Band, BandRule, fraction, gcd};
 use super::cost::Money;
 use super::grid::Grid;
+use super::kernel::{CentsCost, Line};
+use super::memo::Memo;
 use super::search::last_true;
-use super::shape::{Form, Segment, Unit};
+use super::shape::{Form, Segment, Span, Unit};
+use super::skip::StepFacts;
 use super::{ExploreError, Explorer};
 use crate::exact;
 use crate::{ArithmeticError, Exact};
+use std::cell::OnceCell;
 
 /// The budget question of explore-json.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +206,8 @@ struct Run<'s> {
     seg: Option<&'s Segment>,
     lo: U256,
     hi: U256,
+    /// The run's amounts as integers, where the kernel can price them.
+    line: Option<Line>,
 }
 
 /// One budget question against one explorer.
@@ -212,9 +218,17 @@ struct Search<'a, 'c> {
     band: Band,
     /// Amounts below this cost at most `c*` counted cents (the monotone
     /// region's end); `None`: nothing above the minimum is within budget.
-    a_max: Option<Exact>,
+    /// Worked out when first needed (the kernel needs only `c*`).
+    a_max: OnceCell<Option<Exact>>,
     /// Amounts below this are in the band (counted cents below the minimum).
     a_band: Option<Exact>,
+    memo: Memo,
+    /// What `rate` bills for counted cents, where the kernel applies.
+    cents_cost: Option<CentsCost>,
+    /// `c*`, as [`Self::a_max`] in counted cents.
+    c_star: Option<i128>,
+    /// The step, as the precomputed segment checks need it.
+    step: StepFacts,
 }
 
 impl Explorer<'_> {
@@ -228,12 +242,12 @@ impl Explorer<'_> {
         let grid = Grid::new(query.step).ok_or_else(|| {
             ExploreError::InvalidUsage(format!("budget.units_step {} is out of range", query.step))
         })?;
-        let search = Search::new(self, grid, query)?;
+        let search = Search::new(self, grid, query);
         search.answer()
     }
 
-    fn band_rule(&self) -> BandRule {
-        let money = &self.money;
+    /// The band of the minimum (worked out once per explorer).
+    pub(crate) fn band_rule(money: &Money<'_>) -> BandRule {
         let rate_sum =
             exact::sum(money.taxes().iter().map(|t| t.rate), WHAT).unwrap_or(Exact::ZERO);
         let q = exact::div_pow10(rate_sum, 2, WHAT).unwrap_or(Exact::ZERO);
@@ -256,29 +270,47 @@ impl Explorer<'_> {
 }
 
 impl<'a, 'c> Search<'a, 'c> {
-    fn new(ex: &'a Explorer<'c>, grid: Grid, query: &BudgetQuery) -> Result<Self, ExploreError> {
+    fn new(ex: &'a Explorer<'c>, grid: Grid, query: &BudgetQuery) -> Self {
         let eval = Eval {
             ex,
             taxes: query.including_taxes,
         };
-        let rule = ex.band_rule();
+        let rule = &ex.band;
         let band = rule.classify(query.budget_cents, query.including_taxes);
-        let sub = Exact::from(ex.money.counted_subunit());
+        let sub = ex.money.counted_subunit();
         let min = ex.money.min().max(0);
+        // The amount where the counted cents round up to `n`: n − ½ cents.
         let threshold = |n: i128| -> Option<Exact> {
-            let half = exact::sub(Exact::try_from(n).ok()?, "0.5".parse().ok()?, WHAT).ok()?;
-            exact::quotient(half, sub, WHAT).ok()
+            let half = exact::sub(Exact::try_from(n).ok()?, Exact::from_small(5, 1), WHAT).ok()?;
+            amount_of_cents(half, sub)
         };
         let a_band = if min > 0 { threshold(min) } else { None };
-        let c_star = counted_limit(&ex.money, query, min, &rule);
-        let a_max = c_star.and_then(|c| threshold(c.checked_add(1)?));
-        Ok(Self {
+        let c_star = counted_limit(&ex.money, query, min, rule);
+        let step = StepFacts {
+            places: grid.step().scale(),
+            whole: grid.step() >= Exact::ONE,
+        };
+        Self {
             eval,
             grid,
             budget: query.budget_cents,
             band,
-            a_max,
+            a_max: OnceCell::new(),
             a_band,
+            memo: Memo::default(),
+            cents_cost: ex.cents_cost,
+            c_star,
+            step,
+        }
+    }
+
+    /// The amount below which a fee costs at most `c*` counted cents: `c*
+    /// + ½` cents.
+    fn a_max(&self) -> Option<Exact> {
+        *self.a_max.get_or_init(|| {
+            let c = self.c_star?.checked_add(1)?;
+            let half = exact::sub(Exact::try_from(c).ok()?, Exact::from_small(5, 1), WHAT).ok()?;
+            amount_of_cents(half, self.eval.ex.money.counted_subunit())
         })
     }
 
@@ -286,10 +318,29 @@ impl<'a, 'c> Search<'a, 'c> {
         self.grid.point(k)
     }
 
+    /// cost(k·s), where `k` lies in the run: by the kernel where it can
+    /// vouch for it, else by `rate`'s own functions.
+    fn cost(&self, run: Run<'_>, k: U256) -> Option<i128> {
+        self.memo.cost(k, || {
+            let fast = match (run.line, self.cents_cost) {
+                (Some(line), Some(cc)) => line.cents(k).and_then(|n| cc.cost(n, self.eval.taxes)),
+                (_, Some(cc)) if run.seg.is_none() => {
+                    self.zero_cents().and_then(|n| cc.cost(n, self.eval.taxes))
+                }
+                _ => None,
+            };
+            // The kernel never answers an overflow: `None` is `rate`'s to say.
+            fast.or_else(|| self.eval.cost(run.seg, self.point(k)))
+        })
+    }
+
+    /// The counted cents at 0 units, where the kernel can price them.
+    fn zero_cents(&self) -> Option<i128> {
+        self.eval.ex.zero_cents
+    }
+
     fn good(&self, run: Run<'_>, k: U256) -> bool {
-        self.eval
-            .cost(run.seg, self.point(k))
-            .is_some_and(|c| c <= self.budget)
+        self.cost(run, k).is_some_and(|c| c <= self.budget)
     }
 
     fn in_band(&self, run: Run<'_>, k: U256) -> bool {
@@ -308,7 +359,8 @@ impl<'a, 'c> Search<'a, 'c> {
                 .shape
                 .segments
                 .iter()
-                .map_while(|seg| self.run_of(seg))
+                .enumerate()
+                .map_while(|(i, seg)| self.run_of(i, seg))
                 .flatten(),
         );
         runs
@@ -319,12 +371,13 @@ impl<'a, 'c> Search<'a, 'c> {
             seg: None,
             lo: U256::ZERO,
             hi: U256::ZERO,
+            line: None,
         }
     }
 
     /// A segment's grid points: `None` past the grid's end, `Some(None)`
     /// when the segment holds none.
-    fn run_of(&self, seg: &'a Segment) -> Option<Option<Run<'a>>> {
+    fn run_of(&self, i: usize, seg: &'a Segment) -> Option<Option<Run<'a>>> {
         let lo = self
             .grid
             .above_index(seg.lo.max(Exact::ZERO))?
@@ -337,7 +390,29 @@ impl<'a, 'c> Search<'a, 'c> {
             seg: Some(seg),
             lo,
             hi,
+            line: self.line_of(i, lo),
         }))
+    }
+
+    /// The kernel's line of segment `i`'s run from `lo`, when it has one.
+    fn line_of(&self, i: usize, lo: U256) -> Option<Line> {
+        self.cents_cost?;
+        let ex = self.eval.ex;
+        let seg = (ex.shape.segments.get(i)?, ex.shape.spans.get(i)?.as_ref());
+        ex.skips()
+            .line(i, seg, &ex.money)?
+            .line(self.grid.step_parts()?, self.step.whole, lo)
+    }
+
+    /// The last index of the run whose cost stays within `c*` counted
+    /// cents (a guess; exact from the kernel).
+    fn guess_max(&self, run: Run<'_>, start: U256) -> U256 {
+        if let (Some(line), Some(c)) = (run.line, self.c_star)
+            && let Some(k) = line.last_within(c)
+        {
+            return k.map_or(run.lo, |k| k.clamp(run.lo, run.hi));
+        }
+        self.a_max().map_or(start, |l| self.guess_below(run, l))
     }
 
     /// The last index of the run whose amount is below `limit` (a guess).
@@ -376,20 +451,39 @@ impl<'a, 'c> Search<'a, 'c> {
         }
     }
 
-    fn answer(&self) -> Result<BudgetAnswer, ExploreError> {
+    /// The first grid point over the budget, and its run.
+    fn first_bad_point(&self) -> Result<Option<(U256, Run<'a>)>, ExploreError> {
+        let zero = self.zero_run();
+        if !self.good(zero, U256::ZERO) {
+            return Ok(Some((U256::ZERO, zero)));
+        }
         // Runs are made as the search reaches them: most answers lie in
         // the first segments.
-        let mut first_bad = (!self.good(self.zero_run(), U256::ZERO)).then_some(U256::ZERO);
-        if first_bad.is_none() {
-            for seg in &self.eval.ex.shape.segments {
-                let Some(run) = self.run_of(seg) else { break };
-                if let Some(k) = run.map(|r| self.first_bad(r)).transpose()?.flatten() {
-                    first_bad = Some(k);
-                    break;
-                }
+        let shape = &self.eval.ex.shape;
+        let mut i = 0;
+        while let (Some(seg), Some(span)) = (shape.segments.get(i), shape.spans.get(i)) {
+            // A segment whose every amount is within the budget needs not
+            // even its grid points; past the first, such segments are
+            // passed over together.
+            if self.segment_surely_good(i, seg, span.as_ref()) {
+                i = if i == 0 { self.first_unsure() } else { i + 1 };
+                continue;
             }
+            let Some(run) = self.run_of(i, seg) else {
+                break;
+            };
+            if let Some(run) = run
+                && let Some(k) = self.first_bad(run)?
+            {
+                return Ok(Some((k, run)));
+            }
+            i += 1;
         }
-        let Some(bad) = first_bad else {
+        Ok(None)
+    }
+
+    fn answer(&self) -> Result<BudgetAnswer, ExploreError> {
+        let Some((bad, run)) = self.first_bad_point()? else {
             return Ok(BudgetAnswer {
                 max_units: None,
                 cost_cents: None,
@@ -400,7 +494,18 @@ impl<'a, 'c> Search<'a, 'c> {
                 unbounded_any: true,
             });
         };
-        let cost = |k: U256| cost_at(self.eval.ex, self.point(k), self.eval.taxes);
+        // The search's last evaluations are these two points: found in
+        // the memo (or priced again).
+        let cost = |k: U256| {
+            if k >= run.lo {
+                self.cost(run, k)
+            } else if k == U256::ZERO {
+                self.cost(self.zero_run(), k)
+            } else {
+                self.memo
+                    .cost(k, || cost_at(self.eval.ex, self.point(k), self.eval.taxes))
+            }
+        };
         let before = bad.checked_sub(U256::ONE);
         let next_cost = cost(bad);
         let monotone = self.eval.ex.shape.monotone
@@ -432,14 +537,72 @@ impl<'a, 'c> Search<'a, 'c> {
         Ok(None)
     }
 
+    /// Whether every amount of a segment is within the budget, judged
+    /// from its span alone (no grid point, no evaluation of `rate`): its
+    /// amount grows to its end, below the amounts whose cost can reach the
+    /// budget, and its unit amount stays in range over any units above
+    /// the segment's start (or above one step, for a segment from 0).
+    fn segment_surely_good(&self, i: usize, seg: &Segment, span: Option<&Span>) -> bool {
+        let in_band_possible = !matches!(self.band, Band::Absent | Band::AllGood);
+        let Some(c_star) = self.c_star.filter(|_| !in_band_possible) else {
+            return false;
+        };
+        // All but the budget and the step was worked out once (skip.rs);
+        // only the segment from 0 on a step below 1 is looked at here.
+        match self.eval.ex.skips().surely_good(i, c_star, self.step) {
+            Some(known) => return known,
+            None if i > 0 => return false,
+            None => {}
+        }
+        let (Some(span), Some(a_max), Form::Affine(a)) = (span, self.a_max(), &seg.form) else {
+            return false;
+        };
+        let Some(top) = span.end else { return false };
+        let divisor = match a.unit {
+            Unit::Paid(_) => return false,
+            _ if seg.lo.is_zero() => self.grid.step(),
+            _ => seg.lo,
+        };
+        let money = &self.eval.ex.money;
+        // The amounts at grid points have more places than the span's.
+        let places = a.scale_at(self.grid.step().scale());
+        !in_band_possible
+            && money.safe_scale().is_some_and(|s| places <= s)
+            && !span.slope.is_negative()
+            && top < a_max
+            && money.amount_is_safe(top)
+            && money.unit_is_safe(top, divisor)
+    }
+
+    /// The first segment from 1 on that is not [`Self::segment_surely_good`].
+    fn first_unsure(&self) -> usize {
+        match (self.c_star, self.band) {
+            (Some(c_star), Band::Absent | Band::AllGood) => {
+                self.eval.ex.skips().first_unsure(c_star, self.step)
+            }
+            _ => 1,
+        }
+    }
+
     /// Whether every point of the run is within the budget, judged from
     /// its largest amount alone (no evaluation of `rate`).
     fn surely_good(&self, run: Run<'_>) -> bool {
-        let (Some(seg), Some(a_max)) = (run.seg, self.a_max) else {
+        self.surely_good_between(run, run.hi)
+    }
+
+    /// Whether the run's first point is within the budget, judged as
+    /// [`Self::surely_good`] judges a run.
+    fn point_surely_good(&self, run: Run<'_>, k: U256) -> bool {
+        self.surely_good_between(Run { hi: k, ..run }, k)
+    }
+
+    /// Whether the run's points up to `hi` are surely within the budget.
+    fn surely_good_between(&self, run: Run<'_>, hi: U256) -> bool {
+        let (Some(seg), Some(a_max)) = (run.seg, self.a_max()) else {
             return false;
         };
         let in_band_possible = !matches!(self.band, Band::Absent | Band::AllGood);
-        let Ok(top) = seg.amount(self.point(run.hi)) else {
+        let Ok(top) = seg.amount(self.point(hi)) else {
             return false;
         };
         let first = self.point(run.lo);
@@ -459,14 +622,22 @@ impl<'a, 'c> Search<'a, 'c> {
 
     /// The run's first point over the budget.
     fn first_bad(&self, run: Run<'_>) -> Result<Option<U256>, ExploreError> {
-        if self.surely_good(run) {
+        // A kernel run prices its points for little: no need to bound them.
+        let kernel = run.line.is_some();
+        if !kernel && self.surely_good(run) {
             return Ok(None);
         }
-        if !self.good(run, run.lo) {
+        let banded = self.a_band.is_some() && self.in_band(run, run.lo);
+        // The first point is looked at apart: a unit amount out of range
+        // fails only a segment's first points, where the search's
+        // predicate is not monotone. (A kernel run has none: the search
+        // looks at its first point only if it must.)
+        let first_apart = banded || !(kernel || self.point_surely_good(run, run.lo));
+        if first_apart && !self.good(run, run.lo) {
             return Ok(Some(run.lo));
         }
         let mut start = run.lo;
-        if self.a_band.is_some() && self.in_band(run, run.lo) {
+        if banded {
             let guess = self.a_band.map_or(run.lo, |l| self.guess_below(run, l));
             let end = self.band_end(run, guess);
             if matches!(self.band, Band::Pattern(_))
@@ -482,7 +653,21 @@ impl<'a, 'c> Search<'a, 'c> {
                 return Ok(Some(start));
             }
         }
-        let guess = self.a_max.map_or(start, |l| self.guess_below(run, l));
+        let guess = self.guess_max(run, start);
+        // The kernel's guess is exact: the run's predicate (monotone from
+        // `start`) changes right after it, which its first two looks show.
+        if kernel && guess >= start {
+            let good = self.good(run, guess);
+            if !good && guess == start {
+                return Ok(Some(start));
+            }
+            if good && guess == run.hi {
+                return Ok(None);
+            }
+            if good && !self.good(run, guess + 1) {
+                return Ok(Some(guess + 1));
+            }
+        }
         let last = last_true(start, run.hi, guess, |k| {
             Ok::<_, ExploreError>(self.good(run, k))
         })?;
@@ -520,7 +705,7 @@ impl<'a, 'c> Search<'a, 'c> {
                 from
             };
             if start <= run.hi && self.good(run, start) {
-                let guess = self.a_max.map_or(start, |l| self.guess_below(run, l));
+                let guess = self.guess_max(run, start);
                 let last = last_true(start, run.hi, guess, |k| Ok::<_, ()>(self.good(run, k)));
                 if let Ok(Some(k)) = last {
                     return Ok(Some(k));
@@ -726,4 +911,113 @@ fn counted_limit(
     let hi = U256::ONE << 96;
     let found = last_true(lo, hi, guess, ok).ok()??;
     i128::try_from(found).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Bucket, Charge, Usage};
+
+    /// A random small charge of model `case % 5`, with taxes and perhaps a
+    /// minimum (`next(n)` draws below `n`).
+    fn random_charge(case: u32, next: &mut impl FnMut(u64) -> u64) -> String {
+        let prices = ["0", "1", "0.5", "1.996", "0.0003", "12.25", "7", "0.000001"];
+        let rates = ["1", "2.5", "33.3", "0.125"];
+        let pick = |list: &[&'static str], i: u64| list[i as usize % list.len()];
+        let tiers: Vec<String> = (0..3)
+            .map(|i| {
+                let from = if i == 0 { 0 } else { 10 * i + 1 };
+                let to = if i == 2 { "null".into() } else { (10 * (i + 1)).to_string() };
+                format!(
+                    r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{}", "rate": "{}", "flat_amount": "{}"}}"#,
+                    pick(&prices, next(8)),
+                    pick(&rates, next(4)),
+                    pick(&["0", "2.5", "0.05"], next(3))
+                )
+            })
+            .collect();
+        let tiers = tiers.join(", ");
+        let model = match case % 5 {
+            0 => format!(r#""graduated", "properties": {{"graduated_ranges": [{tiers}]}}"#),
+            1 => format!(r#""volume", "properties": {{"volume_ranges": [{tiers}]}}"#),
+            2 => format!(
+                r#""graduated_percentage", "properties": {{"graduated_percentage_ranges": [{tiers}]}}"#
+            ),
+            3 => format!(
+                r#""percentage", "properties": {{"rate": "{}", "fixed_amount": "0.25"}}"#,
+                pick(&rates, next(4))
+            ),
+            _ => format!(
+                r#""standard", "properties": {{"amount": "{}"}}"#,
+                pick(&prices, next(8))
+            ),
+        };
+        let taxes = [
+            "[]",
+            r#"[{"code": "a", "rate": "19.6"}]"#,
+            r#"[{"code": "a", "rate": "5.5"}, {"code": "b", "rate": "10"}]"#,
+        ];
+        format!(
+            r#"{{"charge_model": {model}, "taxes": {}, "min_amount_cents": {}}}"#,
+            pick(&taxes, next(3)),
+            [0, 0, 999, 123456][next(4) as usize]
+        )
+    }
+
+    /// The kernel prices every point it answers for exactly as `rate`'s own
+    /// functions do: random graduated, volume, percentage and standard
+    /// charges with taxes and minimums, in EUR, JPY, KWD and MRO, on steps
+    /// of several sizes, at indices across each run.
+    #[test]
+    fn the_kernel_prices_as_rate_does() {
+        let mut seed: u64 = 11;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (mut answered, mut checked) = (0, 0);
+        for case in 0..300 {
+            let text = random_charge(case, &mut next);
+            let currency = ["EUR", "JPY", "KWD", "MRO"][next(4) as usize];
+            let charge = Charge::from_lago_json(currency, &text).unwrap();
+            let template = Bucket::new(Usage::default().with_events_count(next(4)));
+            let ex = charge.explore(&template).unwrap();
+            let step: Exact = ["1", "0.5", "0.001", "3", "1000000000000"][next(5) as usize]
+                .parse()
+                .unwrap();
+            for taxes in [false, true] {
+                let query = BudgetQuery::new(1 << 40, step, taxes).unwrap();
+                let search = Search::new(&ex, Grid::new(step).unwrap(), &query);
+                let cc = search.cents_cost;
+                for (i, seg) in ex.shape.segments.iter().enumerate() {
+                    let Some(Some(run)) = search.run_of(i, seg) else {
+                        continue;
+                    };
+                    let Some(line) = run.line else { continue };
+                    let span = run.hi - run.lo;
+                    let picks = [
+                        U256::ZERO,
+                        U256::ONE,
+                        span / 2,
+                        span,
+                        U256::from(next(1000)),
+                    ];
+                    for d in picks {
+                        let k = (run.lo + d.min(span)).min(run.hi);
+                        checked += 1;
+                        let Some(fast) = line.cents(k).and_then(|n| cc?.cost(n, taxes)) else {
+                            continue;
+                        };
+                        answered += 1;
+                        let slow = search.eval.cost(run.seg, search.point(k));
+                        assert_eq!(Some(fast), slow, "{currency} {text} step {step} at {k}");
+                    }
+                }
+            }
+        }
+        // The kernel answers for most points it is asked about.
+        assert!(answered * 2 > checked, "{answered} of {checked}");
+    }
 }

@@ -5,9 +5,9 @@
 
 use ethnum::U256;
 
+use crate::currency::{Currency, cents_of};
 use crate::exact;
 use crate::fee::{self, Priced};
-use crate::money::{Currency, cents_of};
 use crate::{ArithmeticError, Charge, Exact, PricingUnit, Tax};
 
 /// The money side of a charge: currency, pricing unit, taxes, minimum.
@@ -21,8 +21,14 @@ pub(crate) struct Money<'c> {
     /// derives from it (half the tightest bound, so the rounding of the
     /// quotient cannot matter).
     safe_unit: Exact,
-    /// An amount below this always fits every money figure of a fee.
-    safe_amount: Exact,
+    /// The two bounds rounded down to integers, for the kernel.
+    safe_ints: (i128, i128),
+    /// An amount below this always fits every money figure of a fee (the
+    /// bound rounded down: a cheaper comparison, still safe).
+    safe_floor: Exact,
+    /// The most places an amount may have for every figure of its fee to
+    /// keep within the 56 an `Exact` holds (`None`: no amount is sure to).
+    safe_scale: Option<u32>,
 }
 
 /// Totals of one priced amount, as `rate` reports them.
@@ -36,9 +42,33 @@ pub(crate) struct Totals {
 
 const WHAT: &str = "explore cost";
 
+/// 2^63: the bound of amounts with a 64-bit mantissa.
+const SMALL: i128 = 1 << 63;
+
+/// Whether `|x| < 2^63` because its mantissa is (at any scale).
+fn below_small(x: Exact) -> bool {
+    x.to_i128_parts()
+        .is_some_and(|(m, _)| m.unsigned_abs() < SMALL.unsigned_abs())
+}
+
 /// 2^95 as an exact value.
 fn half_limit() -> Exact {
     Exact::from_parts(false, U256::ONE << 95, 0).unwrap_or(Exact::ZERO)
+}
+
+/// `⌊2^95 / x⌋ / 10^places` for `x > 0`, one integer division (0 when the
+/// figures leave 256 bits: no bound is then the safe answer).
+fn below_half_limit(x: Exact, places: u32) -> Exact {
+    let (negative, m, s) = x.to_parts();
+    let num = U256::from(10u8)
+        .checked_pow(s)
+        .and_then(|p| p.checked_mul(U256::ONE << 95));
+    match num {
+        Some(num) if !negative && m != U256::ZERO => {
+            Exact::from_parts(false, num / m, places).unwrap_or(Exact::ZERO)
+        }
+        _ => Exact::ZERO,
+    }
 }
 
 impl<'c> Money<'c> {
@@ -53,23 +83,37 @@ impl<'c> Money<'c> {
             let conv = pu.conversion_rate.max(Exact::ONE);
             factor = exact::mul(factor, conv, WHAT).unwrap_or(half_limit());
         }
-        let safe_unit = exact::quotient(half_limit(), factor, WHAT)
-            .map(|q| exact::round_half_away(q, 0))
-            .map(|q| exact::sub(q, Exact::ONE, WHAT).unwrap_or(Exact::ZERO))
-            .unwrap_or(Exact::ZERO);
+        let safe_unit = exact::sub(below_half_limit(factor, 0), Exact::ONE, WHAT)
+            .unwrap_or(Exact::ZERO)
+            .max(Exact::ZERO);
         // The fee's cents times each tax rate must stay below 2^96 too.
         let rates = exact::sum(charge.taxes.iter().map(|t| t.rate), WHAT).unwrap_or(half_limit());
         let with_taxes = exact::mul(factor, rates.max(Exact::ONE), WHAT).unwrap_or(half_limit());
-        let safe_amount = exact::quotient(half_limit(), with_taxes, WHAT)
-            .map(|q| exact::div_pow10(q, 1, WHAT).unwrap_or(Exact::ZERO))
-            .unwrap_or(Exact::ZERO);
+        let safe_amount = below_half_limit(with_taxes, 1);
+        let int = |x: Exact| x.floor().to_i128().unwrap_or(0).max(0);
+        // Each tax's exact amount has the places of the figure it taxes,
+        // plus the rate's, plus 2 (percent); the true-up adds at most 4 (a
+        // minor unit back to the main unit). With a pricing unit the taxes
+        // fall on fiat figures: the conversion rate's places plus 2.
+        let rate_places = charge
+            .taxes
+            .iter()
+            .map(|t| t.rate.scale())
+            .max()
+            .unwrap_or(0);
+        let safe_scale = match pricing_unit {
+            None => 52u32.checked_sub(rate_places),
+            Some(pu) => (pu.conversion_rate.scale() + 2 + rate_places + 4 <= 56).then_some(56),
+        };
         Self {
             currency,
             pricing_unit,
             taxes: &charge.taxes,
             min: charge.min_amount_cents,
             safe_unit,
-            safe_amount,
+            safe_ints: (int(safe_unit), int(safe_amount)),
+            safe_floor: safe_amount.floor(),
+            safe_scale,
         }
     }
 
@@ -105,15 +149,38 @@ impl<'c> Money<'c> {
 
     /// Whether a unit amount of `amount / divisor` is certainly in range.
     pub(crate) fn unit_is_safe(&self, amount: Exact, divisor: Exact) -> bool {
-        // A bound past the range holds every amount.
-        amount.is_zero()
-            || exact::mul(divisor, self.safe_unit, WHAT).is_err_and(|_| !divisor.is_zero())
-            || exact::mul(divisor, self.safe_unit, WHAT).is_ok_and(|bound| amount <= bound)
+        if amount.is_zero() {
+            return true;
+        }
+        // Over at least one unit, an amount below 2^63 is below a bound of
+        // at least 2^63 (no product, no wide comparison).
+        if self.safe_ints.0 >= SMALL && below_small(amount) && divisor >= Exact::ONE {
+            return true;
+        }
+        match exact::mul(divisor, self.safe_unit, WHAT) {
+            Ok(bound) => amount <= bound,
+            // A bound past the range holds every amount.
+            Err(_) => !divisor.is_zero(),
+        }
     }
 
-    /// Whether a fee of `amount` certainly fits every money figure.
+    /// Whether a fee of `amount` certainly fits every money figure, in
+    /// magnitude and in places (a tax of 28 places on an amount of 30 has
+    /// more than 56: `rate` reports an overflow there).
     pub(crate) fn amount_is_safe(&self, amount: Exact) -> bool {
-        amount < self.safe_amount
+        self.safe_scale.is_some_and(|s| amount.scale() <= s)
+            && ((self.safe_ints.1 >= SMALL && below_small(amount)) || amount < self.safe_floor)
+    }
+
+    /// The bounds of [`Self::unit_is_safe`] and [`Self::amount_is_safe`]
+    /// rounded down to integers (so still safe).
+    pub(crate) fn safe_ints(&self) -> (i128, i128) {
+        self.safe_ints
+    }
+
+    /// The places an amount may have under [`Self::amount_is_safe`].
+    pub(crate) fn safe_scale(&self) -> Option<u32> {
+        self.safe_scale
     }
 
     /// The counted cents of a fee of `amount`: the fee's `amount_cents`, or

@@ -55,11 +55,11 @@ impl Curve {
 }
 
 /// Raw pieces in order, merged as they come; past the limit they are
-/// only counted.
+/// only counted. The points are built beside them: `points[i + 1]` is
+/// amount(to) of `pieces[i]` (its right end belongs to it).
 struct Builder {
     pieces: Vec<CurvePiece>,
-    /// amount(to) of each piece (its right end belongs to it).
-    ends: Vec<Exact>,
+    points: Vec<CurvePoint>,
     limit: usize,
     /// Canonical pieces counted, kept or not.
     count: u128,
@@ -69,21 +69,27 @@ impl Builder {
     /// Adds a piece, merging it into the last when amount is one affine
     /// function across their common breakpoint.
     fn push(&mut self, piece: CurvePiece, end: Exact) -> Result<(), ArithmeticError> {
-        if let (Some(last), Some(last_end)) = (self.pieces.last_mut(), self.ends.last_mut()) {
+        if let (Some(last), Some(last_end)) = (self.pieces.last_mut(), self.points.last_mut()) {
             // Segments are closed on the right, so the point at the common
             // breakpoint is the left piece's limit there: one affine
             // function across it when the slope is the same and the amount
             // does not jump.
-            if last.slope == piece.slope && *last_end == piece.amount_from {
+            if last.slope == piece.slope && last_end.amount == piece.amount_from {
                 last.to = piece.to;
-                *last_end = end;
+                *last_end = CurvePoint {
+                    units: piece.to,
+                    amount: end,
+                };
                 return Ok(());
             }
         }
         self.count += 1;
         if self.pieces.len() < self.limit {
+            self.points.push(CurvePoint {
+                units: piece.to,
+                amount: end,
+            });
             self.pieces.push(piece);
-            self.ends.push(end);
         }
         Ok(())
     }
@@ -105,12 +111,22 @@ impl Explorer<'_> {
         super::budget::check_step("curve.up_to", up_to)?;
         self.no_pricing_unit()?;
         let up_to = up_to.normalize();
+        let limit = max_pieces.max(1);
+        if let Some(curve) = super::curve_fast::curve(&self.shape, up_to, limit) {
+            return Ok(curve);
+        }
+        // One piece a segment at most, but for package steps.
+        let room = self.shape.segments.len().min(limit);
         let mut b = Builder {
-            pieces: Vec::new(),
-            ends: Vec::new(),
-            limit: max_pieces.max(1),
+            pieces: Vec::with_capacity(room),
+            points: Vec::with_capacity(room + 1),
+            limit,
             count: 0,
         };
+        b.points.push(CurvePoint {
+            units: Exact::ZERO,
+            amount: self.shape.zero,
+        });
         // Too many pieces wins over an amount out of range: count on.
         let mut overflow = None;
         for (seg, span) in self.shape.segments.iter().zip(&self.shape.spans) {
@@ -131,21 +147,10 @@ impl Explorer<'_> {
         if let Some(e) = overflow {
             return Err(e.into());
         }
-        let mut points = Vec::with_capacity(b.pieces.len() + 1);
-        points.push(CurvePoint {
-            units: Exact::ZERO,
-            amount: self.shape.zero,
-        });
-        for (piece, end) in b.pieces.iter().zip(&b.ends) {
-            points.push(CurvePoint {
-                units: piece.to,
-                amount: *end,
-            });
-        }
         Ok(Curve {
             up_to,
             pieces: b.pieces,
-            points,
+            points: b.points,
         })
     }
 
@@ -160,7 +165,11 @@ impl Explorer<'_> {
         up_to: Exact,
         b: &mut Builder,
     ) -> Result<(), ArithmeticError> {
-        let to = seg.hi.map_or(up_to, |h| h.min(up_to));
+        // A segment past `up_to` is cut there.
+        let (to, cut) = match seg.hi {
+            Some(h) if h <= up_to => (h, false),
+            _ => (up_to, true),
+        };
         match (&seg.form, span) {
             (Form::Affine(a), Some(span)) => {
                 let piece = CurvePiece {
@@ -171,7 +180,7 @@ impl Explorer<'_> {
                 };
                 // The segment's end was worked out once; a cut one is not.
                 let end = match span.end {
-                    Some(end) if seg.hi == Some(to) => end,
+                    Some(end) if !cut => end,
                     _ => a.amount(to)?,
                 };
                 b.push(piece, end)

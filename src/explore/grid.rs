@@ -6,6 +6,7 @@
 use ethnum::U256;
 
 use crate::Exact;
+use crate::exact::POW10_U128;
 
 /// The largest grid point allowed: 10^28.
 const CEILING_DIGITS: u32 = 28;
@@ -45,12 +46,24 @@ impl Grid {
     /// The grid of `step`, which the caller has checked: `0 < step ≤ 10^28`
     /// with at most 28 fractional digits.
     pub(crate) fn new(step: Exact) -> Option<Self> {
-        let step = step.normalize();
+        // A budget query's step is normalized already.
+        let step = if step.is_normalized() {
+            step
+        } else {
+            step.normalize()
+        };
         let (negative, mantissa, scale) = step.to_parts();
         if negative || mantissa == U256::ZERO || scale > CEILING_DIGITS {
             return None;
         }
-        let last = pow10(CEILING_DIGITS + scale) / mantissa;
+        // 10^(28 + scale) fits 128 bits up to 10 places: a 128-bit division.
+        let last = match (
+            u128::try_from(pow10(CEILING_DIGITS + scale)),
+            u128::try_from(mantissa),
+        ) {
+            (Ok(p), Ok(m)) => U256::from(p / m),
+            _ => pow10(CEILING_DIGITS + scale) / mantissa,
+        };
         Some(Self {
             step,
             mantissa,
@@ -65,6 +78,11 @@ impl Grid {
         self.step
     }
 
+    /// The step as `mantissa × 10^-scale`, when the mantissa fits 128 bits.
+    pub(crate) fn step_parts(&self) -> Option<(u128, u32)> {
+        Some((u128::try_from(self.mantissa).ok()?, self.scale))
+    }
+
     /// The index of the last grid point, `⌊10^28 / s⌋`.
     pub(crate) fn last(&self) -> U256 {
         self.last
@@ -73,11 +91,19 @@ impl Grid {
     /// The point `k·s` (`k ≤ last`).
     pub(crate) fn point(&self, k: U256) -> Exact {
         let k = k.min(self.last);
-        // Most points fit 64 bits: skip the 256-bit product.
-        if let (Ok(k), Ok(m)) = (u64::try_from(k), u64::try_from(self.mantissa)) {
-            let p = u128::from(k) * u128::from(m);
-            return Exact::from_parts(false, U256::from(p), self.scale).unwrap_or(Exact::ZERO);
+        // A product of two 64-bit halves needs no overflow check; a step
+        // of one digit 1 (1, 0.01, ...) needs no product.
+        if let (Ok(k), Ok(m)) = (u128::try_from(k), u128::try_from(self.mantissa)) {
+            let p = match (u64::try_from(k), u64::try_from(m)) {
+                _ if m == 1 => Some(k),
+                (Ok(k), Ok(m)) => Some(u128::from(k) * u128::from(m)),
+                _ => k.checked_mul(m),
+            };
+            if let Some(x) = p.and_then(|p| Exact::from_u128(p, self.scale)) {
+                return x;
+            }
         }
+        // Most points fit 128 bits: skip the 256-bit product.
         Exact::from_parts(false, k * self.mantissa, self.scale).unwrap_or(Exact::ZERO)
     }
 
@@ -91,6 +117,20 @@ impl Grid {
         if x > self.ceiling {
             return Some(U256::MAX);
         }
+        // 128-bit arithmetic where it fits: the 256-bit one is a long call.
+        if let (Ok(m), Ok(p)) = (
+            u128::try_from(m),
+            u128::try_from(pow10(s.abs_diff(self.scale))),
+        ) {
+            let scaled = if s >= self.scale {
+                Some(m / p)
+            } else {
+                m.checked_mul(p)
+            };
+            if let Some(x) = scaled {
+                return Some(U256::from(x));
+            }
+        }
         Some(if s >= self.scale {
             m / pow10(s - self.scale)
         } else {
@@ -101,6 +141,22 @@ impl Grid {
     /// The largest index whose point is `≤ x`, capped at the last; `None`
     /// when `x < 0`.
     pub(crate) fn floor_index(&self, x: Exact) -> Option<U256> {
+        // ⌊⌊x·10^scale⌋ / m⌋ in 128 bits where it fits (an `x` past the
+        // ceiling lands past the last index, where the cap takes it).
+        if let (Some((m, s)), Ok(step)) = (x.to_i128_parts(), u128::try_from(self.mantissa))
+            && let Ok(m) = u128::try_from(m)
+        {
+            let p = POW10_U128.get(s.abs_diff(self.scale) as usize).copied();
+            let scaled = match p {
+                Some(p) if s >= self.scale => Some(m / p),
+                Some(p) => m.checked_mul(p),
+                None => None,
+            };
+            if let Some(scaled) = scaled {
+                let k = if step == 1 { scaled } else { scaled / step };
+                return Some(U256::from(k).min(self.last));
+            }
+        }
         let scaled = self.scaled_floor(x)?;
         if scaled == U256::MAX {
             return Some(self.last);
@@ -125,11 +181,12 @@ impl Grid {
 
     /// The smallest index whose point is `> x`; `None` past the last.
     pub(crate) fn above_index(&self, x: Exact) -> Option<U256> {
-        let k = match self.floor_index(x) {
+        // The floor index's point is at most `x` (or the last point, below
+        // an `x` past the ceiling): the next index is the first above it.
+        let next = match self.floor_index(x) {
             None => return Some(U256::ZERO),
-            Some(k) => k,
+            Some(k) => k + 1,
         };
-        let next = if self.point(k) > x { k } else { k + 1 };
         (next <= self.last).then_some(next)
     }
 

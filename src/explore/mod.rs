@@ -23,11 +23,16 @@ mod break_even;
 mod budget;
 mod cost;
 mod curve;
+mod curve_fast;
 mod grid;
+mod kernel;
+mod memo;
 mod search;
 mod shape;
+mod skip;
 
 pub use break_even::{Cheaper, Interval, break_even};
+#[cfg(feature = "lago")]
 pub(crate) use budget::check_step as check_range;
 pub use budget::{BudgetAnswer, BudgetQuery};
 pub use curve::{Curve, CurvePiece, CurvePoint};
@@ -65,6 +70,30 @@ pub enum ExploreError {
     Arithmetic(#[from] ArithmeticError),
 }
 
+impl ExploreError {
+    /// The explore contract's code: `invalid_usage`, `unsupported` or
+    /// `arithmetic_overflow`.
+    ///
+    /// ```
+    /// use meterprice::{Bucket, Charge, ChargeModel, Currency, Standard, Usage};
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let charge = Charge::builder(eur, ChargeModel::Standard(Standard::try_new("1".parse()?)?)).build()?;
+    /// let explorer = charge.explore(&Bucket::new(Usage::default()))?;
+    /// // A curve up to 0 units is no curve.
+    /// let e = explorer.curve("0".parse()?, 10).unwrap_err();
+    /// assert_eq!(e.code(), "invalid_usage");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rate(e) => e.code(),
+            Self::InvalidUsage(_) | Self::TooManyPieces { .. } => "invalid_usage",
+            Self::Unsupported(_) => "unsupported",
+            Self::Arithmetic(e) => e.code(),
+        }
+    }
+}
+
 /// A charge and a bucket template, ready to answer questions about the
 /// units: built by [`Charge::explore`].
 #[derive(Debug, Clone)]
@@ -72,6 +101,14 @@ pub struct Explorer<'c> {
     charge: &'c Charge,
     money: Money<'c>,
     shape: Shape,
+    band: band::BandRule,
+    /// The budget kernel's money side, when it applies.
+    cents_cost: Option<kernel::CentsCost>,
+    /// The counted cents at 0 units, when the kernel prices them.
+    zero_cents: Option<i128>,
+    /// The segments a budget search may pass over, worked out at the
+    /// first budget question.
+    skips: std::sync::OnceLock<skip::Skips>,
 }
 
 impl Charge {
@@ -121,9 +158,20 @@ impl Charge {
     pub(crate) fn explorer(&self, template: &Bucket) -> Result<Explorer<'_>, ExploreError> {
         let model = self.template_model(template);
         let shape = Shape::of(model, template.usage.events_count)?;
+        let money = Money::of(self);
+        let cents_cost = kernel::CentsCost::of(&money);
+        let zero_cents = cents_cost
+            .and_then(|_| {
+                (!shape.zero.is_negative() && money.amount_is_safe(shape.zero)).then_some(())
+            })
+            .and_then(|()| money.counted_cents(shape.zero));
         Ok(Explorer {
             charge: self,
-            money: Money::of(self),
+            band: Explorer::band_rule(&money),
+            cents_cost,
+            zero_cents,
+            skips: std::sync::OnceLock::new(),
+            money,
             shape,
         })
     }
@@ -186,6 +234,12 @@ fn check_template(template: &Bucket) -> Result<(), ExploreError> {
 }
 
 impl Explorer<'_> {
+    /// The segments' facts for budget questions.
+    pub(crate) fn skips(&self) -> &skip::Skips {
+        self.skips
+            .get_or_init(|| skip::Skips::of(&self.shape.segments, &self.shape.spans, &self.money))
+    }
+
     /// The charge explored.
     pub fn charge(&self) -> &Charge {
         self.charge

@@ -106,6 +106,27 @@ impl Affine {
         exact::add(self.base, self.line_at(u)?, WHAT)
     }
 
+    /// The places of its amount at units of `units_scale` places, as the
+    /// model's operations leave them (the same at every grid point).
+    pub(crate) fn scale_at(&self, units_scale: u32) -> u32 {
+        let pct = match self.line {
+            Line::Mul => 0,
+            Line::Percent => 2,
+        };
+        let units = units_scale.max(self.origin.scale());
+        self.base.scale().max(units + self.rate.scale() + pct)
+    }
+
+    /// The most places a step may have for [`Self::scale_at`] to stay
+    /// within `limit` (`None`: not even whole units do).
+    pub(crate) fn step_places(&self, limit: u32) -> Option<u32> {
+        let pct = match self.line {
+            Line::Mul => 0,
+            Line::Percent => 2,
+        };
+        (self.scale_at(0) <= limit).then(|| limit - self.rate.scale() - pct)
+    }
+
     /// The slope: the price, or the rate over 100.
     pub(crate) fn slope(&self) -> Result<Exact, ArithmeticError> {
         match self.line {
@@ -327,8 +348,15 @@ fn span(seg: &Segment) -> Option<Span> {
     let Form::Affine(a) = &seg.form else {
         return None;
     };
+    // From its origin a price line starts at its base (0 units × the
+    // price add nothing): the graduated tiers' case, without the arithmetic.
+    let start = if a.line == Line::Mul && a.origin == seg.lo {
+        a.base
+    } else {
+        a.amount(seg.lo).ok()?
+    };
     Some(Span {
-        start: a.amount(seg.lo).ok()?,
+        start,
         end: seg.hi.and_then(|h| a.amount(h).ok()),
         slope: a.slope().ok()?,
     })

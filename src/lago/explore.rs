@@ -10,10 +10,10 @@ use serde::Deserialize;
 use super::Outcome;
 use super::request::{self, RequestError};
 use super::response::{self, Json};
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use crate::{
-    BudgetAnswer, BudgetQuery, Curve, Exact, ExploreError, Explorer, Interval, RateError,
-    Violation, break_even,
+    BudgetAnswer, BudgetQuery, Curve, Exact, ExploreError, Explorer, Interval, Violation,
+    break_even,
 };
 
 /// A failure as the contract writes it.
@@ -39,46 +39,26 @@ impl Fault {
 
 impl From<RequestError> for Fault {
     fn from(e: RequestError) -> Self {
-        match e {
-            RequestError::Parse(m) => Self::parse(m),
-            RequestError::Validation(v) => {
-                let message = v
-                    .iter()
-                    .map(|x| x.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Self {
-                    code: "validation_error",
-                    message,
-                    details: Some(v),
-                }
-            }
-            RequestError::Unsupported(m) => Self::new("unsupported", m),
-            RequestError::Overflow(m) => Self::new("arithmetic_overflow", m),
-            RequestError::Usage(m) => Self::new("invalid_usage", m),
-            RequestError::Definition(d) => {
-                let (code, message) = RequestError::definition_failure(&d);
-                Self::new(code, message)
-            }
+        Self {
+            code: e.code(),
+            message: e.message(),
+            details: e.details().map(<[Violation]>::to_vec),
         }
     }
 }
 
 impl From<ExploreError> for Fault {
     fn from(e: ExploreError) -> Self {
-        let code = match &e {
-            ExploreError::Rate(RateError::Usage(_))
-            | ExploreError::InvalidUsage(_)
-            | ExploreError::TooManyPieces { .. } => "invalid_usage",
-            ExploreError::Unsupported(_) => "unsupported",
-            _ => "arithmetic_overflow",
-        };
-        Self::new(code, e.to_string())
+        Self::new(e.code(), e.to_string())
     }
 }
 
 /// The top level's keys with their raw values, in order.
-struct Top<'a>(Vec<(Cow<'a, str>, RawJson<'a>)>);
+struct Top<'a>(
+    Vec<(Cow<'a, str>, RawJson<'a>)>,
+    /// The first `charge` member, when the scanner read it.
+    Option<request::RawCharge<'a>>,
+);
 
 impl<'de> Deserialize<'de> for Top<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -96,7 +76,7 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 while let Some(entry) = map.next_entry::<Cow<'de, str>, RawJson<'de>>()? {
                     out.push(entry);
                 }
-                Ok(Top(out))
+                Ok(Top(out, None))
             }
         }
         d.deserialize_map(V)
@@ -104,6 +84,21 @@ impl<'de> Deserialize<'de> for Top<'de> {
 }
 
 impl<'a> Top<'a> {
+    /// An object's members: by the one-pass scanner when the object is
+    /// plain, else by serde (which explains a malformed one).
+    fn read(text: &'a str) -> Result<Self, serde_json::Error> {
+        match super::scan::members(text) {
+            Some((members, charge)) => Ok(Top(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Borrowed(k), v))
+                    .collect(),
+                charge,
+            )),
+            None => serde_json::from_str(text),
+        }
+    }
+
     /// The value of `key` (JSON `null` included).
     fn get(&self, key: &str) -> Option<RawJson<'a>> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
@@ -123,7 +118,7 @@ fn fields<'a>(path: &str, raw: RawJson<'a>) -> Result<Top<'a>, Fault> {
             raw.get()
         )));
     }
-    serde_json::from_str(raw.get()).map_err(|e| Fault::parse(format!("{path}: {e}")))
+    Top::read(raw.get()).map_err(|e| Fault::parse(format!("{path}: {e}")))
 }
 
 /// A decimal field: its value, or its text when the range cannot hold it.
@@ -178,7 +173,7 @@ fn decimal<'a>(path: &str, raw: RawJson<'a>) -> Result<Dec<'a>, Fault> {
             "{path}: expected a decimal (a JSON number or a string in JSON number syntax), got {text}"
         )));
     }
-    Ok(match crate::decimal_text::parse_decimal(inner) {
+    Ok(match crate::lago::decimal::parse_decimal(inner) {
         Ok(x) => Dec::Value(x),
         Err(_) => Dec::OutOfRange(inner),
     })
@@ -343,7 +338,7 @@ pub fn explore_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         write_fault(out, None, &Fault::parse("a request must be a JSON object"));
         return finish(out, start, pretty, Outcome::Failed);
     }
-    let top: Top<'_> = match serde_json::from_str(text) {
+    let top: Top<'_> = match Top::read(text) {
         Ok(t) => t,
         Err(e) => {
             write_fault(
@@ -355,7 +350,7 @@ pub fn explore_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         }
     };
     let id = top.get("id");
-    let outcome = match answer(text, &top) {
+    let outcome = match answer(text, top) {
         Ok(answers) => {
             write_answers(out, id, &answers);
             Outcome::Priced
@@ -408,19 +403,19 @@ impl Prepared {
 /// Reads and checks a request in the contract's order of errors.
 #[cfg_attr(not(feature = "plot"), allow(dead_code))]
 pub(crate) fn prepare(text: &str) -> Result<Prepared, Fault> {
-    let top: Top<'_> = serde_json::from_str(text).map_err(|e| Fault::parse(e.to_string()))?;
-    prepare_top(text, &top)
+    let top: Top<'_> = Top::read(text).map_err(|e| Fault::parse(e.to_string()))?;
+    prepare_top(text, top)
 }
 
-fn prepare_top(text: &str, top: &Top<'_>) -> Result<Prepared, Fault> {
-    let req = read(top)?;
+fn prepare_top(text: &str, top: Top<'_>) -> Result<Prepared, Fault> {
+    let req = read(&top)?;
     let charge_raw = required("charge", req.charge)?;
     // Every shape before any rule: both charges' and the template's.
-    let a = request::read_charge(text, req.currency, charge_raw);
+    let a = request::read_charge(text, req.currency, charge_raw, top.1);
     let b = req
         .break_even
         .as_ref()
-        .map(|be| request::read_charge(text, req.currency, be.charge));
+        .map(|be| request::read_charge(text, req.currency, be.charge, None));
     let template = request::read_template(text, req.usage);
     for r in [
         a.as_ref().err(),
@@ -461,7 +456,7 @@ fn prepare_top(text: &str, top: &Top<'_>) -> Result<Prepared, Fault> {
     })
 }
 
-fn answer(text: &str, top: &Top<'_>) -> Result<Answers, Fault> {
+fn answer(text: &str, top: Top<'_>) -> Result<Answers, Fault> {
     let p = prepare_top(text, top)?;
     let ea = p.a.explorer(&p.template)?;
     let eb = p.b.as_ref().map(|b| b.explorer(&p.template)).transpose()?;

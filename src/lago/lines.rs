@@ -10,6 +10,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::lexer::Strings;
 use super::{Outcome, response};
 
 /// The default longest request, in bytes (64 MiB): a line, or the one
@@ -95,6 +96,31 @@ pub enum ServeError {
     /// The output could not be written (exit status 3).
     #[error("cannot write the output: {0}")]
     Write(#[source] io::Error),
+}
+
+impl ServeError {
+    /// `"input_unreadable"` (exit status 2) or `"output_unwritable"` (exit
+    /// status 3): the CLI's exit statuses, which have no error record.
+    ///
+    /// ```
+    /// use meterprice::{ServeOptions, rate_json, serve};
+    /// struct Closed;
+    /// impl std::io::Write for Closed {
+    ///     fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+    ///         Err(std::io::ErrorKind::BrokenPipe.into())
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let input = r#"{"currency": "EUR", "charge": {"charge_model": "dynamic"}, "usage": {"units": "1"}}"#;
+    /// let e = serve(input.as_bytes(), Closed, &ServeOptions::new(), rate_json).unwrap_err();
+    /// assert_eq!(e.code(), "output_unwritable");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read(_) => "input_unreadable",
+            Self::Write(_) => "output_unwritable",
+        }
+    }
 }
 
 /// Answers every request of `input` on `out`, one result line per request,
@@ -404,34 +430,24 @@ fn limit(options: ServeOptions) -> String {
 #[derive(Debug, Default)]
 struct Depth {
     depth: i64,
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
 }
 
 impl Depth {
     fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            if self.in_string {
-                match (self.escaped, b) {
-                    (true, _) => self.escaped = false,
-                    (false, b'\\') => self.escaped = true,
-                    (false, b'"') => self.in_string = false,
+            if self.strings.outside(b) {
+                match b {
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => self.depth -= 1,
                     _ => {}
                 }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => self.depth -= 1,
-                _ => {}
             }
         }
     }
 
     fn end_line(&mut self) {
-        self.in_string = false;
-        self.escaped = false;
+        self.strings.reset();
     }
 
     fn feed_line(&mut self, bytes: &[u8]) {

@@ -2,20 +2,30 @@
 //! exist only here, at the edge; everything behind it is typed.
 
 mod aggregate;
+mod decimal;
 mod explore;
+mod fields;
+mod lexer;
 mod lines;
 #[cfg(feature = "plot")]
 mod plot;
+mod raw;
 mod request;
 mod response;
 mod scan;
+#[cfg(feature = "serde")]
+mod serde_impls;
+mod shapes;
 mod usage;
+mod validate;
+mod write;
 
 pub use lines::{DEFAULT_MAX_LINE_BYTES, ServeError, ServeOptions, Summary, serve};
 
 pub use aggregate::{EventReader, EventSyntaxError, ReadEvent, aggregate_json};
 
-use crate::error::RateError;
+use crate::error::{RateError, UsageError};
+use crate::rate::ChargeFees;
 pub use explore::explore_json;
 #[cfg(feature = "plot")]
 pub use plot::explore_svg;
@@ -78,32 +88,39 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         }
     };
     let id = envelope.id;
-    let fail = |out: &mut Vec<u8>,
-                code: &str,
-                message: &str,
-                details: Option<&[crate::error::Violation]>| {
-        response::write_error(out, id, code, message, details, pretty);
-        Outcome::Failed
-    };
     let req = match request::parse(text, &envelope) {
         Ok(req) => req,
         Err(e) => return write_request_error(out, id, &e, pretty),
     };
-    let priced = match (req.event, req.buckets.as_slice()) {
+    match price(&req) {
+        Ok(fees) => {
+            response::write_result(out, id, &fees, pretty);
+            Outcome::Priced
+        }
+        Err(e) => {
+            let message = e.to_string();
+            response::write_error(out, id, e.code(), &message, None, pretty);
+            Outcome::Failed
+        }
+    }
+}
+
+/// The fees of a request: its event's step, or its buckets in arrears.
+fn price(req: &request::Request) -> Result<ChargeFees, RateError> {
+    match (req.event, req.buckets.as_slice()) {
         (Some(event), [bucket]) => req.charge.rate_event(bucket, &event),
-        (Some(_), _) => Err(RateError::Usage(crate::error::UsageError::new(
+        (Some(_), _) => Err(RateError::Usage(UsageError::new(
             "usage must be exactly one bucket with an event",
         ))),
         (None, buckets) => req.charge.rate(buckets, &req.period),
-    };
-    match priced {
-        Ok(fees) => {
-            response::write_result(out, id, &req.charge, &fees, pretty);
-            Outcome::Priced
-        }
-        Err(RateError::Usage(u)) => fail(out, "invalid_usage", &u.message, None),
-        Err(RateError::Arithmetic(a)) => fail(out, "arithmetic_overflow", &a.to_string(), None),
     }
+}
+
+/// The fees `rate_json` writes for a request it prices.
+#[cfg(test)]
+pub(crate) fn fees_of(text: &str) -> Option<ChargeFees> {
+    let envelope = serde_json::from_str(text).ok()?;
+    price(&request::parse(text, &envelope).ok()?).ok()
 }
 
 /// Appends a fee's `amount_details` object to `out`, exactly as `rate`
@@ -123,35 +140,20 @@ pub fn rate_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_amount_details_json(details: &crate::AmountDetails, out: &mut Vec<u8>) {
-    response::write_amount_details(out, details);
+    let mut w = write::Json::new(out);
+    w.members(details);
 }
 
 /// Writes the error record of a request that could not be read, with its
 /// contract code.
 fn write_request_error(
     out: &mut Vec<u8>,
-    id: Option<crate::raw_json::RawJson<'_>>,
+    id: Option<crate::lago::raw::RawJson<'_>>,
     error: &RequestError,
     pretty: bool,
 ) -> Outcome {
-    let (code, message, details) = match error {
-        RequestError::Parse(m) => ("parse_error", m.clone(), None),
-        RequestError::Validation(v) => {
-            let message = v
-                .iter()
-                .map(|x| x.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            ("validation_error", message, Some(v.as_slice()))
-        }
-        RequestError::Unsupported(m) => ("unsupported", m.clone(), None),
-        RequestError::Overflow(m) => ("arithmetic_overflow", m.clone(), None),
-        RequestError::Usage(m) => ("invalid_usage", m.clone(), None),
-        RequestError::Definition(e) => {
-            let (code, message) = RequestError::definition_failure(e);
-            (code, message, None)
-        }
-    };
+    let message = error.message();
+    let (code, details) = (error.code(), error.details());
     response::write_error(out, id, code, &message, details, pretty);
     Outcome::Failed
 }

@@ -5,100 +5,114 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::sync::Arc;
 
 use crate::exact::Exact;
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 use serde::Deserialize;
 
-use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax};
-use crate::decimal_text::{DecimalTextError, parse_decimal};
-use crate::error::{DefinitionError, Violation};
+use crate::charge::{Charge, ChargeFilter, Labels, PricingUnit, Tax, flag_rules};
+use crate::currency::Currency;
+use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::fee::Echo;
+use crate::lago::decimal::{DecimalTextError, parse_decimal};
+use crate::lago::fields::RawProperties;
+pub(crate) use crate::lago::fields::{Envelope, Obj, RawBucket, RawCharge, UsageField};
+use crate::lago::raw::Raw;
+use crate::lago::validate::{self, Place, Report};
 use crate::models::ChargeModel;
-use crate::money::Currency;
+use crate::models::ModelKind;
 use crate::rate::{Bucket, Event, Period};
+use crate::rules;
 use crate::usage::Usage;
-use crate::validate::{self, ModelKind, Place, Raw, RawProperties, Report};
 
-/// Why a request could not be priced, as the contract's error codes.
+/// Why a request could not be priced, as the contract's error codes. A
+/// charge or plan definition's failure travels as it is, the library
+/// face's [`DefinitionError`]: wrapped here, never converted back and forth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RequestError {
     /// `parse_error`.
     Parse(String),
-    /// `validation_error`, with every violation.
-    Validation(Vec<Violation>),
     /// `unsupported`, with its message.
     Unsupported(String),
     /// `arithmetic_overflow` for a request value (usage, event).
     Overflow(String),
     /// `invalid_usage`.
     Usage(String),
-    /// A charge definition that is not invalid but cannot be priced:
-    /// `unsupported` (a model, a field) or `arithmetic_overflow` (a value
-    /// out of range), kept typed for [`Charge::from_lago_json`].
+    /// A definition that cannot be priced (its own code: validation,
+    /// unsupported, out of range, malformed).
     Definition(DefinitionError),
 }
 
 impl From<DefinitionError> for RequestError {
     fn from(e: DefinitionError) -> Self {
-        match e {
-            DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::Malformed(m) => Self::Parse(m),
-            other => Self::Definition(other),
-        }
+        Self::Definition(e)
     }
 }
 
 impl RequestError {
-    /// The contract's code and message for a definition that cannot be
-    /// priced.
-    pub(crate) fn definition_failure(e: &DefinitionError) -> (&'static str, String) {
-        match e {
-            DefinitionError::Unsupported(model) if model == "custom" => (
-                "unsupported",
-                format!("{e} (Lago's custom model runs user scripts)"),
-            ),
-            DefinitionError::Unsupported(_) | DefinitionError::UnsupportedField { .. } => {
-                ("unsupported", e.to_string())
+    /// The contract's code.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::Parse(_) => "parse_error",
+            Self::Unsupported(_) => "unsupported",
+            Self::Overflow(_) => "arithmetic_overflow",
+            Self::Usage(_) => "invalid_usage",
+            Self::Definition(d) => d.code(),
+        }
+    }
+
+    /// The contract's message (violations joined with `"; "`).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Parse(m) | Self::Unsupported(m) | Self::Overflow(m) | Self::Usage(m) => m.clone(),
+            Self::Definition(d) => d.to_string(),
+        }
+    }
+
+    /// The violations of a `validation_error`.
+    pub(crate) fn details(&self) -> Option<&[Violation]> {
+        match self {
+            Self::Definition(DefinitionError::Invalid(v)) => Some(&v.violations),
+            _ => None,
+        }
+    }
+
+    /// The same error with every message placed by `place` (a charge's
+    /// messages inside a plan), keeping the code.
+    pub(crate) fn placed(self, place: impl Fn(&str) -> String) -> Self {
+        let message = place(&self.message());
+        match self {
+            Self::Definition(DefinitionError::Invalid(v)) => {
+                let violations = v
+                    .violations
+                    .into_iter()
+                    .map(|x| Violation::new(x.field, x.code, place(&x.message)))
+                    .collect();
+                Self::Definition(DefinitionError::Invalid(ValidationError { violations }))
             }
-            DefinitionError::OutOfRange { .. } => ("arithmetic_overflow", e.to_string()),
-            DefinitionError::Invalid(_) => ("validation_error", e.to_string()),
-            DefinitionError::Malformed(_) => ("parse_error", e.to_string()),
+            Self::Parse(_) | Self::Definition(DefinitionError::Malformed(_)) => {
+                Self::Parse(message)
+            }
+            Self::Overflow(_) | Self::Definition(DefinitionError::OutOfRange { .. }) => {
+                Self::Overflow(message)
+            }
+            Self::Usage(_) => Self::Usage(message),
+            Self::Unsupported(_) | Self::Definition(_) => Self::Unsupported(message),
         }
     }
 
-    /// The error with a typed definition error turned into the message the
-    /// contract writes for it, for a caller that places messages inside a
-    /// larger request (a plan's charge).
-    pub(crate) fn flattened(self) -> Self {
-        let Self::Definition(e) = self else {
-            return self;
-        };
-        let (_, message) = Self::definition_failure(&e);
-        match e {
-            DefinitionError::Invalid(v) => Self::Validation(v.violations),
-            DefinitionError::Malformed(m) => Self::Parse(m),
-            DefinitionError::OutOfRange { .. } => Self::Overflow(message),
-            _ => Self::Unsupported(message),
+    /// The error as the library face reports a definition's failure
+    /// (`from_lago_json`): a definition error as it is, anything else a
+    /// malformed definition.
+    pub(crate) fn into_definition(self) -> DefinitionError {
+        match self {
+            Self::Definition(d) => d,
+            Self::Unsupported(m) | Self::Overflow(m) | Self::Parse(m) | Self::Usage(m) => {
+                DefinitionError::Malformed(m)
+            }
         }
     }
-}
-
-/// The top level of a request, read in one pass; leaves that may hold a
-/// wrong type stay raw. When this fails, [`LenientEnvelope`] finds out why.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct Envelope<'a> {
-    #[serde(borrow, default)]
-    pub(crate) id: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) currency: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) charge: Option<Obj<RawCharge<'a>>>,
-    #[serde(borrow, default)]
-    pub(crate) usage: Option<UsageField<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) event: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) period: Option<RawJson<'a>>,
 }
 
 /// The top level with every part raw: only for explaining a request whose
@@ -229,7 +243,10 @@ pub(crate) fn boolean(
 fn failure(report: Report) -> RequestError {
     match report.finish::<()>(None) {
         Err(e) => e.into(),
-        Ok(()) => RequestError::Validation(Vec::new()),
+        Ok(()) => DefinitionError::Invalid(ValidationError {
+            violations: Vec::new(),
+        })
+        .into(),
     }
 }
 
@@ -240,7 +257,7 @@ pub(crate) fn integer(
     raw: RawJson<'_>,
 ) -> Result<i128, RequestError> {
     let text = raw.get();
-    validate::json_integer(text).ok_or_else(|| {
+    crate::lago::raw::json_integer(text).ok_or_else(|| {
         let digits = text.strip_prefix('-').unwrap_or(text);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             // An integer, but beyond any count or cent figure (2^127).
@@ -392,39 +409,6 @@ pub(crate) fn filter_values(
         .collect()
 }
 
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct RawCharge<'a> {
-    #[serde(borrow, default)]
-    pub(crate) charge_model: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) properties: Option<Obj<RawProperties<'a>>>,
-    #[serde(borrow, default)]
-    pub(crate) filters: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) pay_in_advance: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) invoiceable: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) prorated: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) min_amount_cents: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) code: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) billable_metric_code: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) billable_metric_name: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) invoice_display_name: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) taxes: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) applied_pricing_unit: Option<RawJson<'a>>,
-    /// Lago's legacy per-group properties: read only to be refused.
-    #[serde(borrow, default)]
-    pub(crate) group_properties: Option<RawJson<'a>>,
-}
-
 #[derive(Deserialize)]
 struct RawFilter<'a> {
     #[serde(borrow, default)]
@@ -455,30 +439,6 @@ struct RawPricingUnit<'a> {
     conversion_rate: Option<RawJson<'a>>,
 }
 
-/// A struct that must be given as a JSON object: derived `Deserialize`
-/// would also take an array, field by field in order.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Obj<T>(pub T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
 /// The parts of a charge (or filter) that hold objects, read leniently.
 #[derive(Deserialize)]
 struct LenientCharge<'a> {
@@ -486,63 +446,6 @@ struct LenientCharge<'a> {
     properties: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     filters: Option<RawJson<'a>>,
-}
-
-/// `usage`: one bucket or a list of them.
-#[derive(Debug, PartialEq)]
-pub(crate) enum UsageField<'a> {
-    One(RawBucket<'a>),
-    Many(Vec<RawBucket<'a>>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for UsageField<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = UsageField<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a usage bucket or an array of them")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                RawBucket::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(UsageField::One)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
-                while let Some(Obj(b)) = seq.next_element()? {
-                    out.push(b);
-                }
-                Ok(UsageField::Many(out))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-#[derive(Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct RawBucket<'a> {
-    #[serde(borrow, default)]
-    pub(crate) units: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) events_count: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) event_values: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) prorated_event_values: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) full_units_number: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) precise_total_amount_cents: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) filter: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) grouped_by: Option<RawJson<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -626,14 +529,20 @@ pub(crate) fn currency(code: Option<&str>, report: &mut Report) -> Option<Curren
 
 /// Reads `currency` and one charge object of another contract (explore)
 /// exactly as a rating request's: the same shapes, rules and errors.
-pub(crate) fn read_charge(
+/// `scanned` is the charge already read by the scanner, if it was.
+pub(crate) fn read_charge<'a>(
     text: &str,
     currency_raw: Option<RawJson<'_>>,
-    charge: RawJson<'_>,
+    charge: RawJson<'a>,
+    scanned: Option<RawCharge<'a>>,
 ) -> Result<Charge, RequestError> {
     let line = Line { text };
     let code = borrowed_string(&line, "currency", currency_raw)?;
-    let rc: RawCharge<'_> = match object(&line, "charge", charge) {
+    // The one-pass scanner for the plain charge, serde for the rest.
+    let scanned = scanned
+        .or_else(|| super::scan::charge(charge.get()))
+        .ok_or(());
+    let rc: RawCharge<'_> = match scanned.or_else(|()| object(&line, "charge", charge)) {
         Ok(rc) => rc,
         // Say which object is malformed, as `explain` does for `rate`.
         Err(e) => {
@@ -656,7 +565,10 @@ pub(crate) fn read_template(text: &str, raw: Option<RawJson<'_>>) -> Result<Buck
     let Some(raw) = raw else {
         return Ok(Bucket::new(Usage::default()));
     };
-    let rb: RawBucket<'_> = object(&line, "usage", raw)?;
+    let rb: RawBucket<'_> = match super::scan::bucket(raw.get()) {
+        Some(rb) => rb,
+        None => object(&line, "usage", raw)?,
+    };
     bucket_of(&line, "usage", &rb, Exact::ZERO)
 }
 
@@ -667,32 +579,7 @@ pub(crate) fn parse_charge(
     mut report: Report,
 ) -> Result<Charge, RequestError> {
     let model_name = borrowed_string(line, "charge.charge_model", rc.charge_model)?;
-    let kind = match model_name.as_deref() {
-        None => {
-            report.violation(
-                "charge_model",
-                "value_is_mandatory",
-                "charge.charge_model is required".into(),
-            );
-            None
-        }
-        Some("custom") => {
-            return Err(RequestError::Definition(DefinitionError::Unsupported(
-                "custom".into(),
-            )));
-        }
-        Some(name) => {
-            let k = ModelKind::from_name(name);
-            if k.is_none() {
-                report.violation(
-                    "charge_model",
-                    "value_is_invalid",
-                    format!("charge.charge_model {name:?} is not a charge model"),
-                );
-            }
-            k
-        }
-    };
+    let kind = model_kind(model_name.as_deref(), &mut report)?;
     if !Raw::of(rc.group_properties).is_blank() {
         return Err(RequestError::Definition(
             DefinitionError::UnsupportedField {
@@ -701,14 +588,7 @@ pub(crate) fn parse_charge(
             },
         ));
     }
-    let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
-    let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
-    let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
-    let min_amount_cents = match rc.min_amount_cents {
-        None => 0,
-        Some(r) if r.get() == "null" => 0,
-        Some(r) => integer(line, "charge.min_amount_cents", r)?,
-    };
+    let flags = read_flags(line, rc)?;
     let labels = Labels {
         code: string(line, "charge.code", rc.code)?,
         billable_metric_code: string(line, "charge.billable_metric_code", rc.billable_metric_code)?,
@@ -717,86 +597,13 @@ pub(crate) fn parse_charge(
     };
     let no_properties = RawProperties::default();
     let raw_props = rc.properties.as_ref().map_or(&no_properties, |p| &p.0);
-    let raw_filters = match rc.filters {
-        None => Vec::new(),
-        Some(f) => serde_json::from_str::<Vec<RawJson<'_>>>(f.get()).map_err(|_| {
-            line.parse_error(
-                "charge.filters",
-                f,
-                &format!("expected an array, got {}", f.get()),
-            )
-        })?,
-    };
-    let mut filters_raw = Vec::with_capacity(raw_filters.len());
-    for (i, f) in raw_filters.iter().enumerate() {
-        let path = format!("charge.filters[{i}]");
-        let rf: RawFilter<'_> = object(line, &path, *f)?;
-        let values = match rf.values {
-            Some(v) => filter_values(line, Sub(&path, "values"), v)?,
-            None => Vec::new(),
-        };
-        let props = rf.properties.map(|p| p.0).unwrap_or_default();
-        let name = string(
-            line,
-            Sub(&path, "invoice_display_name"),
-            rf.invoice_display_name,
-        )?;
-        filters_raw.push((values, props, name));
-    }
+    let filters_raw = read_filters(line, rc.filters)?;
     let taxes = parse_taxes(line, "charge.taxes", rc.taxes, &mut report)?;
     let pricing_unit = parse_pricing_unit(line, rc.applied_pricing_unit, &mut report)?;
-
-    // Charge-level rules (semantics.md §8.4).
-    if min_amount_cents < 0 {
-        report.violation(
-            "min_amount_cents",
-            "value_is_out_of_range",
-            format!("charge.min_amount_cents must be >= 0, got {min_amount_cents}"),
-        );
-    }
-    if !invoiceable && !pay_in_advance {
-        report.violation(
-            "invoiceable",
-            "must_be_true_unless_pay_in_advance",
-            "charge.invoiceable may be false only for a pay_in_advance charge".into(),
-        );
-    }
-    if pay_in_advance && min_amount_cents > 0 {
-        report.violation("min_amount_cents", "not_compatible_with_pay_in_advance", format!("charge.min_amount_cents {min_amount_cents} is not allowed on a pay_in_advance charge"));
-    }
-    if let Some(k) = kind {
-        if pay_in_advance && k == ModelKind::Volume {
-            report.violation(
-                "pay_in_advance",
-                "invalid_aggregation_type_or_charge_model",
-                "a volume charge cannot be pay_in_advance".into(),
-            );
-        }
-        let prorated_ok = if pay_in_advance {
-            k == ModelKind::Standard
-        } else {
-            matches!(
-                k,
-                ModelKind::Standard | ModelKind::Volume | ModelKind::Graduated
-            )
-        };
-        if prorated && !prorated_ok {
-            report.violation(
-                "prorated",
-                "invalid_billable_metric_or_charge_model",
-                format!(
-                    "charge.prorated is not allowed for {} charges{}",
-                    model_name.as_deref().unwrap_or(""),
-                    if pay_in_advance {
-                        " paid in advance"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-    }
-
+    // Charge-level rules (semantics.md §8.4), the builder's own.
+    let (pay_in_advance, invoiceable, prorated, min) = flags;
+    let flags = (pay_in_advance, invoiceable, prorated);
+    flag_rules(kind, flags, min, &mut report.violations);
     let props = kind.and_then(|k| validate::properties(&mut report, k, raw_props, ""));
     let mut filters = Vec::with_capacity(filters_raw.len());
     for (i, (values, p, name)) in filters_raw.into_iter().enumerate() {
@@ -813,21 +620,105 @@ pub(crate) fn parse_charge(
     let (Some(currency), Some(props)) = (currency, props) else {
         return Err(failure(report));
     };
-    let model: ChargeModel = props.model;
+    let echo = Echo::new(&props.model, currency, invoiceable, labels, &filters);
     let charge = Charge {
         currency,
-        model,
+        model: props.model,
         group_keys: props.group_keys,
         filters,
         pay_in_advance,
         invoiceable,
         prorated,
-        min_amount_cents,
+        min_amount_cents: min,
         taxes,
         pricing_unit,
-        labels,
+        echo: Arc::new(echo),
     };
     report.finish(Some(charge)).map_err(RequestError::from)
+}
+
+/// `charge_model`: required, a model meterprice prices (`custom` is
+/// refused as unsupported).
+fn model_kind(name: Option<&str>, report: &mut Report) -> Result<Option<ModelKind>, RequestError> {
+    let Some(name) = name else {
+        report.violation(
+            "charge_model",
+            "value_is_mandatory",
+            "charge.charge_model is required".into(),
+        );
+        return Ok(None);
+    };
+    if name == "custom" {
+        return Err(RequestError::Definition(DefinitionError::Unsupported(
+            "custom".into(),
+        )));
+    }
+    let k = ModelKind::from_name(name);
+    if k.is_none() {
+        report.violation(
+            "charge_model",
+            "value_is_invalid",
+            format!("charge.charge_model {name:?} is not a charge model"),
+        );
+    }
+    Ok(k)
+}
+
+/// `pay_in_advance`, `invoiceable`, `prorated` and `min_amount_cents`.
+fn read_flags(
+    line: &Line<'_>,
+    rc: &RawCharge<'_>,
+) -> Result<(bool, bool, bool, i128), RequestError> {
+    let pay_in_advance = boolean(line, "charge.pay_in_advance", rc.pay_in_advance, false)?;
+    let invoiceable = boolean(line, "charge.invoiceable", rc.invoiceable, true)?;
+    let prorated = boolean(line, "charge.prorated", rc.prorated, false)?;
+    let min_amount_cents = match rc.min_amount_cents {
+        None => 0,
+        Some(r) if r.get() == "null" => 0,
+        Some(r) => integer(line, "charge.min_amount_cents", r)?,
+    };
+    Ok((pay_in_advance, invoiceable, prorated, min_amount_cents))
+}
+
+/// A filter as read: its values, raw properties and display name.
+type RawFilterParts<'a> = (
+    Vec<(String, Vec<String>)>,
+    RawProperties<'a>,
+    Option<String>,
+);
+
+/// `charge.filters`, each read as far as its shape.
+fn read_filters<'a>(
+    line: &Line<'_>,
+    raw: Option<RawJson<'a>>,
+) -> Result<Vec<RawFilterParts<'a>>, RequestError> {
+    let raw_filters = match raw {
+        None => Vec::new(),
+        Some(f) => serde_json::from_str::<Vec<RawJson<'_>>>(f.get()).map_err(|_| {
+            line.parse_error(
+                "charge.filters",
+                f,
+                &format!("expected an array, got {}", f.get()),
+            )
+        })?,
+    };
+    let mut out = Vec::with_capacity(raw_filters.len());
+    for (i, f) in raw_filters.iter().enumerate() {
+        let path = format!("charge.filters[{i}]");
+        let rf: RawFilter<'_> = object(line, &path, *f)?;
+        let values = match rf.values {
+            Some(v) => filter_values(line, Sub(&path, "values"), v)?,
+            None => Vec::new(),
+        };
+        let props = rf.properties.map(|p| p.0).unwrap_or_default();
+        let name = string(
+            line,
+            Sub(&path, "invoice_display_name"),
+            rf.invoice_display_name,
+        )?;
+        out.push((values, props, name));
+    }
+    Ok(out)
 }
 
 /// A list of taxes at `path` (`charge.taxes`, `taxes`, `plan.taxes`).
@@ -888,21 +779,11 @@ fn parse_pricing_unit(
         Place::key("charge.applied_pricing_unit.", "conversion_rate"),
         "value_is_out_of_range",
     );
-    match rate {
-        Some(r) if r > Exact::ZERO => Ok(Some(PricingUnit {
-            code,
-            conversion_rate: r,
-        })),
-        Some(r) => {
-            report.violation(
-                FIELD,
-                "value_is_out_of_range",
-                format!("{path}.conversion_rate must be > 0, got {r}"),
-            );
-            Ok(None)
-        }
-        None => Ok(None),
-    }
+    let rate = rate.and_then(|r| report.check(rules::conversion_rate(r, path)));
+    Ok(rate.map(|conversion_rate| PricingUnit {
+        code,
+        conversion_rate,
+    }))
 }
 
 /// Why a request that failed the one-pass read is malformed: each part is
@@ -1122,16 +1003,7 @@ fn parse_period(line: &Line<'_>, raw: Option<RawJson<'_>>) -> Result<Period, Req
 /// [`Charge::from_lago_json`].
 pub(crate) fn charge_from_json(currency: &str, text: &str) -> Result<Charge, DefinitionError> {
     let line = Line { text };
-    let to_definition = |e: RequestError| match e {
-        RequestError::Validation(v) => {
-            DefinitionError::Invalid(crate::error::ValidationError { violations: v })
-        }
-        RequestError::Definition(d) => d,
-        RequestError::Unsupported(m)
-        | RequestError::Overflow(m)
-        | RequestError::Parse(m)
-        | RequestError::Usage(m) => DefinitionError::Malformed(m),
-    };
+    let to_definition = RequestError::into_definition;
     let raw: RawJson<'_> =
         serde_json::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
     let rc: RawCharge<'_> = object(&line, "charge", raw).map_err(to_definition)?;

@@ -14,8 +14,8 @@
 //! and each leaf is the value's text without surrounding whitespace. A test
 //! compares both readers on every conformance request.
 
-use crate::raw_json::{RawJson, special_byte};
-use crate::validate::{RangeItem, RangeList, RawProperties, RawRange};
+use crate::lago::fields::{RangeItem, RangeList, RawProperties, RawRange};
+use crate::lago::raw::{RawJson, special_byte};
 
 use super::request::{Envelope, Obj, RawBucket, RawCharge, UsageField};
 
@@ -25,6 +25,59 @@ const MAX_DEPTH: u32 = 100;
 
 /// Reads a request's envelope, or `None` when serde must read it.
 pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
+    whole(text, |s| {
+        let mut e = Envelope::default();
+        let mut seen = Seen::default();
+        s.object(|s, key| e.scan_member(s, &mut seen, key))?;
+        Some(e)
+    })
+}
+
+/// A charge object alone (explore's charges), read as [`envelope`] reads
+/// a request's `charge`; `None` when serde must read it.
+pub(crate) fn charge(text: &str) -> Option<RawCharge<'_>> {
+    whole(text, |s| {
+        let mut c = RawCharge::default();
+        s.charge(&mut c)?;
+        Some(c)
+    })
+}
+
+/// A bucket object alone (explore's template), read as [`envelope`]
+/// reads one of `usage`; `None` when serde must read it.
+pub(crate) fn bucket(text: &str) -> Option<RawBucket<'_>> {
+    whole(text, Scanner::bucket)
+}
+
+/// An object's members in order, each key with its value's text (explore's
+/// request and its operations), and the first `charge` member read in the
+/// same pass when it is an object; `None` when serde must read it.
+pub(crate) fn members(text: &str) -> Option<Members<'_>> {
+    whole(text, |s| {
+        let mut out = Vec::with_capacity(8);
+        let (mut charge, mut first) = (None, true);
+        s.object(|s, key| {
+            let start = s.at;
+            if key == "charge" && std::mem::take(&mut first) && s.peek() == Some(b'{') {
+                let mut c = RawCharge::default();
+                s.charge(&mut c)?;
+                charge = Some(c);
+            } else {
+                s.skip()?;
+            }
+            let raw = s.text.get(start..s.at).map(RawJson::new_unchecked)?;
+            out.push((key, raw));
+            Some(())
+        })?;
+        Some((out, charge))
+    })
+}
+
+/// An object's members, and its `charge` when read (see [`members`]).
+pub(crate) type Members<'a> = (Vec<(&'a str, RawJson<'a>)>, Option<RawCharge<'a>>);
+
+/// One value that is the whole text: only whitespace may surround it.
+fn whole<'a, T>(text: &'a str, read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
     let mut s = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -32,33 +85,64 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
         depth: 0,
     };
     s.ws();
-    let mut e = Envelope::default();
-    let mut seen = Seen::default();
-    s.object(|s, key| match key {
-        "id" => s.leaf(seen.first(0)?, &mut e.id),
-        "currency" => s.leaf(seen.first(1)?, &mut e.currency),
-        "charge" => s.fill(seen.first(2)?, &mut e.charge, Scanner::charge),
-        "usage" => {
-            seen.first(3)?;
-            e.usage = s.nullable(Scanner::usage)?;
-            Some(())
-        }
-        "event" => s.leaf(seen.first(4)?, &mut e.event),
-        "period" => s.leaf(seen.first(5)?, &mut e.period),
-        _ => s.skip(),
-    })?;
+    let value = read(&mut s)?;
     s.ws();
-    // Only whitespace may follow the object.
-    (s.at == s.bytes.len()).then_some(e)
+    (s.at == s.bytes.len()).then_some(value)
+}
+
+/// A field the scanner reads: a raw leaf, a nested raw shape, a tier list
+/// or the usage (serde's `Option`: `null` is `None`).
+pub(crate) trait ScanField<'a> {
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()>;
+}
+
+impl<'a> ScanField<'a> for Option<RawJson<'a>> {
+    #[inline]
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()> {
+        *self = s.nullable(Scanner::raw)?;
+        Some(())
+    }
+}
+
+impl<'a> ScanField<'a> for Option<RangeList<'a>> {
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()> {
+        *self = s.nullable(Scanner::ranges)?;
+        Some(())
+    }
+}
+
+impl<'a> ScanField<'a> for Option<UsageField<'a>> {
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()> {
+        *self = s.nullable(Scanner::usage)?;
+        Some(())
+    }
+}
+
+impl<'a> ScanField<'a> for Option<Obj<RawCharge<'a>>> {
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()> {
+        s.fill(self, |s, c: &mut RawCharge<'a>| {
+            let mut seen = Seen::default();
+            s.object(|s, key| c.scan_member(s, &mut seen, key))
+        })
+    }
+}
+
+impl<'a> ScanField<'a> for Option<Obj<RawProperties<'a>>> {
+    fn scan(&mut self, s: &mut Scanner<'a>) -> Option<()> {
+        s.fill(self, |s, p: &mut RawProperties<'a>| {
+            let mut seen = Seen::default();
+            s.object(|s, key| p.scan_member(s, &mut seen, key))
+        })
+    }
 }
 
 /// Which fields of a struct were given: a second one is serde's "duplicate
 /// field" error, so the scanner leaves such a request to serde.
 #[derive(Default)]
-struct Seen(u32);
+pub(crate) struct Seen(u32);
 
 impl Seen {
-    fn first(&mut self, field: u32) -> Option<()> {
+    pub(crate) fn first(&mut self, field: u32) -> Option<()> {
         let bit = 1 << field;
         if self.0 & bit != 0 {
             return None;
@@ -68,7 +152,7 @@ impl Seen {
     }
 }
 
-struct Scanner<'a> {
+pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
@@ -148,7 +232,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Checks one value of any kind and moves past it.
-    fn skip(&mut self) -> Option<()> {
+    pub(crate) fn skip(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
             b'{' => self.object(|s, _| s.skip()),
@@ -187,19 +271,11 @@ impl<'a> Scanner<'a> {
         read(self).map(Some)
     }
 
-    /// A raw leaf field, after its duplicate check.
-    #[inline]
-    fn leaf(&mut self, (): (), slot: &mut Option<RawJson<'a>>) -> Option<()> {
-        *slot = self.nullable(Scanner::raw)?;
-        Some(())
-    }
-
     /// An object field, after its duplicate check: `null` is `None`, an
     /// object is read by `read` in place (the envelope's parts are large to
     /// move).
     fn fill<T: Default>(
         &mut self,
-        (): (),
         slot: &mut Option<Obj<T>>,
         read: impl FnOnce(&mut Self, &mut T) -> Option<()>,
     ) -> Option<()> {
@@ -257,67 +333,6 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    fn charge(&mut self, c: &mut RawCharge<'a>) -> Option<()> {
-        let mut seen = Seen::default();
-        self.object(|s, key| match key {
-            "charge_model" => s.leaf(seen.first(0)?, &mut c.charge_model),
-            "properties" => s.fill(seen.first(1)?, &mut c.properties, Scanner::properties),
-            "filters" => s.leaf(seen.first(2)?, &mut c.filters),
-            "pay_in_advance" => s.leaf(seen.first(3)?, &mut c.pay_in_advance),
-            "invoiceable" => s.leaf(seen.first(4)?, &mut c.invoiceable),
-            "prorated" => s.leaf(seen.first(5)?, &mut c.prorated),
-            "min_amount_cents" => s.leaf(seen.first(6)?, &mut c.min_amount_cents),
-            "code" => s.leaf(seen.first(7)?, &mut c.code),
-            "billable_metric_code" => s.leaf(seen.first(8)?, &mut c.billable_metric_code),
-            "billable_metric_name" => s.leaf(seen.first(9)?, &mut c.billable_metric_name),
-            "invoice_display_name" => s.leaf(seen.first(10)?, &mut c.invoice_display_name),
-            "taxes" => s.leaf(seen.first(11)?, &mut c.taxes),
-            "applied_pricing_unit" => s.leaf(seen.first(12)?, &mut c.applied_pricing_unit),
-            "group_properties" => s.leaf(seen.first(13)?, &mut c.group_properties),
-            _ => s.skip(),
-        })
-    }
-
-    fn properties(&mut self, p: &mut RawProperties<'a>) -> Option<()> {
-        let mut seen = Seen::default();
-        self.object(|s, key| match key {
-            "amount" => s.leaf(seen.first(0)?, &mut p.amount),
-            "graduated_ranges" => {
-                seen.first(1)?;
-                p.graduated_ranges = s.nullable(Scanner::ranges)?;
-                Some(())
-            }
-            "graduated_percentage_ranges" => {
-                seen.first(2)?;
-                p.graduated_percentage_ranges = s.nullable(Scanner::ranges)?;
-                Some(())
-            }
-            "volume_ranges" => {
-                seen.first(3)?;
-                p.volume_ranges = s.nullable(Scanner::ranges)?;
-                Some(())
-            }
-            "package_size" => s.leaf(seen.first(4)?, &mut p.package_size),
-            "free_units" => s.leaf(seen.first(5)?, &mut p.free_units),
-            "rate" => s.leaf(seen.first(6)?, &mut p.rate),
-            "fixed_amount" => s.leaf(seen.first(7)?, &mut p.fixed_amount),
-            "free_units_per_events" => s.leaf(seen.first(8)?, &mut p.free_units_per_events),
-            "free_units_per_total_aggregation" => {
-                s.leaf(seen.first(9)?, &mut p.free_units_per_total_aggregation)
-            }
-            "per_transaction_min_amount" => {
-                s.leaf(seen.first(10)?, &mut p.per_transaction_min_amount)
-            }
-            "per_transaction_max_amount" => {
-                s.leaf(seen.first(11)?, &mut p.per_transaction_max_amount)
-            }
-            "pricing_group_keys" => s.leaf(seen.first(12)?, &mut p.pricing_group_keys),
-            "grouped_by" => s.leaf(seen.first(13)?, &mut p.grouped_by),
-            "presentation_group_keys" => s.leaf(seen.first(14)?, &mut p.presentation_group_keys),
-            _ => s.skip(),
-        })
-    }
-
     /// A tier list given as an array of range objects (any other shape is
     /// left to serde, which records what it was).
     fn ranges(&mut self) -> Option<RangeList<'a>> {
@@ -325,14 +340,7 @@ impl<'a> Scanner<'a> {
         self.array(|s| {
             let mut r = RawRange::default();
             let mut seen = Seen::default();
-            s.object(|s, key| match key {
-                "from_value" => s.leaf(seen.first(0)?, &mut r.from_value),
-                "to_value" => s.leaf(seen.first(1)?, &mut r.to_value),
-                "per_unit_amount" => s.leaf(seen.first(2)?, &mut r.per_unit_amount),
-                "flat_amount" => s.leaf(seen.first(3)?, &mut r.flat_amount),
-                "rate" => s.leaf(seen.first(4)?, &mut r.rate),
-                _ => s.skip(),
-            })?;
+            s.object(|s, key| r.scan_member(s, &mut seen, key))?;
             items.push(RangeItem::Range(r));
             Some(())
         })?;
@@ -352,22 +360,16 @@ impl<'a> Scanner<'a> {
         Some(UsageField::Many(list))
     }
 
+    /// A charge object, its fields as the field list declares them.
+    fn charge(&mut self, c: &mut RawCharge<'a>) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(|s, key| c.scan_member(s, &mut seen, key))
+    }
+
     fn bucket(&mut self) -> Option<RawBucket<'a>> {
         let mut b = RawBucket::default();
         let mut seen = Seen::default();
-        self.object(|s, key| match key {
-            "units" => s.leaf(seen.first(0)?, &mut b.units),
-            "events_count" => s.leaf(seen.first(1)?, &mut b.events_count),
-            "event_values" => s.leaf(seen.first(2)?, &mut b.event_values),
-            "prorated_event_values" => s.leaf(seen.first(3)?, &mut b.prorated_event_values),
-            "full_units_number" => s.leaf(seen.first(4)?, &mut b.full_units_number),
-            "precise_total_amount_cents" => {
-                s.leaf(seen.first(5)?, &mut b.precise_total_amount_cents)
-            }
-            "filter" => s.leaf(seen.first(6)?, &mut b.filter),
-            "grouped_by" => s.leaf(seen.first(7)?, &mut b.grouped_by),
-            _ => s.skip(),
-        })?;
+        self.object(|s, key| b.scan_member(s, &mut seen, key))?;
         Some(b)
     }
 }
@@ -436,6 +438,42 @@ mod tests {
             "scanned {scanned} of {}",
             all.len()
         );
+    }
+
+    /// Explore's pieces (its request's members with the charge read in the
+    /// same pass, a lone charge, a template) read as serde reads them.
+    #[test]
+    fn explore_pieces_read_as_serde_reads_them() {
+        use std::collections::HashMap;
+        let examples = format!("{}/examples/explore.jsonl", env!("CARGO_MANIFEST_DIR"));
+        let examples = std::fs::read_to_string(examples).unwrap();
+        let cases = data("explore-cases.jsonl");
+        let mut read = 0;
+        for line in examples.lines().chain(cases.lines()) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            for text in [v.to_string(), serde_json::to_string_pretty(&v).unwrap()] {
+                let Some((members, charge)) = members(&text) else {
+                    continue;
+                };
+                read += 1;
+                let serde: HashMap<&str, &serde_json::value::RawValue> =
+                    serde_json::from_str(&text).unwrap();
+                assert_eq!(members.len(), serde.len(), "{text}");
+                for (key, raw) in &members {
+                    assert_eq!(Some(raw.get()), serde.get(key).map(|r| r.get()), "{key}");
+                }
+                let raw = |key: &str| serde.get(key).map(|r| r.get());
+                let charge_text = raw("charge").unwrap();
+                let by_serde: RawCharge<'_> = serde_json::from_str(charge_text).unwrap();
+                assert_eq!(charge.as_ref(), Some(&by_serde), "{text}");
+                assert_eq!(self::charge(charge_text).as_ref(), Some(&by_serde));
+                if let Some(usage) = raw("usage") {
+                    let by_serde: RawBucket<'_> = serde_json::from_str(usage).unwrap();
+                    assert_eq!(bucket(usage), Some(by_serde), "{text}");
+                }
+            }
+        }
+        assert!(read >= 150, "scanned {read}");
     }
 
     #[test]

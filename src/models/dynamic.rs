@@ -1,12 +1,10 @@
 //! `dynamic`: the events carry their own price.
 
-use crate::exact::Exact;
-
 use super::ModelOutcome;
+use crate::currency::Currency;
 use crate::details::AmountDetails;
 use crate::error::ArithmeticError;
-use crate::exact;
-use crate::money::Currency;
+use crate::exact::{Exact, Figure};
 use crate::usage::Usage;
 
 /// The amount is the events' `precise_total_amount_cents` in main units;
@@ -22,7 +20,7 @@ pub(crate) fn apply(usage: &Usage, currency: Currency) -> Result<ModelOutcome, A
     }
     let cents = usage.precise_total_amount_cents.unwrap_or(Exact::ZERO);
     let amount = currency.cents_to_units(cents)?;
-    let unit_amount = exact::quotient(amount, full, "dynamic unit_amount")?;
+    let unit_amount = amount.over(full).figure("dynamic unit_amount")?;
     Ok(ModelOutcome {
         amount,
         unit_amount,

@@ -5,21 +5,23 @@ mod graduated;
 mod graduated_percentage;
 mod package;
 mod percentage;
+mod prorated_graduated;
 mod standard;
 mod volume;
 
 pub use graduated::Graduated;
 pub use graduated_percentage::GraduatedPercentage;
 pub use package::Package;
-pub use percentage::Percentage;
+pub use percentage::{Percentage, PercentageBuilder};
 pub use standard::Standard;
 pub use volume::Volume;
 
 use crate::exact::Exact;
 
+use crate::currency::Currency;
 use crate::details::AmountDetails;
-use crate::error::ArithmeticError;
-use crate::money::Currency;
+use crate::error::{ArithmeticError, Violation};
+use crate::rules;
 use crate::usage::Usage;
 
 /// Prices of a graduated or volume tier.
@@ -40,10 +42,58 @@ pub struct RateTierPrice {
     pub flat_amount: Exact,
 }
 
+impl TierPrice {
+    /// A tier's price per unit and flat amount.
+    pub fn new(per_unit_amount: Exact, flat_amount: Exact) -> Self {
+        Self {
+            per_unit_amount,
+            flat_amount,
+        }
+    }
+
+    /// The rules of a range's prices (§8.2): both at least 0.
+    pub(crate) fn violations(&self, at: &str) -> Vec<Violation> {
+        let per_unit = format!("{at}.per_unit_amount");
+        let flat = format!("{at}.flat_amount");
+        let (p, f) = (self.per_unit_amount, self.flat_amount);
+        [
+            rules::amount(p, "per_unit_amount", "invalid_amount", &per_unit, &p),
+            rules::amount(f, "flat_amount", "invalid_amount", &flat, &f),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect()
+    }
+}
+
+impl RateTierPrice {
+    /// A tier's rate (in percent) and flat amount.
+    pub fn new(rate: Exact, flat_amount: Exact) -> Self {
+        Self { rate, flat_amount }
+    }
+
+    /// The rules of a range's prices (§8.2): both at least 0, the flat
+    /// amount checked first, as Lago lists them.
+    pub(crate) fn violations(&self, at: &str) -> Vec<Violation> {
+        let flat = format!("{at}.flat_amount");
+        let rate = format!("{at}.rate");
+        let (f, r) = (self.flat_amount, self.rate);
+        [
+            rules::amount(f, "flat_amount", "invalid_amount", &flat, &f),
+            rules::amount(r, "rate", "invalid_rate", &rate, &r),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect()
+    }
+}
+
 /// A validated charge model with its properties.
 ///
-/// Values are built by validation ([`crate::Charge::from_lago_json`] or the
-/// serde edge), so a `ChargeModel` is always valid and pricing never checks
+/// Every variant is built by a validating constructor
+/// ([`Standard::try_new`], [`Graduated::try_new`], [`Package::try_new`],
+/// [`Percentage::builder`], …) or read from Lago's JSON (with the `lago`
+/// feature), so a `ChargeModel` is always valid and pricing never checks
 /// again.
 // A charge is parsed once and priced many times; its variants stay inline.
 #[allow(clippy::large_enum_variant)]
@@ -73,7 +123,8 @@ pub enum ChargeModel {
 pub struct ModelOutcome {
     /// The exact, unrounded amount.
     pub amount: Exact,
-    /// `amount` per unit (a quotient, 28 significant digits at most).
+    /// `amount` per unit: a quotient, exact when it terminates, else
+    /// rounded to 28 significant digits (M3).
     pub unit_amount: Exact,
     /// The per-model breakdown.
     pub details: AmountDetails,
@@ -91,17 +142,64 @@ pub(crate) struct Context<'a> {
     pub running_total: Option<&'a [Exact]>,
 }
 
+/// The models meterprice prices, without their properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelKind {
+    Standard,
+    Graduated,
+    GraduatedPercentage,
+    Package,
+    Percentage,
+    Volume,
+    Dynamic,
+}
+
+impl ModelKind {
+    /// The kind Lago names `name`.
+    #[cfg(feature = "lago")]
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "standard" => Self::Standard,
+            "graduated" => Self::Graduated,
+            "graduated_percentage" => Self::GraduatedPercentage,
+            "package" => Self::Package,
+            "percentage" => Self::Percentage,
+            "volume" => Self::Volume,
+            "dynamic" => Self::Dynamic,
+            _ => return None,
+        })
+    }
+
+    /// The model's name as Lago spells it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Graduated => "graduated",
+            Self::GraduatedPercentage => "graduated_percentage",
+            Self::Package => "package",
+            Self::Percentage => "percentage",
+            Self::Volume => "volume",
+            Self::Dynamic => "dynamic",
+        }
+    }
+}
+
 impl ChargeModel {
     /// The model's name as Lago spells it.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The model's kind.
+    pub(crate) fn kind(&self) -> ModelKind {
         match self {
-            Self::Standard(_) => "standard",
-            Self::Graduated(_) => "graduated",
-            Self::GraduatedPercentage(_) => "graduated_percentage",
-            Self::Package(_) => "package",
-            Self::Percentage(_) => "percentage",
-            Self::Volume(_) => "volume",
-            Self::Dynamic => "dynamic",
+            Self::Standard(_) => ModelKind::Standard,
+            Self::Graduated(_) => ModelKind::Graduated,
+            Self::GraduatedPercentage(_) => ModelKind::GraduatedPercentage,
+            Self::Package(_) => ModelKind::Package,
+            Self::Percentage(_) => ModelKind::Percentage,
+            Self::Volume(_) => ModelKind::Volume,
+            Self::Dynamic => ModelKind::Dynamic,
         }
     }
 

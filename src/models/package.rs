@@ -1,11 +1,10 @@
 //! `package`: a price per started package of units.
 
-use crate::exact::Exact;
-
 use super::ModelOutcome;
 use crate::details::{AmountDetails, PackageDetails};
-use crate::error::ArithmeticError;
-use crate::exact;
+use crate::error::{ArithmeticError, ValidationError};
+use crate::exact::{Exact, Figure, Overflow};
+use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
 /// A price per package of `package_size` units after `free_units` free ones
@@ -18,6 +17,46 @@ pub struct Package {
 }
 
 impl Package {
+    /// A price per started package of `package_size` units, after
+    /// `free_units` free ones, checked as Lago checks them (§8.3: the
+    /// amount at least 0, the size above 0).
+    ///
+    /// ```
+    /// use meterprice::{ChargeModel, Currency, Package, Usage};
+    /// let package = Package::try_new("100".parse()?, 10, 10)?;
+    /// let eur = Currency::from_code("EUR").unwrap();
+    /// let out = ChargeModel::Package(package).apply(&Usage::new("121".parse()?), eur)?;
+    /// // 121 − 10 free = 111 paid units → 12 started packages × 100
+    /// assert_eq!(out.amount, "1200".parse()?);
+    /// let e = Package::try_new("1".parse()?, 0, 0).unwrap_err();
+    /// assert_eq!(e.violations[0].code, "invalid_package_size");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ValidationError`] with every violation.
+    pub fn try_new(
+        amount: Exact,
+        package_size: u64,
+        free_units: u64,
+    ) -> Result<Self, ValidationError> {
+        let mut found = Violations::default();
+        let amount = found.check(rules::typed_amount(amount, "amount", "invalid_amount"));
+        let size = found.check(rules::positive_count(
+            Some(i128::from(package_size)),
+            "package_size",
+            "invalid_package_size",
+            &"package_size",
+            &package_size,
+        ));
+        let package = amount.zip(size).map(|(amount, package_size)| Self {
+            amount,
+            package_size,
+            free_units,
+        });
+        found.finish(package)
+    }
+
     /// Price per package.
     pub fn amount(&self) -> Exact {
         self.amount
@@ -34,17 +73,16 @@ impl Package {
     }
 
     /// `ceil(paid / package_size)` packages for `paid > 0`, exactly.
-    fn packages(&self, paid: Exact) -> Result<Exact, ArithmeticError> {
-        const WHAT: &str = "package count";
+    fn packages(&self, paid: Exact) -> Result<Exact, Overflow> {
         let size = Exact::from(self.package_size);
         // The quotient may be rounded in its last digit; correct the estimate
         // with exact products so the ceiling is never off by one (M2).
-        let mut q = exact::quotient(paid, size, WHAT)?.floor();
-        while exact::mul(q, size, WHAT)? > paid {
-            q = exact::sub(q, Exact::ONE, WHAT)?;
+        let mut q = paid.over(size)?.floor();
+        while q.times(size)? > paid {
+            q = q.minus(Exact::ONE)?;
         }
-        while exact::mul(q, size, WHAT)? < paid {
-            q = exact::add(q, Exact::ONE, WHAT)?;
+        while q.times(size)? < paid {
+            q = q.plus(Exact::ONE)?;
         }
         Ok(q)
     }
@@ -66,17 +104,15 @@ impl Package {
                 details: AmountDetails::Package(details),
             });
         }
-        let paid = exact::sub(units, free, "package paid_units")?;
+        let paid = units.minus(free).figure("package paid_units")?;
         let (amount, paid_units) = if paid.is_negative() && !paid.is_zero() {
             (Exact::ZERO, Exact::ZERO)
         } else {
-            (
-                exact::mul(self.packages(paid)?, self.amount, "package amount")?,
-                paid,
-            )
+            let packages = self.packages(paid).figure("package count")?;
+            (packages.times(self.amount).figure("package amount")?, paid)
         };
         // Lago divides by the paid units, not all units (Q7, kept).
-        let unit_amount = exact::quotient(amount, paid_units, "package unit_amount")?;
+        let unit_amount = amount.over(paid_units).figure("package unit_amount")?;
         let details = PackageDetails {
             free_units: free,
             paid_units,
@@ -94,18 +130,13 @@ impl Package {
         if projected_units.is_zero() {
             return Ok(Exact::ZERO);
         }
-        let paid = exact::sub(
-            projected_units,
-            Exact::from(self.free_units),
-            "package projected_amount",
-        )?;
-        if paid <= Exact::ZERO {
-            return Ok(Exact::ZERO);
-        }
-        exact::mul(
-            self.packages(paid)?,
-            self.amount,
-            "package projected_amount",
-        )
+        let amount = || {
+            let paid = projected_units.minus(Exact::from(self.free_units))?;
+            if paid <= Exact::ZERO {
+                return Ok(Exact::ZERO);
+            }
+            self.packages(paid)?.times(self.amount)
+        };
+        amount().figure("package projected_amount")
     }
 }

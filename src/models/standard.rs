@@ -1,18 +1,17 @@
 //! `standard`: a price per unit.
 
-use crate::exact::Exact;
-
 use super::ModelOutcome;
 use crate::details::AmountDetails;
-use crate::error::ArithmeticError;
-use crate::exact;
+use crate::error::{ArithmeticError, ValidationError};
+use crate::exact::{Exact, Figure};
+use crate::rules::{self, Violations};
 use crate::usage::Usage;
 
 /// A price per unit (semantics.md §2.1).
 ///
 /// ```
 /// use meterprice::{ChargeModel, Currency, Exact, Standard, Usage};
-/// let model = ChargeModel::Standard(Standard::new("5.12345".parse()?)?);
+/// let model = ChargeModel::Standard(Standard::try_new("5.12345".parse()?)?);
 /// let eur = Currency::from_code("EUR").unwrap();
 /// let out = model.apply(&Usage::new(Exact::from(10u32)), eur)?;
 /// assert_eq!(out.amount, "51.2345".parse()?); // 10 × 5.12345
@@ -21,19 +20,29 @@ use crate::usage::Usage;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standard {
     amount: Exact,
-    /// `amount` as a unit amount (its own quotient by the units), worked
-    /// out once: `None` for a price of more than 28 significant digits.
+    /// `amount` as a unit amount (its own quotient by the units, which
+    /// terminates, so it is the price itself, M3), worked out once.
     unit_price: Option<Exact>,
 }
 
 impl Standard {
-    /// A standard model with this unit price.
+    /// A standard model with this unit price, checked as Lago checks
+    /// `amount` (§8.1: at least 0).
+    ///
+    /// ```
+    /// use meterprice::Standard;
+    /// let e = Standard::try_new("-1".parse()?).unwrap_err();
+    /// assert_eq!(e.violations[0].code, "invalid_amount");
+    /// assert_eq!(e.violations[0].message, "amount must be a decimal >= 0, got -1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// A [`crate::ValidationError`] when the price is negative.
-    pub fn new(amount: Exact) -> Result<Self, crate::ValidationError> {
-        crate::validate::non_negative("amount", "invalid_amount", amount)?;
-        Ok(Self::from_valid(amount))
+    /// A [`ValidationError`] when the price is negative.
+    pub fn try_new(amount: Exact) -> Result<Self, ValidationError> {
+        let mut found = Violations::default();
+        let amount = found.check(rules::typed_amount(amount, "amount", "invalid_amount"));
+        found.finish(amount.map(Self::from_valid))
     }
 
     pub(crate) fn from_valid(amount: Exact) -> Self {
@@ -49,7 +58,7 @@ impl Standard {
     }
 
     pub(crate) fn apply(&self, usage: &Usage) -> Result<ModelOutcome, ArithmeticError> {
-        let amount = exact::mul(usage.units, self.amount, "standard amount")?;
+        let amount = usage.units.times(self.amount).figure("standard amount")?;
         // Per unit of the same units, the amount is the price: no division.
         let same_units = usage.full_units_number.is_none_or(|f| f == usage.units);
         let direct = self
@@ -57,7 +66,9 @@ impl Standard {
             .filter(|_| same_units && !usage.units.is_zero());
         let unit_amount = match direct {
             Some(price) => price,
-            None => exact::quotient(amount, usage.full_or_units(), "standard unit_amount")?,
+            None => amount
+                .over(usage.full_or_units())
+                .figure("standard unit_amount")?,
         };
         Ok(ModelOutcome {
             amount,
@@ -67,6 +78,8 @@ impl Standard {
     }
 
     pub(crate) fn project(&self, projected_units: Exact) -> Result<Exact, ArithmeticError> {
-        exact::mul(projected_units, self.amount, "standard projected_amount")
+        projected_units
+            .times(self.amount)
+            .figure("standard projected_amount")
     }
 }

@@ -7,9 +7,9 @@ mod metric;
 pub use metric::{AggregationType, BillableMetric, MetricAggregation};
 
 use crate::charge::{Charge, ChargeFilter, Tax};
+use crate::currency::Currency;
 use crate::error::{DefinitionError, ValidationError, Violation};
 use crate::models::ChargeModel;
-use crate::money::Currency;
 
 /// One charge of a plan: a [`Charge`] with its billable metric and the
 /// identity the customer usage object echoes.
@@ -49,13 +49,15 @@ impl PlanCharge {
     /// # Errors
     /// [`DefinitionError::Invalid`] with every broken rule.
     pub fn new(mut charge: Charge, metric: BillableMetric) -> Result<Self, DefinitionError> {
-        let code = charge.labels.code.clone().unwrap_or_default();
+        let code = charge.labels().code.clone().unwrap_or_default();
         let violations = combination_rules(&code, &charge, &metric);
         if !violations.is_empty() {
             return Err(DefinitionError::Invalid(ValidationError { violations }));
         }
-        charge.labels.billable_metric_code = Some(metric.code.clone());
-        charge.labels.billable_metric_name = metric.name.clone();
+        let mut labels = charge.labels().clone();
+        labels.billable_metric_code = Some(metric.code.clone());
+        labels.billable_metric_name = metric.name.clone();
+        charge = charge.labelled(labels);
         let filter_charges = charge
             .filters
             .iter()

@@ -11,13 +11,7 @@ use meterprice::{Charge, DefinitionError};
 /// `"<code>: <message>"`, the code one of `validation_error`,
 /// `unsupported`, `arithmetic_overflow`, `parse_error`.
 pub(crate) fn definition_error(e: &DefinitionError) -> String {
-    let code = match e {
-        DefinitionError::Invalid(_) => "validation_error",
-        DefinitionError::Unsupported(_) => "unsupported",
-        DefinitionError::OutOfRange { .. } => "arithmetic_overflow",
-        _ => "parse_error",
-    };
-    let mut text = format!("{code}: {e}");
+    let mut text = format!("{}: {e}", e.code());
     if let DefinitionError::Invalid(v) = e {
         let details: Vec<String> = v
             .violations

@@ -310,7 +310,6 @@ fn rate_row(charge: &Charge, batch: &Batch<'_>, row: usize, out: &mut FeeColumns
     };
     match charge.rate(&[Bucket::new(usage)], &Period::full(1)) {
         Ok(fees) => out.push(&fees),
-        Err(meterprice::RateError::Usage(u)) => out.push_error(&format!("invalid_usage: {u}")),
-        Err(e) => out.push_error(&format!("arithmetic_overflow: {e}")),
+        Err(e) => out.push_error(&format!("{}: {e}", e.code())),
     }
 }

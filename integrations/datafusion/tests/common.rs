@@ -123,8 +123,7 @@ pub fn core_fee(charge: &Charge, usage: Usage) -> FeeRow {
                 error: None,
             }
         }
-        Err(meterprice::RateError::Usage(u)) => FeeRow::error(&format!("invalid_usage: {u}")),
-        Err(e) => FeeRow::error(&format!("arithmetic_overflow: {e}")),
+        Err(e) => FeeRow::error(&format!("{}: {e}", e.code())),
     }
 }
 

@@ -224,7 +224,7 @@ impl Env<'_, '_> {
         let name = || self.names.get(i).map_or("", |n| &**n).to_string();
         let value = (self.property)(i).ok_or_else(|| EvaluationError::MissingVariable(name()))?;
         Ok(match value {
-            Value::Number(raw) => match crate::decimal_text::parse_decimal_places(raw, 56) {
+            Value::Number(raw) => match crate::exact::parse_scientific(raw, 56) {
                 Ok(x) => Evaluated::Number(x),
                 Err(_) => return Err(EvaluationError::OutOfRange),
             },
@@ -272,7 +272,7 @@ fn decimal_string(s: &str) -> Option<Result<Exact, EvaluationError>> {
         return None;
     }
     Some(
-        crate::decimal_text::parse_decimal_places(s.trim_start_matches('+'), 56)
+        crate::exact::parse_scientific(s.trim_start_matches('+'), 56)
             .map_err(|_| EvaluationError::OutOfRange),
     )
 }

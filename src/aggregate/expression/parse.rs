@@ -164,7 +164,7 @@ impl<'a> Parser<'a> {
             }
         }
         let literal = rest.get(..len).unwrap_or("");
-        match crate::decimal_text::parse_decimal_places(literal, 56) {
+        match crate::exact::parse_scientific(literal, 56) {
             Ok(x) => {
                 self.at += len;
                 Ok(Node::Decimal(x))

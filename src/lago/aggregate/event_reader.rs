@@ -6,8 +6,8 @@
 //! skipped. Strings are borrowed unless they hold escapes.
 
 use crate::aggregate::{EventMeta, Properties, RejectCode, RejectedEvent, Timestamp, Value};
-use crate::decimal_text::{DecimalTextError, parse_decimal};
 use crate::exact::Exact;
+use crate::lago::decimal::{DecimalTextError, parse_decimal};
 
 use super::scan::{Kind, ScanError, Scanner, Span, jsonb_text};
 
@@ -386,19 +386,24 @@ impl<'r> ReadEvent<'r> {
             Field::Other => Err("is not a number or a string".into()),
             Field::Number(..) => {
                 let t = self.text_of(self.fields.timestamp).unwrap_or("");
-                Timestamp::from_unix_text(t).map_err(|e| e.to_string())
+                Timestamp::from_unix_read_by(t, ruby_seconds).map_err(|e| e.to_string())
             }
             Field::Str(span) => {
                 let t = span.resolve(self.text, self.arena);
                 let read = if rfc3339 {
-                    Timestamp::parse(t)
+                    Timestamp::parse_read_by(t, ruby_seconds)
                 } else {
-                    Timestamp::from_unix_text(t)
+                    Timestamp::from_unix_read_by(t, ruby_seconds)
                 };
                 read.map_err(|e| e.to_string())
             }
         }
     }
+}
+
+/// Unix seconds in Lago's grammar (A1: `BigDecimal(ts.to_s)`).
+fn ruby_seconds(text: &str) -> Option<Exact> {
+    parse_decimal(text).ok()
 }
 
 fn price(text: &str) -> Result<Exact, (RejectCode, &'static str)> {

@@ -14,7 +14,7 @@ use crate::aggregate::{
     AggregateError, AggregationResult, AggregationSpec, Aggregator, InAdvanceError, InAdvanceEvent,
     RejectCode, RejectedEvent, SetupError, TransactionIds,
 };
-use crate::raw_json::RawJson;
+use crate::lago::raw::RawJson;
 
 use super::Outcome;
 use super::response::write_error;

@@ -11,10 +11,10 @@ use crate::aggregate::{
     MetricDefinition, MetricFilter, MetricSpec, PerEvent, SetupError, TimeZone, Timestamp,
     WeightedSumInitial,
 };
-use crate::decimal_text::parse_decimal;
 use crate::error::Violation;
 use crate::exact::Exact;
-use crate::raw_json::RawJson;
+use crate::lago::decimal::parse_decimal;
+use crate::lago::raw::RawJson;
 
 /// The request's top level.
 #[derive(Deserialize)]
@@ -252,7 +252,7 @@ impl Check {
         };
         let text = raw.get();
         let inner = serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string());
-        match Timestamp::parse(&inner) {
+        match Timestamp::parse_read_by(&inner, |t| parse_decimal(t).ok()) {
             Ok(t) => Some(t),
             Err(e) => {
                 self.bad(field, "invalid_date", format!("period.{field}: {e}"));
@@ -315,7 +315,7 @@ impl Request<'_> {
             .rounding_precision
             .filter(|r| r.get() != "null")
             .and_then(|r| {
-                let p = crate::validate::json_integer(r.get()).and_then(|i| i64::try_from(i).ok());
+                let p = crate::lago::raw::json_integer(r.get()).and_then(|i| i64::try_from(i).ok());
                 if p.is_none() {
                     check.bad(
                         "rounding_precision",

@@ -129,7 +129,7 @@ impl<'t> Scanner<'t> {
         self.expect(b'"', "a string")?;
         let start = self.at;
         let rest = self.bytes().get(start..).unwrap_or_default();
-        match crate::raw_json::special_byte(rest) {
+        match crate::lago::raw::special_byte(rest) {
             Some(i) if rest.get(i) == Some(&b'"') => {
                 self.at = start + i + 1;
                 Ok(Span::Input(start as u32, (start + i) as u32))
@@ -145,7 +145,7 @@ impl<'t> Scanner<'t> {
         self.at = start;
         loop {
             let rest = self.bytes().get(self.at..).unwrap_or_default();
-            let Some(i) = crate::raw_json::special_byte(rest) else {
+            let Some(i) = crate::lago::raw::special_byte(rest) else {
                 return self.fail("a closing quote");
             };
             arena.push_str(self.text.get(self.at..self.at + i).unwrap_or(""));

@@ -6,8 +6,8 @@ use crate::aggregate::{
     AggregationResult, BucketResult, CachedAggregation, GroupLabel, RejectedEvent, Warning,
 };
 use crate::exact::{Exact, write_integer};
+use crate::lago::raw::RawJson;
 use crate::plan::AggregationType;
-use crate::raw_json::RawJson;
 
 /// A compact JSON writer: `first` tracks whether a comma is due.
 struct W<'a> {
@@ -42,7 +42,7 @@ impl W<'_> {
     }
 
     fn string(&mut self, s: &str) {
-        if crate::raw_json::special_byte(s.as_bytes()).is_none() {
+        if crate::lago::raw::special_byte(s.as_bytes()).is_none() {
             self.out.push(b'"');
             self.out.extend_from_slice(s.as_bytes());
             self.out.push(b'"');

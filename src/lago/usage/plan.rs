@@ -4,12 +4,13 @@
 use serde::Deserialize;
 
 use crate::charge::Tax;
+use crate::currency::Currency;
 use crate::error::{DefinitionError, ValidationError, Violation};
+use crate::lago::raw::Raw;
+use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Line, RawCharge, RequestError, Sub};
-use crate::money::Currency;
+use crate::lago::validate::Report;
 use crate::plan::{AggregationType, BillableMetric, MetricAggregation, Plan, PlanCharge};
-use crate::raw_json::RawJson;
-use crate::validate::{Raw, Report};
 
 /// The parts of a plan object this reader looks at.
 #[derive(Deserialize)]
@@ -115,19 +116,7 @@ fn in_charge(message: &str, i: usize) -> String {
 }
 
 fn charge_error(e: RequestError, i: usize) -> RequestError {
-    match e.flattened() {
-        RequestError::Parse(m) => RequestError::Parse(in_charge(&m, i)),
-        RequestError::Unsupported(m) => RequestError::Unsupported(in_charge(&m, i)),
-        RequestError::Overflow(m) => RequestError::Overflow(in_charge(&m, i)),
-        RequestError::Usage(m) => RequestError::Usage(in_charge(&m, i)),
-        RequestError::Validation(v) => RequestError::Validation(
-            v.into_iter()
-                .map(|x| Violation::new(x.field, x.code, in_charge(&x.message, i)))
-                .collect(),
-        ),
-        // flattened() leaves none.
-        definition @ RequestError::Definition(_) => definition,
-    }
+    e.placed(|m| in_charge(m, i))
 }
 
 /// Reads a plan object; its rule violations go to `report`. `taxes` are
@@ -200,8 +189,8 @@ fn read_charge(
     let metric = read_metric(line, &path, &extras, report)?;
     let charge = match rq::parse_charge(line, &rc, currency, Report::default()) {
         Ok(c) => Some(c),
-        Err(RequestError::Validation(v)) => {
-            push(report, v, i);
+        Err(RequestError::Definition(DefinitionError::Invalid(v))) => {
+            push(report, v.violations, i);
             None
         }
         Err(e) => return Err(charge_error(e, i)),
@@ -486,7 +475,6 @@ impl Plan {
 /// A request error as a definition error (the library face).
 fn definition(e: RequestError) -> DefinitionError {
     match e {
-        RequestError::Validation(v) => DefinitionError::Invalid(ValidationError { violations: v }),
         RequestError::Unsupported(m) => DefinitionError::Unsupported(m),
         RequestError::Overflow(m) => DefinitionError::OutOfRange {
             field: "plan".into(),

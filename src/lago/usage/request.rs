@@ -8,11 +8,12 @@ use crate::customer_usage::{
     UsagePeriod,
 };
 use crate::exact::Exact;
+use crate::lago::raw::Raw;
+use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Idx, Line, Obj, RawBucket, RequestError, Sub};
+use crate::lago::validate::Report;
 use crate::plan::Plan;
 use crate::rate::Bucket;
-use crate::raw_json::RawJson;
-use crate::validate::{Raw, Report};
 
 use super::plan::{given, read_plan};
 

@@ -1,14 +1,14 @@
 //! Writing a usage result: `{"id", "customer_usage", "invoice",
-//! "warnings", "rejected_events"}`, the object with exactly usage.md §2's
+//! "warnings", "rejected_events"}`, the object with exactly lago-usage.md §2's
 //! keys in Lago's serializer order.
 
 use crate::customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown,
     UsageTotals,
 };
+use crate::lago::raw::RawJson;
 use crate::lago::response::{Json, filter_values, indent, label};
 use crate::plan::PlanCharge;
-use crate::raw_json::RawJson;
 
 /// Writes a priced result.
 pub(super) fn write_result(
@@ -37,7 +37,7 @@ pub(super) fn write_result(
     }
 }
 
-/// usage.md §2.1.
+/// lago-usage.md §2.1.
 fn customer_usage(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
     w.open(b'{');
     w.string("from_datetime", Some(&u.period.from_datetime()));
@@ -58,7 +58,7 @@ fn customer_usage(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
     w.close(b'}');
 }
 
-/// usage.md §2.2, with the older `groups` after `filters` (C2).
+/// lago-usage.md §2.2, with the older `groups` after `filters` (C2).
 fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
     let pc = c.charge;
     w.open(b'{');
@@ -124,7 +124,7 @@ fn pricing_unit(w: &mut Json<'_>, pc: &PlanCharge, t: &UsageTotals) {
     w.close(b'}');
 }
 
-/// `filters[]` (usage.md §2.3).
+/// `filters[]` (lago-usage.md §2.3).
 fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
     w.key("filters");
     w.open(b'[');
@@ -145,7 +145,7 @@ fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
     w.close(b']');
 }
 
-/// `grouped_usage[]` (usage.md §2.4).
+/// `grouped_usage[]` (lago-usage.md §2.4).
 fn grouped(w: &mut Json<'_>, pc: &PlanCharge, g: &GroupedUsage) {
     w.open(b'{');
     sums(w, &g.totals);

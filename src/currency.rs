@@ -1,9 +1,7 @@
 //! Currencies, minor units and rounding to cents.
 
-use crate::exact::Exact;
-
 use crate::error::ArithmeticError;
-use crate::exact;
+use crate::exact::{Exact, Figure};
 
 /// A currency Lago accepts, with its minor unit (semantics.md §9).
 ///
@@ -112,11 +110,9 @@ impl Currency {
 
     /// `amount` scaled to minor units, unrounded (`precise_amount_cents`).
     pub(crate) fn to_precise_cents(self, amount: Exact) -> Result<Exact, ArithmeticError> {
-        exact::mul(
-            amount,
-            Exact::from(self.subunit_to_unit),
-            "precise_amount_cents",
-        )
+        amount
+            .times(Exact::from(self.subunit_to_unit))
+            .figure("precise_amount_cents")
     }
 
     /// `amount` in minor units, rounded half away from zero (`amount_cents`)
@@ -125,44 +121,44 @@ impl Currency {
     /// rounds `amount × 5` (M7).
     pub(crate) fn cents_and_precise(self, amount: Exact) -> Result<(i128, Exact), ArithmeticError> {
         let precise = self.to_precise_cents(amount)?;
-        Ok((cents_of(exact::round_half_away(precise, 0)), precise))
+        Ok((cents_of(precise.round_half_away(0)), precise))
     }
 
     /// `amount` in minor units truncated toward zero (`unit_amount_cents`, Q17).
     pub(crate) fn to_cents_truncated(self, amount: Exact) -> Result<i128, ArithmeticError> {
-        let scaled = exact::mul(
-            amount,
-            Exact::from(self.subunit_to_unit),
-            "unit_amount_cents",
-        )?;
+        let scaled = amount
+            .times(Exact::from(self.subunit_to_unit))
+            .figure("unit_amount_cents")?;
         Ok(cents_of(scaled.trunc()))
     }
 
     /// Minor units back to the main unit for a derived figure (a prorated
-    /// minimum, a unit amount): exact when it terminates within 28
-    /// significant digits, else rounded there like any quotient.
+    /// minimum, a unit amount): exact when the quotient terminates (M3),
+    /// else rounded to 28 significant digits like any quotient.
     pub(crate) fn cents_to_units_rounded(self, cents: Exact) -> Result<Exact, ArithmeticError> {
-        exact::quotient(
-            cents,
-            Exact::from(self.subunit_to_unit),
-            "amount from cents",
-        )
+        cents
+            .over(Exact::from(self.subunit_to_unit))
+            .figure("amount from cents")
     }
 
     /// Minor units back to the main unit, exactly: a fifth is two tenths,
     /// so even the 1/5 minor unit needs no rounding division.
     pub(crate) fn cents_to_units(self, cents: Exact) -> Result<Exact, ArithmeticError> {
-        const WHAT: &str = "amount from cents";
-        if self.subunit_to_unit == 5 {
-            return exact::div_pow10(exact::mul(cents, Exact::from(2u32), WHAT)?, 1, WHAT);
-        }
-        exact::div_pow10(cents, self.exponent, WHAT)
+        let units = if self.subunit_to_unit == 5 {
+            cents.times(Exact::from(2u32)).and_then(|x| x.div_pow10(1))
+        } else {
+            cents.div_pow10(self.exponent)
+        };
+        units.figure("amount from cents")
     }
 }
 
-/// An integral figure as a 128-bit integer (figures are below 2^96).
+/// An integral figure (cents: rounded or truncated) as a 128-bit integer.
+/// Figures are below 2^96, so it always fits.
 pub(crate) fn cents_of(integral: Exact) -> i128 {
-    integral.trunc().to_i128().unwrap_or(0)
+    let cents = integral.trunc().to_i128();
+    debug_assert!(cents.is_some(), "a figure of 2^127 or more: {integral}");
+    cents.unwrap_or(0)
 }
 
 #[cfg(test)]

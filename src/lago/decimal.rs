@@ -1,15 +1,17 @@
-//! Exact parsing of decimal text into [`Exact`], following the string grammar
+//! Lago's decimal grammar, read exactly into [`Exact`]: the string grammar
 //! that Lago accepts through Ruby's `BigDecimal` 4.1.2 in strict mode
-//! (spec §8.1, `ext/bigdecimal/bigdecimal.c` `VpAlloc`).
+//! (semantics.md §8.1, `ext/bigdecimal/bigdecimal.c` `VpAlloc`), which is
+//! also how JSON numbers are read (M14). It belongs to the JSON edge: the
+//! core reads plain notation only (`Exact`'s `FromStr`).
 //!
+//! The digits are accumulated by the core's scientific-notation reader
+//! (`exact/scientific.rs`); this file adds Ruby's spellings around them.
 //! The parser never goes through floating point: digits are accumulated as an
 //! integer significand and the decimal exponent is tracked separately, so the
 //! result is either the exact value or an error. It runs in one linear pass and
 //! keeps constant state, because it is fed arbitrary (fuzzed, very long) text.
 
-use ethnum::U256;
-
-use crate::exact::Exact;
+use crate::exact::{EXPONENT_CAP, Exact, Significand, parse_plain, to_exact};
 
 /// Why a text is not a usable decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,18 +24,8 @@ pub(crate) enum DecimalTextError {
     OutOfRange,
 }
 
-/// Values must stay below 2^96 in magnitude (the contract's decimal range).
-const MAGNITUDE_BITS: u32 = 96;
-
 /// Most fractional digits a figure may have.
 const MAX_SCALE: i128 = 28;
-
-/// Exponent magnitudes beyond this are not accumulated further.
-///
-/// Any input is shorter than `usize::MAX` (< 2 * 10^19) bytes, so digit counts
-/// can shift the exponent by far less than this; an exponent clamped here is
-/// therefore out of range exactly when the true one is, with the same sign.
-const EXPONENT_CAP: i128 = 1_000_000_000_000_000_000_000_000_000_000;
 
 /// The special spellings `BigDecimal` accepts (case-sensitive, checked after
 /// leading whitespace, in this order, and only followed by whitespace).
@@ -142,81 +134,6 @@ fn scan_digits(
     Ok(count)
 }
 
-/// The significant digits of the number, accumulated as an integer.
-///
-/// Leading zeros are never stored and trailing zeros are only counted, being
-/// multiplied in when a later nonzero digit shows they were not trailing. This
-/// keeps the state bounded for inputs of any length.
-#[derive(Default)]
-struct Significand {
-    /// Digits from the first to the last nonzero digit seen so far.
-    value: U256,
-    /// Zeros seen after the last nonzero digit.
-    trailing_zeros: usize,
-    /// Whether any nonzero digit was seen (otherwise the number is zero).
-    nonzero: bool,
-    /// Set once `value` would exceed 2^96 × 10^28, the largest mantissa
-    /// any in-range figure can have: since `value` only grows, the number is
-    /// then certainly out of range.
-    overflow: bool,
-}
-
-impl Significand {
-    /// Appends one decimal digit (0..=9).
-    fn push(&mut self, digit: u8) {
-        if digit == 0 {
-            // Leading zeros carry no value; later zeros may be trailing.
-            if self.nonzero {
-                self.trailing_zeros = self.trailing_zeros.saturating_add(1);
-            }
-            return;
-        }
-        if !self.overflow {
-            // Fast path: short significands (nearly all) stay in u64.
-            if let Ok(small) = u64::try_from(self.value) {
-                let shifted = u32::try_from(self.trailing_zeros.saturating_add(1))
-                    .ok()
-                    .and_then(|places| 10u64.checked_pow(places))
-                    .and_then(|factor| small.checked_mul(factor))
-                    .and_then(|v| v.checked_add(u64::from(digit)));
-                if let Some(v) = shifted {
-                    self.value = U256::from(v);
-                    self.nonzero = true;
-                    self.trailing_zeros = 0;
-                    return;
-                }
-            }
-            let appended = if self.nonzero {
-                // Shift past the pending zeros and this digit; more than 76
-                // places cannot fit 256 bits, which `checked_pow` reports.
-                u32::try_from(self.trailing_zeros.saturating_add(1))
-                    .ok()
-                    .and_then(|places| U256::from(10u8).checked_pow(places))
-                    .and_then(|factor| self.value.checked_mul(factor))
-                    .and_then(|shifted| shifted.checked_add(U256::from(digit)))
-            } else {
-                Some(U256::from(digit))
-            };
-            match appended {
-                Some(value) if value < mantissa_cap() => self.value = value,
-                _ => self.overflow = true,
-            }
-        }
-        self.nonzero = true;
-        self.trailing_zeros = 0;
-    }
-}
-
-/// 2^96 × 10^56: no figure of at most 56 places below 2^96 has a mantissa
-/// this large (the bound exceeds 2^256, so it is the 256-bit limit itself).
-fn mantissa_cap() -> U256 {
-    let p28 = U256::from(10_000_000_000_000_000_000_000_000_000u128);
-    (U256::ONE << MAGNITUDE_BITS)
-        .checked_mul(p28)
-        .and_then(|x| x.checked_mul(p28))
-        .unwrap_or(U256::MAX)
-}
-
 /// Parses Lago's decimal grammar (`BigDecimal` strict mode) exactly.
 ///
 /// Accepts `ws* ( "Infinity" | "+Infinity" | "-Infinity" | "NaN" ) ws*` (as
@@ -228,15 +145,9 @@ fn mantissa_cap() -> U256 {
 /// caller's business. In range: magnitude below 2^96, at most 28 fractional
 /// digits (up to 57 significant digits).
 pub(crate) fn parse_decimal(text: &str) -> Result<Exact, DecimalTextError> {
-    parse_decimal_places(text, MAX_SCALE)
-}
-
-/// [`parse_decimal`] with up to `max_scale` fractional digits: 28 for the
-/// contract's inputs, 56 for any [`Exact`] read back from its text.
-pub(crate) fn parse_decimal_places(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError> {
     match parse_plain(text.as_bytes()) {
         Some(x) => Ok(x),
-        None => parse_general(text, max_scale),
+        None => parse_general(text, MAX_SCALE),
     }
 }
 
@@ -309,105 +220,13 @@ fn parse_general(text: &str, max_scale: i128) -> Result<Exact, DecimalTextError>
     }
 
     to_exact(negative, &significand, frac_digits, exponent, max_scale)
-}
-
-/// The common spelling `-?digits(.digits)?` with at most 18 digits, read
-/// straight into a 64-bit mantissa (the general grammar below handles
-/// everything else, including whitespace, exponents and underscores).
-/// Gives the same value as the general path: zero as [`Exact::ZERO`],
-/// trailing fractional zeros dropped.
-pub(crate) fn parse_plain(bytes: &[u8]) -> Option<Exact> {
-    let (negative, digits) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    // 19 digits at most: below 10^19 < 2^64, no overflow.
-    let (mut m, mut scale, mut seen_point, mut count) = (0u64, 0u32, false, 0u32);
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(b - b'0');
-                count += 1;
-                if seen_point {
-                    scale += 1;
-                }
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
-        }
-    }
-    // "1." and ".5" are valid in the grammar but rare: leave them to it.
-    if count > 18 || digits.first() == Some(&b'.') || digits.last() == Some(&b'.') {
-        return None;
-    }
-    // At most 18 digits: below 10^18 < 2^63. Normalizing drops trailing
-    // fractional zeros and makes any zero the plain Exact::ZERO; other
-    // texts are normal as they stand.
-    let signed = i64::try_from(m).ok()?;
-    let x = Exact::from_small(if negative { -signed } else { signed }, scale);
-    Some(if m == 0 || (scale > 0 && digits.last() == Some(&b'0')) {
-        x.normalize()
-    } else {
-        x
-    })
-}
-
-/// Builds the exact value `±significand * 10^(exponent - frac_digits)`, or
-/// reports that it is out of range.
-fn to_exact(
-    negative: bool,
-    significand: &Significand,
-    frac_digits: usize,
-    exponent: i128,
-    max_scale: i128,
-) -> Result<Exact, DecimalTextError> {
-    // Any spelling of zero ("-0", "0e999999999999", "0.000") is plain zero;
-    // returning the constant also rules out a negative zero.
-    if !significand.nonzero {
-        return Ok(Exact::ZERO);
-    }
-    if significand.overflow {
-        return Err(DecimalTextError::OutOfRange);
-    }
-    let frac_digits = i128::try_from(frac_digits).map_err(|_| DecimalTextError::OutOfRange)?;
-    let trailing_zeros =
-        i128::try_from(significand.trailing_zeros).map_err(|_| DecimalTextError::OutOfRange)?;
-    // Power of ten applied to the stripped significand. Magnitudes stay far
-    // from i128 limits; saturating is only belt and braces.
-    let power = exponent
-        .saturating_sub(frac_digits)
-        .saturating_add(trailing_zeros);
-    let (mantissa, scale) = if power >= 0 {
-        // The significand is >= 1, so 10^29 or more is already past 2^96.
-        if power > 28 {
-            return Err(DecimalTextError::OutOfRange);
-        }
-        let mantissa = u32::try_from(power)
-            .ok()
-            .and_then(|p| U256::from(10u8).checked_pow(p))
-            .and_then(|factor| significand.value.checked_mul(factor))
-            .ok_or(DecimalTextError::OutOfRange)?;
-        (mantissa, 0)
-    } else {
-        // The significand has no trailing zeros, so this is the minimal scale:
-        // more than 28 fractional digits cannot be represented exactly.
-        let scale = power.saturating_neg();
-        if scale > max_scale {
-            return Err(DecimalTextError::OutOfRange);
-        }
-        let scale = u32::try_from(scale).map_err(|_| DecimalTextError::OutOfRange)?;
-        (significand.value, scale)
-    };
-    Exact::from_parts(negative, mantissa, scale).ok_or(DecimalTextError::OutOfRange)
+        .ok_or(DecimalTextError::OutOfRange)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{DecimalTextError, parse_decimal, parse_general, parse_plain};
-    use crate::exact::Exact;
+    use super::{DecimalTextError, parse_decimal, parse_general};
+    use crate::exact::{Exact, parse_plain};
     use rust_decimal::Decimal;
 
     #[test]
@@ -729,6 +548,50 @@ mod tests {
         assert_value("123456789012345678", "123456789012345678");
         assert_zero("0");
         assert_zero("-0.0e-0");
+    }
+
+    /// On scientific notation (JSON numbers, A13 strings) the core's reader
+    /// and this grammar are one reader: same values, same range errors.
+    #[test]
+    fn the_core_reads_scientific_notation_as_this_grammar_does() {
+        use crate::exact::{ScientificError, parse_scientific};
+        let zeros = "0".repeat(200);
+        let long = [
+            format!("1{zeros}e-200"),
+            format!("0.{zeros}1e201"),
+            format!("1{zeros}"),
+            format!("-{zeros}.5"),
+        ];
+        let short = [
+            "0",
+            "-0",
+            "007",
+            "+5",
+            ".5",
+            "5.",
+            "1e3",
+            "1E+2",
+            "-2.50e-2",
+            "1e-28",
+            "1e-29",
+            "79228162514264337593543950335",
+            "79228162514264337593543950336",
+            "1.5e-7",
+            "123456789012345678901234567890",
+            "0e99999999999999999999999999999999999",
+            "1e",
+            "",
+        ];
+        for text in short.iter().copied().chain(long.iter().map(String::as_str)) {
+            let core = parse_scientific(text, 28);
+            let ruby = parse_decimal(text);
+            match (core, ruby) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                (Err(ScientificError::OutOfRange), Err(DecimalTextError::OutOfRange))
+                | (Err(ScientificError::Invalid), Err(DecimalTextError::Invalid)) => {}
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! A JSON value kept as its text, for reading leaves exactly.
+//! JSON values kept as their text, for reading leaves exactly, and seen
+//! only as far as validation needs.
+
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -27,6 +30,100 @@ impl<'a> RawJson<'a> {
 impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         <&'de RawValue>::deserialize(d).map(|r| Self(r.get()))
+    }
+}
+
+/// A JSON value seen only as far as validation needs.
+#[derive(Debug)]
+pub(crate) enum Raw<'a> {
+    /// Absent or `null`.
+    Null,
+    /// `true` / `false`.
+    Bool,
+    /// A JSON number, as its exact text.
+    Number(&'a str),
+    /// A JSON string, unescaped.
+    String(Cow<'a, str>),
+    /// A JSON array.
+    Array(RawJson<'a>),
+    /// A JSON object.
+    Object(RawJson<'a>),
+}
+
+impl<'a> Raw<'a> {
+    pub(crate) fn of(value: Option<RawJson<'a>>) -> Self {
+        let Some(v) = value else { return Self::Null };
+        let text = v.get();
+        match text.as_bytes().first() {
+            // A string without escapes is its text between the quotes (the
+            // outer parse already checked it); only escapes need decoding.
+            Some(b'"') => match text.get(1..text.len().saturating_sub(1)) {
+                Some(inner) if text.len() >= 2 && !inner.contains('\\') && text.ends_with('"') => {
+                    Self::String(Cow::Borrowed(inner))
+                }
+                _ => match serde_json::from_str::<Cow<'a, str>>(text) {
+                    Ok(s) => Self::String(s),
+                    Err(_) => Self::Null,
+                },
+            },
+            Some(b'[') => Self::Array(v),
+            Some(b'{') => Self::Object(v),
+            Some(b't' | b'f') => Self::Bool,
+            Some(b'n') | None => Self::Null,
+            Some(_) => Self::Number(text),
+        }
+    }
+
+    /// How the value reads in a message.
+    pub(crate) fn show(&self) -> String {
+        self.shown().to_string()
+    }
+
+    /// The value as a message shows it, formatted only when one is written.
+    pub(crate) fn shown(&self) -> Shown<'_, 'a> {
+        Shown(self)
+    }
+
+    /// Lago's `blank?`: null, an empty or whitespace string, `[]`, `{}`.
+    pub(crate) fn is_blank(&self) -> bool {
+        match self {
+            Self::Null => true,
+            Self::String(s) => s.trim().is_empty(),
+            Self::Array(v) | Self::Object(v) => {
+                let inner = v
+                    .get()
+                    .get(1..v.get().len().saturating_sub(1))
+                    .unwrap_or("");
+                inner.trim().is_empty()
+            }
+            Self::Bool | Self::Number(_) => false,
+        }
+    }
+}
+
+/// The text of a JSON number as an integer, when it has no fraction and no
+/// exponent (`10`, `-3`; not `10.0` or `1e1`).
+pub(crate) fn json_integer(text: &str) -> Option<i128> {
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A raw value as a message shows it (`"1.5"` quoted, `12`, `an array`).
+pub(crate) struct Shown<'r, 'a>(&'r Raw<'a>);
+
+impl std::fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Raw::Null => f.write_str("null"),
+            Raw::Bool => f.write_str("a boolean"),
+            Raw::Number(t) => f.write_str(t),
+            Raw::String(s) => write!(f, "{s:?}"),
+            Raw::Array(_) => f.write_str("an array"),
+            Raw::Object(_) => f.write_str("an object"),
+        }
     }
 }
 
