@@ -192,9 +192,8 @@ pub fn plan_sql(
     let plan = Plan::from_lago_json(currency, plan_json)
         .map_err(|e| PlanSqlError::Invalid(e.to_string()))?;
     let texts = charge_texts(plan_json)?;
-    let time = |t: &str| {
-        Timestamp::parse(t).map_err(|e| PlanSqlError::Invalid(format!("period: {e}")))
-    };
+    let time =
+        |t: &str| Timestamp::parse(t).map_err(|e| PlanSqlError::Invalid(format!("period: {e}")));
     let (from, to) = (time(from)?, time(to)?);
     // A7's lower bound is the start floored to the millisecond.
     let lower = from.micros().div_euclid(1000) * 1000;

@@ -1,5 +1,5 @@
-//! `plan_sql`: the query it writes prices a table of events exactly as
-//! `meterprice usage` prices each subscription's events (units, events and
+//! `plan_sql`: the query it writes prices a table of events exactly as the
+//! core aggregates and prices each subscription's events (units, events and
 //! amount per charge), and it refuses what it does not cover.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use meterprice::Timestamp;
 use meterprice_datafusion::{EventsTable, PlanSqlError, plan_sql};
 use serde_json::{Value as Json, json};
 
-use crate::common::{fee_rows, run};
+use crate::common::{charge, core_row, fee_rows, run};
 
 const FROM: &str = "2024-03-01T00:00:00Z";
 const TO: &str = "2024-03-31T23:59:59.999999Z";
@@ -36,24 +36,46 @@ fn plan() -> Json {
 }
 
 /// (subscription, code, value text, seconds into March, operation_type).
-fn events() -> Vec<(String, &'static str, Option<String>, i64, Option<&'static str>)> {
+type Event = (
+    String,
+    &'static str,
+    Option<String>,
+    i64,
+    Option<&'static str>,
+);
+
+fn events() -> Vec<Event> {
     let mut out = Vec::new();
     let mut seed = 11u64;
     for i in 0..300 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let sub = format!("sub_{}", (seed >> 33) % 5);
         let second = ((seed >> 20) % (86_400 * 33)) as i64 - 86_400; // some outside March
         let (code, value, op) = match i % 3 {
             0 => ("requests", None, None),
-            1 => ("gb", Some(format!("{}.{}", (seed >> 40) % 50, (seed >> 8) % 10)), None),
+            1 => (
+                "gb",
+                Some(format!("{}.{}", (seed >> 40) % 50, (seed >> 8) % 10)),
+                None,
+            ),
             _ => (
                 "seat",
                 Some(format!("u{}", (seed >> 44) % 6)),
-                if (seed >> 7) % 4 == 0 { Some("remove") } else { None },
+                if (seed >> 7).is_multiple_of(4) {
+                    Some("remove")
+                } else {
+                    None
+                },
             ),
         };
         // One value in twenty is not numeric: A13 leaves it out.
-        let value = if i % 20 == 4 { Some("n/a".to_string()) } else { value };
+        let value = if i % 20 == 4 {
+            Some("n/a".to_string())
+        } else {
+            value
+        };
         out.push((sub, code, value, second, op));
     }
     out
@@ -69,34 +91,55 @@ fn table(parts: usize) -> SessionContext {
         Field::new("external_subscription_id", DataType::Utf8, false),
         Field::new("code", DataType::Utf8, false),
         Field::new("value", DataType::Utf8, true),
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
         Field::new("seq", DataType::Int64, false),
         Field::new("operation_type", DataType::Utf8, true),
     ]));
     let mut batches = Vec::new();
     for p in 0..parts {
-        let rows: Vec<_> = evs.iter().enumerate().filter(|(i, _)| i % parts == p).collect();
+        let rows: Vec<_> = evs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % parts == p)
+            .collect();
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, e)| e.0.clone()))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, e)| e.0.clone()),
+            )),
             Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, e)| e.1))),
-            Arc::new(StringArray::from_iter(rows.iter().map(|(_, e)| e.2.clone()))),
+            Arc::new(StringArray::from_iter(
+                rows.iter().map(|(_, e)| e.2.clone()),
+            )),
             Arc::new(TimestampMicrosecondArray::from_iter_values(
                 rows.iter().map(|(_, e)| march_us() + e.3 * 1_000_000),
             )),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|(i, _)| *i as i64))),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|(i, _)| *i as i64),
+            )),
             Arc::new(StringArray::from_iter(rows.iter().map(|(_, e)| e.4))),
         ];
         batches.push(vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]);
     }
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(parts));
     meterprice_datafusion::register(&ctx);
-    ctx.register_table("events", Arc::new(MemTable::try_new(schema, batches).unwrap()))
-        .unwrap();
+    ctx.register_table(
+        "events",
+        Arc::new(MemTable::try_new(schema, batches).unwrap()),
+    )
+    .unwrap();
     ctx
 }
 
-/// `meterprice usage` for one subscription: (units, events_count,
-/// amount_cents) per charge code.
+/// The core for one subscription, charge by charge: its events through
+/// `aggregate` (the metric, the period), the aggregation priced by
+/// `Charge::rate`: (code, units, events_count, amount_cents).
+///
+/// (`meterprice usage` with events is the other helper's work in
+/// progress on this branch: it answers `unsupported` for events today.)
 fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
     let events: Vec<Json> = events()
         .iter()
@@ -114,30 +157,47 @@ fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
                    "timestamp": march_us() / 1_000_000 + e.3, "properties": props})
         })
         .collect();
-    let request = json!({"currency": "EUR", "period": {"from_datetime": FROM, "to_datetime": TO},
-        "plan": plan()["plan"], "events": events});
-    let mut out = Vec::new();
-    meterprice::usage_json(&request.to_string(), &mut out, false);
-    let v: Json = serde_json::from_slice(&out).unwrap();
-    let usage = v["customer_usage"]["charges_usage"]
+    let plan = plan();
+    plan["plan"]["charges"]
         .as_array()
-        .unwrap_or_else(|| panic!("{v}"));
-    usage
+        .unwrap()
         .iter()
         .map(|c| {
+            let request = json!({"billable_metric": c["billable_metric"],
+                "period": {"from_datetime": FROM, "to_datetime": TO}, "events": events});
+            let mut out = Vec::new();
+            meterprice::aggregate_json(&request.to_string(), &mut out, false);
+            let v: Json = serde_json::from_slice(&out).unwrap();
+            let b = &v["buckets"][0];
+            let units = match &b["aggregation"] {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let n = match &b["count"] {
+                Json::String(s) => s.parse().unwrap_or_else(|_| panic!("{v}")),
+                other => other.as_u64().unwrap_or_else(|| panic!("{v}")),
+            };
+            let fee = core_row(&charge("EUR", &c.to_string()), &units, n);
             (
-                c["charge"]["code"].as_str().unwrap().to_string(),
-                c["units"].as_str().unwrap().to_string(),
-                c["events_count"].as_u64().unwrap(),
-                c["amount_cents"].as_i64().unwrap(),
+                c["code"].as_str().unwrap().to_string(),
+                units,
+                n,
+                i64::try_from(fee.amount_cents.unwrap_or_else(|| panic!("{fee:?}"))).unwrap(),
             )
         })
         .collect()
 }
 
 #[test]
-fn the_plan_query_prices_as_meterprice_usage() {
-    let sql = plan_sql("EUR", &plan().to_string(), &EventsTable::new("events"), FROM, TO).unwrap();
+fn the_plan_query_prices_as_the_core() {
+    let sql = plan_sql(
+        "EUR",
+        &plan().to_string(),
+        &EventsTable::new("events"),
+        FROM,
+        TO,
+    )
+    .unwrap();
     let rt = crate::common::runtime();
     for parts in [1, 3] {
         let batches = rt.block_on(run(&table(parts), &sql));
@@ -145,7 +205,9 @@ fn the_plan_query_prices_as_meterprice_usage() {
             .iter()
             .flat_map(|b| {
                 let a = b.column(0).as_string::<i32>();
-                (0..a.len()).map(|i| a.value(i).to_string()).collect::<Vec<_>>()
+                (0..a.len())
+                    .map(|i| a.value(i).to_string())
+                    .collect::<Vec<_>>()
             })
             .collect();
         assert_eq!(subs.len(), 5, "{subs:?}");
@@ -161,7 +223,11 @@ fn the_plan_query_prices_as_meterprice_usage() {
                     .iter()
                     .find(|c| c.0 == *code)
                     .unwrap_or_else(|| panic!("{sub}: no usage of {code}: {core:?}"));
-                assert_eq!(fee.amount_cents, Some(i128::from(*cents)), "{sub} {code} ({parts} partitions)");
+                assert_eq!(
+                    fee.amount_cents,
+                    Some(i128::from(*cents)),
+                    "{sub} {code} ({parts} partitions)"
+                );
             }
         }
     }
@@ -170,20 +236,33 @@ fn the_plan_query_prices_as_meterprice_usage() {
 #[test]
 fn units_and_counts_are_the_cores() {
     // The aggregations alone, read back from the inner query's columns.
-    let sql = plan_sql("EUR", &plan().to_string(), &EventsTable::new("events"), FROM, TO).unwrap();
+    let sql = plan_sql(
+        "EUR",
+        &plan().to_string(),
+        &EventsTable::new("events"),
+        FROM,
+        TO,
+    )
+    .unwrap();
     let inner = sql
         .split_once("FROM (")
         .map(|(_, rest)| rest.rsplit_once(") ORDER BY").unwrap().0.to_string())
         .unwrap();
-    let batches = crate::common::runtime().block_on(run(&table(2), &format!("{inner} ORDER BY subscription_id")));
+    let batches = crate::common::runtime()
+        .block_on(run(&table(2), &format!("{inner} ORDER BY subscription_id")));
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 5);
     for b in &batches {
         for row in 0..b.num_rows() {
             let sub = b.column(0).as_string::<i32>().value(row);
             let core = core_usage(sub);
             for (k, code) in ["api", "storage", "seats"].iter().enumerate() {
                 let s = b.column(k + 1).as_struct();
-                let units: meterprice::Exact = s.column(0).as_string::<i32>().value(row).parse().unwrap();
-                let n = s.column(1).as_primitive::<datafusion::arrow::datatypes::UInt64Type>().value(row);
+                let units: meterprice::Exact =
+                    s.column(0).as_string::<i32>().value(row).parse().unwrap();
+                let n = s
+                    .column(1)
+                    .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+                    .value(row);
                 let c = core.iter().find(|c| c.0 == *code).unwrap();
                 assert_eq!(units, c.1.parse().unwrap(), "{sub} {code} units");
                 assert_eq!(n, c.2, "{sub} {code} events");
@@ -199,7 +278,10 @@ fn what_it_does_not_cover_is_refused_by_name() {
     let e = plan_sql("EUR", &p.to_string(), &EventsTable::new("events"), FROM, TO).unwrap_err();
     assert_eq!(
         e,
-        PlanSqlError::Unsupported { charge: "storage".into(), feature: "pay_in_advance".into() }
+        PlanSqlError::Unsupported {
+            charge: "storage".into(),
+            feature: "pay_in_advance".into()
+        }
     );
     let mut p = plan();
     p["plan"]["charges"][0]["properties"]["graduated_ranges"] = json!([]);
