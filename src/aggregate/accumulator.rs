@@ -225,6 +225,23 @@ impl UniqueCountAcc {
         self.ops.adds()
     }
 
+    /// How many distinct values (the missing one included) the state
+    /// holds, added or removed: what an engine accounts its memory by.
+    ///
+    /// ```
+    /// use meterprice::{EventOrder, Timestamp, UniqueCountAcc};
+    /// let t = Timestamp::parse("2024-03-01T00:00:00Z")?;
+    /// let mut u = UniqueCountAcc::default();
+    /// u.update(Some("a"), EventOrder::new(t, 0), true);
+    /// u.update(Some("a"), EventOrder::new(t, 1), false);
+    /// u.update(None, EventOrder::new(t, 2), true);
+    /// assert_eq!((u.values(), u.finish()), (2, 1));
+    /// # Ok::<(), meterprice::TimestampError>(())
+    /// ```
+    pub fn values(&self) -> usize {
+        self.ops.len()
+    }
+
     /// The state: each value's last operation (order, adds); feeding them
     /// to [`UniqueCountAcc::update`] of another accumulator merges.
     pub fn state(&self) -> impl Iterator<Item = (Option<&str>, EventOrder, bool)> {
