@@ -236,8 +236,9 @@ impl Accumulator for UniqueCount {
     }
 
     fn size(&self) -> usize {
-        // An estimate: the entries' texts are not walked.
-        size_of_val(self) + self.0.state().count() * 64
+        // An estimate: a value's text, order and hash slot, about 64 bytes
+        // each (the texts are not walked).
+        size_of_val(self) + self.0.values() * 64
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
