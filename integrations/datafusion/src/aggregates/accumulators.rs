@@ -27,7 +27,8 @@ pub(crate) fn arg(values: &[ArrayRef], i: usize) -> Result<&ArrayRef> {
         .ok_or_else(|| exec_datafusion_err!("meterprice: argument {i} missing"))
 }
 
-fn arithmetic(e: meterprice::ArithmeticError) -> datafusion::error::DataFusionError {
+/// An exact figure beyond the decimal range, as the query's error.
+pub(crate) fn arithmetic(e: meterprice::ArithmeticError) -> datafusion::error::DataFusionError {
     exec_datafusion_err!("arithmetic_overflow: {e}")
 }
 

@@ -18,17 +18,13 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use meterprice::{Exact, SumAcc};
 use std::sync::Arc;
 
-use super::accumulators::arg;
+use super::accumulators::{arg, arithmetic};
 use super::read::Values;
 use super::state::{
     ExactColumn, column, count_scalar, counts, exact_scalar, field, result, results,
 };
-use crate::columns::from_i128;
+use crate::columns::{Decimals, from_i128};
 use datafusion::arrow::datatypes::FieldRef;
-
-fn arithmetic(e: meterprice::ArithmeticError) -> datafusion::error::DataFusionError {
-    exec_datafusion_err!("arithmetic_overflow: {e}")
-}
 
 /// The state's fields: the sum's text and the events counted.
 pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
@@ -82,7 +78,7 @@ impl Accumulator for Sum {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let array = arg(values, 0)?;
         match Values::new(array.as_ref())? {
-            Values::D128(a, scale) => add_decimals(&mut self.0, a, scale),
+            Values::Number(Decimals::D128(a, scale)) => add_decimals(&mut self.0, a, scale),
             v => {
                 for row in 0..array.len() {
                     if let Some(x) = v.get(row)? {
@@ -202,14 +198,14 @@ impl GroupsAccumulator for SumGroups {
         self.pending.resize(total_num_groups, (0, 0));
         let array = arg(values, 0)?;
         match Values::new(array.as_ref())? {
-            Values::D128(a, s)
+            Values::Number(Decimals::D128(a, s))
                 if s == self.scale && a.null_count() == 0 && opt_filter.is_none() =>
             {
                 for (&g, &m) in group_indices.iter().zip(a.values()) {
                     self.add_mantissa(g, m)?;
                 }
             }
-            Values::D128(a, s) if s == self.scale => {
+            Values::Number(Decimals::D128(a, s)) if s == self.scale => {
                 for (row, &g) in group_indices.iter().enumerate() {
                     if a.is_valid(row) && passes(opt_filter, row) {
                         self.add_mantissa(g, a.value(row))?;

@@ -6,17 +6,12 @@
 //! decimal or integer column holds numbers, read exactly. A NULL is a
 //! missing or `null` property.
 
-use datafusion::arrow::array::{
-    Array, AsArray, Decimal128Array, Decimal256Array, Int64Array, UInt64Array,
-};
-use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Decimal256Type, Int64Type, TimeUnit, TimestampMicrosecondType,
-    UInt64Type,
-};
+use datafusion::arrow::array::{Array, AsArray, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{DataFusionError, Result, exec_datafusion_err, exec_err, plan_err};
 use meterprice::{EventOrder, Exact, Timestamp, Value, numeric_value};
 
-use crate::columns::{Texts, from_i128, from_i256};
+use crate::columns::{Decimals, Texts};
 
 /// A value argument's type after coercion, or a planning error naming
 /// `function` (floats are refused: they are not exact).
@@ -77,23 +72,19 @@ pub(crate) fn seq_type(function: &str, t: &DataType) -> Result<DataType> {
     }
 }
 
-/// A value column of a batch.
+/// A value column of a batch: property text (A13 applies) or numbers.
 pub(crate) enum Values<'a> {
     Text(Texts<'a>),
-    D128(&'a Decimal128Array, i8),
-    D256(&'a Decimal256Array, i8),
-    Signed(&'a Int64Array),
-    Unsigned(&'a UInt64Array),
+    Number(Decimals<'a>),
 }
 
 impl<'a> Values<'a> {
     pub fn new(array: &'a dyn Array) -> Result<Self> {
         Ok(match array.data_type() {
-            DataType::Decimal128(_, s) => Self::D128(array.as_primitive::<Decimal128Type>(), *s),
-            DataType::Decimal256(_, s) => Self::D256(array.as_primitive::<Decimal256Type>(), *s),
-            DataType::Int64 => Self::Signed(array.as_primitive::<Int64Type>()),
-            DataType::UInt64 => Self::Unsigned(array.as_primitive::<UInt64Type>()),
-            _ => Self::Text(Texts::new(array)?),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => {
+                Self::Text(Texts::new(array)?)
+            }
+            _ => Self::Number(Decimals::new(array)?),
         })
     }
 
@@ -103,20 +94,13 @@ impl<'a> Values<'a> {
     /// fractional digits), which the core rejects too.
     #[inline]
     pub fn get(&self, row: usize) -> Result<Option<Exact>> {
-        let exact = |r: Result<Exact, String>| r.map(Some).map_err(|e| exec_datafusion_err!("{e}"));
         match self {
             Self::Text(t) => match t.get(row) {
                 Some(s) => numeric_value(Some(Value::String(s)))
                     .map_err(|_| out_of_range(format!("value {s:?} is outside the decimal range"))),
                 None => Ok(None),
             },
-            Self::D128(a, s) if a.is_valid(row) => exact(from_i128(a.value(row), *s, "value")),
-            Self::D256(a, s) if a.is_valid(row) => exact(from_i256(a.value(row), *s, "value")),
-            Self::Signed(a) if a.is_valid(row) => {
-                exact(from_i128(i128::from(a.value(row)), 0, "value"))
-            }
-            Self::Unsigned(a) if a.is_valid(row) => Ok(Some(Exact::from(a.value(row)))),
-            _ => Ok(None),
+            Self::Number(d) => d.get(row, "value").map_err(|e| exec_datafusion_err!("{e}")),
         }
     }
 }
