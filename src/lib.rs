@@ -229,9 +229,10 @@ pub use aggregate::{
 pub use charge::{Charge, ChargeBuilder, ChargeFilter, Labels, PricingUnit, Tax};
 pub use currency::Currency;
 pub use customer_usage::{
-    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, InvoiceTotals, Label, LegacyGroup,
-    PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions,
-    UsagePeriod, UsageTotals,
+    ChargeRejection, ChargeUsage, ChargeWarning, CustomerUsage, EventsSetup, FilterUsage,
+    GroupedUsage, InvoiceTotals, Label, LegacyGroup, PeriodError, PlanAggregator, PlanEvents,
+    PlanUsage, PresentationBreakdown, UsageBucket, UsageFee, UsageMode, UsageOptions, UsagePeriod,
+    UsageTotals,
 };
 pub use details::{
     AmountDetails, GraduatedLine, GraduatedPercentageLine, PackageDetails, PercentageDetails,
@@ -249,6 +250,8 @@ pub use explore::{
 pub use fee::{AppliedTax, Fee, FeeTaxes, PricingUnitDetails, Projection};
 #[cfg(feature = "plot")]
 pub use lago::explore_svg;
+#[cfg(feature = "lago")]
+pub use lago::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_run};
 #[cfg(feature = "lago")]
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, EventReader, EventSyntaxError, Outcome, ReadEvent, ServeError,

@@ -9,6 +9,7 @@
 )]
 
 mod aggregate;
+mod billing;
 mod builders;
 mod cli;
 mod common;

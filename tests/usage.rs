@@ -673,10 +673,8 @@ fn errors_name_the_charge_and_the_rule() {
             None,
         ),
         (
-            with(&|r| {
-                r["events"] = json!([{"transaction_id": "t", "code": "m", "timestamp": 1709283600}])
-            }),
-            "unsupported",
+            with(&|r| r["events"] = json!({"transaction_id": "t"})),
+            "parse_error",
             None,
         ),
         (

@@ -16,7 +16,7 @@ mod advance;
 mod aggregator;
 mod event;
 mod expression;
-mod fast_lookup;
+pub(crate) mod fast_lookup;
 mod filters;
 mod finish;
 mod group;

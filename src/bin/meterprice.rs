@@ -133,7 +133,9 @@ Request: {\"id\": any, \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\",
   usage maps a charge code to its aggregated buckets (the rate contract's
   bucket form, plus current_usage_units, total_aggregated_units and
   presentation_breakdowns). A charge without buckets shows zero fees.
-  Raw events are not aggregated yet: a request with events is 'unsupported'.
+  events are aggregated per charge (aggregation.md); a charge given buckets
+  ignores them. Billing run: meterprice usage --plan PLAN.json --from T --to T
+  [--charges-duration N] [--quiet] EVENTS.jsonl (usage-json.md).
 Result:  {\"id\": ..., \"customer_usage\": {\"from_datetime\", \"to_datetime\",
           \"issuing_date\", \"currency\", \"amount_cents\", \"total_amount_cents\",
           \"taxes_amount_cents\", \"lago_invoice_id\": null, \"charges_usage\": [...]},
@@ -185,6 +187,13 @@ fn main() -> ExitCode {
     }
     if args.iter().any(|a| a == "--version" || a == "-V") {
         return write_stdout(&format!("meterprice {}\n", env!("CARGO_PKG_VERSION")));
+    }
+    if args.first().is_some_and(|a| a == "usage")
+        && args
+            .iter()
+            .any(|a| a == "--plan" || a.starts_with("--plan="))
+    {
+        return billing(&args);
     }
     let Args {
         command,
@@ -388,4 +397,71 @@ fn closed_at_start(fd: u8) -> bool {
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
         .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
+/// `meterprice usage --plan PLAN.json --from T --to T [--charges-duration N]
+/// [--quiet] [EVENTS.jsonl|-]`: the billing run (usage-json.md).
+fn billing(args: &[String]) -> ExitCode {
+    let fail = |why: String| {
+        eprintln!("meterprice: {why}\n\n{USAGE}");
+        ExitCode::from(2)
+    };
+    let mut flags: Vec<(&str, &str)> = Vec::new();
+    let (mut quiet, mut file) = (false, "-");
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--quiet" => quiet = true,
+            f @ ("--plan" | "--from" | "--to" | "--charges-duration") => match rest.next() {
+                Some(v) => flags.push((f, v)),
+                None => return fail(format!("{f} needs a value")),
+            },
+            f if f.starts_with("--") => match f.split_once('=') {
+                Some((k, v)) => flags.push((k, v)),
+                None => return fail(format!("unknown option {f}")),
+            },
+            path => file = path,
+        }
+    }
+    let get = |k: &str| flags.iter().rev().find(|(f, _)| *f == k).map(|(_, v)| *v);
+    let (Some(plan_path), Some(from), Some(to)) = (get("--plan"), get("--from"), get("--to"))
+    else {
+        return fail("a billing run needs --plan, --from and --to".into());
+    };
+    let plan = match std::fs::read_to_string(plan_path) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("cannot read {plan_path}: {e}")),
+    };
+    let mut opts = meterprice::BillingRunOptions::new(plan, from, to);
+    if let Some(d) = get("--charges-duration") {
+        match d.parse::<u32>() {
+            Ok(n) if n > 0 => opts.charges_duration = Some(n),
+            _ => {
+                return fail(format!(
+                    "--charges-duration {d:?} is not a whole number of days ≥ 1"
+                ));
+            }
+        }
+    }
+    opts.progress = !quiet && std::io::IsTerminal::is_terminal(&io::stderr());
+    let input: Box<dyn io::BufRead> = if file == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(io::BufReader::with_capacity(1 << 20, f)),
+            Err(e) => {
+                eprintln!("meterprice: cannot read {file}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    match meterprice::billing_run(&opts, input, out, io::stderr().lock()) {
+        Ok(s) if s.errors == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("meterprice: {e}");
+            ExitCode::from(e.exit_status())
+        }
+    }
 }

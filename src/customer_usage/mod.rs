@@ -6,12 +6,14 @@
 //! [`CustomerUsage`] holding every figure of lago-usage.md §2 in Lago's order,
 //! with meterprice's choices UD1–UD4 and C1–C13 (`docs/usage.md`).
 
+mod events;
 mod label;
 mod period;
 mod price;
 mod summary;
 mod totals;
 
+pub use events::{ChargeRejection, ChargeWarning, EventsSetup, PlanAggregator, PlanEvents};
 pub use period::{PeriodError, UsagePeriod};
 
 use crate::charge::Tax;

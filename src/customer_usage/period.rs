@@ -228,3 +228,26 @@ fn whole_seconds(t: Timestamp) -> String {
     let seconds = t.as_second() - i64::from(t.subsec_nanosecond() < 0);
     Timestamp::from_second(seconds).unwrap_or(t).to_string()
 }
+
+impl UsagePeriod {
+    /// The period as an aggregation reads it (events → buckets): the same
+    /// instants, time zone and `charges_duration`.
+    pub(crate) fn billing_period(
+        &self,
+    ) -> Result<crate::aggregate::BillingPeriod, crate::aggregate::BillingPeriodError> {
+        use crate::aggregate::{
+            BillingPeriod, BillingPeriodError, TimeZone as Zone, Timestamp as At,
+        };
+        let at = |t: Timestamp| {
+            At::from_micros(t.as_microsecond()).ok_or(BillingPeriodError("a datetime out of range"))
+        };
+        let zone = self
+            .timezone
+            .iana_name()
+            .and_then(Zone::named)
+            .unwrap_or_else(Zone::utc);
+        BillingPeriod::new(at(self.from)?, at(self.to)?)?
+            .with_timezone(zone)
+            .with_charges_duration(self.charges_duration().max(1))
+    }
+}

@@ -30,7 +30,7 @@ pub use explore::explore_json;
 #[cfg(feature = "plot")]
 pub use plot::explore_svg;
 use request::{Envelope, LenientEnvelope, RequestError};
-pub use usage::usage_json;
+pub use usage::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_run, usage_json};
 
 /// How a request line turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

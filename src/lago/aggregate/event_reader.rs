@@ -303,6 +303,14 @@ impl<'r> ReadEvent<'r> {
             .filter(|t| !t.is_empty())
     }
 
+    /// The metric `code`, when a string.
+    pub fn code(&self) -> Option<&'r str> {
+        match self.fields.code {
+            Field::Str(span) => Some(span.resolve(self.text, self.arena)),
+            _ => None,
+        }
+    }
+
     /// The `external_subscription_id`, when a string.
     pub fn external_subscription_id(&self) -> Option<&'r str> {
         match self.fields.external_subscription_id {

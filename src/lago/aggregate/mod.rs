@@ -4,8 +4,8 @@
 //! error record out.
 
 mod event_reader;
-mod request;
-mod scan;
+pub(crate) mod request;
+pub(crate) mod scan;
 mod write;
 
 pub use event_reader::{EventReader, EventSyntaxError, ReadEvent};
@@ -253,7 +253,7 @@ fn find(elements: &[&str], tx: Option<&str>, reader: &mut EventReader) -> Option
 }
 
 /// The texts of the elements of a JSON array.
-fn elements(text: &str) -> Result<Vec<&str>, scan::ScanError> {
+pub(crate) fn elements(text: &str) -> Result<Vec<&str>, scan::ScanError> {
     let mut s = Scanner::new(text);
     let mut arena = String::new();
     let mut out = Vec::new();

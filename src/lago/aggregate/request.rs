@@ -597,3 +597,38 @@ fn initial(check: &mut Check, raw: RawJson<'_>) -> Option<WeightedSumInitial> {
         .decimal("weighted_sum_initial", raw)
         .map(WeightedSumInitial::Value)
 }
+
+/// A usage request's `state.charges.<code>` (usage-json.md, §1.5).
+#[derive(Deserialize)]
+struct StateIn<'a> {
+    #[serde(borrow)]
+    cached_aggregations: Option<Vec<Cached<'a>>>,
+    #[serde(borrow)]
+    weighted_sum_initial: Option<RawJson<'a>>,
+}
+
+/// Reads one charge's carried state as `aggregate` reads it: the outer
+/// error is text that does not have the shape, the inner one the rules
+/// its fields break.
+pub(crate) fn carried_state(text: &str) -> Result<Result<CarriedState, Vec<Violation>>, String> {
+    let s: StateIn<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut check = Check(Vec::new(), None);
+    let cached_aggregations = s
+        .cached_aggregations
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, c)| cached(&mut check, i, c))
+        .collect();
+    let weighted_sum_initial = s
+        .weighted_sum_initial
+        .filter(|r| r.get() != "null")
+        .and_then(|r| initial(&mut check, r));
+    if !check.0.is_empty() {
+        return Ok(Err(check.0));
+    }
+    Ok(Ok(CarriedState {
+        cached_aggregations,
+        weighted_sum_initial,
+    }))
+}

@@ -1,11 +1,18 @@
 //! The JSON contract of `meterprice usage` (usage-json.md): a plan, a
 //! period and each charge's buckets in; Lago's customer usage object out.
 
+mod billing_run;
+mod events;
 mod plan;
 mod request;
 mod response;
 
+use crate::customer_usage::{PlanAggregator, PlanEvents, PlanUsage};
 use crate::error::RateError;
+use crate::lago::raw::RawJson;
+use response::Lead;
+
+pub use billing_run::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_run};
 
 use super::{Outcome, RequestError, write_request_error};
 
@@ -16,9 +23,10 @@ use super::{Outcome, RequestError, write_request_error};
 /// `arithmetic_overflow`, `invalid_usage`). Never panics, whatever the
 /// input.
 ///
-/// Charges are given their aggregated buckets in `usage` (charge code →
-/// buckets in the `rate` contract's form); a request with raw `events`
-/// answers `unsupported` until the aggregation module lands.
+/// Charges are given raw `events` (aggregated per charge, aggregation.md)
+/// or their aggregated buckets in `usage` (charge code → buckets in the
+/// `rate` contract's form); a charge given buckets ignores the events
+/// (C7).
 ///
 /// ```
 /// let mut out = Vec::new();
@@ -51,19 +59,54 @@ pub fn usage_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         Ok(req) => req,
         Err(e) => return write_request_error(out, id, &e, pretty),
     };
-    match req
-        .plan
-        .customer_usage(&req.period, &req.usage, &req.options)
-    {
-        Ok(usage) => {
-            response::write_result(out, id, &usage, pretty);
+    let (usage, events) = match aggregate(&req, raw.events) {
+        Ok(x) => x,
+        Err(e) => return write_request_error(out, id, &e, pretty),
+    };
+    match req.plan.customer_usage(&req.period, &usage, &req.options) {
+        Ok(cu) => {
+            response::write_result(out, Lead::Id(id), &cu, events.as_ref(), pretty);
             Outcome::Priced
         }
-        Err(RateError::Usage(u)) => {
-            write_request_error(out, id, &RequestError::Usage(u.message), pretty)
+        Err(e) => write_request_error(out, id, &rate_error(e), pretty),
+    }
+}
+
+fn rate_error(e: RateError) -> RequestError {
+    match e {
+        RateError::Usage(u) => RequestError::Usage(u.message),
+        RateError::Arithmetic(a) => RequestError::Overflow(a.to_string()),
+    }
+}
+
+/// The request's events (when it has some, or carried state) aggregated
+/// for every charge not given buckets, beside the given buckets.
+fn aggregate(
+    req: &request::UsageRequest,
+    events: Option<RawJson<'_>>,
+) -> Result<(PlanUsage, Option<PlanEvents>), RequestError> {
+    let events = events.filter(|e| e.get() != "null");
+    if events.is_none() && req.setup.states.is_empty() {
+        return Ok((req.usage.clone(), None));
+    }
+    let elements = match events {
+        Some(raw) => crate::lago::aggregate::elements(raw.get())
+            .map_err(|e| RequestError::Parse(format!("events: {e}")))?,
+        None => Vec::new(),
+    };
+    let agg = PlanAggregator::new(&req.plan, &req.period, &req.setup).map_err(setup_error)?;
+    let mut done = events::feed_request(agg, &elements)
+        .finish()
+        .map_err(|e| RequestError::Overflow(e.to_string()))?;
+    let usage = done.add_buckets_to(req.usage.clone());
+    Ok((usage, Some(done)))
+}
+
+fn setup_error(e: crate::aggregate::SetupError) -> RequestError {
+    match e {
+        crate::aggregate::SetupError::Invalid(v) => {
+            RequestError::Definition(crate::error::DefinitionError::Invalid(v))
         }
-        Err(RateError::Arithmetic(a)) => {
-            write_request_error(out, id, &RequestError::Overflow(a.to_string()), pretty)
-        }
+        crate::aggregate::SetupError::Unsupported(m) => RequestError::Unsupported(m),
     }
 }

@@ -3,11 +3,13 @@
 
 use serde::Deserialize;
 
+use crate::aggregate::CarriedState;
 use crate::customer_usage::{
-    PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageMode, UsageOptions,
-    UsagePeriod,
+    EventsSetup, PeriodError, PlanUsage, PresentationBreakdown, UsageBucket, UsageMode,
+    UsageOptions, UsagePeriod,
 };
 use crate::exact::Exact;
+use crate::lago::aggregate::request::carried_state;
 use crate::lago::raw::Raw;
 use crate::lago::raw::RawJson;
 use crate::lago::request::{self as rq, Idx, Line, Obj, RawBucket, RequestError, Sub};
@@ -33,7 +35,7 @@ pub(super) struct RawRequest<'a> {
     #[serde(borrow, default)]
     plan: Option<RawJson<'a>>,
     #[serde(borrow, default)]
-    events: Option<RawJson<'a>>,
+    pub(super) events: Option<RawJson<'a>>,
     #[serde(borrow, default)]
     usage: Option<RawJson<'a>>,
     #[serde(borrow, default)]
@@ -102,6 +104,8 @@ pub(super) struct UsageRequest {
     pub(super) period: UsagePeriod,
     pub(super) usage: PlanUsage,
     pub(super) options: UsageOptions,
+    /// Which charges take the request's events, with their state.
+    pub(super) setup: EventsSetup,
 }
 
 /// A bucket as read, its filter still given by values.
@@ -111,29 +115,26 @@ struct GivenBucket {
 }
 
 /// Parses and validates a whole request: shapes first (`parse_error`),
-/// then every rule (`validation_error`), then what needs aggregation
-/// (`unsupported`), then the buckets against the plan (`invalid_usage`).
+/// then every rule (`validation_error`), then the buckets against the
+/// plan (`invalid_usage`).
 pub(super) fn parse(text: &str, raw: &RawRequest<'_>) -> Result<UsageRequest, RequestError> {
     let line = Line { text };
     let currency_code = rq::borrowed_string(&line, "currency", given(raw.currency))?;
     let timezone = rq::string(&line, "timezone", given(raw.timezone))?;
     let (period, duration) = read_period(&line, raw.period)?;
     let given_usage = read_usage(&line, given(raw.usage))?;
-    let events = read_list(&line, "events", given(raw.events))?;
+    read_list(&line, "events", given(raw.events))?;
     let mut report = Report::default();
-    let options = read_options(&line, given(raw.options), &mut report)?;
+    let (options, strict_filters) = read_options(&line, given(raw.options), &mut report)?;
     let currency = rq::currency(currency_code.as_deref(), &mut report);
     let taxes = rq::parse_taxes(&line, "taxes", given(raw.taxes), &mut report)?;
     let plan = read_plan(&line, raw.plan, currency, taxes, &mut report)?;
     let period = in_timezone(period, timezone.as_deref(), &mut report);
     let plan = report.finish(plan)?;
-    if events > 0 {
-        return Err(RequestError::Unsupported(
-            "events need the aggregation module: give each charge its aggregated buckets in `usage` instead".into(),
-        ));
-    }
     let usage = resolve(&plan, given_usage)?;
-    check_state(&line, &plan, &usage, given(raw.state))?;
+    let mut setup = EventsSetup::default().with_strict_filters(strict_filters);
+    setup.given_buckets = usage.0.clone();
+    setup.states = read_state(&line, &plan, &usage, given(raw.state))?;
     let period = period.and_then(|p| match duration {
         Some(days) => p.with_charges_duration(days),
         None => Ok(p),
@@ -144,6 +145,7 @@ pub(super) fn parse(text: &str, raw: &RawRequest<'_>) -> Result<UsageRequest, Re
         period,
         usage: usage.1,
         options,
+        setup,
     })
 }
 
@@ -212,7 +214,7 @@ fn in_timezone(
     period.and_then(|p| p.in_timezone(name))
 }
 
-/// An array's length (`events`: phase 2 reads its items).
+/// An array's length (the events are read by `super::events`).
 fn read_list(line: &Line<'_>, path: &str, raw: Option<RawJson<'_>>) -> Result<usize, RequestError> {
     let Some(raw) = raw else { return Ok(0) };
     serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
@@ -225,17 +227,19 @@ fn read_options(
     line: &Line<'_>,
     raw: Option<RawJson<'_>>,
     report: &mut Report,
-) -> Result<UsageOptions, RequestError> {
+) -> Result<(UsageOptions, bool), RequestError> {
     let mut options = UsageOptions::default();
-    let Some(raw) = raw else { return Ok(options) };
+    let Some(raw) = raw else {
+        return Ok((options, false));
+    };
     let ro: RawOptions<'_> = rq::object(line, "options", raw)?;
     let flag = |key: &str, value: Option<RawJson<'_>>, default: bool| {
         rq::boolean(line, Sub(&"options", key), given(value), default)
     };
     options.apply_taxes = flag("apply_taxes", ro.apply_taxes, true)?;
     options.legacy_groups = flag("legacy_groups", ro.legacy_groups, false)?;
-    // AD4's single assignment only changes aggregation (phase 2).
-    flag("strict_filters", ro.strict_filters, false)?;
+    // AD4's single assignment only changes aggregation.
+    let strict = flag("strict_filters", ro.strict_filters, false)?;
     match rq::string(line, "options.mode", given(ro.mode))?.as_deref() {
         None | Some("current_usage") => {}
         Some("invoice") => options.mode = UsageMode::Invoice,
@@ -245,7 +249,7 @@ fn read_options(
             format!("options.mode {other:?} is not \"current_usage\" or \"invoice\""),
         ),
     }
-    Ok(options)
+    Ok((options, strict))
 }
 
 /// `usage`: charge code → one bucket or a list, in the `rate` contract's
@@ -396,16 +400,17 @@ fn resolve(
     Ok((codes, usage))
 }
 
-/// `state.charges.<code>` (aggregation.md §1.5): state only matters to
-/// aggregation, so a charge given buckets ignores it, and a charge without
-/// buckets cannot use it yet.
-fn check_state(
+/// `state.charges.<code>` (aggregation.md §1.5, AD3): state only matters
+/// to aggregation, so a charge given buckets ignores it (C7).
+fn read_state(
     line: &Line<'_>,
     plan: &Plan,
     usage: &(Vec<String>, PlanUsage),
     raw: Option<RawJson<'_>>,
-) -> Result<(), RequestError> {
-    let Some(raw) = raw else { return Ok(()) };
+) -> Result<Vec<(String, CarriedState)>, RequestError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
     #[derive(Deserialize)]
     struct RawState<'a> {
         #[serde(borrow, default)]
@@ -413,19 +418,72 @@ fn check_state(
     }
     let rs: RawState<'_> = rq::object(line, "state", raw)?;
     let Some(charges) = given(rs.charges) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    for (code, _) in rq::pairs(line, "state.charges", charges)? {
+    let mut out = Vec::new();
+    for (code, value) in rq::pairs(line, "state.charges", charges)? {
         if plan.charge(&code).is_none() {
             return Err(RequestError::Usage(format!(
                 "state.charges.{code}: the plan has no charge with code {code:?}"
             )));
         }
-        if !usage.0.iter().any(|c| *c == *code) {
-            return Err(RequestError::Unsupported(format!(
-                "state.charges.{code}: carried state needs the aggregation module; give the charge's aggregated buckets in `usage` instead"
+        if usage.0.iter().any(|c| *c == *code) {
+            continue;
+        }
+        let path = format!("state.charges.{code}");
+        match carried_state(value.get()) {
+            Err(e) => return Err(line.parse_error(path.as_str(), value, &e)),
+            Ok(Err(mut violations)) => {
+                for v in &mut violations {
+                    v.field = format!("{path}.{}", v.field);
+                }
+                return Err(RequestError::Definition(
+                    crate::error::DefinitionError::Invalid(crate::error::ValidationError {
+                        violations,
+                    }),
+                ));
+            }
+            Ok(Ok(state)) => out.push((code.into_owned(), state)),
+        }
+    }
+    Ok(out)
+}
+
+/// Carried state per subscription: each charge code with its state.
+pub(super) type SubscriptionStates = Vec<(String, Vec<(String, CarriedState)>)>;
+
+/// A billing run's plan (usage-json.md, "Billing run"): a usage request
+/// without `id`, `period` and `events`, priced over `period` (JSON text of
+/// a request's `period`), its `state` keyed by `external_subscription_id`.
+pub(super) fn parse_run_plan(
+    text: &str,
+    period: &str,
+) -> Result<(UsageRequest, SubscriptionStates), RequestError> {
+    let mut raw = envelope(text).map_err(RequestError::Parse)?;
+    for (key, given_there) in [
+        ("id", raw.id.is_some()),
+        ("period", raw.period.is_some()),
+        ("events", raw.events.is_some()),
+    ] {
+        if given_there {
+            return Err(RequestError::Parse(format!(
+                "{key}: a billing run's plan has no {key} (the period comes from --from and --to, the events from the event file)"
             )));
         }
     }
-    Ok(())
+    let period: RawJson<'_> =
+        serde_json::from_str(period).map_err(|e| RequestError::Parse(e.to_string()))?;
+    raw.period = Some(period);
+    let state = raw.state.take();
+    let req = parse(text, &raw)?;
+    let line = Line { text };
+    let given_usage = (req.setup.given_buckets.clone(), req.usage.clone());
+    let mut states = Vec::new();
+    if let Some(s) = given(state) {
+        for (subscription, value) in rq::pairs(&line, "state", s)? {
+            let read = read_state(&line, &req.plan, &given_usage, Some(value))?;
+            states.push((subscription.into_owned(), read));
+        }
+    }
+    Ok((req, states))
 }

@@ -3,34 +3,42 @@
 //! keys in Lago's serializer order.
 
 use crate::customer_usage::{
-    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown,
-    UsageTotals,
+    ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PlanEvents,
+    PresentationBreakdown, UsageTotals,
 };
 use crate::lago::raw::RawJson;
 use crate::lago::response::{Json, filter_values, indent, label};
 use crate::plan::PlanCharge;
 
-/// Writes a priced result.
+/// What a result line starts with: a request's `id`, or the billing
+/// run's `external_subscription_id`.
+pub(super) enum Lead<'a> {
+    /// `"id"`, echoed (absent when the request has none).
+    Id(Option<RawJson<'a>>),
+    /// `"external_subscription_id"`.
+    Subscription(&'a str),
+}
+
+/// Writes a priced result, with what aggregating its events gave.
 pub(super) fn write_result(
     out: &mut Vec<u8>,
-    id: Option<RawJson<'_>>,
+    lead: Lead<'_>,
     usage: &CustomerUsage<'_>,
+    events: Option<&PlanEvents>,
     pretty: bool,
 ) {
     let start = out.len();
     let mut w = Json::new(out);
     w.open(b'{');
-    if let Some(id) = id {
-        w.raw("id", id);
+    match lead {
+        Lead::Id(Some(id)) => w.raw("id", id),
+        Lead::Id(None) => {}
+        Lead::Subscription(s) => w.string("external_subscription_id", Some(s)),
     }
     w.key("customer_usage");
     customer_usage(&mut w, usage);
     invoice(&mut w, usage);
-    // Nothing is aggregated from events yet, so nothing is rejected.
-    w.key("warnings");
-    w.out.extend_from_slice(b"[]");
-    w.key("rejected_events");
-    w.out.extend_from_slice(b"[]");
+    super::events::write_notes(&mut w, events);
     w.close(b'}');
     if pretty {
         indent(out, start);

@@ -1,0 +1,266 @@
+//! Issue 13, phase 2: usage requests with raw events, and the billing run
+//! over an event file (usage-json.md, "Billing run").
+
+use meterprice::{BillingRunOptions, Outcome, billing_run, usage_json};
+use serde_json::{Value, json};
+
+const FROM: &str = "2024-03-01T00:00:00Z";
+const TO: &str = "2024-03-31T23:59:59Z";
+
+/// A two-charge plan: storage (sum of `gb`, a filter on region eu at
+/// 0.20, the rest at 0.10) and calls (count at 1 EUR), 20 % VAT.
+fn plan() -> Value {
+    json!({"currency": "EUR", "taxes": [{"code": "vat", "rate": "20"}],
+      "plan": {"charges": [
+        {"code": "storage", "charge_model": "standard", "properties": {"amount": "0.10"},
+         "filters": [{"values": {"region": ["eu"]}, "properties": {"amount": "0.20"},
+                      "invoice_display_name": "EU"}],
+         "billable_metric": {"code": "gb", "name": "Storage", "aggregation_type": "sum_agg",
+                             "field_name": "gb", "filters": [{"key": "region", "values": ["eu", "us"]}]}},
+        {"code": "calls", "charge_model": "standard", "properties": {"amount": "1"},
+         "billable_metric": {"code": "calls", "name": "Calls", "aggregation_type": "count_agg"}},
+        {"code": "users", "charge_model": "standard", "properties": {"amount": "3"},
+         "billable_metric": {"code": "users", "name": "Users", "aggregation_type": "unique_count_agg",
+                             "field_name": "user"}}]}})
+}
+
+fn usage(req: &Value) -> (Outcome, Value) {
+    let mut out = Vec::new();
+    let outcome = usage_json(&req.to_string(), &mut out, false);
+    let v = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}"));
+    (outcome, v)
+}
+
+#[test]
+fn an_events_request_is_aggregated_per_charge_then_priced() {
+    let mut req = plan();
+    req["id"] = json!("e1");
+    req["period"] = json!({"from_datetime": FROM, "to_datetime": TO});
+    req["events"] = json!([
+        {"transaction_id": "t1", "code": "gb", "timestamp": 1709283600, "properties": {"gb": "10", "region": "eu"}},
+        {"transaction_id": "t2", "code": "gb", "timestamp": 1709283600, "properties": {"gb": 5, "region": "us"}},
+        {"transaction_id": "t3", "code": "calls", "timestamp": 1709283600},
+        {"transaction_id": "t3", "code": "calls", "timestamp": 1709283601},
+        {"transaction_id": "t4", "code": "calls", "timestamp": "2024-03-02T00:00:00Z"},
+        {"transaction_id": "t5", "code": "nope", "timestamp": 1709283600},
+        {"transaction_id": "t6", "code": "gb", "timestamp": 1717200000, "properties": {"gb": 99}},
+        5
+    ]);
+    let (outcome, v) = usage(&req);
+    assert_eq!(outcome, Outcome::Priced, "{v}");
+    let cu = &v["customer_usage"];
+    // storage: EU 10 GB × 0.20 = 2.00 EUR (200), us 5 GB × 0.10 = 0.50 (50);
+    // t6 is after the period (June). calls: t3 once = 1 EUR (100); t3's
+    // second copy is a duplicate (QA19), t4's ISO timestamp invalid (A1).
+    // users: no event, a zero fee (U6). 350 cents, taxes 350 × 20 % = 70.
+    assert_eq!(cu["amount_cents"], 350);
+    assert_eq!(cu["taxes_amount_cents"], 70);
+    assert_eq!(cu["total_amount_cents"], 420);
+    let storage = &cu["charges_usage"][0];
+    assert_eq!(storage["units"], "15");
+    assert_eq!(storage["filters"][0]["amount_cents"], 200);
+    assert_eq!(storage["filters"][0]["invoice_display_name"], "EU");
+    assert_eq!(storage["filters"][1]["amount_cents"], 50);
+    assert_eq!(storage["filters"][1]["values"], Value::Null);
+    assert_eq!(cu["charges_usage"][1]["events_count"], 1);
+    assert_eq!(cu["charges_usage"][2]["amount_cents"], 0);
+    let rejected = v["rejected_events"].as_array().expect("list");
+    let codes: Vec<(&str, &Value)> = rejected
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap_or(""), &r["index"]))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("duplicate_transaction_id", &json!(3)),
+            ("invalid_timestamp", &json!(4)),
+            ("invalid_event", &json!(7))
+        ]
+    );
+    assert_eq!(rejected[0]["charge_codes"], json!(["calls"]));
+    assert_eq!(rejected[2]["charge_codes"], json!([]));
+    assert_eq!(v["warnings"][0]["code"], "unknown_metric_code");
+    assert_eq!(v["warnings"][0]["charge_codes"], json!([]));
+}
+
+#[test]
+fn charges_given_buckets_ignore_their_events_c7() {
+    let mut req = plan();
+    req["period"] = json!({"from_datetime": FROM, "to_datetime": TO});
+    req["usage"] = json!({"calls": {"units": "7", "events_count": 7}});
+    req["events"] = json!([
+        {"transaction_id": "t1", "code": "calls", "timestamp": 1709283600},
+        {"transaction_id": "t2", "code": "users", "timestamp": 1709283600, "properties": {"user": "a"}},
+        {"transaction_id": "t3", "code": "users", "timestamp": 1709283600, "properties": {"user": "a"}},
+        {"transaction_id": "t4", "code": "users", "timestamp": 1709283600, "properties": {"user": "b"}}]);
+    let (outcome, v) = usage(&req);
+    assert_eq!(outcome, Outcome::Priced, "{v}");
+    let cu = &v["customer_usage"];
+    // calls: the given 7 units × 1 EUR; users: 2 distinct × 3 EUR = 6 EUR.
+    assert_eq!(cu["charges_usage"][1]["amount_cents"], 700);
+    assert_eq!(cu["charges_usage"][2]["units"], "2");
+    assert_eq!(cu["charges_usage"][2]["amount_cents"], 600);
+    // The calls event belongs to a charge given buckets: not unknown.
+    assert_eq!(v["warnings"], json!([]));
+}
+
+/// Deterministic pseudo-random events of three subscriptions, with
+/// duplicates, out-of-period events and unknown codes.
+fn events() -> Vec<Value> {
+    let mut r: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: u64| {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        r % n
+    };
+    (0..300)
+        .map(|_| {
+            let sub = format!("sub_{}", next(3));
+            let tx = format!("tx_{}", next(250));
+            let t = 1_709_251_200 - 86_400 + next(33 * 86_400);
+            let region = ["eu", "us", "af"][next(3) as usize];
+            let (code, props) = match next(4) {
+                0 => (
+                    "gb",
+                    json!({"gb": format!("{}.{}", next(20), next(10)), "region": region}),
+                ),
+                1 => ("calls", json!({})),
+                2 => ("users", json!({"user": format!("u{}", next(5))})),
+                _ => ("other", json!({})),
+            };
+            json!({"transaction_id": tx, "external_subscription_id": sub, "code": code,
+                   "timestamp": t, "properties": props})
+        })
+        .collect()
+}
+
+fn run(
+    plan: &str,
+    lines: &str,
+) -> (
+    Result<meterprice::BillingRunSummary, meterprice::BillingRunError>,
+    String,
+    String,
+) {
+    let opts = BillingRunOptions::new(plan, FROM, TO);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let r = billing_run(&opts, lines.as_bytes(), &mut out, &mut err);
+    (
+        r,
+        String::from_utf8(out).expect("utf-8"),
+        String::from_utf8(err).expect("utf-8"),
+    )
+}
+
+#[test]
+fn a_billing_run_equals_the_per_subscription_usage_requests() {
+    let evs = events();
+    let file: String = evs.iter().map(|e| format!("{e}\n")).collect();
+    let (r, out, _) = run(&plan().to_string(), &file);
+    let summary = r.expect("a run");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(summary.subscriptions, 3);
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["external_subscription_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids, ["sub_0", "sub_1", "sub_2"], "sorted by id");
+    let mut priced_something = false;
+    for line in &lines {
+        let sub = &line["external_subscription_id"];
+        let mut req = plan();
+        req["id"] = sub.clone();
+        req["period"] = json!({"from_datetime": FROM, "to_datetime": TO});
+        req["events"] = Value::Array(
+            evs.iter()
+                .filter(|e| e["external_subscription_id"] == *sub)
+                .cloned()
+                .collect(),
+        );
+        let (outcome, alone) = usage(&req);
+        assert_eq!(outcome, Outcome::Priced, "{alone}");
+        for key in ["customer_usage", "invoice", "warnings", "rejected_events"] {
+            assert_eq!(line[key], alone[key], "{sub}: {key}");
+        }
+        priced_something |= alone["customer_usage"]["amount_cents"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0;
+        assert!(
+            !alone["rejected_events"]
+                .as_array()
+                .expect("list")
+                .is_empty(),
+            "duplicates exist"
+        );
+    }
+    assert!(priced_something);
+}
+
+#[test]
+fn bad_event_lines_are_named_and_never_stop_the_run() {
+    let good = |tx: &str| {
+        format!(
+            r#"{{"transaction_id":"{tx}","external_subscription_id":"s1","code":"calls","timestamp":1709283600}}"#
+        )
+    };
+    let file = format!(
+        "{}\nnot json\n\n{}\n{{\"transaction_id\":\"x\",\"code\":\"calls\",\"timestamp\":1709283600}}\n{}\n",
+        good("a"),
+        good("a"),
+        good("b")
+    );
+    let (r, out, err) = run(&plan().to_string(), &file);
+    let summary = r.expect("a run");
+    // Lines 1, 4 (a duplicate), 6 count or are rejected in s1; line 2 is not
+    // JSON, line 3 blank (not an event), line 5 has no subscription.
+    assert_eq!(
+        (summary.events, summary.rejected, summary.subscriptions),
+        (5, 3, 1)
+    );
+    assert!(err.contains("line 2: "), "{err}");
+    assert!(
+        err.contains("line 4: event \"a\": duplicate transaction_id"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 5: external_subscription_id is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("billing run: 5 events read, 3 rejected, 1 subscriptions"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(out.trim()).expect("one line");
+    // a and b count: 2 calls × 1 EUR.
+    assert_eq!(v["customer_usage"]["charges_usage"][1]["amount_cents"], 200);
+    assert_eq!(v["rejected_events"][0]["code"], "duplicate_transaction_id");
+}
+
+#[test]
+fn a_broken_plan_stops_the_run_before_any_output() {
+    let mut p = plan();
+    p["plan"]["charges"][1]["billable_metric"]["aggregation_type"] = json!("avg_agg");
+    let line = r#"{"transaction_id":"a","external_subscription_id":"s1","code":"calls","timestamp":1709283600}"#;
+    let (r, out, _) = run(&p.to_string(), line);
+    let e = r.expect_err("a broken plan");
+    assert_eq!(e.exit_status(), 2);
+    assert!(e.to_string().contains("validation_error"), "{e}");
+    assert!(e.to_string().contains("aggregation_type"), "{e}");
+    assert_eq!(out, "");
+    let (r, out, _) = run("[1]", line);
+    assert_eq!(r.map_err(|e| e.exit_status()).err(), Some(2));
+    assert_eq!(out, "");
+    let mut with_events = plan();
+    with_events["events"] = json!([]);
+    let (r, _, _) = run(&with_events.to_string(), line);
+    assert!(
+        r.expect_err("events belong in the file")
+            .to_string()
+            .contains("events")
+    );
+}
