@@ -134,14 +134,9 @@ fn table(parts: usize) -> SessionContext {
     ctx
 }
 
-/// The core for one subscription, charge by charge: its events through
-/// `aggregate` (the metric, the period), the aggregation priced by
-/// `Charge::rate`: (code, units, events_count, amount_cents).
-///
-/// (`meterprice usage` with events is the other helper's work in
-/// progress on this branch: it answers `unsupported` for events today.)
-fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
-    let events: Vec<Json> = events()
+/// One subscription's events as Lago JSON.
+fn sub_events(sub: &str) -> Vec<Json> {
+    events()
         .iter()
         .enumerate()
         .filter(|(_, e)| e.0 == sub)
@@ -156,7 +151,22 @@ fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
             json!({"transaction_id": format!("t{i}"), "code": e.1,
                    "timestamp": march_us() / 1_000_000 + e.3, "properties": props})
         })
-        .collect();
+        .collect()
+}
+
+/// A count or a decimal as JSON gives it, as text.
+fn text_of(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The core for one subscription, charge by charge: its events through
+/// `aggregate` (the metric, the period), the aggregation priced by
+/// `Charge::rate`: (code, units, events_count, amount_cents).
+fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
+    let events = sub_events(sub);
     let plan = plan();
     plan["plan"]["charges"]
         .as_array()
@@ -169,14 +179,10 @@ fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
             meterprice::aggregate_json(&request.to_string(), &mut out, false);
             let v: Json = serde_json::from_slice(&out).unwrap();
             let b = &v["buckets"][0];
-            let units = match &b["aggregation"] {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let n = match &b["count"] {
-                Json::String(s) => s.parse().unwrap_or_else(|_| panic!("{v}")),
-                other => other.as_u64().unwrap_or_else(|| panic!("{v}")),
-            };
+            let units = text_of(&b["aggregation"]);
+            let n: u64 = text_of(&b["count"])
+                .parse()
+                .unwrap_or_else(|_| panic!("{v}"));
             let fee = core_row(&charge("EUR", &c.to_string()), &units, n);
             (
                 c["code"].as_str().unwrap().to_string(),
@@ -186,6 +192,49 @@ fn core_usage(sub: &str) -> Vec<(String, String, u64, i64)> {
             )
         })
         .collect()
+}
+
+/// `meterprice usage` for one subscription: (code, units, events_count,
+/// amount_cents) per charge.
+fn usage(sub: &str) -> Vec<(String, String, u64, i64)> {
+    let request = json!({"currency": "EUR", "period": {"from_datetime": FROM, "to_datetime": TO},
+        "plan": plan()["plan"], "events": sub_events(sub)});
+    let mut out = Vec::new();
+    meterprice::usage_json(&request.to_string(), &mut out, false);
+    let v: Json = serde_json::from_slice(&out).unwrap();
+    let charges = v["customer_usage"]["charges_usage"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    charges
+        .iter()
+        .map(|c| {
+            (
+                c["charge"]["code"].as_str().unwrap().to_string(),
+                text_of(&c["units"]),
+                c["events_count"].as_u64().unwrap(),
+                c["amount_cents"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn meterprice_usage_agrees_with_the_core_reference() {
+    // The reference the SQL is held to is `meterprice usage`'s own figures
+    // (units compared by value: usage prints Ruby's `4.0`).
+    for sub in (0..5).map(|k| format!("sub_{k}")) {
+        let reference = core_usage(&sub);
+        let usage = usage(&sub);
+        assert_eq!(usage.len(), reference.len(), "{sub}: {usage:?}");
+        for (u, r) in usage.iter().zip(&reference) {
+            let value = |t: &str| t.parse::<meterprice::Exact>().unwrap();
+            assert_eq!(
+                (&u.0, value(&u.1), u.2, u.3),
+                (&r.0, value(&r.1), r.2, r.3),
+                "{sub}"
+            );
+        }
+    }
 }
 
 #[test]
