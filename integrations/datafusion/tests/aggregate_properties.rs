@@ -117,13 +117,9 @@ fn table(events: &[Ev], partitions: usize, decimal: bool) -> SessionContext {
         Field::new("seq", DataType::Int64, false),
         Field::new("op", DataType::Utf8, true),
     ]));
-    let mut parts = Vec::new();
-    for p in 0..partitions {
-        let rows: Vec<(usize, &Ev)> = events
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % partitions == p)
-            .collect();
+    // Batches of at most 5 rows: partitions see several batches, so
+    // states merge and partial aggregation can be skipped mid-stream.
+    let batch = |rows: &[(usize, &Ev)]| {
         let v: ArrayRef = if decimal {
             Arc::new(
                 Decimal128Array::from_iter_values(rows.iter().map(|(_, e)| i128::from(e.number)))
@@ -148,7 +144,20 @@ fn table(events: &[Ev], partitions: usize, decimal: bool) -> SessionContext {
             )),
             Arc::new(StringArray::from_iter(rows.iter().map(|(_, e)| e.op))),
         ];
-        parts.push(vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]);
+        RecordBatch::try_new(schema.clone(), columns).unwrap()
+    };
+    let mut parts = Vec::new();
+    for p in 0..partitions {
+        let rows: Vec<(usize, &Ev)> = events
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % partitions == p)
+            .collect();
+        let mut batches: Vec<RecordBatch> = rows.chunks(5).map(batch).collect();
+        if batches.is_empty() {
+            batches.push(batch(&[]));
+        }
+        parts.push(batches);
     }
     let ctx =
         SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
@@ -248,5 +257,44 @@ proptest! {
             let want: Vec<_> = TYPES.iter().map(|(kind, _)| core(kind, evs, decimal)).collect();
             prop_assert_eq!(&got[sub], &want, "{}", sub);
         }
+    }
+}
+
+/// Every subscription's sums (text and Decimal128, with and without a
+/// `FILTER`) in a context that skips partial aggregation after one row,
+/// which turns each row into a state of its own (`convert_to_state`).
+async fn sums(ctx: &SessionContext) -> Vec<String> {
+    let sql = "SELECT sub, meterprice_sum(v) AS s, \
+               meterprice_sum(v) FILTER (WHERE seq % 2 = 0) AS f \
+               FROM events GROUP BY sub ORDER BY sub";
+    let batches = run(ctx, sql).await;
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn skipping_partial_aggregation_changes_nothing(
+        events in prop::collection::vec(event(), 1..60),
+        decimal in any::<bool>(),
+    ) {
+        let rt = runtime();
+        let usual = rt.block_on(sums(&table(&events, 2, decimal)));
+        let ctx = table(&events, 2, decimal);
+        let state = ctx.state_ref();
+        {
+            let mut state = state.write();
+            let options = state.config_mut().options_mut();
+            options.execution.skip_partial_aggregation_probe_rows_threshold = 1;
+            options.execution.skip_partial_aggregation_probe_ratio_threshold = 0.0;
+        }
+        let skipping = rt.block_on(sums(&ctx));
+        prop_assert_eq!(skipping, usual);
     }
 }
