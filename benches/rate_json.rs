@@ -113,7 +113,18 @@ fn bench_rate_json(c: &mut Criterion) {
 }
 
 fn bench_json_floor(c: &mut Criterion) {
-    let mut g = c.benchmark_group("json_floor");
+    json_only(c, "json_floor", |line| {
+        serde_json::from_str::<serde::de::IgnoredAny>(line).unwrap();
+    });
+    json_only(c, "json_value", |line| {
+        black_box(serde_json::from_str::<serde_json::Value>(line).unwrap());
+    });
+}
+
+/// Reads each request with `read` and writes `rate_json`'s result line for
+/// it with serde_json: JSON work only, no pricing.
+fn json_only(c: &mut Criterion, group: &str, read: impl Fn(&str)) {
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     for (id, line) in requests() {
         let mut result = Vec::new();
@@ -130,10 +141,9 @@ fn bench_json_floor(c: &mut Criterion) {
         g.bench_function(id, |b| {
             b.iter(|| {
                 out.clear();
-                let read: serde::de::IgnoredAny = serde_json::from_str(black_box(&line)).unwrap();
+                read(black_box(&line));
                 serde_json::to_writer(&mut out, black_box(&value)).unwrap();
                 black_box(&out);
-                read
             });
         });
     }

@@ -23,7 +23,7 @@
 //! ```
 
 use crate::aggregate::fast_lookup::LastOps;
-use crate::aggregate::time::Timestamp;
+use crate::aggregate::time::{BillingPeriod, Timestamp};
 use crate::error::ArithmeticError;
 use crate::exact::{self, Exact};
 
@@ -225,6 +225,23 @@ impl UniqueCountAcc {
         self.ops.adds()
     }
 
+    /// How many distinct values (the missing one included) the state
+    /// holds, added or removed: what an engine accounts its memory by.
+    ///
+    /// ```
+    /// use meterprice::{EventOrder, Timestamp, UniqueCountAcc};
+    /// let t = Timestamp::parse("2024-03-01T00:00:00Z")?;
+    /// let mut u = UniqueCountAcc::default();
+    /// u.update(Some("a"), EventOrder::new(t, 0), true);
+    /// u.update(Some("a"), EventOrder::new(t, 1), false);
+    /// u.update(None, EventOrder::new(t, 2), true);
+    /// assert_eq!((u.values(), u.finish()), (2, 1));
+    /// # Ok::<(), meterprice::TimestampError>(())
+    /// ```
+    pub fn values(&self) -> usize {
+        self.ops.len()
+    }
+
     /// The state: each value's last operation (order, adds); feeding them
     /// to [`UniqueCountAcc::update`] of another accumulator merges.
     pub fn state(&self) -> impl Iterator<Item = (Option<&str>, EventOrder, bool)> {
@@ -313,6 +330,38 @@ impl WeightedSumAcc {
             variation,
             events,
         }
+    }
+
+    /// An empty sum over `period`: its rows end at `ceil_s(to)` (A38),
+    /// as the [`crate::Aggregator`] ends them.
+    ///
+    /// ```
+    /// use meterprice::{BillingPeriod, Timestamp, WeightedSumAcc};
+    /// let period = BillingPeriod::new(
+    ///     Timestamp::parse("2023-03-01T00:00:00Z")?,
+    ///     Timestamp::parse("2023-03-31T23:59:59.999999Z")?,
+    /// )?;
+    /// let mut w = WeightedSumAcc::for_period(&period);
+    /// // 31 units active for the last day of March: 31 × 1 day / 31 days.
+    /// w.update(Timestamp::parse("2023-03-31T00:00:00Z")?, "31".parse()?)?;
+    /// assert_eq!(w.finish_for_period("0".parse()?, &period)?.aggregation.to_string(), "1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_period(period: &BillingPeriod) -> Self {
+        Self::new(period.to.ceil_s())
+    }
+
+    /// [`WeightedSumAcc::finish`] over `period`: `initial` active from
+    /// `floor_ms(from)`, over the period's `charges_duration` days.
+    ///
+    /// # Errors
+    /// As [`WeightedSumAcc::update`].
+    pub fn finish_for_period(
+        &self,
+        initial: Exact,
+        period: &BillingPeriod,
+    ) -> Result<WeightedSum, ArithmeticError> {
+        self.finish(initial, period.from.floor_ms(), period.charges_duration)
     }
 
     /// The weighted sum with `initial` active from `start` (`floor_ms(from)`)

@@ -156,6 +156,11 @@ impl<K: Hash + Eq> LastOps<K> {
         adds + u64::from(self.null.is_some_and(|(_, add)| add))
     }
 
+    /// The keys held, the missing value included.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len() + usize::from(self.null.is_some())
+    }
+
     /// Every key's last operation, the missing value as `None`.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (Option<&K>, (EventOrder, bool))> {
         self.map

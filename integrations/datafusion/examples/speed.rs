@@ -13,13 +13,16 @@
 //! number is materialized.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
+
+mod shared;
+use shared::time;
 
 const BATCH: usize = 8192;
 const STANDARD: &str = r#"{"charge_model": "standard", "properties": {"amount": "0.0125"}}"#;
@@ -56,24 +59,6 @@ fn partitions(rows: usize, parts: usize) -> Result<(Arc<Schema>, Vec<Vec<RecordB
         done += n;
     }
     Ok((schema, out))
-}
-
-async fn time(ctx: &SessionContext, sql: &str, runs: usize) -> Result<(Vec<Duration>, String)> {
-    let mut times = Vec::new();
-    let mut answer = String::new();
-    for _ in 0..runs {
-        let started = Instant::now();
-        let batches = ctx.sql(sql).await?.collect().await?;
-        times.push(started.elapsed());
-        answer = datafusion::arrow::util::pretty::pretty_format_batches(&batches)?
-            .to_string()
-            .lines()
-            .nth(3)
-            .unwrap_or_default()
-            .to_string();
-    }
-    times.sort();
-    Ok((times, answer))
 }
 
 #[tokio::main]

@@ -43,7 +43,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
-use crate::{RATE_FUNCTION, RateUdf};
+use crate::{AggregateUdf, RATE_FUNCTION, RateUdf};
 
 /// The first byte of a bound function's payload: the format's version.
 const BOUND_V1: u8 = 1;
@@ -94,6 +94,18 @@ fn decode_rate(buf: &[u8]) -> Result<RateUdf> {
             .map(str::to_owned)
     };
     RateUdf::bound(&text(currency)?, &text(charge)?)
+}
+
+/// Whether `udaf` is one of the meterprice aggregate functions (encoded by
+/// name: they carry no payload, their constants are in the plan).
+pub fn encode_udaf(udaf: &AggregateUDF) -> bool {
+    udaf.inner().downcast_ref::<AggregateUdf>().is_some()
+}
+
+/// The meterprice aggregate function `name`; `None` when `name` is not one
+/// of ours.
+pub fn decode_udaf(name: &str) -> Option<Arc<AggregateUDF>> {
+    crate::aggregates::by_name(name)
 }
 
 /// A logical codec that knows the meterprice functions and hands every
@@ -188,10 +200,16 @@ impl LogicalExtensionCodec for LogicalCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        self.inner.try_decode_udaf(name, buf)
+        match decode_udaf(name) {
+            Some(udaf) => Ok(udaf),
+            None => self.inner.try_decode_udaf(name, buf),
+        }
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        if encode_udaf(node) {
+            return Ok(());
+        }
         self.inner.try_encode_udaf(node, buf)
     }
 
@@ -266,10 +284,16 @@ impl PhysicalExtensionCodec for PhysicalCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        self.inner.try_decode_udaf(name, buf)
+        match decode_udaf(name) {
+            Some(udaf) => Ok(udaf),
+            None => self.inner.try_decode_udaf(name, buf),
+        }
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        if encode_udaf(node) {
+            return Ok(());
+        }
         self.inner.try_encode_udaf(node, buf)
     }
 

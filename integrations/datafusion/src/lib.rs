@@ -54,14 +54,65 @@
 //! contract); the query itself never fails for one bad row.
 //!
 //! Read fields with `get_field(fee, 'amount_cents')` (or `fee['amount_cents']`).
+//!
+//! # Billable-metric aggregates
+//!
+//! One SQL aggregate function per aggregation type of Lago's billable
+//! metrics, each accumulating with the `meterprice` core's accumulator of
+//! that type (exact, with Lago's value-reading rule), with partial states
+//! that merge across partitions and Ballista executors:
+//!
+//! | function | arguments | Lago type |
+//! |---|---|---|
+//! | `meterprice_count` | `(x)`: every row counts | `count_agg` |
+//! | `meterprice_sum` | `(value)` | `sum_agg` |
+//! | `meterprice_max` | `(value)` | `max_agg` |
+//! | `meterprice_latest` | `(value, timestamp, seq)` | `latest_agg` |
+//! | `meterprice_unique_count` | `(property, timestamp, seq [, operation_type])` | `unique_count_agg` |
+//! | `meterprice_weighted_sum` | `(value, timestamp, from, to [, initial [, charges_duration]])` | `weighted_sum_agg` |
+//!
+//! Each returns a struct of `aggregation` (exact decimal text) and
+//! `events_count`, ready for `meterprice_rate`. A text value is the
+//! property as Postgres' `properties->>'key'` gives it: one that does not
+//! match `^-?\d+(\.\d+)?$` (`'1e3'`, `'+5'`, `'5.'`), or NULL, is left out
+//! of the value and the count, as Lago leaves it out. Decimal and integer
+//! columns are read exactly; floats are refused at planning; a value or a
+//! total beyond the decimal range fails the query (`arithmetic_overflow`).
+//! The order latest and unique count depend on is in their arguments
+//! (`timestamp`, then `seq`, the event's input position), so no sort is
+//! needed and rows may arrive in any order. The period's window, the
+//! metric code and groups are the query's `WHERE`, `FILTER` and `GROUP
+//! BY`; [`plan_sql`] writes them for a whole plan.
+//!
+//! ```
+//! use datafusion::prelude::SessionContext;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> datafusion::error::Result<()> {
+//! let ctx = SessionContext::new();
+//! meterprice_datafusion::register(&ctx);
+//! let df = ctx.sql(r#"
+//!     SELECT get_field(s, 'aggregation') AS units, get_field(s, 'events_count') AS events
+//!     FROM (SELECT meterprice_sum(gb) AS s
+//!       FROM (VALUES ('2.5'), ('1e3'), (NULL), ('0.25')) AS t(gb))
+//! "#).await?;
+//! let text = datafusion::arrow::util::pretty::pretty_format_batches(&df.collect().await?)?
+//!     .to_string();
+//! // '1e3' and NULL are not numeric properties (A13): 2.5 + 0.25 over 2 events.
+//! assert!(text.contains("| 2.75  | 2      |"), "{text}");
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod aggregates;
 mod charges;
 #[cfg(feature = "proto")]
 pub mod codec;
 mod columns;
 mod fees;
+mod plan_sql;
 mod rate;
 
 #[cfg(feature = "ballista")]
@@ -71,7 +122,9 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
+pub use aggregates::{AggregateUdf, Metric, aggregate_fields, aggregate_functions};
 pub use fees::fee_fields;
+pub use plan_sql::{EventsTable, PlanSqlError, plan_sql};
 pub use rate::RateUdf;
 
 /// The SQL name of the rating function.
@@ -82,7 +135,8 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
     vec![ScalarUDF::from(RateUdf::new())]
 }
 
-/// Registers every meterprice function on `ctx`.
+/// Registers every meterprice function on `ctx`: `meterprice_rate` and
+/// the billable-metric aggregates.
 ///
 /// Registers them one by one: DataFusion's
 /// `SessionStateBuilder::with_scalar_functions` would replace the built-in
@@ -90,6 +144,9 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
 pub fn register(ctx: &SessionContext) {
     for udf in scalar_functions() {
         ctx.register_udf(udf);
+    }
+    for udaf in aggregate_functions() {
+        ctx.register_udaf(udaf);
     }
 }
 
@@ -101,6 +158,9 @@ pub fn register(ctx: &SessionContext) {
 pub fn register_in(registry: &mut dyn FunctionRegistry) -> datafusion::error::Result<()> {
     for udf in scalar_functions() {
         registry.register_udf(std::sync::Arc::new(udf))?;
+    }
+    for udaf in aggregate_functions() {
+        registry.register_udaf(std::sync::Arc::new(udaf))?;
     }
     Ok(())
 }

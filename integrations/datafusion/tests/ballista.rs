@@ -37,11 +37,20 @@ fn write_events(name: &str) -> (PathBuf, Vec<(String, String)>) {
         Field::new("subscription_id", DataType::Utf8, false),
         Field::new("charge", DataType::Utf8, false),
         Field::new("units", DataType::Decimal128(20, 6), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+            false,
+        ),
+        Field::new("seq", DataType::Int64, false),
     ]));
+    // 2024-03-01T00:00:00Z; events fall on whole hours, so timestamps tie.
+    const MARCH_US: i64 = 1_709_251_200_000_000;
     let mut events = Vec::new();
     let mut seed: u64 = 0x5eed;
     for file in 0..FILES {
-        let (mut subs, mut units) = (Vec::new(), Vec::new());
+        let (mut subs, mut units, mut times, mut seqs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROWS_PER_FILE {
             seed = seed
                 .wrapping_mul(6364136223846793005)
@@ -57,6 +66,8 @@ fn write_events(name: &str) -> (PathBuf, Vec<(String, String)>) {
             ));
             subs.push(sub);
             units.push(micros);
+            times.push(MARCH_US + ((seed >> 3) % 200) as i64 * 3_600_000_000);
+            seqs.push(events.len() as i64);
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(subs)),
@@ -66,6 +77,10 @@ fn write_events(name: &str) -> (PathBuf, Vec<(String, String)>) {
                     .with_precision_and_scale(20, 6)
                     .expect("decimal"),
             ),
+            Arc::new(datafusion::arrow::array::TimestampMicrosecondArray::from(
+                times,
+            )),
+            Arc::new(datafusion::arrow::array::Int64Array::from(seqs)),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).expect("batch");
         let path = dir.join(format!("part-{file}.parquet"));
@@ -191,7 +206,16 @@ async fn ballista_equals_datafusion_and_the_core() {
         .await
         .expect("register");
     }
-    for sql in queries() {
+    // The same prices from meterprice_sum's exact sum and count (the
+    // aggregate's partial states cross the cluster through the codecs).
+    let with_udaf = format!(
+        "SELECT subscription_id, meterprice_rate({}, 'EUR', get_field(s, 'aggregation'), \
+         get_field(s, 'events_count')) AS fee FROM (SELECT subscription_id, \
+         meterprice_sum(units) AS s FROM events GROUP BY subscription_id) \
+         ORDER BY subscription_id",
+        quote(CHARGE)
+    );
+    for sql in queries().into_iter().chain([with_udaf]) {
         assert_eq!(
             subscription_fees(&local, &sql).await,
             expected,
@@ -203,7 +227,40 @@ async fn ballista_equals_datafusion_and_the_core() {
             "Ballista: {sql}"
         );
     }
+    // Every aggregate, ungrouped, equals the core's accumulators.
+    let sql = "SELECT meterprice_count(1) AS c, meterprice_sum(units) AS s, \
+               meterprice_max(units) AS m FROM events";
+    let (mut sum, mut max) = (meterprice::SumAcc::default(), meterprice::MaxAcc::default());
+    for (_, units) in &events {
+        sum.update(units.parse().expect("units")).expect("in range");
+        max.update(units.parse().expect("units"));
+    }
+    let want = vec![
+        (Exact::from(events.len() as u64), events.len() as u64),
+        sum.finish(),
+        max.finish(),
+    ];
+    assert_eq!(aggregates(&local, sql).await, want, "DataFusion");
+    assert_eq!(aggregates(&distributed, sql).await, want, "Ballista");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The (aggregation, events_count) of each column of `sql`'s one row.
+async fn aggregates(ctx: &SessionContext, sql: &str) -> Vec<(Exact, u64)> {
+    let batches = run(ctx, sql).await;
+    let b = batches.iter().find(|b| b.num_rows() > 0).expect("a row");
+    b.columns()
+        .iter()
+        .map(|c| {
+            let s = c.as_struct();
+            let a = s.column(0).as_string::<i32>().value(0);
+            let n = s
+                .column(1)
+                .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+                .value(0);
+            (a.parse().expect("decimal"), n)
+        })
+        .collect()
 }
 
 /// Runs every query on a cluster with `codecs`, expecting each to fail
@@ -250,4 +307,68 @@ async fn without_the_physical_codec_the_executor_cannot_read_its_task() {
         "PhysicalExtensionCodec is not provided for scalar function meterprice_rate",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_codecs_the_aggregates_do_not_reach_the_cluster() {
+    let (dir, _) = write_events("no-codecs-udaf");
+    let distributed = cluster(Codecs::None).await;
+    distributed
+        .register_parquet(
+            "events",
+            dir.to_str().expect("utf-8"),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .expect("register");
+    let sql = "SELECT subscription_id, meterprice_sum(units) FROM events GROUP BY subscription_id";
+    let outcome = match distributed.sql(sql).await {
+        Ok(df) => df.collect().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let error = outcome
+        .expect_err("the cluster cannot decode the aggregate")
+        .to_string();
+    assert!(
+        error.contains(
+            "LogicalExtensionCodec is not provided for aggregate function meterprice_sum"
+        ),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_aggregate_runs_on_the_cluster_as_on_datafusion() {
+    // DataFusion's figures equal the core's (the aggregate property test);
+    // here the cluster's equal DataFusion's, for the order-dependent types
+    // and the weighted sum's constants too.
+    let (dir, _) = write_events("all-aggregates");
+    let local = ctx();
+    let distributed = cluster(Codecs::Both).await;
+    for c in [&local, &distributed] {
+        c.register_parquet(
+            "events",
+            dir.to_str().expect("utf-8"),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .expect("register");
+    }
+    let sql = "SELECT subscription_id, meterprice_count(1) AS c, meterprice_sum(units) AS s, \
+               meterprice_max(units) AS m, meterprice_latest(units, ts, seq) AS l, \
+               meterprice_unique_count(units, ts, seq) AS u, \
+               meterprice_weighted_sum(units, ts, TIMESTAMP '2024-03-01T00:00:00', \
+               TIMESTAMP '2024-03-31T23:59:59.999999') AS w \
+               FROM events GROUP BY subscription_id ORDER BY subscription_id";
+    let text = |batches: &[RecordBatch]| {
+        datafusion::arrow::util::pretty::pretty_format_batches(batches)
+            .expect("format")
+            .to_string()
+    };
+    let here = text(&run(&local, sql).await);
+    let there = text(&run(&distributed, sql).await);
+    assert_eq!(here.lines().count(), SUBSCRIPTIONS + 4, "{here}");
+    assert_eq!(here, there);
+    let _ = std::fs::remove_dir_all(&dir);
 }

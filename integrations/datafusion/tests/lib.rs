@@ -2,6 +2,9 @@
 
 mod common;
 
+mod aggregate_properties;
+mod aggregates;
 mod ballista;
+mod plan_sql;
 mod properties;
 mod rate;
