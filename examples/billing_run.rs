@@ -45,7 +45,9 @@ impl Write for Count {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/bill".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/bill".into());
     let read = |name: &str| {
         let path = format!("{dir}/{name}");
         std::fs::read(&path).unwrap_or_else(|e| {
