@@ -327,8 +327,8 @@ pub(crate) fn track_prior<P: Properties + ?Sized>(
         (None, Some(Value::Null)) => true,
         _ => false,
     };
-    if matches && g.prior.is_none_or(|(o, _)| obs.order > o) {
-        g.prior = Some((obs.order, obs.add));
+    if matches && g.prior().is_none_or(|(o, _)| obs.order > o) {
+        g.set_prior((obs.order, obs.add));
     }
 }
 
