@@ -238,9 +238,10 @@ impl Aggregator {
             let kept = self.kept_operations(&ops, property.is_none());
             rows.extend(self.billed_days(&kept, *property, ctx.grouped));
         }
-        rows.sort_by(|a, b| {
-            (a.order.timestamp, &a.property).cmp(&(b.order.timestamp, &b.property))
-        });
+        // By the value's text, not its interned number: numbers follow
+        // arrival order, and the order of rows must not (AD2).
+        let text = |r: &Row| r.property.map(|p| self.interner.text(p));
+        rows.sort_by(|a, b| (a.order.timestamp, text(a)).cmp(&(b.order.timestamp, text(b))));
         rows
     }
 
