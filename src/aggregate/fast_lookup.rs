@@ -10,6 +10,7 @@ use std::hash::{BuildHasher, Hash};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::aggregate::accumulator::EventOrder;
+use crate::aggregate::group::Group;
 
 /// The map of the hot paths.
 pub(crate) type FastMap<K, V> = HashMap<K, V>;
@@ -275,6 +276,56 @@ impl RouteCache {
         if !self.off && self.map.len() < Self::CAP {
             self.map.insert(key.into(), route);
         }
+    }
+}
+
+/// A bucket's groups, by index, in chunks of at most `CHUNK`: a growing
+/// bucket never moves its groups. In one `Vec`, each doubling copied them
+/// all into a fresh large allocation (fresh pages to fault in and zero),
+/// for every bucket of every subscription of a billing run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Groups {
+    chunks: Vec<Vec<Group>>,
+    len: usize,
+}
+
+impl Groups {
+    const CHUNK: usize = 64;
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn push(&mut self, group: Group) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < Self::CHUNK => last.push(group),
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.len == 0 { 1 } else { Self::CHUNK });
+                chunk.push(group);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Group> {
+        self.chunks
+            .get_mut(i / Self::CHUNK)
+            .and_then(|c| c.get_mut(i % Self::CHUNK))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Group> {
+        self.chunks.iter().flatten()
+    }
+
+    /// The groups in index order, in one vector.
+    pub(crate) fn into_vec(self) -> Vec<Group> {
+        let mut all = Vec::with_capacity(self.len);
+        for chunk in self.chunks {
+            all.extend(chunk);
+        }
+        all
     }
 }
 

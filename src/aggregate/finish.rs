@@ -60,7 +60,7 @@ impl Aggregator {
         let mut out = Vec::with_capacity(buckets.iter().map(|b| b.groups.len().max(1)).sum());
         for mut b in buckets {
             self.add_initial_groups(&mut b);
-            let mut groups = std::mem::take(&mut b.groups);
+            let mut groups = std::mem::take(&mut b.groups).into_vec();
             if groups.is_empty() {
                 groups.push(self.empty_group(&b));
             }

@@ -4,7 +4,7 @@
 
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
 use crate::aggregate::event::{EventMeta, Properties};
-use crate::aggregate::fast_lookup::{FastMap, Membership, Route};
+use crate::aggregate::fast_lookup::{FastMap, Groups, Membership, Route};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
 use crate::aggregate::spec::AggregationSpec;
@@ -349,7 +349,7 @@ pub(crate) fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketStat
         group_keys,
         group_names,
         filter_values,
-        groups: Vec::new(),
+        groups: Groups::default(),
         index: FastMap::default(),
     };
     let charge_keys = &spec.charge.group_keys;
