@@ -8,6 +8,7 @@ use ethnum::U256;
 use crate::currency::{Currency, cents_of};
 use crate::exact::{self, Figure};
 use crate::fee::{self, Priced};
+use crate::rate::true_up::true_up_money;
 use crate::{ArithmeticError, Charge, Exact, PricingUnit, Tax};
 
 /// The money side of a charge: currency, pricing unit, taxes, minimum.
@@ -236,30 +237,16 @@ impl<'c> Money<'c> {
         }
         let min = Exact::try_from(self.min)?;
         let prorated_min = min.times_over(Exact::ONE, Exact::ONE).figure(WHAT)?;
-        let used = Exact::try_from(used)?;
-        if used >= prorated_min {
+        let Some(money) = true_up_money(
+            prorated_min,
+            (used, used_precise),
+            self.currency,
+            self.pricing_unit,
+        )?
+        else {
             return Ok(none);
-        }
-        let diff = prorated_min.minus(used).figure(WHAT)?;
-        let diff_precise = prorated_min.minus(used_precise).figure(WHAT)?;
-        let unit_currency = if self.pricing_unit.is_some() {
-            Currency::PRICING_UNIT
-        } else {
-            self.currency
         };
-        let priced = Priced {
-            amount: unit_currency.cents_to_units(diff)?,
-            unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
-        };
-        let money = fee::money(&priced, self.currency, self.pricing_unit)?;
-        let (cents, precise) = if self.pricing_unit.is_some() {
-            (money.amount_cents, money.precise_amount_cents)
-        } else {
-            (cents_of(exact::round_half_away(diff, 0)), diff_precise)
-        };
-        if cents == 0 {
-            return Ok(none);
-        }
+        let (cents, precise) = (money.amount_cents, money.precise_amount_cents);
         let taxes = fee::taxes(self.taxes, cents, precise)?;
         self.currency.cents_to_units(precise)?;
         Ok(Totals {
