@@ -7,59 +7,77 @@ use super::{Label, UsageBucket};
 
 /// A bucket's label in key order; an empty label is no label.
 pub(super) fn label_of(bucket: &UsageBucket, keys: &[String]) -> Option<Label> {
+    let owned = |(k, v): (&str, Option<&str>)| (k.to_string(), v.map(str::to_string));
+    label_key(bucket, keys).map(|l| l.into_iter().map(owned).collect())
+}
+
+/// A bucket's label in key order, borrowed: what tells two buckets apart,
+/// without copying a string. Keys that are not group keys keep their place
+/// after them, for the pricing check to name.
+pub(super) fn label_key<'a>(
+    bucket: &'a UsageBucket,
+    keys: &[String],
+) -> Option<Vec<(&'a str, Option<&'a str>)>> {
     let label = bucket.grouped_by.as_ref().filter(|l| !l.is_empty())?;
-    let mut out: Label = keys
+    let borrow = |(k, v): &'a (String, Option<String>)| (k.as_str(), v.as_deref());
+    let mut out: Vec<(&str, Option<&str>)> = keys
         .iter()
-        .filter_map(|k| label.iter().find(|(l, _)| l == k).cloned())
+        .filter_map(|k| label.iter().find(|(l, _)| l == k).map(borrow))
         .collect();
-    // Keys that are not group keys keep their place after them, for the
-    // pricing check to name.
-    out.extend(label.iter().filter(|(l, _)| !keys.contains(l)).cloned());
+    out.extend(label.iter().filter(|(l, _)| !keys.contains(l)).map(borrow));
     Some(out)
 }
 
 /// A value's place in C1: missing, then null, then the string (by bytes).
 type Slot<'a> = Option<Option<&'a str>>;
 
-/// C1's key of a label: the ungrouped first; then key by key in the order
-/// of the charge's pricing group keys; then any other keys by name.
-type SortKey<'a> = (bool, Vec<Slot<'a>>, Vec<(&'a str, Option<&'a str>)>);
+fn slot<'a>(label: &'a [(String, Option<String>)], key: &str) -> Slot<'a> {
+    label
+        .iter()
+        .find(|(l, _)| l == key)
+        .map(|(_, v)| v.as_deref())
+}
 
-fn sort_key<'a>(keys: &'a [String], label: &'a [(String, Option<String>)]) -> SortKey<'a> {
-    let value = |k: &str| {
-        label
-            .iter()
-            .find(|(l, _)| l == k)
-            .map(|(_, v)| v.as_deref())
-    };
-    let main = keys.iter().map(|k| value(k)).collect();
+/// The keys of a label that are not pricing group keys, by name (empty,
+/// and not allocated, for the usual label).
+fn rest<'a>(
+    keys: &[String],
+    label: &'a [(String, Option<String>)],
+) -> Vec<(&'a str, Option<&'a str>)> {
     let mut rest: Vec<(&str, Option<&str>)> = label
         .iter()
         .filter(|(l, _)| !keys.contains(l))
         .map(|(l, v)| (l.as_str(), v.as_deref()))
         .collect();
     rest.sort_unstable();
-    (!label.is_empty(), main, rest)
+    rest
+}
+
+/// C1's order of two labels: the ungrouped first; then key by key in the
+/// order of the charge's pricing group keys; then any other keys by name.
+fn compare(
+    keys: &[String],
+    a: &[(String, Option<String>)],
+    b: &[(String, Option<String>)],
+) -> std::cmp::Ordering {
+    (!a.is_empty())
+        .cmp(&!b.is_empty())
+        .then_with(|| {
+            let slots = |l| keys.iter().map(move |k| slot(l, k));
+            slots(a).cmp(slots(b))
+        })
+        .then_with(|| rest(keys, a).cmp(&rest(keys, b)))
 }
 
 /// `items` in C1 order of their labels (stable: equal labels keep their
-/// order), each key computed once.
+/// order). Labels are compared in place, nothing copied: the aggregation
+/// gives them in this order already, which the sort sees in one pass.
 pub(super) fn sort_by_label<T>(
     pc: &PlanCharge,
-    items: Vec<T>,
+    mut items: Vec<T>,
     label: impl Fn(&T) -> &[(String, Option<String>)],
 ) -> Vec<T> {
     let keys = &pc.charge.group_keys;
-    let mut order: Vec<(SortKey<'_>, usize)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| (sort_key(keys, label(item)), i))
-        .collect();
-    order.sort();
-    let ranks: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    ranks
-        .into_iter()
-        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .collect()
+    items.sort_by(|x, y| compare(keys, label(x), label(y)));
+    items
 }

@@ -8,10 +8,10 @@ use crate::error::{RateError, UsageError};
 use crate::exact::{Exact, Figure};
 use crate::fee::Fee;
 use crate::plan::PlanCharge;
-use crate::rate::{Bucket, Period};
+use crate::rate::Bucket;
 use crate::usage::Usage;
 
-use super::label::{label_of, sort_by_label};
+use super::label::{label_key, label_of, sort_by_label};
 use super::{ChargeUsage, UsageBucket, UsageFee, summary};
 
 /// The charge's usage from its given buckets.
@@ -70,7 +70,7 @@ fn check_buckets(pc: &PlanCharge, given: &[UsageBucket]) -> Result<(), UsageErro
                 pc.code
             )));
         }
-        if !seen.insert((b.filter, label_of(b, pc.group_keys(b.filter)))) {
+        if !seen.insert((b.filter, label_key(b, pc.group_keys(b.filter)))) {
             return Err(UsageError::new(format!(
                 "usage.{}[{i}]: a bucket and group given twice",
                 pc.code
@@ -92,11 +92,9 @@ fn price(pc: &PlanCharge, bucket: &UsageBucket) -> Result<UsageFee, RateError> {
         filter: None,
         grouped_by: label_of(bucket, keys),
     };
-    // The period only matters for a true-up, which usage adds itself.
-    let rated = charge.rate(std::slice::from_ref(&priced), &Period::full(1))?;
-    let Some(mut fee) = rated.fees.into_iter().next() else {
-        return Err(UsageError::new("a bucket gave no fee").into());
-    };
+    // As `rate` over this bucket alone prices it: the period only matters
+    // for a true-up, which usage adds itself.
+    let mut fee = charge.rate_one(priced)?;
     fee.filter = bucket.filter;
     // U4: a pay-in-advance or prorated charge shows its current usage
     // units, unless the fee was clamped (§4.2).

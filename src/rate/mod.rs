@@ -293,14 +293,36 @@ impl Charge {
         period.check()?;
         let mut fees = Vec::with_capacity(buckets.len());
         for (i, bucket) in buckets.iter().enumerate() {
-            let fee = self.bucket_fee(i, bucket, period);
-            fees.push(fee.map_err(|e| e.in_bucket(i))?);
+            let mut fee = self
+                .bucket_fee(i, bucket, period)
+                .map_err(|e| e.in_bucket(i))?;
+            fee.grouped_by = bucket.grouped_by.clone();
+            fees.push(fee);
         }
         let true_up_fee = self.true_up(&fees, period)?;
         totals(fees, true_up_fee)
     }
 
-    /// The fee of bucket `i`, in arrears, with its projection when asked.
+    /// The fee of one bucket exactly as `rate` over that bucket alone for
+    /// a full period gives it, its checks and errors included (the
+    /// true-up's too), without the list and totals around it: customer
+    /// usage prices each bucket so, and takes the label without a copy.
+    pub(crate) fn rate_one(&self, bucket: Bucket) -> Result<Fee, RateError> {
+        let period = Period::full(1);
+        let fee = self.bucket_fee(0, &bucket, &period);
+        let mut fee = fee.map_err(|e| e.in_bucket(0))?;
+        fee.grouped_by = bucket.grouped_by;
+        let true_up_fee = self.true_up(std::slice::from_ref(&fee), &period)?;
+        if true_up_fee.is_none() {
+            // One fee alone: its totals cannot overflow.
+            return Ok(fee);
+        }
+        let mut fees = totals(vec![fee], true_up_fee)?.fees;
+        fees.pop().ok_or_else(|| overflow("totals"))
+    }
+
+    /// The fee of bucket `i`, in arrears, with its projection when asked;
+    /// its label is the caller's to set.
     #[inline]
     fn bucket_fee(&self, i: usize, bucket: &Bucket, period: &Period) -> Result<Fee, RateError> {
         let resolved = self.resolve(i, bucket)?;
@@ -310,7 +332,6 @@ impl Charge {
             .apply_with(usage, self.currency, self.context())?;
         let mut fee = self.fee_in_arrears(usage, outcome)?;
         fee.filter = resolved.filter;
-        fee.grouped_by = bucket.grouped_by.clone();
         if let Some(elapsed) = period.elapsed_days {
             let (model, duration) = (resolved.model, period.duration_days);
             let projection = self.project(model, usage, &fee, duration, elapsed)?;
