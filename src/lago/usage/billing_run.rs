@@ -257,7 +257,8 @@ impl Run {
     }
 }
 
-/// One subscription's line: its usage, or an error record naming it.
+/// One subscription's line, appended to `line`: its usage, or an error
+/// record naming it.
 pub(super) fn write_subscription(
     line: &mut Vec<u8>,
     req: &UsageRequest,
@@ -265,6 +266,7 @@ pub(super) fn write_subscription(
     feed: Feed,
     summary: &mut BillingRunSummary,
 ) -> Outcome {
+    let start = line.len();
     let fail = |line: &mut Vec<u8>, e: &RequestError| {
         let id = serde_json::to_string(sub).unwrap_or_default();
         write_request_error(
@@ -274,8 +276,9 @@ pub(super) fn write_subscription(
             false,
         );
         // The record names the subscription under the run's key.
-        if line.starts_with(b"{\"id\":") {
-            line.splice(..6, b"{\"external_subscription_id\":".iter().copied());
+        let record = start..start + 6;
+        if line.get(record.clone()) == Some(b"{\"id\":".as_slice()) {
+            line.splice(record, b"{\"external_subscription_id\":".iter().copied());
         }
         Outcome::Failed
     };

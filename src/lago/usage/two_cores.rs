@@ -11,7 +11,9 @@
 //! workers in turn; each worker prices and writes its chunks into buffers,
 //! and this thread writes the buffers in chunk order, so the output is
 //! byte for byte the one-thread output. The channels are bounded: memory
-//! holds a few chunks, never the whole output.
+//! holds a few chunks, never the whole output. A buffer written out goes
+//! back to its worker to be filled again, so chunks are not written into
+//! fresh memory (each fresh page faulted in) grown by copies.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -221,13 +223,19 @@ pub(super) fn write(
     }
     thread::scope(|s| {
         let mut receivers = Vec::with_capacity(WORKERS);
+        let mut returns = Vec::with_capacity(WORKERS);
         let mut workers = Vec::with_capacity(WORKERS);
         for hand in dealt {
             let (tx, rx) = sync_channel::<Written>(IN_FLIGHT);
+            let (back, spare) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
             receivers.push(rx);
+            returns.push(back);
             workers.push(s.spawn(move || {
                 for chunk in hand {
-                    if tx.send(price_chunk(chunk, req)).is_err() {
+                    // A buffer written out comes back: its pages are
+                    // already there, and it has grown to a chunk's size.
+                    let text = spare.try_recv().unwrap_or_default();
+                    if tx.send(price_chunk(text, chunk, req)).is_err() {
                         return;
                     }
                 }
@@ -245,6 +253,10 @@ pub(super) fn write(
             summary.rejected += chunk.summary.rejected;
             summary.errors += chunk.summary.errors;
             summary.subscriptions += chunk.summary.subscriptions;
+            if let Some(back) = returns.get(i % WORKERS) {
+                // A full (or closed) return channel: the buffer is freed.
+                let _freed = back.try_send(chunk.text);
+            }
         }
         drop(receivers);
         join(workers)?;
@@ -252,17 +264,16 @@ pub(super) fn write(
     })
 }
 
-fn price_chunk(chunk: Chunk, req: &UsageRequest) -> Written {
+/// Prices a chunk's subscriptions, each line written straight into `text`
+/// (emptied first).
+fn price_chunk(mut text: Vec<u8>, chunk: Chunk, req: &UsageRequest) -> Written {
     let mut summary = BillingRunSummary::default();
-    let mut text = Vec::with_capacity(1 << 16);
-    let mut line = Vec::with_capacity(4096);
+    text.clear();
     for (sub, feed) in chunk {
-        line.clear();
-        if write_subscription(&mut line, req, &sub, feed, &mut summary) == Outcome::Failed {
+        if write_subscription(&mut text, req, &sub, feed, &mut summary) == Outcome::Failed {
             summary.errors += 1;
         }
-        line.push(b'\n');
-        text.extend_from_slice(&line);
+        text.push(b'\n');
         summary.subscriptions += 1;
     }
     Written { text, summary }
