@@ -306,3 +306,41 @@ fn a_broken_plan_stops_the_run_before_any_output() {
             .contains("events")
     );
 }
+
+#[test]
+fn a_subscription_that_cannot_be_priced_gets_its_error_record_in_place() {
+    // s1's 7 × 10^28 GB × 0.10 EUR = 7 × 10^27 EUR = 7 × 10^29 cents ≥ 2^96
+    // (≈ 7.9 × 10^28): its fee overflows. Its record, between two priced
+    // lines of the same output chunk, names it under the run's key.
+    let big = format!("7{}", "0".repeat(28));
+    let line = |sub: &str, gb: &str| {
+        format!(
+            r#"{{"transaction_id":"t_{sub}","external_subscription_id":"{sub}","code":"gb","timestamp":1709283600,"properties":{{"gb":"{gb}","region":"us"}}}}"#
+        )
+    };
+    let file = format!(
+        "{}\n{}\n{}\n",
+        line("s0", "2"),
+        line("s1", &big),
+        line("s2", "3")
+    );
+    let (r, out, _) = run(&plan().to_string(), &file);
+    let summary = r.expect("a run");
+    assert_eq!((summary.subscriptions, summary.errors), (3, 1));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        out.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with(r#"{"external_subscription_id":"s1","error":"#)),
+        "{out}"
+    );
+    assert_eq!(lines[1]["error"]["code"], "arithmetic_overflow");
+    assert!(lines[1].get("id").is_none());
+    // 2 GB and 3 GB × 0.10 EUR: 20 and 30 cents.
+    assert_eq!(lines[0]["customer_usage"]["amount_cents"], 20);
+    assert_eq!(lines[2]["customer_usage"]["amount_cents"], 30);
+}
