@@ -2,8 +2,6 @@
 //! model (U3), the units usage shows (U4), every bucket present (U6, C6),
 //! in the stable order of UD1 and C1.
 
-use std::collections::HashSet;
-
 use crate::error::{RateError, UsageError};
 use crate::exact::{Exact, Figure};
 use crate::fee::Fee;
@@ -62,7 +60,7 @@ fn in_bucket(pc: &PlanCharge, index: usize, e: RateError) -> RateError {
 /// Filter indexes in range, and no bucket given twice.
 fn check_buckets(pc: &PlanCharge, given: &[UsageBucket]) -> Result<(), UsageError> {
     let filters = pc.charge.filters.len();
-    let mut seen = HashSet::with_capacity(given.len());
+    let mut seen = hashbrown::HashSet::with_capacity(given.len());
     for (i, b) in given.iter().enumerate() {
         if let Some(f) = b.filter.filter(|&f| f >= filters) {
             return Err(UsageError::new(format!(

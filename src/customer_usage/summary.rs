@@ -2,8 +2,9 @@
 //! `grouped_usage` (U9), presentation breakdowns (U10) and the older
 //! `groups` (UD4, C2).
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use hashbrown::hash_map::Entry;
+
+use crate::aggregate::fast_lookup::FastMap;
 
 use crate::error::RateError;
 use crate::exact::Overflow;
@@ -125,7 +126,7 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
     if !fees.iter().any(|f| grouped(f)) {
         return Ok(Vec::new());
     }
-    let mut index: HashMap<Vec<(&str, Option<&str>)>, usize> = HashMap::new();
+    let mut index: FastMap<Vec<(&str, Option<&str>)>, usize> = FastMap::default();
     let mut groups: Vec<Vec<&UsageFee>> = Vec::new();
     for f in fees {
         match index.entry(canonical(f)) {

@@ -201,14 +201,11 @@ impl Charge {
                 (&f.model, &f.group_keys, Some(i))
             }
         };
-        let labels: Vec<&str> = bucket
-            .grouped_by
-            .iter()
-            .flatten()
-            .map(|(k, _)| k.as_str())
-            .collect();
-        let same = labels.len() == keys.len() && keys.iter().all(|k| labels.contains(&k.as_str()));
+        let label = bucket.grouped_by.as_deref().unwrap_or_default();
+        let same =
+            label.len() == keys.len() && keys.iter().all(|k| label.iter().any(|(l, _)| l == k));
         if !same {
+            let labels: Vec<&str> = label.iter().map(|(k, _)| k.as_str()).collect();
             return Err(UsageError::new(format!(
                 "usage[{index}].grouped_by keys {labels:?} differ from the pricing group keys {keys:?}"
             )));
