@@ -24,7 +24,7 @@ pub(super) fn charge_usage<'p>(
     // Filter buckets in filter order, then the default bucket (UD1).
     let slots = (0..filters).map(Some).chain(std::iter::once(None));
     for filter in slots {
-        let mut kept = Vec::new();
+        let mut kept = Vec::with_capacity(given.iter().filter(|b| b.filter == filter).count());
         for (i, bucket) in given.iter().enumerate() {
             if bucket.filter == filter {
                 let fee = price(pc, bucket).map_err(|e| in_bucket(pc, i, e))?;
