@@ -26,29 +26,8 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use meterprice::{Bucket, BudgetQuery, Charge, Exact, Usage, explore_json, rate_json};
 
-/// `n` graduated tiers of 10 units (`[0–10]`, `[11–20]`, …), prices falling
-/// from 2 EUR by 0.001 a tier, a flat fee on every third.
-fn graduated(n: usize) -> String {
-    let ranges: Vec<String> = (0..n)
-        .map(|i| {
-            let from = if i == 0 { 0 } else { 10 * i + 1 };
-            let to = if i + 1 == n {
-                "null".to_owned()
-            } else {
-                (10 * (i + 1)).to_string()
-            };
-            let price = rust_decimal::Decimal::new(2000 - i as i64, 3);
-            let flat = rust_decimal::Decimal::new(5 * (i % 3) as i64, 1);
-            format!(
-                r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{price}", "flat_amount": "{flat}"}}"#
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"charge_model": "graduated", "properties": {{"graduated_ranges": [{}]}}}}"#,
-        ranges.join(", ")
-    )
-}
+mod tiers;
+use tiers::graduated_charge as graduated;
 
 fn budget(c: &mut Criterion) {
     for tiers in [5, 1000] {

@@ -24,28 +24,16 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use meterprice::{Outcome, rate_json};
 
+mod tiers;
+use tiers::graduated_charge;
+
 /// A graduated request with `n` tiers (`{"from_value": 0, "to_value": 10}`,
 /// `{"from_value": 11, "to_value": 20}`, …, last `to_value` null) and its
 /// usage in the last tier.
 fn graduated_request(n: usize) -> String {
-    let ranges: Vec<String> = (0..n)
-        .map(|i| {
-            let from = if i == 0 { 0 } else { 10 * i + 1 };
-            let to = if i + 1 == n {
-                "null".to_owned()
-            } else {
-                (10 * (i + 1)).to_string()
-            };
-            let price = rust_decimal::Decimal::new(2000 - i as i64, 3);
-            let flat = rust_decimal::Decimal::new(5 * (i % 3) as i64, 1);
-            format!(
-                r#"{{"from_value": {from}, "to_value": {to}, "per_unit_amount": "{price}", "flat_amount": "{flat}"}}"#
-            )
-        })
-        .collect();
     format!(
-        r#"{{"id": "graduated", "currency": "EUR", "charge": {{"charge_model": "graduated", "properties": {{"graduated_ranges": [{}]}}}}, "usage": {{"units": "{}.5", "events_count": 42}}}}"#,
-        ranges.join(", "),
+        r#"{{"id": "graduated", "currency": "EUR", "charge": {}, "usage": {{"units": "{}.5", "events_count": 42}}}}"#,
+        graduated_charge(n),
         10 * (n - 1) + 5
     )
 }

@@ -24,36 +24,11 @@
 
 use std::time::Instant;
 
-use meterprice::{
-    AggregationSpec, Aggregator, BillingPeriod, ChargeFilterSpec, EventReader, Filters,
-    MetricDefinition, MetricFilter, MetricSpec, Timestamp, TransactionIds,
-};
+use meterprice::{Aggregator, EventReader, TransactionIds};
 
-const REGIONS: [&str; 4] = ["eu", "us", "asia", "af"];
-
-fn spec() -> AggregationSpec {
-    let mut def = MetricDefinition::default();
-    def.code = "api_calls".into();
-    def.aggregation_type = "sum_agg".into();
-    def.field_name = Some("value".into());
-    def.filters = vec![MetricFilter {
-        key: "region".into(),
-        values: REGIONS.iter().map(|r| r.to_string()).collect(),
-    }];
-    let period = BillingPeriod::new(
-        Timestamp::parse("2024-03-01T00:00:00Z").expect("from"),
-        Timestamp::parse("2024-03-31T23:59:59.999999Z").expect("to"),
-    )
-    .expect("period");
-    let mut spec = AggregationSpec::new(MetricSpec::new(def).expect("metric"), period);
-    let filter = |r: &str| {
-        ChargeFilterSpec::new(vec![("region".into(), vec![r.into()])])
-            .with_group_keys(vec!["agent".into()])
-    };
-    spec.charge.filters = Filters::Charge(vec![filter("eu"), filter("us"), filter("asia")]);
-    spec.charge.group_keys = vec!["agent".into()];
-    spec
-}
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+use workload::{GROUPS, REGIONS, spec};
 
 /// Peak resident set size, in kB (`VmHWM`).
 fn peak_rss_kb() -> u64 {
@@ -74,7 +49,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(10_000_000);
     let dedup = args.iter().any(|a| a == "--dedup");
-    let mut agg = Aggregator::new(spec()).expect("aggregator");
+    let mut agg = Aggregator::new(spec("sum_agg", Some("value"))).expect("aggregator");
     let mut reader = EventReader::new(agg.keys());
     let mut ids = TransactionIds::default();
     let mut line = String::with_capacity(256);
@@ -96,7 +71,7 @@ fn main() {
             line,
             r#"{{"transaction_id":"tx-{i}","timestamp":{secs},"properties":{{"region":"{}","agent":"agent-{}","value":"{}.{:02}"}}}}"#,
             REGIONS[(r % 4) as usize],
-            (r >> 8) % 1000,
+            (r >> 8) % GROUPS as u64,
             cents / 100,
             cents % 100
         );

@@ -242,6 +242,48 @@ fn bad_event_lines_are_named_and_never_stop_the_run() {
 }
 
 #[test]
+fn events_the_aggregators_reject_are_counted_in_the_summary() {
+    // 10^30 ≥ 2^96 (≈ 7.9 × 10^28): beyond the decimal range, so the
+    // storage aggregator rejects it (arithmetic_overflow) inside `push`,
+    // not the reader; "a" counts, "c" is a duplicate rejected on reading.
+    let big = format!("1{}", "0".repeat(30));
+    let line = |tx: &str, gb: &str| {
+        format!(
+            r#"{{"transaction_id":"{tx}","external_subscription_id":"s1","code":"gb","timestamp":1709283600,"properties":{{"gb":"{gb}","region":"us"}}}}"#
+        )
+    };
+    let file = format!(
+        "{}\n{}\n{}\n",
+        line("a", "2"),
+        line("b", &big),
+        line("a", "3")
+    );
+    let (r, out, err) = run(&plan().to_string(), &file);
+    let summary = r.expect("a run");
+    assert_eq!((summary.events, summary.rejected), (3, 2), "{err}");
+    assert!(
+        err.contains("billing run: 3 events read, 2 rejected, 1 subscriptions"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(out.trim()).expect("one line");
+    let codes: Vec<&Value> = v["rejected_events"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| &r["code"])
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            &json!("arithmetic_overflow"),
+            &json!("duplicate_transaction_id")
+        ]
+    );
+    // Only "a" counts: 2 GB × 0.10 EUR = 20 cents.
+    assert_eq!(v["customer_usage"]["charges_usage"][0]["amount_cents"], 20);
+}
+
+#[test]
 fn a_broken_plan_stops_the_run_before_any_output() {
     let mut p = plan();
     p["plan"]["charges"][1]["billable_metric"]["aggregation_type"] = json!("avg_agg");

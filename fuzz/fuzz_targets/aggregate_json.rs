@@ -11,30 +11,7 @@ use meterprice::Outcome;
 use serde_json::Value;
 
 fn parse(written: &[u8], what: &str) -> Value {
-    // Grammar first: the echoed id may hold numbers no f64 can hold.
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(written) {
-        panic!("aggregate_json wrote invalid {what} JSON ({e}): {:?}", String::from_utf8_lossy(written));
-    }
-    let mut v: Value = match serde_json::from_slice(written) {
-        Ok(v) => v,
-        // A huge echoed id (1e999) is valid JSON but not an f64: drop it.
-        Err(_) => {
-            let mut raw: serde_json::Map<String, Value> = serde_json::Map::new();
-            let full: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
-                serde_json::from_slice(written).expect("an object");
-            for (k, r) in full {
-                if k != "id" {
-                    raw.insert(k, serde_json::from_str(r.get()).expect("a value"));
-                }
-            }
-            Value::Object(raw)
-        }
-    };
-    assert!(v.is_object(), "not an object: {v}");
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-    }
-    v
+    meterprice_fuzz::object_without_id("aggregate_json", written, what)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -49,12 +26,18 @@ fuzz_target!(|data: &[u8]| {
     let result = parse(&written, "compact");
     match outcome {
         Outcome::Priced => {
-            assert!(result.get("error").is_none(), "Priced with an error: {result}");
+            assert!(
+                result.get("error").is_none(),
+                "Priced with an error: {result}"
+            );
             for key in ["buckets", "warnings", "rejected_events"] {
                 assert!(result[key].is_array(), "Priced without `{key}`: {result}");
             }
             for b in result["buckets"].as_array().into_iter().flatten() {
-                assert!(b["aggregation"].is_string(), "a bucket without its aggregation: {b}");
+                assert!(
+                    b["aggregation"].is_string(),
+                    "a bucket without its aggregation: {b}"
+                );
                 assert!(b.get("count").is_some(), "a bucket without its count: {b}");
                 let label = b["bucket"].as_str().unwrap_or("");
                 assert!(
@@ -87,7 +70,10 @@ fuzz_target!(|data: &[u8]| {
                 ),
                 "unknown error code {code:?}: {result}"
             );
-            assert!(err["message"].is_string(), "error without a message: {result}");
+            assert!(
+                err["message"].is_string(),
+                "error without a message: {result}"
+            );
         }
         _ => {}
     }
@@ -98,5 +84,9 @@ fuzz_target!(|data: &[u8]| {
     // Pretty holds the same result.
     let mut pretty = Vec::new();
     assert_eq!(meterprice::aggregate_json(text, &mut pretty, true), outcome);
-    assert_eq!(parse(&pretty, "pretty"), result, "pretty and compact differ");
+    assert_eq!(
+        parse(&pretty, "pretty"),
+        result,
+        "pretty and compact differ"
+    );
 });

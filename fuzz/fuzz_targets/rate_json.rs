@@ -46,20 +46,7 @@ impl ResultLine<'_> {
 }
 
 fn parse_result<'a>(written: &'a [u8], what: &str) -> ResultLine<'a> {
-    // Valid JSON first (grammar only: IgnoredAny reads no number's value).
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(written) {
-        panic!(
-            "rate_json wrote invalid {what} JSON ({e}): {:?}",
-            String::from_utf8_lossy(written)
-        );
-    }
-    match serde_json::from_slice::<ResultLine<'_>>(written) {
-        Ok(r) => r,
-        Err(e) => panic!(
-            "rate_json {what} output is not a result object ({e}): {:?}",
-            String::from_utf8_lossy(written)
-        ),
-    }
+    meterprice_fuzz::parse_as("rate_json", written, what)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -163,7 +150,9 @@ fn input_lines(data: &[u8]) -> Vec<(usize, &[u8])> {
                 line = rest;
             }
             if i == 0 {
-                line = line.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(line);
+                line = line
+                    .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+                    .unwrap_or(line);
             }
             (raw.len(), line)
         })
@@ -246,7 +235,11 @@ fn check_reader(data: &[u8], max: usize, pretty: bool) {
                 .is_ok_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
     };
     if !pretty && !non_blank.is_empty() && non_blank.iter().all(whole) {
-        assert_eq!(results.len(), non_blank.len(), "one result per request line");
+        assert_eq!(
+            results.len(),
+            non_blank.len(),
+            "one result per request line"
+        );
         for ((_, line), result) in non_blank.iter().zip(&results) {
             let mut alone = Vec::new();
             let request = std::str::from_utf8(line).unwrap_or_default();
@@ -320,4 +313,3 @@ fn check_totals(r: &ResultLine<'_>) {
         assert_eq!(a + t, total, "total_amount_cents != amount + taxes: {r:?}");
     }
 }
-

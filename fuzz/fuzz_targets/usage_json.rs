@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meterprice_fuzz::compact_json;
 use meterprice::Outcome;
+use meterprice_fuzz::compact_json;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -44,19 +44,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 }
 
 fn parse_result<'a>(written: &'a [u8], what: &str) -> ResultLine<'a> {
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(written) {
-        panic!(
-            "usage_json wrote invalid {what} JSON ({e}): {:?}",
-            String::from_utf8_lossy(written)
-        );
-    }
-    match serde_json::from_slice::<ResultLine<'_>>(written) {
-        Ok(r) => r,
-        Err(e) => panic!(
-            "usage_json {what} output is not a result object ({e}): {:?}",
-            String::from_utf8_lossy(written)
-        ),
-    }
+    meterprice_fuzz::parse_as("usage_json", written, what)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -79,9 +67,15 @@ fuzz_target!(|data: &[u8]| {
     match outcome {
         Outcome::Priced => {
             let usage = result.customer_usage.as_ref();
-            assert!(usage.is_some_and(Value::is_object), "Priced without customer_usage: {result:?}");
+            assert!(
+                usage.is_some_and(Value::is_object),
+                "Priced without customer_usage: {result:?}"
+            );
             assert!(result.error.is_none(), "Priced with an `error`: {result:?}");
-            assert!(result.invoice.is_some(), "`invoice` must always be present: {result:?}");
+            assert!(
+                result.invoice.is_some(),
+                "`invoice` must always be present: {result:?}"
+            );
             assert!(result.warnings.as_ref().is_some_and(Value::is_array));
             assert!(result.rejected_events.as_ref().is_some_and(Value::is_array));
             if let Some(u) = usage {
@@ -92,7 +86,10 @@ fuzz_target!(|data: &[u8]| {
             let Some(err) = &result.error else {
                 panic!("Failed without an `error` object: {result:?}");
             };
-            assert!(result.customer_usage.is_none(), "Failed with a result: {result:?}");
+            assert!(
+                result.customer_usage.is_none(),
+                "Failed with a result: {result:?}"
+            );
             let code = err.get("code").and_then(Value::as_str).unwrap_or("");
             assert!(
                 matches!(
@@ -113,7 +110,11 @@ fuzz_target!(|data: &[u8]| {
     let outcome2 = meterprice::usage_json(text, &mut pretty, true);
     assert_eq!(outcome, outcome2, "pretty and compact outcomes differ");
     let presult = parse_result(&pretty, "pretty");
-    assert_eq!(presult.body(), result.body(), "pretty and compact results differ");
+    assert_eq!(
+        presult.body(),
+        result.body(),
+        "pretty and compact results differ"
+    );
     assert_eq!(
         presult.id.map(|i| compact_json(i.get())),
         result.id.map(|i| compact_json(i.get())),
@@ -147,7 +148,9 @@ fn check_usage(u: &Value, invoice: Option<&Value>) {
         assert_eq!(s, a, "amount_cents is not the sum of the charges: {u}");
     }
     for c in charges.and_then(Value::as_array).into_iter().flatten() {
-        let Some(amount) = int(c, "amount_cents") else { continue };
+        let Some(amount) = int(c, "amount_cents") else {
+            continue;
+        };
         assert!(amount >= 0, "a charge went negative: {c}");
         for key in ["filters", "grouped_usage"] {
             let list = c.get(key);
@@ -179,6 +182,10 @@ fn check_usage(u: &Value, invoice: Option<&Value>) {
         int(inv, "amount_cents"),
         int(u, "amount_cents"),
     ) {
-        assert_eq!(usage + ups, a, "invoice amount is not usage + true-ups: {inv}");
+        assert_eq!(
+            usage + ups,
+            a,
+            "invoice amount is not usage + true-ups: {inv}"
+        );
     }
 }

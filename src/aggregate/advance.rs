@@ -256,7 +256,7 @@ impl Aggregator {
         let Some(adv) = self.advance.as_ref().filter(|a| !a.blank) else {
             return Ok(None);
         };
-        let active = ctx.group.prior.is_some_and(|(_, add)| add);
+        let active = ctx.group.prior().is_some_and(|(_, add)| add);
         let newly = if adv.add && !active {
             Exact::ONE
         } else {

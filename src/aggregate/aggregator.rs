@@ -10,9 +10,9 @@
 
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
-use crate::aggregate::fast_lookup::{FastMap, Interner, MembershipCache, RouteCache};
+use crate::aggregate::fast_lookup::{FastMap, Groups, Interner, MembershipCache, RouteCache};
 use crate::aggregate::filters::{BucketId, Choice, FilterValues, Filters, Keys, Rule};
-use crate::aggregate::group::{Group, Observation};
+use crate::aggregate::group::Observation;
 use crate::aggregate::metric::SetupError;
 use crate::aggregate::route::{buckets, encode_text, route_keys, rule_keys};
 use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
@@ -31,7 +31,7 @@ pub(crate) struct BucketState {
     pub(crate) group_names: Vec<String>,
     /// The charge filter's values as given (for [`crate::Bucket`]).
     pub(crate) filter_values: Option<FilterValues>,
-    pub(crate) groups: Vec<Group>,
+    pub(crate) groups: Groups,
     pub(crate) index: FastMap<Box<[u8]>, usize>,
 }
 
@@ -461,7 +461,7 @@ impl Aggregator {
             .extend(other.overlaps.1.into_iter().take(room));
         let texts = other.interner;
         for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
-            for mut g in theirs.groups {
+            for mut g in theirs.groups.into_vec() {
                 g.remap(|id| self.interner.id(texts.text(id)));
                 let mut key = Vec::new();
                 for v in &g.label {

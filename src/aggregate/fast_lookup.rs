@@ -10,6 +10,7 @@ use std::hash::{BuildHasher, Hash};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::aggregate::accumulator::EventOrder;
+use crate::aggregate::group::Group;
 
 /// The map of the hot paths.
 pub(crate) type FastMap<K, V> = HashMap<K, V>;
@@ -237,29 +238,124 @@ impl Route {
 
 /// Routes by the encoded texts of every filter and group key; it stops
 /// growing at `CAP` combinations (then each event is routed in full).
+///
+/// When routes barely repeat (about one group per event, as the billing
+/// run's storage charge of `examples/gen_events.py`), every lookup misses
+/// and the cache only costs an allocation and memory per event: past
+/// `TRIAL` lookups, at each power of two, a cache that fewer than a quarter
+/// of them found is dropped for good.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RouteCache {
     map: FastMap<Box<[u8]>, Route>,
+    lookups: u32,
+    hits: u32,
+    off: bool,
 }
 
 impl RouteCache {
     const CAP: usize = 1 << 16;
+    const TRIAL: u32 = 256;
 
     #[inline]
-    pub(crate) fn get(&self, key: &[u8]) -> Option<&Route> {
-        self.map.get(key)
+    pub(crate) fn get(&mut self, key: &[u8]) -> Option<&Route> {
+        if self.off {
+            return None;
+        }
+        self.lookups = self.lookups.saturating_add(1);
+        let found = self.map.get(key);
+        self.hits += u32::from(found.is_some());
+        found
     }
 
     pub(crate) fn put(&mut self, key: &[u8], route: Route) {
-        if self.map.len() < Self::CAP {
+        let n = self.lookups;
+        if n >= Self::TRIAL && n.is_power_of_two() && self.hits.saturating_mul(4) < n {
+            self.off = true;
+            self.map = FastMap::default();
+        }
+        if !self.off && self.map.len() < Self::CAP {
             self.map.insert(key.into(), route);
         }
+    }
+}
+
+/// A bucket's groups, by index, in chunks of at most `CHUNK`: a growing
+/// bucket never moves its groups. In one `Vec`, each doubling copied them
+/// all into a fresh large allocation (fresh pages to fault in and zero),
+/// for every bucket of every subscription of a billing run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Groups {
+    chunks: Vec<Vec<Group>>,
+    len: usize,
+}
+
+impl Groups {
+    const CHUNK: usize = 64;
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn push(&mut self, group: Group) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < Self::CHUNK => last.push(group),
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.len == 0 { 1 } else { Self::CHUNK });
+                chunk.push(group);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<&mut Group> {
+        self.chunks
+            .get_mut(i / Self::CHUNK)
+            .and_then(|c| c.get_mut(i % Self::CHUNK))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Group> {
+        self.chunks.iter().flatten()
+    }
+
+    /// The groups in index order, in one vector.
+    pub(crate) fn into_vec(self) -> Vec<Group> {
+        let mut all = Vec::with_capacity(self.len);
+        for chunk in self.chunks {
+            all.extend(chunk);
+        }
+        all
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_route_cache_that_misses_is_dropped_and_one_that_hits_is_kept() {
+        let route = Route::new(&[(0, 1)], false);
+        // 256 distinct keys: every lookup misses; the 256th miss drops it.
+        let mut cold = RouteCache::default();
+        for i in 0..256u32 {
+            let key = i.to_le_bytes();
+            assert!(cold.get(&key).is_none());
+            cold.put(&key, route.clone());
+        }
+        assert!(cold.off && cold.map.is_empty());
+        assert!(cold.get(&0u32.to_le_bytes()).is_none(), "off for good");
+        // 8 keys over 1,024 lookups: 1,016 hits, kept and still found.
+        let mut warm = RouteCache::default();
+        for i in 0..1024u32 {
+            let key = (i % 8).to_le_bytes();
+            if warm.get(&key).is_none() {
+                warm.put(&key, route.clone());
+            }
+        }
+        assert!(!warm.off);
+        assert_eq!(warm.get(&3u32.to_le_bytes()), Some(&route));
+    }
 
     #[test]
     fn the_id_set_tells_every_first_sight_and_every_repeat() {

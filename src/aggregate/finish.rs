@@ -56,10 +56,11 @@ impl Aggregator {
         }
         let warnings = self.warnings();
         let buckets = std::mem::take(&mut self.buckets);
-        let mut out = Vec::new();
+        // One result per group (one for an empty bucket): no regrowth.
+        let mut out = Vec::with_capacity(buckets.iter().map(|b| b.groups.len().max(1)).sum());
         for mut b in buckets {
             self.add_initial_groups(&mut b);
-            let mut groups = std::mem::take(&mut b.groups);
+            let mut groups = std::mem::take(&mut b.groups).into_vec();
             if groups.is_empty() {
                 groups.push(self.empty_group(&b));
             }
@@ -139,7 +140,7 @@ impl Aggregator {
             .cloned()
             .zip(g.label.iter().cloned())
             .collect();
-        let mut records = g.records.clone();
+        let mut records = g.records().to_vec();
         records.sort_by_key(|r| r.order);
         let ctx = Ctx {
             bucket: b.id,
@@ -278,10 +279,10 @@ impl Aggregator {
                 .iter()
                 .find(|(g, _)| same_label(g, &ctx.label))
                 .map_or(Exact::ZERO, |(_, v)| *v),
-            Some(WeightedSumInitial::FromEvents) => ctx.group.before_sum,
+            Some(WeightedSumInitial::FromEvents) => ctx.group.before_sum(),
             None => self
                 .cached(ctx.bucket, &ctx.label)
-                .map_or(ctx.group.before_sum, |c| c.current_aggregation),
+                .map_or(ctx.group.before_sum(), |c| c.current_aggregation),
         }
     }
 
@@ -416,7 +417,7 @@ impl Aggregator {
             prorated_event_values: show(prorated, core.prorated_event_values),
             running_total: show(percentage || o.free_units.is_some(), core.running_total),
             precise_total_amount_cents: (model == ChargeModelKind::Dynamic)
-                .then_some(ctx.group.precise),
+                .then_some(ctx.group.precise()),
             total_aggregated_units: core.total_aggregated_units,
             variation: core.variation,
             in_advance: core.step,

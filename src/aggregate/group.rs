@@ -61,11 +61,12 @@ pub(crate) enum Acc {
     Latest(LatestAcc),
     /// A37 by interned value.
     Unique(LastOps<u32>),
-    Weighted(WeightedSumAcc),
-    /// A45: events before `from` and in the window, and Σ value × days.
+    Weighted(Box<WeightedSumAcc>),
+    /// A45: events before `from` and in the window, and Σ value × days
+    /// (boxed, as the weighted sum: a plain group stays small).
     ProratedSum {
-        persisted: SumAcc,
-        current: SumAcc,
+        persisted: Box<SumAcc>,
+        current: Box<SumAcc>,
     },
     ProratedUnique(Sequences),
 }
@@ -74,8 +75,8 @@ impl Acc {
     pub(crate) fn new(kind: AggregationType, prorated: bool, ws_end: Timestamp) -> Self {
         match (kind, prorated) {
             (AggregationType::Sum, true) => Acc::ProratedSum {
-                persisted: SumAcc::default(),
-                current: SumAcc::default(),
+                persisted: Box::default(),
+                current: Box::default(),
             },
             (AggregationType::UniqueCount, true) => Acc::ProratedUnique(FastMap::default()),
             (AggregationType::Count, _) => Acc::Count(CountAcc::default()),
@@ -83,27 +84,39 @@ impl Acc {
             (AggregationType::Max, _) => Acc::Max(MaxAcc::default()),
             (AggregationType::Latest, _) => Acc::Latest(LatestAcc::default()),
             (AggregationType::UniqueCount, _) => Acc::Unique(LastOps::default()),
-            (AggregationType::WeightedSum, _) => Acc::Weighted(WeightedSumAcc::new(ws_end)),
+            (AggregationType::WeightedSum, _) => {
+                Acc::Weighted(Box::new(WeightedSumAcc::new(ws_end)))
+            }
         }
     }
 }
 
 /// One group of one bucket.
+///
+/// A run keeps one per (subscription, bucket, group) — hundreds of
+/// thousands — so what only some charges need is boxed in [`Rare`], made
+/// on first use: a plain group is its label, its accumulator and a count.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
     /// The group's values in key order (`None`: null).
     pub(crate) label: Vec<Option<String>>,
     pub(crate) acc: Acc,
-    /// Σ `precise_total_amount_cents` of the period's events (A54, AD8).
-    pub(crate) precise: Exact,
-    pub(crate) records: Vec<Record>,
     /// Listed events in the window (per-event lists of counts, A53).
     pub(crate) window_events: u64,
+    rare: Option<Box<Rare>>,
+}
+
+/// A group's figures that only some charges need.
+#[derive(Debug, Clone, Default)]
+struct Rare {
+    /// Σ `precise_total_amount_cents` of the period's events (A54, AD8).
+    precise: Exact,
+    records: Vec<Record>,
     /// Σ values before the period (AD3's weighted-sum initial value).
-    pub(crate) before_sum: Exact,
+    before_sum: Exact,
     /// The latest earlier event with the pay-in-advance event's value, and
     /// whether it added (A57's `active_unique_property`).
-    pub(crate) prior: Option<(EventOrder, bool)>,
+    prior: Option<(EventOrder, bool)>,
 }
 
 const WHAT: &str = "aggregation";
@@ -113,12 +126,38 @@ impl Group {
         Self {
             label,
             acc,
-            precise: Exact::ZERO,
-            records: Vec::new(),
             window_events: 0,
-            before_sum: Exact::ZERO,
-            prior: None,
+            rare: None,
         }
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Σ `precise_total_amount_cents` of the period's events (A54, AD8).
+    pub(crate) fn precise(&self) -> Exact {
+        self.rare.as_ref().map_or(Exact::ZERO, |r| r.precise)
+    }
+
+    /// The per-event records, in input order.
+    pub(crate) fn records(&self) -> &[Record] {
+        self.rare.as_ref().map_or(&[], |r| r.records.as_slice())
+    }
+
+    /// Σ values before the period (AD3's weighted-sum initial value).
+    pub(crate) fn before_sum(&self) -> Exact {
+        self.rare.as_ref().map_or(Exact::ZERO, |r| r.before_sum)
+    }
+
+    /// The latest earlier event with the pay-in-advance event's value, and
+    /// whether it added (A57's `active_unique_property`).
+    pub(crate) fn prior(&self) -> Option<(EventOrder, bool)> {
+        self.rare.as_ref().and_then(|r| r.prior)
+    }
+
+    pub(crate) fn set_prior(&mut self, prior: (EventOrder, bool)) {
+        self.rare().prior = Some(prior);
     }
 
     /// Takes one event in scope of the type (the caller checked A7/A8 and
@@ -128,7 +167,8 @@ impl Group {
         if o.in_window {
             self.window_events += u64::from(o.listed);
             if let Some(p) = o.precise {
-                self.precise = exact::add(self.precise, p, WHAT)?;
+                let rare = self.rare();
+                rare.precise = exact::add(rare.precise, p, WHAT)?;
             }
         }
         match &mut self.acc {
@@ -151,7 +191,10 @@ impl Group {
             Acc::Unique(u) => u.update(o.property.as_ref(), o.order, o.add, |k: &u32| *k),
             Acc::Weighted(w) => match o.value {
                 Some(v) if o.in_window => w.update(o.order.timestamp, v)?,
-                Some(v) => self.before_sum = exact::add(self.before_sum, v, WHAT)?,
+                Some(v) => {
+                    let rare = self.rare.get_or_insert_with(Box::default);
+                    rare.before_sum = exact::add(rare.before_sum, v, WHAT)?;
+                }
                 None => {}
             },
             Acc::ProratedSum { persisted, current } => {
@@ -173,7 +216,7 @@ impl Group {
             }
         }
         if records && let Some(v) = o.value {
-            self.records.push(Record {
+            self.rare().records.push(Record {
                 order: o.order,
                 value: v,
                 in_window: o.in_window,
@@ -205,14 +248,17 @@ impl Group {
 
     /// Takes in the same group's state from another aggregator.
     pub(crate) fn merge(&mut self, other: Group) -> Result<(), ArithmeticError> {
-        self.precise = exact::add(self.precise, other.precise, WHAT)?;
-        self.before_sum = exact::add(self.before_sum, other.before_sum, WHAT)?;
         self.window_events += other.window_events;
-        self.records.extend(other.records);
-        if let Some(p) = other.prior
-            && self.prior.is_none_or(|mine| p.0 > mine.0)
-        {
-            self.prior = Some(p);
+        if let Some(theirs) = other.rare {
+            let mine = self.rare();
+            mine.precise = exact::add(mine.precise, theirs.precise, WHAT)?;
+            mine.before_sum = exact::add(mine.before_sum, theirs.before_sum, WHAT)?;
+            mine.records.extend(theirs.records);
+            if let Some(p) = theirs.prior
+                && mine.prior.is_none_or(|m| p.0 > m.0)
+            {
+                mine.prior = Some(p);
+            }
         }
         match (&mut self.acc, other.acc) {
             (Acc::Count(a), Acc::Count(b)) => a.merge(&b),

@@ -27,7 +27,6 @@ fn days(n: i64) -> Exact {
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     order: crate::aggregate::accumulator::EventOrder,
-    property: Option<u32>,
     add: bool,
     days: i64,
 }
@@ -225,7 +224,7 @@ impl Aggregator {
     }
 
     /// A46 steps 1–3 for every value: the kept operations and their days,
-    /// ordered by time then value.
+    /// ordered by time, then input order (AD2).
     fn a46_rows(&self, ctx: &Ctx<'_>, seqs: &Sequences, listed_only: bool) -> Vec<Row> {
         let mut rows = Vec::new();
         for (property, ops) in seqs {
@@ -236,11 +235,11 @@ impl Aggregator {
                 .collect();
             ops.sort_by_key(|o| o.order);
             let kept = self.kept_operations(&ops, property.is_none());
-            rows.extend(self.billed_days(&kept, *property, ctx.grouped));
+            rows.extend(self.billed_days(&kept, ctx.grouped));
         }
-        rows.sort_by(|a, b| {
-            (a.order.timestamp, &a.property).cmp(&(b.order.timestamp, &b.property))
-        });
+        // Ties of time by input order (AD2), whatever order the events
+        // arrived in (a value's interned number follows arrival).
+        rows.sort_by_key(|r| r.order);
         rows
     }
 
@@ -280,7 +279,7 @@ impl Aggregator {
     /// Step 3: an add is billed from `max(t, from)` to the next kept row
     /// (or `to`) inclusive; nothing when that row is before the period
     /// (AD8 for grouped counts: QA11's extra day is not billed).
-    fn billed_days(&self, kept: &[Operation], property: Option<u32>, grouped: bool) -> Vec<Row> {
+    fn billed_days(&self, kept: &[Operation], grouped: bool) -> Vec<Row> {
         let p = &self.spec.period;
         let tz = &p.timezone;
         let lower = p.from.floor_ms();
@@ -297,7 +296,6 @@ impl Aggregator {
             };
             rows.push(Row {
                 order: o.order,
-                property,
                 add: o.add,
                 days,
             });

@@ -4,7 +4,7 @@
 
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
 use crate::aggregate::event::{EventMeta, Properties};
-use crate::aggregate::fast_lookup::{FastMap, Membership, Route};
+use crate::aggregate::fast_lookup::{FastMap, Groups, Membership, Route};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
 use crate::aggregate::spec::AggregationSpec;
@@ -327,8 +327,8 @@ pub(crate) fn track_prior<P: Properties + ?Sized>(
         (None, Some(Value::Null)) => true,
         _ => false,
     };
-    if matches && g.prior.is_none_or(|(o, _)| obs.order > o) {
-        g.prior = Some((obs.order, obs.add));
+    if matches && g.prior().is_none_or(|(o, _)| obs.order > o) {
+        g.set_prior((obs.order, obs.add));
     }
 }
 
@@ -349,7 +349,7 @@ pub(crate) fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketStat
         group_keys,
         group_names,
         filter_values,
-        groups: Vec::new(),
+        groups: Groups::default(),
         index: FastMap::default(),
     };
     let charge_keys = &spec.charge.group_keys;

@@ -455,8 +455,8 @@ impl fmt::Debug for Exact {
 }
 
 // Transitional forms that name the figure at every operation, for the
-// price exploration code until it moves to the methods (`plus`, `times`,
-// …) and `Figure::figure`.
+// aggregation code until it moves to the methods (`plus`, `times`, …) and
+// `Figure::figure`, as the price exploration code has.
 
 /// `a × b`, exactly, in figure `what`.
 #[inline(always)]
@@ -476,15 +476,6 @@ pub(crate) fn sub(a: Exact, b: Exact, what: &'static str) -> Result<Exact, Arith
     a.minus(b).figure(what)
 }
 
-/// The exact sum, in figure `what`.
-#[inline]
-pub(crate) fn sum<I: IntoIterator<Item = Exact>>(
-    items: I,
-    what: &'static str,
-) -> Result<Exact, ArithmeticError> {
-    Exact::try_sum(items).figure(what)
-}
-
 /// `a / 10^k`, exactly, in figure `what`.
 #[inline]
 pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
@@ -495,17 +486,6 @@ pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, A
 #[inline]
 pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
     a.over(b).figure(what)
-}
-
-/// `a × b / c`, multiplying first (M3), in figure `what`.
-#[inline]
-pub(crate) fn mul_div(
-    a: Exact,
-    b: Exact,
-    c: Exact,
-    what: &'static str,
-) -> Result<Exact, ArithmeticError> {
-    a.times_over(b, c).figure(what)
 }
 
 #[cfg(test)]

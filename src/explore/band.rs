@@ -13,7 +13,7 @@
 use ethnum::U256;
 
 use crate::Exact;
-use crate::exact;
+use crate::exact::Figure;
 
 /// Where a budget lies against the band's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +77,9 @@ impl BandRule {
     /// The least and greatest cost the band can take.
     fn bounds(&self, taxes: bool) -> Option<(i128, i128)> {
         let m = Exact::try_from(self.min).ok()?;
-        let floor_of =
-            |x: Exact, f: Exact| -> Option<i128> { exact::mul(x, f, WHAT).ok()?.floor().to_i128() };
+        let floor_of = |x: Exact, f: Exact| -> Option<i128> {
+            x.times(f).figure(WHAT).ok()?.floor().to_i128()
+        };
         if !self.pricing_unit {
             if !taxes {
                 return Some((self.min, self.min));

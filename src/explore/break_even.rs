@@ -10,7 +10,7 @@ use super::curve::{Curve, CurvePiece};
 use super::grid::Grid;
 use super::search::last_true;
 use super::{ExploreError, Explorer};
-use crate::exact;
+use crate::exact::Figure;
 use crate::{ArithmeticError, Exact};
 
 /// Which charge is cheaper on an interval.
@@ -239,10 +239,10 @@ fn crossing(pa: &CurvePiece, pb: &CurvePiece) -> Option<Exact> {
     let x = pa.from.max(pb.from);
     let da = Curve::piece_value(pa, x).ok()?;
     let db = Curve::piece_value(pb, x).ok()?;
-    let dm = exact::sub(pa.slope, pb.slope, WHAT).ok()?;
+    let dm = pa.slope.minus(pb.slope).figure(WHAT).ok()?;
     if dm.is_zero() {
         return None;
     }
-    let d0 = exact::sub(da, db, WHAT).ok()?;
-    exact::add(x, exact::quotient(-d0, dm, WHAT).ok()?, WHAT).ok()
+    let d0 = da.minus(db).figure(WHAT).ok()?;
+    x.plus((-d0).over(dm).figure(WHAT).ok()?).figure(WHAT).ok()
 }

@@ -23,7 +23,7 @@ use super::search::last_true;
 use super::shape::{Form, Segment, Span, Unit};
 use super::skip::StepFacts;
 use super::{ExploreError, Explorer};
-use crate::exact;
+use crate::exact::Figure;
 use crate::{ArithmeticError, Exact};
 use std::cell::OnceCell;
 
@@ -185,9 +185,9 @@ fn unit_amount(
                 Some(p) if flat.is_zero() => return Ok(p),
                 _ => u,
             },
-            Unit::Paid(free) => exact::sub(u, free, WHAT)?.max(Exact::ZERO),
+            Unit::Paid(free) => u.minus(free).figure(WHAT)?.max(Exact::ZERO),
         },
-        Form::Steps(s) => exact::sub(u, s.free, WHAT)?,
+        Form::Steps(s) => u.minus(s.free).figure(WHAT)?,
         Form::Broken => return Err(ArithmeticError::new(WHAT)),
     };
     if money.unit_is_safe(amount, divisor) {
@@ -197,7 +197,7 @@ fn unit_amount(
 }
 
 fn quotient(a: Exact, b: Exact) -> Result<Exact, ArithmeticError> {
-    exact::quotient(a, b, "explore unit_amount")
+    a.over(b).figure("explore unit_amount")
 }
 
 /// The grid points of one segment (or of the point 0).
@@ -248,15 +248,18 @@ impl Explorer<'_> {
 
     /// The band of the minimum (worked out once per explorer).
     pub(crate) fn band_rule(money: &Money<'_>) -> BandRule {
-        let rate_sum =
-            exact::sum(money.taxes().iter().map(|t| t.rate), WHAT).unwrap_or(Exact::ZERO);
-        let q = exact::div_pow10(rate_sum, 2, WHAT).unwrap_or(Exact::ZERO);
+        let rate_sum = Exact::try_sum(money.taxes().iter().map(|t| t.rate))
+            .figure(WHAT)
+            .unwrap_or(Exact::ZERO);
+        let q = rate_sum.div_pow10(2).figure(WHAT).unwrap_or(Exact::ZERO);
         let w = match money.pricing_unit() {
             None => Exact::ONE,
             Some(pu) => {
                 let sub = Exact::from(money.currency().subunit_to_unit());
-                exact::mul(pu.conversion_rate, sub, WHAT)
-                    .and_then(|x| exact::div_pow10(x, 2, WHAT))
+                pu.conversion_rate
+                    .times(sub)
+                    .figure(WHAT)
+                    .and_then(|x| x.div_pow10(2).figure(WHAT))
                     .unwrap_or(Exact::ONE)
             }
         };
@@ -281,7 +284,11 @@ impl<'a, 'c> Search<'a, 'c> {
         let min = ex.money.min().max(0);
         // The amount where the counted cents round up to `n`: n − ½ cents.
         let threshold = |n: i128| -> Option<Exact> {
-            let half = exact::sub(Exact::try_from(n).ok()?, Exact::from_small(5, 1), WHAT).ok()?;
+            let half = Exact::try_from(n)
+                .ok()?
+                .minus(Exact::from_small(5, 1))
+                .figure(WHAT)
+                .ok()?;
             amount_of_cents(half, sub)
         };
         let a_band = if min > 0 { threshold(min) } else { None };
@@ -309,7 +316,11 @@ impl<'a, 'c> Search<'a, 'c> {
     fn a_max(&self) -> Option<Exact> {
         *self.a_max.get_or_init(|| {
             let c = self.c_star?.checked_add(1)?;
-            let half = exact::sub(Exact::try_from(c).ok()?, Exact::from_small(5, 1), WHAT).ok()?;
+            let half = Exact::try_from(c)
+                .ok()?
+                .minus(Exact::from_small(5, 1))
+                .figure(WHAT)
+                .ok()?;
             amount_of_cents(half, self.eval.ex.money.counted_subunit())
         })
     }
@@ -420,23 +431,25 @@ impl<'a, 'c> Search<'a, 'c> {
         let Some(seg) = run.seg else { return run.lo };
         let at = match &seg.form {
             Form::Affine(a) => match a.slope() {
-                Ok(m) if !m.is_zero() => {
-                    exact::quotient(exact::sub(limit, a.base, WHAT).unwrap_or(limit), m, WHAT)
-                        .and_then(|d| exact::add(a.origin, d, WHAT))
-                }
+                Ok(m) if !m.is_zero() => limit
+                    .minus(a.base)
+                    .figure(WHAT)
+                    .unwrap_or(limit)
+                    .over(m)
+                    .figure(WHAT)
+                    .and_then(|d| a.origin.plus(d).figure(WHAT)),
                 _ => return if a.base < limit { run.hi } else { run.lo },
             },
-            Form::Steps(s) => exact::quotient(limit, s.amount, WHAT).and_then(|p| {
-                let full = exact::sub(
-                    p.trunc(),
-                    if p.is_integer() {
+            Form::Steps(s) => limit.over(s.amount).figure(WHAT).and_then(|p| {
+                let full = p
+                    .trunc()
+                    .minus(if p.is_integer() {
                         Exact::ONE
                     } else {
                         Exact::ZERO
-                    },
-                    WHAT,
-                )?;
-                exact::add(s.free, exact::mul(full, s.size, WHAT)?, WHAT)
+                    })
+                    .figure(WHAT)?;
+                s.free.plus(full.times(s.size).figure(WHAT)?).figure(WHAT)
             }),
             Form::Broken => return run.lo,
         };
@@ -608,10 +621,10 @@ impl<'a, 'c> Search<'a, 'c> {
         let first = self.point(run.lo);
         let divisor = match &seg.form {
             Form::Affine(a) => match a.unit {
-                Unit::Paid(free) => exact::sub(first, free, WHAT).unwrap_or(Exact::ZERO),
+                Unit::Paid(free) => first.minus(free).figure(WHAT).unwrap_or(Exact::ZERO),
                 _ => first,
             },
-            Form::Steps(s) => exact::sub(first, s.free, WHAT).unwrap_or(Exact::ZERO),
+            Form::Steps(s) => first.minus(s.free).figure(WHAT).unwrap_or(Exact::ZERO),
             Form::Broken => return false,
         };
         !in_band_possible
@@ -768,11 +781,18 @@ impl<'a, 'c> Search<'a, 'c> {
         match &run.seg?.form {
             Form::Affine(a) => {
                 let m = a.slope().ok()?;
-                shift(exact::mul(exact::mul(m, step, WHAT).ok()?, sub, WHAT).ok()?)
+                shift(
+                    m.times(step)
+                        .figure(WHAT)
+                        .ok()?
+                        .times(sub)
+                        .figure(WHAT)
+                        .ok()?,
+                )
             }
             Form::Steps(s) => {
-                let (h1, h2) = fraction(exact::quotient(step, s.size, WHAT).ok()?)?;
-                let (t1, t2) = fraction(exact::mul(s.amount, sub, WHAT).ok()?)?;
+                let (h1, h2) = fraction(step.over(s.size).figure(WHAT).ok()?)?;
+                let (t1, t2) = fraction(s.amount.times(sub).figure(WHAT).ok()?)?;
                 let (r1, r2) = reduce(h1.checked_mul(t1)?, t2);
                 if r1 == U256::ZERO {
                     return Some(U256::ONE);
@@ -807,12 +827,13 @@ impl<'a, 'c> Search<'a, 'c> {
         };
         let dense = match &run.seg.map(|s| s.form) {
             Some(Form::Affine(a)) => a.slope().ok().and_then(|m| {
-                let per = exact::mul(
-                    exact::mul(m, self.grid.step(), WHAT).ok()?,
-                    Exact::from(money.counted_subunit()),
-                    WHAT,
-                )
-                .ok()?;
+                let per = m
+                    .times(self.grid.step())
+                    .figure(WHAT)
+                    .ok()?
+                    .times(Exact::from(money.counted_subunit()))
+                    .figure(WHAT)
+                    .ok()?;
                 Some(per <= Exact::ONE)
             }),
             _ => None,
@@ -868,9 +889,9 @@ fn amount_of_cents(n: Exact, sub: u32) -> Option<Exact> {
         100 => 2,
         1000 => 3,
         10_000 => 4,
-        _ => return exact::quotient(n, Exact::from(sub), WHAT).ok(),
+        _ => return n.over(Exact::from(sub)).figure(WHAT).ok(),
     };
-    exact::div_pow10(n, places, WHAT).ok()
+    n.div_pow10(places).figure(WHAT).ok()
 }
 
 /// `c*`: the most counted cents a fee can have above the minimum and stay
@@ -900,12 +921,15 @@ fn counted_limit(
     let ok = |n: U256| Ok::<_, ()>(cost(n).is_some_and(|c| c <= query.budget_cents));
     // Fiat cents per counted cent, with the taxes: the guess divides by it.
     let per = if query.including_taxes {
-        exact::mul(rule.w, exact::add(Exact::ONE, rule.q, WHAT).ok()?, WHAT).ok()?
+        rule.w
+            .times(Exact::ONE.plus(rule.q).figure(WHAT).ok()?)
+            .figure(WHAT)
+            .ok()?
     } else {
         rule.w
     };
     let budget = Exact::try_from(query.budget_cents).ok()?;
-    let guess = exact::quotient(budget, per, WHAT).ok()?.floor();
+    let guess = budget.over(per).figure(WHAT).ok()?.floor();
     let guess = U256::try_from(guess.to_i128().unwrap_or(0).max(0)).unwrap_or(U256::ZERO);
     let lo = U256::try_from(min).ok()?;
     let hi = U256::ONE << 96;

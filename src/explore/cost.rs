@@ -6,8 +6,9 @@
 use ethnum::U256;
 
 use crate::currency::{Currency, cents_of};
-use crate::exact;
+use crate::exact::{self, Figure};
 use crate::fee::{self, Priced};
+use crate::rate::true_up::true_up_money;
 use crate::{ArithmeticError, Charge, Exact, PricingUnit, Tax};
 
 /// The money side of a charge: currency, pricing unit, taxes, minimum.
@@ -79,16 +80,26 @@ impl<'c> Money<'c> {
         // stay below 2^96: bound the product of the factors above 1.
         let mut factor = Exact::from(currency.subunit_to_unit().max(1));
         if let Some(pu) = pricing_unit {
-            factor = exact::mul(factor, Exact::from(100u32), WHAT).unwrap_or(factor);
+            factor = factor
+                .times(Exact::from(100u32))
+                .figure(WHAT)
+                .unwrap_or(factor);
             let conv = pu.conversion_rate.max(Exact::ONE);
-            factor = exact::mul(factor, conv, WHAT).unwrap_or(half_limit());
+            factor = factor.times(conv).figure(WHAT).unwrap_or(half_limit());
         }
-        let safe_unit = exact::sub(below_half_limit(factor, 0), Exact::ONE, WHAT)
+        let safe_unit = below_half_limit(factor, 0)
+            .minus(Exact::ONE)
+            .figure(WHAT)
             .unwrap_or(Exact::ZERO)
             .max(Exact::ZERO);
         // The fee's cents times each tax rate must stay below 2^96 too.
-        let rates = exact::sum(charge.taxes.iter().map(|t| t.rate), WHAT).unwrap_or(half_limit());
-        let with_taxes = exact::mul(factor, rates.max(Exact::ONE), WHAT).unwrap_or(half_limit());
+        let rates = Exact::try_sum(charge.taxes.iter().map(|t| t.rate))
+            .figure(WHAT)
+            .unwrap_or(half_limit());
+        let with_taxes = factor
+            .times(rates.max(Exact::ONE))
+            .figure(WHAT)
+            .unwrap_or(half_limit());
         let safe_amount = below_half_limit(with_taxes, 1);
         let int = |x: Exact| x.floor().to_i128().unwrap_or(0).max(0);
         // Each tax's exact amount has the places of the figure it taxes,
@@ -157,7 +168,7 @@ impl<'c> Money<'c> {
         if self.safe_ints.0 >= SMALL && below_small(amount) && divisor >= Exact::ONE {
             return true;
         }
-        match exact::mul(divisor, self.safe_unit, WHAT) {
+        match divisor.times(self.safe_unit).figure(WHAT) {
             Ok(bound) => amount <= bound,
             // A bound past the range holds every amount.
             Err(_) => !divisor.is_zero(),
@@ -187,7 +198,7 @@ impl<'c> Money<'c> {
     /// its pricing-unit cents.
     pub(crate) fn counted_cents(&self, amount: Exact) -> Option<i128> {
         let sub = Exact::from(self.counted_subunit());
-        let precise = exact::mul(amount, sub, WHAT).ok()?;
+        let precise = amount.times(sub).figure(WHAT).ok()?;
         Some(cents_of(exact::round_half_away(precise, 0)))
     }
 
@@ -225,31 +236,17 @@ impl<'c> Money<'c> {
             return Ok(none);
         }
         let min = Exact::try_from(self.min)?;
-        let prorated_min = exact::mul_div(min, Exact::ONE, Exact::ONE, WHAT)?;
-        let used = Exact::try_from(used)?;
-        if used >= prorated_min {
+        let prorated_min = min.times_over(Exact::ONE, Exact::ONE).figure(WHAT)?;
+        let Some(money) = true_up_money(
+            prorated_min,
+            (used, used_precise),
+            self.currency,
+            self.pricing_unit,
+        )?
+        else {
             return Ok(none);
-        }
-        let diff = exact::sub(prorated_min, used, WHAT)?;
-        let diff_precise = exact::sub(prorated_min, used_precise, WHAT)?;
-        let unit_currency = if self.pricing_unit.is_some() {
-            Currency::PRICING_UNIT
-        } else {
-            self.currency
         };
-        let priced = Priced {
-            amount: unit_currency.cents_to_units(diff)?,
-            unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
-        };
-        let money = fee::money(&priced, self.currency, self.pricing_unit)?;
-        let (cents, precise) = if self.pricing_unit.is_some() {
-            (money.amount_cents, money.precise_amount_cents)
-        } else {
-            (cents_of(exact::round_half_away(diff, 0)), diff_precise)
-        };
-        if cents == 0 {
-            return Ok(none);
-        }
+        let (cents, precise) = (money.amount_cents, money.precise_amount_cents);
         let taxes = fee::taxes(self.taxes, cents, precise)?;
         self.currency.cents_to_units(precise)?;
         Ok(Totals {

@@ -3,7 +3,7 @@
 
 use super::shape::{Form, Segment, Span};
 use super::{ExploreError, Explorer};
-use crate::exact;
+use crate::exact::Figure;
 use crate::{ArithmeticError, Exact};
 
 /// One canonical piece: on the open interval `(from, to)`, amount(u) =
@@ -49,8 +49,11 @@ impl Curve {
     /// amount(u) on the piece holding `u` (`u` inside it or at its end):
     /// the piece's affine function.
     pub(crate) fn piece_value(piece: &CurvePiece, u: Exact) -> Result<Exact, ArithmeticError> {
-        let d = exact::sub(u, piece.from, WHAT)?;
-        exact::add(piece.amount_from, exact::mul(d, piece.slope, WHAT)?, WHAT)
+        let d = u.minus(piece.from).figure(WHAT)?;
+        piece
+            .amount_from
+            .plus(d.times(piece.slope).figure(WHAT)?)
+            .figure(WHAT)
     }
 }
 
@@ -189,12 +192,12 @@ impl Explorer<'_> {
             (Form::Steps(s), _) => {
                 // Every step is one canonical piece (the price jumps by one
                 // package between them): count them before listing them.
-                let steps = exact::quotient(exact::sub(to, seg.lo, WHAT)?, s.size, WHAT)?;
+                let steps = to.minus(seg.lo).figure(WHAT)?.over(s.size).figure(WHAT)?;
                 let whole = steps.floor();
                 let steps = if whole == steps {
                     whole
                 } else {
-                    exact::add(whole, Exact::ONE, WHAT)?
+                    whole.plus(Exact::ONE).figure(WHAT)?
                 };
                 let steps = steps
                     .to_i128()
@@ -205,10 +208,10 @@ impl Explorer<'_> {
                     return Ok(());
                 }
                 let mut from = seg.lo;
-                let mut count = s.count(exact::add(from, s.size, WHAT)?)?;
+                let mut count = s.count(from.plus(s.size).figure(WHAT)?)?;
                 while from < to {
-                    let end = exact::add(from, s.size, WHAT)?.min(to);
-                    let amount = exact::mul(count, s.amount, WHAT)?;
+                    let end = from.plus(s.size).figure(WHAT)?.min(to);
+                    let amount = count.times(s.amount).figure(WHAT)?;
                     let piece = CurvePiece {
                         from,
                         to: end,
@@ -217,7 +220,7 @@ impl Explorer<'_> {
                     };
                     b.push(piece, amount)?;
                     from = end;
-                    count = exact::add(count, Exact::ONE, WHAT)?;
+                    count = count.plus(Exact::ONE).figure(WHAT)?;
                 }
                 Ok(())
             }

@@ -22,7 +22,7 @@ use ethnum::U256;
 use super::cost::Money;
 use super::shape::{Affine, Line as Kind, Unit};
 use crate::Exact;
-use crate::exact;
+use crate::exact::Figure;
 use crate::exact::POW10_U128;
 
 /// The largest scale of an amount the kernel takes: its taxes' exact
@@ -74,14 +74,14 @@ impl CentsCost {
             if t.rate.is_negative() || t.rate.scale() > MAX_RATE_SCALE {
                 return None;
             }
-            sum = exact::add(sum, t.rate, WHAT).ok()?;
+            sum = sum.plus(t.rate).figure(WHAT).ok()?;
         }
         let places = sum.scale();
         let min = money.min().max(0);
         // A minimum whose fee would be safe keeps its true-up's figures
         // (and their taxes) in range too.
         let sub = Exact::from(money.counted_subunit());
-        let min_amount = exact::quotient(Exact::try_from(min).ok()?, sub, WHAT).ok()?;
+        let min_amount = Exact::try_from(min).ok()?.over(sub).figure(WHAT).ok()?;
         if min > 0 && !money.amount_is_safe(min_amount) {
             return None;
         }

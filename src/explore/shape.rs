@@ -4,7 +4,7 @@
 //! model's definition (tier bounds, the one tier rule M1, flat fees billed
 //! when a tier is entered, package steps after the free units).
 
-use crate::exact;
+use crate::exact::Figure;
 use crate::{ArithmeticError, ChargeModel, Exact};
 
 /// How the model computes the part of the amount that grows with units:
@@ -94,16 +94,16 @@ const WHAT: &str = "explore amount";
 impl Affine {
     /// The growing part at `u`, as the model computes it.
     fn line_at(&self, u: Exact) -> Result<Exact, ArithmeticError> {
-        let n = exact::sub(u, self.origin, WHAT)?;
-        let product = exact::mul(n, self.rate, WHAT)?;
+        let n = u.minus(self.origin).figure(WHAT)?;
+        let product = n.times(self.rate).figure(WHAT)?;
         match self.line {
             Line::Mul => Ok(product),
-            Line::Percent => exact::div_pow10(product, 2, WHAT),
+            Line::Percent => product.div_pow10(2).figure(WHAT),
         }
     }
 
     pub(crate) fn amount(&self, u: Exact) -> Result<Exact, ArithmeticError> {
-        exact::add(self.base, self.line_at(u)?, WHAT)
+        self.base.plus(self.line_at(u)?).figure(WHAT)
     }
 
     /// The places of its amount at units of `units_scale` places, as the
@@ -131,7 +131,7 @@ impl Affine {
     pub(crate) fn slope(&self) -> Result<Exact, ArithmeticError> {
         match self.line {
             Line::Mul => Ok(self.rate),
-            Line::Percent => exact::div_pow10(self.rate, 2, WHAT),
+            Line::Percent => self.rate.div_pow10(2).figure(WHAT),
         }
     }
 }
@@ -139,20 +139,20 @@ impl Affine {
 impl Steps {
     /// The package count at `u > free`: `⌈(u − free)/size⌉`, exactly.
     pub(crate) fn count(&self, u: Exact) -> Result<Exact, ArithmeticError> {
-        let paid = exact::sub(u, self.free, WHAT)?;
-        let mut q = exact::quotient(paid, self.size, WHAT)?.floor();
+        let paid = u.minus(self.free).figure(WHAT)?;
+        let mut q = paid.over(self.size).figure(WHAT)?.floor();
         // The quotient may be rounded in its last digit: correct it.
-        while exact::mul(q, self.size, WHAT)? > paid {
-            q = exact::sub(q, Exact::ONE, WHAT)?;
+        while q.times(self.size).figure(WHAT)? > paid {
+            q = q.minus(Exact::ONE).figure(WHAT)?;
         }
-        while exact::mul(q, self.size, WHAT)? < paid {
-            q = exact::add(q, Exact::ONE, WHAT)?;
+        while q.times(self.size).figure(WHAT)? < paid {
+            q = q.plus(Exact::ONE).figure(WHAT)?;
         }
         Ok(q)
     }
 
     pub(crate) fn amount(&self, u: Exact) -> Result<Exact, ArithmeticError> {
-        exact::mul(self.count(u)?, self.amount, WHAT)
+        self.count(u)?.times(self.amount).figure(WHAT)
     }
 }
 
@@ -205,7 +205,7 @@ impl Shape {
                 let fixed = if events == 0 {
                     Ok(Exact::ZERO)
                 } else {
-                    exact::mul(Exact::from(events), p.fixed_amount(), WHAT)
+                    Exact::from(events).times(p.fixed_amount()).figure(WHAT)
                 };
                 let Ok(fixed) = fixed else {
                     return Ok(Self::broken(Exact::ZERO, Exact::ZERO));
@@ -303,7 +303,7 @@ fn graduated(
     let (mut lower, mut done) = (Exact::ZERO, Exact::ZERO);
     let mut zero = None;
     for (to, rate, flat) in tiers {
-        let Ok(base) = exact::add(done, flat, WHAT) else {
+        let Ok(base) = done.plus(flat).figure(WHAT) else {
             segments.push(broken_from(lower));
             break;
         };
@@ -425,7 +425,7 @@ fn package(p: &crate::Package) -> Result<Shape, ArithmeticError> {
     if a.is_zero() {
         return Ok(Shape::open(Exact::ZERO, flat(Exact::ZERO)));
     }
-    let first_end = exact::add(free, size, WHAT)?;
+    let first_end = free.plus(size).figure(WHAT)?;
     let mut segments = Vec::with_capacity(3);
     if free > Exact::ZERO {
         segments.push(Segment {

@@ -179,6 +179,28 @@ pub(crate) enum RangeItem<'a> {
     NotObject,
 }
 
+/// The visitor methods for the JSON scalars other than strings, which a
+/// shape takes only to report them: each gives `$make(blank, shown)`.
+macro_rules! other_scalars {
+    ($make:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(($make)(false, "a boolean"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(($make)(false, "a number"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(($make)(false, "a number"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(($make)(false, "a number"))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(($make)(true, "null"))
+        }
+    };
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for RangeList<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
@@ -219,36 +241,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RangeList<'a> {
                     shown: "a string",
                 })
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RangeList::Other {
-                    blank: false,
-                    shown: "a boolean",
-                })
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RangeList::Other {
-                    blank: false,
-                    shown: "a number",
-                })
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RangeList::Other {
-                    blank: false,
-                    shown: "a number",
-                })
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RangeList::Other {
-                    blank: false,
-                    shown: "a number",
-                })
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(RangeList::Other {
-                    blank: true,
-                    shown: "null",
-                })
-            }
+            other_scalars!(|blank, shown| RangeList::Other { blank, shown });
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -279,21 +272,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RangeItem<'a> {
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(RangeItem::NotObject)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RangeItem::NotObject)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RangeItem::NotObject)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RangeItem::NotObject)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RangeItem::NotObject)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(RangeItem::NotObject)
-            }
+            other_scalars!(|_, _| RangeItem::NotObject);
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }

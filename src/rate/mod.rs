@@ -4,7 +4,7 @@
 
 mod in_advance;
 mod projection;
-mod true_up;
+pub(crate) mod true_up;
 
 use crate::exact::Exact;
 

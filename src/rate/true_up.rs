@@ -7,8 +7,9 @@ use crate::currency::{Currency, cents_of};
 use crate::details::AmountDetails;
 use crate::error::RateError;
 use crate::exact::{Exact, Figure};
-use crate::fee::{self, Fee, Priced};
+use crate::fee::{self, Fee, Money, Priced};
 use crate::rate::Period;
+use crate::{ArithmeticError, PricingUnit};
 
 impl Charge {
     /// The minimum-spend true-up (§6 with M9, M10), `None` when met.
@@ -38,32 +39,15 @@ impl Charge {
                     .map(|f| (f.amount_cents, f.precise_amount_cents)),
             )?
         };
-        let used = Exact::try_from(used_cents)?;
-        if used >= prorated_min {
+        let Some(mut money) = true_up_money(
+            prorated_min,
+            (used_cents, used_precise),
+            self.currency,
+            self.pricing_unit.as_ref(),
+        )?
+        else {
             return Ok(None);
-        }
-        let diff = prorated_min.minus(used).figure(WHAT)?;
-        let diff_precise = prorated_min.minus(used_precise).figure(WHAT)?;
-        let unit_currency = if self.pricing_unit.is_some() {
-            Currency::PRICING_UNIT
-        } else {
-            self.currency
         };
-        let priced = Priced {
-            amount: unit_currency.cents_to_units(diff)?,
-            unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
-        };
-        let mut money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
-        if self.pricing_unit.is_none() {
-            // Without a pricing unit the true-up is the cents difference
-            // itself; the unit amount stays priced.unit_amount.
-            let cents = cents_of(diff.round_half_away(0));
-            (money.amount_cents, money.unit_amount_cents) = (cents, cents);
-            money.precise_amount_cents = diff_precise;
-        }
-        if money.amount_cents == 0 {
-            return Ok(None);
-        }
         let taxes = fee::taxes(&self.taxes, money.amount_cents, money.precise_amount_cents)?;
         // The exact amount whose scaling is precise_amount_cents (a shift of
         // places, not a quotient to round).
@@ -72,6 +56,43 @@ impl Charge {
         let fee = Fee::new(&self.echo, (Exact::ONE, 0), money, taxes, details, false);
         Ok(Some(fee))
     }
+}
+
+/// The true-up's money figures for a prorated minimum and the counted
+/// cents the fees used (M9, M10); `None` when the minimum is met or the
+/// difference rounds to 0 cents. Shared with the price exploration, so
+/// that its true-up is rate's own.
+pub(crate) fn true_up_money(
+    prorated_min: Exact,
+    (used_cents, used_precise): (i128, Exact),
+    currency: Currency,
+    pricing_unit: Option<&PricingUnit>,
+) -> Result<Option<Money>, ArithmeticError> {
+    const WHAT: &str = "true-up";
+    let used = Exact::try_from(used_cents)?;
+    if used >= prorated_min {
+        return Ok(None);
+    }
+    let diff = prorated_min.minus(used).figure(WHAT)?;
+    let diff_precise = prorated_min.minus(used_precise).figure(WHAT)?;
+    let unit_currency = if pricing_unit.is_some() {
+        Currency::PRICING_UNIT
+    } else {
+        currency
+    };
+    let priced = Priced {
+        amount: unit_currency.cents_to_units(diff)?,
+        unit_amount: unit_currency.cents_to_units_rounded(diff_precise)?,
+    };
+    let mut money = fee::money(&priced, currency, pricing_unit)?;
+    if pricing_unit.is_none() {
+        // Without a pricing unit the true-up is the cents difference
+        // itself; the unit amount stays priced.unit_amount.
+        let cents = cents_of(diff.round_half_away(0));
+        (money.amount_cents, money.unit_amount_cents) = (cents, cents);
+        money.precise_amount_cents = diff_precise;
+    }
+    Ok((money.amount_cents != 0).then_some(money))
 }
 
 fn sum_cents(items: impl Iterator<Item = (i128, Exact)>) -> Result<(i128, Exact), RateError> {

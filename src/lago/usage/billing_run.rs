@@ -279,15 +279,14 @@ pub(super) fn write_subscription(
         }
         Outcome::Failed
     };
+    let on_reading = feed.rejected_on_reading();
     let mut events = match feed.finish() {
         Ok(e) => e,
         Err(e) => return fail(line, &RequestError::Overflow(e.to_string())),
     };
-    summary.rejected += events
-        .rejected
-        .iter()
-        .filter(|r| r.event.code == crate::aggregate::RejectCode::ExpressionEvaluationFailed)
-        .count() as u64;
+    // The aggregators' rejections (a failed expression, a value beyond the
+    // range) were not counted on reading: every one is counted here.
+    summary.rejected += events.rejected.len().saturating_sub(on_reading) as u64;
     let usage = events.add_buckets_to(req.usage.clone());
     match req.plan.customer_usage(&req.period, &usage, &req.options) {
         Ok(cu) => {

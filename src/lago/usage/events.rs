@@ -84,6 +84,11 @@ impl Feed {
         });
     }
 
+    /// Events rejected before aggregation (unreadable, duplicate ids).
+    pub(crate) fn rejected_on_reading(&self) -> usize {
+        self.rejected.len()
+    }
+
     /// The aggregation, with the feed's rejections merged in input order.
     pub(crate) fn finish(self) -> Result<PlanEvents, AggregateError> {
         let mut events = self.agg.finish()?;
