@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use meterprice::{Charge, DefinitionError};
 
+use crate::rate::fast_standard::FastStandard;
+
 /// Why a charge text is not a charge, as the `rate` contract reports it:
 /// `"<code>: <message>"`, the code one of `validation_error`,
 /// `unsupported`, `arithmetic_overflow`, `parse_error`.
@@ -38,15 +40,19 @@ pub(crate) struct BoundCharge {
     pub currency: Arc<str>,
     pub json: Arc<str>,
     pub charge: Arc<Charge>,
+    /// The charge's closed form, when it has one.
+    pub fast: Option<Arc<FastStandard>>,
 }
 
 impl BoundCharge {
     /// Validates `json` priced in `currency`.
     pub fn new(currency: &str, json: &str) -> Result<Self, Arc<str>> {
+        let charge = validate(currency, json)?;
         Ok(Self {
             currency: currency.into(),
             json: json.into(),
-            charge: validate(currency, json)?,
+            fast: FastStandard::new(&charge).map(Arc::new),
+            charge,
         })
     }
 }

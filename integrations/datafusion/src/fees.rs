@@ -138,6 +138,20 @@ impl FeeColumns {
         self.error.append_null();
     }
 
+    /// Appends a row priced by its closed form (`fast_standard.rs`): its
+    /// texts and cents, no taxes and no true-up.
+    #[inline]
+    pub fn push_untaxed(&mut self, amount: &str, cents: i128, unit_amount: &str, details: &str) {
+        self.amount.append_value(amount);
+        self.amount_cents.append_value(cents);
+        self.precise_unit_amount.append_value(unit_amount);
+        self.taxes_amount_cents.append_value(0);
+        self.total_amount_cents.append_value(cents);
+        self.true_up_amount_cents.append_null();
+        self.amount_details.append_value(details);
+        self.error.append_null();
+    }
+
     /// Appends a row without figures.
     pub fn push_error(&mut self, error: &str) {
         self.amount.append_null();

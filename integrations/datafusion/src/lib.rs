@@ -55,6 +55,13 @@
 //!
 //! Read fields with `get_field(fee, 'amount_cents')` (or `fee['amount_cents']`).
 //!
+//! A literal standard charge without filters, groups, minimum, proration,
+//! taxes or pricing unit, over `Decimal128` or integer units, is priced
+//! column by column on 128-bit integers (its closed form, `units × price`),
+//! with the same figures and texts as the general path; any row that form
+//! cannot price exactly (NULL, negative, near the decimal range) takes the
+//! general path.
+//!
 //! # Billable-metric aggregates
 //!
 //! One SQL aggregate function per aggregation type of Lago's billable

@@ -1,4 +1,7 @@
-//! `meterprice_rate`: one usage bucket per row, priced by `Charge::rate`.
+//! `meterprice_rate`: one usage bucket per row, priced by `Charge::rate`
+//! (or, for a plain standard charge, by its closed form: `fast_standard.rs`).
+
+pub(crate) mod fast_standard;
 
 use std::sync::Arc;
 
@@ -195,8 +198,13 @@ impl ScalarUDFImpl for RateUdf {
         let mut out = FeeColumns::with_capacity(rows);
         match &self.bound {
             Some(b) => {
-                for row in 0..rows {
-                    rate_row(&b.charge, &batch, row, &mut out);
+                let general =
+                    |row: usize, out: &mut FeeColumns| rate_row(&b.charge, &batch, row, out);
+                let fast = b.fast.as_ref();
+                if !fast.is_some_and(|f| f.rate(&batch, rows, &mut out, general)) {
+                    for row in 0..rows {
+                        rate_row(&b.charge, &batch, row, &mut out);
+                    }
                 }
             }
             None => self.rate_rows(charge_arrays, &scalar, &batch, rows, &mut out)?,
@@ -245,7 +253,7 @@ impl RateUdf {
 }
 
 /// The usage columns of one batch.
-struct Batch<'a> {
+pub(crate) struct Batch<'a> {
     units: Decimals<'a>,
     events_count: Counts<'a>,
     precise_total_amount_cents: Option<Decimals<'a>>,
@@ -255,7 +263,12 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn new(arrays: &'a [ArrayRef], scalar: &[bool]) -> Result<Self> {
+    /// Whether usage argument `i` (0: units) is a scalar, read at row 0.
+    fn scalar_at(&self, i: usize) -> bool {
+        self.scalar.get(i) == Some(&true)
+    }
+
+    pub(crate) fn new(arrays: &'a [ArrayRef], scalar: &[bool]) -> Result<Self> {
         let array = |i: usize| arrays.get(i).map(|a| a.as_ref() as &dyn Array);
         let Some(units) = array(0) else {
             return plan_err!("meterprice_rate: units is required");
@@ -303,7 +316,7 @@ impl<'a> Batch<'a> {
 
 /// Prices one row: its usage as the charge's one (default) bucket, over a
 /// full period.
-fn rate_row(charge: &Charge, batch: &Batch<'_>, row: usize, out: &mut FeeColumns) {
+pub(crate) fn rate_row(charge: &Charge, batch: &Batch<'_>, row: usize, out: &mut FeeColumns) {
     let usage = match batch.usage(row) {
         Ok(u) => u,
         Err(e) => return out.push_error(&e),
