@@ -25,7 +25,7 @@
 use crate::aggregate::fast_lookup::LastOps;
 use crate::aggregate::time::{BillingPeriod, Timestamp};
 use crate::error::ArithmeticError;
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 
 /// Where an event stands in time: its timestamp, then its input order
 /// (ingestion order, AD2).
@@ -87,7 +87,7 @@ impl SumAcc {
     /// [`ArithmeticError`] when the sum reaches 2^96.
     #[inline]
     pub fn update(&mut self, value: Exact) -> Result<(), ArithmeticError> {
-        self.sum = exact::add(self.sum, value, "sum")?;
+        self.sum = self.sum.plus(value).figure("sum")?;
         self.events += 1;
         Ok(())
     }
@@ -97,7 +97,7 @@ impl SumAcc {
     /// # Errors
     /// As [`SumAcc::update`].
     pub fn merge(&mut self, other: &Self) -> Result<(), ArithmeticError> {
-        self.sum = exact::add(self.sum, other.sum, "sum")?;
+        self.sum = self.sum.plus(other.sum).figure("sum")?;
         self.events += other.events;
         Ok(())
     }
@@ -297,9 +297,9 @@ impl WeightedSumAcc {
     pub fn update(&mut self, timestamp: Timestamp, value: Exact) -> Result<(), ArithmeticError> {
         const WHAT: &str = "weighted sum";
         let active = seconds_between(timestamp.min(self.end), self.end);
-        let weighted = exact::mul(value, active, WHAT)?;
-        self.value_seconds = exact::add(self.value_seconds, weighted, WHAT)?;
-        self.variation = exact::add(self.variation, value, WHAT)?;
+        let weighted = value.times(active).figure(WHAT)?;
+        self.value_seconds = self.value_seconds.plus(weighted).figure(WHAT)?;
+        self.variation = self.variation.plus(value).figure(WHAT)?;
         self.events += 1;
         Ok(())
     }
@@ -310,8 +310,8 @@ impl WeightedSumAcc {
     /// As [`WeightedSumAcc::update`].
     pub fn merge(&mut self, other: &Self) -> Result<(), ArithmeticError> {
         const WHAT: &str = "weighted sum";
-        self.value_seconds = exact::add(self.value_seconds, other.value_seconds, WHAT)?;
-        self.variation = exact::add(self.variation, other.variation, WHAT)?;
+        self.value_seconds = self.value_seconds.plus(other.value_seconds).figure(WHAT)?;
+        self.variation = self.variation.plus(other.variation).figure(WHAT)?;
         self.events += other.events;
         Ok(())
     }
@@ -377,10 +377,12 @@ impl WeightedSumAcc {
         duration_days: u32,
     ) -> Result<WeightedSum, ArithmeticError> {
         const WHAT: &str = "weighted sum";
-        let base = exact::mul(initial, seconds_between(start, self.end), WHAT)?;
-        let total = exact::add(self.value_seconds, base, WHAT)?;
+        let base = initial
+            .times(seconds_between(start, self.end))
+            .figure(WHAT)?;
+        let total = self.value_seconds.plus(base).figure(WHAT)?;
         let period = Exact::from(u64::from(duration_days) * 86_400);
-        let q = exact::quotient(total, period, WHAT)?;
+        let q = total.over(period).figure(WHAT)?;
         let aggregation =
             crate::aggregate::expression::round_at(q, 20, crate::aggregate::Rounding::Ceil)?;
         Ok(WeightedSum {

@@ -14,7 +14,7 @@ use crate::aggregate::result::InAdvanceStep;
 use crate::aggregate::spec::{AggregationSpec, CachedAggregation};
 use crate::aggregate::value::{Value, numeric_value};
 use crate::error::{ArithmeticError, Violation};
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 
 const WHAT: &str = "pay-in-advance aggregation";
 
@@ -229,11 +229,11 @@ impl Aggregator {
                 max: v,
             },
             Some(c) => {
-                let current = exact::add(c.current_aggregation, v, WHAT)?;
+                let current = c.current_aggregation.plus(v).figure(WHAT)?;
                 if current > c.max_aggregation {
                     // AD8 (QA16): the new maximum is max(old, current).
                     Step {
-                        units: exact::sub(current, c.max_aggregation, WHAT)?,
+                        units: current.minus(c.max_aggregation).figure(WHAT)?,
                         applied: None,
                         current,
                         max: current,
@@ -271,9 +271,9 @@ impl Aggregator {
             },
             Some(c) => {
                 let current = if adv.add {
-                    exact::add(c.current_aggregation, newly, WHAT)?
+                    c.current_aggregation.plus(newly).figure(WHAT)?
                 } else if active {
-                    exact::sub(c.current_aggregation, Exact::ONE, WHAT)?
+                    c.current_aggregation.minus(Exact::ONE).figure(WHAT)?
                 } else {
                     c.current_aggregation
                 };
@@ -308,14 +308,14 @@ impl Aggregator {
         };
         let p = &self.spec.period;
         let days = p.timezone.date_diff(adv.order.timestamp, p.to);
-        let w = exact::mul(s.units, Exact::from_small(days, 0), WHAT)?;
-        let prorated = ceil5(exact::quotient(w, Exact::from(p.charges_duration), WHAT)?)?;
+        let w = s.units.times(Exact::from_small(days, 0)).figure(WHAT)?;
+        let prorated = ceil5(w.over(Exact::from(p.charges_duration)).figure(WHAT)?)?;
         let mawp = match self.cached(ctx.bucket, &ctx.label) {
             None => prorated,
             Some(c) => {
                 let billed = c.max_aggregation_with_proration.unwrap_or(Exact::ZERO);
                 if s.max > c.max_aggregation {
-                    exact::add(billed, prorated, WHAT)?
+                    billed.plus(prorated).figure(WHAT)?
                 } else {
                     billed
                 }

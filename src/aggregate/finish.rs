@@ -8,7 +8,7 @@ use crate::aggregate::group::{Acc, Group, Record};
 use crate::aggregate::result::{AggregationResult, BucketResult, InAdvanceStep};
 use crate::aggregate::spec::{CachedAggregation, ChargeModelKind, GroupLabel, WeightedSumInitial};
 use crate::error::ArithmeticError;
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 use crate::plan::AggregationType;
 
 const WHAT: &str = "aggregation";
@@ -254,7 +254,7 @@ impl Aggregator {
         let period = &self.spec.period;
         let r = w.finish(initial, period.from.floor_ms(), period.charges_duration)?;
         let total = if recurring {
-            exact::add(initial, r.variation, WHAT)?
+            initial.plus(r.variation).figure(WHAT)?
         } else {
             r.variation
         };
@@ -297,11 +297,11 @@ impl Aggregator {
             return Ok((total, total));
         }
         let aggregation = match self.cached(ctx.bucket, &ctx.label) {
-            Some(c) => exact::add(
-                exact::sub(total, c.current_aggregation, WHAT)?,
-                c.max_aggregation,
-                WHAT,
-            )?,
+            Some(c) => total
+                .minus(c.current_aggregation)
+                .figure(WHAT)?
+                .plus(c.max_aggregation)
+                .figure(WHAT)?,
             None => total,
         };
         Ok((aggregation.max(Exact::ZERO), total.max(Exact::ZERO)))
@@ -353,7 +353,7 @@ impl Aggregator {
                 taken.push(e);
             }
             for v in taken {
-                total = exact::add(total, v, WHAT)?;
+                total = total.plus(v).figure(WHAT)?;
                 out.push(total);
             }
             return Ok(out);
@@ -362,7 +362,7 @@ impl Aggregator {
             if fu.per_total_aggregation < total {
                 break;
             }
-            total = exact::add(total, v, WHAT)?;
+            total = total.plus(v).figure(WHAT)?;
             out.push(total);
         }
         Ok(out)

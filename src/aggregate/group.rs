@@ -8,7 +8,7 @@ use crate::aggregate::accumulator::{
 use crate::aggregate::fast_lookup::{FastMap, LastOps};
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 use crate::plan::AggregationType;
 
 /// One event as a group sees it.
@@ -168,7 +168,7 @@ impl Group {
             self.window_events += u64::from(o.listed);
             if let Some(p) = o.precise {
                 let rare = self.rare();
-                rare.precise = exact::add(rare.precise, p, WHAT)?;
+                rare.precise = rare.precise.plus(p).figure(WHAT)?;
             }
         }
         match &mut self.acc {
@@ -193,7 +193,7 @@ impl Group {
                 Some(v) if o.in_window => w.update(o.order.timestamp, v)?,
                 Some(v) => {
                     let rare = self.rare.get_or_insert_with(Box::default);
-                    rare.before_sum = exact::add(rare.before_sum, v, WHAT)?;
+                    rare.before_sum = rare.before_sum.plus(v).figure(WHAT)?;
                 }
                 None => {}
             },
@@ -251,8 +251,8 @@ impl Group {
         self.window_events += other.window_events;
         if let Some(theirs) = other.rare {
             let mine = self.rare();
-            mine.precise = exact::add(mine.precise, theirs.precise, WHAT)?;
-            mine.before_sum = exact::add(mine.before_sum, theirs.before_sum, WHAT)?;
+            mine.precise = mine.precise.plus(theirs.precise).figure(WHAT)?;
+            mine.before_sum = mine.before_sum.plus(theirs.before_sum).figure(WHAT)?;
             mine.records.extend(theirs.records);
             if let Some(p) = theirs.prior
                 && mine.prior.is_none_or(|m| p.0 > m.0)

@@ -9,7 +9,7 @@ use crate::aggregate::finish::{Core, Ctx, listed_values};
 use crate::aggregate::group::{Operation, Sequences};
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
-use crate::exact::{self, Exact};
+use crate::exact::{Exact, Figure};
 
 const WHAT: &str = "proration";
 
@@ -62,12 +62,15 @@ impl Aggregator {
         ctx: &Ctx<'_>,
         persisted: Exact,
     ) -> Result<Exact, ArithmeticError> {
-        let mut weighted = exact::mul(persisted, days(self.persisted_days()), WHAT)?;
+        let mut weighted = persisted.times(days(self.persisted_days())).figure(WHAT)?;
         for r in ctx.records.iter().filter(|r| r.in_window) {
-            let w = exact::mul(r.value, days(self.event_days(r.order.timestamp)), WHAT)?;
-            weighted = exact::add(weighted, w, WHAT)?;
+            let w = r
+                .value
+                .times(days(self.event_days(r.order.timestamp)))
+                .figure(WHAT)?;
+            weighted = weighted.plus(w).figure(WHAT)?;
         }
-        exact::quotient(weighted, self.duration(), WHAT)
+        weighted.over(self.duration()).figure(WHAT)
     }
 
     pub(crate) fn prorated_sum_core(
@@ -76,7 +79,7 @@ impl Aggregator {
         (persisted, n_persisted): (Exact, u64),
         (current, n_current): (Exact, u64),
     ) -> Result<Core, ArithmeticError> {
-        let full = exact::add(persisted, current, WHAT)?;
+        let full = persisted.plus(current).figure(WHAT)?;
         let count = Exact::from(n_persisted + n_current);
         if self.bill_full() {
             return Ok(Core {
@@ -114,19 +117,21 @@ impl Aggregator {
             .iter()
             .filter(|r| r.listed && r.order.timestamp < from)
         {
-            before = exact::add(before, r.value, WHAT)?;
+            before = before.plus(r.value).figure(WHAT)?;
         }
         let (mut values, mut prorated) = (Vec::new(), Vec::new());
         if !before.is_zero() {
             values.push(before);
-            let w = exact::mul(before, days(self.persisted_days()), WHAT)?;
-            prorated.push(exact::quotient(w, d, WHAT)?);
+            let w = before.times(days(self.persisted_days())).figure(WHAT)?;
+            prorated.push(w.over(d).figure(WHAT)?);
         }
         let in_period = ctx.records.iter().filter(|r| r.in_window && r.listed);
         for (v, r) in listed_values(&ctx.records).into_iter().zip(in_period) {
             values.push(v);
-            let w = exact::mul(v, days(self.event_days(r.order.timestamp)), WHAT)?;
-            prorated.push(exact::quotient(w, d, WHAT)?);
+            let w = v
+                .times(days(self.event_days(r.order.timestamp)))
+                .figure(WHAT)?;
+            prorated.push(w.over(d).figure(WHAT)?);
         }
         Ok((values, prorated))
     }
@@ -150,15 +155,17 @@ impl Aggregator {
         let (agg, cuu) = if !self.spec.in_advance() {
             (prorated.max(zero), base_agg.max(zero))
         } else if let Some(c) = cached {
-            let since = exact::sub(base_cuu, c.current_aggregation.max(zero), WHAT)?;
+            let since = base_cuu
+                .minus(c.current_aggregation.max(zero))
+                .figure(WHAT)?;
             let billed = c.max_aggregation_with_proration.unwrap_or(zero);
             let part = if short {
-                let w = exact::mul(since, days(self.persisted_days()), WHAT)?;
-                ceil5(exact::quotient(w, self.duration(), WHAT)?)?
+                let w = since.times(days(self.persisted_days())).figure(WHAT)?;
+                ceil5(w.over(self.duration()).figure(WHAT)?)?
             } else {
                 since
             };
-            (exact::add(part, billed, WHAT)?, base_cuu)
+            (part.plus(billed).figure(WHAT)?, base_cuu)
         } else if short {
             (prorated.max(zero), base_cuu)
         } else {
@@ -202,7 +209,7 @@ impl Aggregator {
         seqs: &Sequences,
     ) -> Result<Exact, ArithmeticError> {
         let total: i64 = self.a46_rows(ctx, seqs, false).iter().map(|r| r.days).sum();
-        ceil5(exact::quotient(days(total), self.duration(), WHAT)?)
+        ceil5(days(total).over(self.duration()).figure(WHAT)?)
     }
 
     /// A49 for unique counts: ±1 per kept operation, and its ratio.
@@ -214,11 +221,7 @@ impl Aggregator {
         let (mut values, mut prorated) = (Vec::new(), Vec::new());
         for r in self.a46_rows(ctx, seqs, true) {
             values.push(if r.add { Exact::ONE } else { -Exact::ONE });
-            prorated.push(ceil5(exact::quotient(
-                days(r.days),
-                self.duration(),
-                WHAT,
-            )?)?);
+            prorated.push(ceil5(days(r.days).over(self.duration()).figure(WHAT)?)?);
         }
         Ok((values, prorated))
     }

@@ -6,7 +6,7 @@
 use crate::aggregate::event::{RejectedEvent, Warning};
 use crate::aggregate::filters::{BucketId, FilterValues};
 use crate::aggregate::spec::{CachedAggregation, GroupLabel};
-use crate::exact::Exact;
+use crate::exact::{Exact, Figure};
 use crate::plan::AggregationType;
 use crate::rate::{Bucket, Event};
 use crate::usage::Usage;
@@ -150,15 +150,18 @@ impl BucketResult {
         let s = self.in_advance.as_ref()?;
         let mut b = Bucket::from(self);
         if !s.persisted {
-            b.usage.units = crate::exact::add(b.usage.units, s.pay_in_advance_aggregation, "step")
+            b.usage.units = b
+                .usage
+                .units
+                .plus(s.pay_in_advance_aggregation)
+                .figure("step")
                 .unwrap_or(b.usage.units);
             b.usage.events_count += 1;
             if let (Some(p), Some(own)) = (
                 b.usage.precise_total_amount_cents,
                 s.pay_in_advance_precise_total_amount_cents,
             ) {
-                b.usage.precise_total_amount_cents =
-                    crate::exact::add(p, own, "step").ok().or(Some(p));
+                b.usage.precise_total_amount_cents = p.plus(own).figure("step").ok().or(Some(p));
             }
         }
         Some(b)

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::exact::Exact;
+use crate::exact::{Exact, Figure};
 
 /// Microseconds in a second and in a day.
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -89,8 +89,10 @@ impl Timestamp {
     /// Unix seconds as an exact decimal, truncated to the microsecond.
     pub fn from_unix_seconds(seconds: Exact) -> Option<Self> {
         let whole = i64::try_from(seconds.floor().to_i128()?).ok()?;
-        let frac = crate::exact::sub(seconds, seconds.floor(), "timestamp").ok()?;
-        let micros_frac = crate::exact::mul(frac, Exact::from(1_000_000u32), "timestamp")
+        let frac = seconds.minus(seconds.floor()).figure("timestamp").ok()?;
+        let micros_frac = frac
+            .times(Exact::from(1_000_000u32))
+            .figure("timestamp")
             .ok()?
             .floor()
             .to_i128()?;

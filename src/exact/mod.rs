@@ -454,39 +454,5 @@ impl fmt::Debug for Exact {
     }
 }
 
-// Transitional forms that name the figure at every operation, for the
-// aggregation code until it moves to the methods (`plus`, `times`, …) and
-// `Figure::figure`, as the price exploration code has.
-
-/// `a × b`, exactly, in figure `what`.
-#[inline(always)]
-pub(crate) fn mul(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    a.times(b).figure(what)
-}
-
-/// `a + b`, exactly, in figure `what`.
-#[inline(always)]
-pub(crate) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    a.plus(b).figure(what)
-}
-
-/// `a − b`, exactly, in figure `what`.
-#[inline(always)]
-pub(crate) fn sub(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    a.minus(b).figure(what)
-}
-
-/// `a / 10^k`, exactly, in figure `what`.
-#[inline]
-pub(crate) fn div_pow10(a: Exact, k: u32, what: &'static str) -> Result<Exact, ArithmeticError> {
-    a.div_pow10(k).figure(what)
-}
-
-/// The quotient `a / b` (M3), in figure `what`.
-#[inline]
-pub(crate) fn quotient(a: Exact, b: Exact, what: &'static str) -> Result<Exact, ArithmeticError> {
-    a.over(b).figure(what)
-}
-
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ mod parse;
 
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::Value;
-use crate::exact::{self, Exact};
+use crate::exact::{self, Exact, Figure};
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,11 +280,11 @@ fn decimal_string(s: &str) -> Option<Result<Exact, EvaluationError>> {
 fn binary(op: Op, a: Exact, b: Exact) -> Result<Exact, EvaluationError> {
     const WHAT: &str = "expression";
     match op {
-        Op::Add => range(exact::add(a, b, WHAT)),
-        Op::Sub => range(exact::sub(a, b, WHAT)),
-        Op::Mul => range(exact::mul(a, b, WHAT)),
+        Op::Add => range(a.plus(b).figure(WHAT)),
+        Op::Sub => range(a.minus(b).figure(WHAT)),
+        Op::Mul => range(a.times(b).figure(WHAT)),
         Op::Div if b.is_zero() => Err(EvaluationError::DivisionByZero),
-        Op::Div => range(exact::quotient(a, b, WHAT)),
+        Op::Div => range(a.over(b).figure(WHAT)),
     }
 }
 
@@ -311,11 +311,11 @@ pub(crate) fn round_at(
     if places >= 0 {
         let dp = u32::try_from(places).unwrap_or(0).min(56);
         let nearest = exact::round_half_away(x, dp);
-        let step = exact::div_pow10(Exact::ONE, dp, WHAT)?;
+        let step = Exact::ONE.div_pow10(dp).figure(WHAT)?;
         return match mode {
             Rounding::HalfUp => Ok(nearest),
-            Rounding::Floor if nearest > x => exact::sub(nearest, step, WHAT),
-            Rounding::Ceil if nearest < x => exact::add(nearest, step, WHAT),
+            Rounding::Floor if nearest > x => nearest.minus(step).figure(WHAT),
+            Rounding::Ceil if nearest < x => nearest.plus(step).figure(WHAT),
             _ => Ok(nearest),
         };
     }
@@ -329,19 +329,19 @@ pub(crate) fn round_at(
     };
     // |x| < 2^96 < 10^29: beyond 30 places every shift gives the same
     // rounding (0 or ±1), and a non-zero one overflows below.
-    let shifted = exact::div_pow10(int, k.min(30), WHAT)?;
+    let shifted = int.div_pow10(k.min(30)).figure(WHAT)?;
     let rounded = round_at(shifted, 0, mode)?;
     if rounded.is_zero() {
         return Ok(Exact::ZERO);
     }
-    exact::mul(rounded, pow10(k)?, WHAT)
+    rounded.times(pow10(k)?).figure(WHAT)
 }
 
 fn pow10(k: u32) -> Result<Exact, crate::error::ArithmeticError> {
     let mut p = Exact::ONE;
     // 10^29 already overflows: the loop ends by then.
     for _ in 0..k.min(30) {
-        p = exact::mul(p, Exact::from(10u32), "rounding")?;
+        p = p.times(Exact::from(10u32)).figure("rounding")?;
     }
     Ok(p)
 }
