@@ -524,4 +524,25 @@ impl Charge {
     pub fn labels(&self) -> &Labels {
         &self.echo.labels
     }
+
+    /// The pricing group keys of the charge's own buckets (filters carry
+    /// theirs).
+    pub fn group_keys(&self) -> &[String] {
+        &self.group_keys
+    }
+
+    /// Whether the charge's fees are invoiced.
+    pub fn invoiceable(&self) -> bool {
+        self.invoiceable
+    }
+
+    /// The charge's taxes.
+    pub fn taxes(&self) -> &[Tax] {
+        &self.taxes
+    }
+
+    /// The pricing unit the model's amounts are in, if any.
+    pub fn pricing_unit(&self) -> Option<&PricingUnit> {
+        self.pricing_unit.as_ref()
+    }
 }

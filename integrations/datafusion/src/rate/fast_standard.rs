@@ -65,24 +65,28 @@ impl FastStandard {
         let ChargeModel::Standard(standard) = charge.model() else {
             return None;
         };
-        if !charge.filters().is_empty() || charge.prorated() || charge.min_amount_cents() != 0 {
+        let plain = charge.filters().is_empty()
+            && charge.group_keys().is_empty()
+            && charge.taxes().is_empty()
+            && charge.pricing_unit().is_none()
+            && !charge.prorated()
+            && charge.min_amount_cents() == 0;
+        if !plain {
             return None;
         }
         let price = standard.amount().to_decimal()?;
-        // Groups, taxes and a pricing unit are not visible on `Charge`: a
-        // probe through the general path shows them (a grouped charge
-        // refuses the default bucket; taxes and pricing units show on the
-        // fee).
+        // One probe through the general path: its fee must be the closed
+        // form (a check of the above), and it gives the details' JSON.
         let probe = Usage::new(Exact::from(1u32)).with_events_count(1);
         let fees = charge.rate(&[Bucket::new(probe)], &Period::full(1)).ok()?;
         let fee = fees.fees.first()?;
-        let plain = fees.true_up_fee.is_none()
+        let closed_form = fees.true_up_fee.is_none()
             && fee.taxes.applied.is_empty()
             && fee.taxes.taxes_amount_cents == 0
             && fee.pricing_unit_details.is_none()
             && fee.amount_details == AmountDetails::Empty
             && fee.amount == standard.amount();
-        if !plain {
+        if !closed_form {
             return None;
         }
         let mut details = Vec::new();
