@@ -255,8 +255,8 @@ pub use lago::{BillingRunError, BillingRunOptions, BillingRunSummary, billing_ru
 #[cfg(feature = "lago")]
 pub use lago::{
     DEFAULT_MAX_LINE_BYTES, EventReader, EventSyntaxError, Outcome, ReadEvent, ServeError,
-    ServeOptions, Summary, aggregate_json, explore_json, rate_json, serve, usage_json,
-    write_amount_details_json,
+    ServeOptions, Summary, aggregate_json, explore_json, parse_lago_decimal, rate_json, serve,
+    usage_json, write_amount_details_json,
 };
 pub use models::{
     ChargeModel, Graduated, GraduatedPercentage, ModelOutcome, Package, Percentage,

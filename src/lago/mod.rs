@@ -27,6 +27,33 @@ pub use aggregate::{EventReader, EventSyntaxError, ReadEvent, aggregate_json};
 use crate::error::{RateError, UsageError};
 use crate::rate::ChargeFees;
 pub use explore::explore_json;
+
+/// Reads a decimal the way Lago's JSON contracts read one: Ruby's
+/// `BigDecimal` grammar (`"1e2"`, `"-0"`, `"#1_000"`, surrounding
+/// whitespace), exactly, never through `f64`; in range when its magnitude is
+/// below 2^96 with at most 28 fractional digits. `Exact`'s own `FromStr`
+/// takes plain notation only.
+///
+/// ```
+/// use meterprice::{Exact, parse_lago_decimal};
+/// assert_eq!(parse_lago_decimal("1.5e2")?, "150".parse::<Exact>()?);
+/// assert_eq!(parse_lago_decimal("-0")?, Exact::ZERO);
+/// assert_eq!(parse_lago_decimal("1e400").unwrap_err().code(), "arithmetic_overflow");
+/// assert_eq!(parse_lago_decimal("12abc").unwrap_err().code(), "parse_error");
+/// # Ok::<(), meterprice::ParseExactError>(())
+/// ```
+///
+/// # Errors
+/// [`ParseExactError`](crate::ParseExactError): `parse_error` outside the
+/// grammar (or not finite), `arithmetic_overflow` outside the range.
+pub fn parse_lago_decimal(text: &str) -> Result<crate::Exact, crate::ParseExactError> {
+    decimal::parse_decimal(text).map_err(|e| match e {
+        decimal::DecimalTextError::OutOfRange => crate::ParseExactError::out_of_range(text),
+        decimal::DecimalTextError::Invalid | decimal::DecimalTextError::NonFinite => {
+            crate::ParseExactError::invalid(text)
+        }
+    })
+}
 #[cfg(feature = "plot")]
 pub use plot::explore_svg;
 use request::{Envelope, LenientEnvelope, RequestError};

@@ -5,8 +5,6 @@
 //! cannot be read is a row error (`"<code>: <message>"`), not a failed
 //! batch.
 
-use std::str::FromStr;
-
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Decimal256Array, Int64Array, LargeStringArray,
     StringArray, StringViewArray, UInt64Array,
@@ -198,37 +196,19 @@ fn too_precise(x: Exact) -> bool {
     x.round_half_away(MAX_INPUT_PLACES) != x
 }
 
-/// A decimal from Lago's text grammar.
+/// A decimal from Lago's text grammar, as the `rate` contract reads one
+/// (`"-0"` is 0, `"1e2"` is 100).
 pub(crate) fn from_text(text: &str, field: &str) -> Result<Exact, String> {
-    match Exact::from_str(text) {
+    match meterprice::parse_lago_decimal(text) {
         Ok(x) if too_precise(x) => Err(out_of_range(field, &format!("{text:?}"))),
         Ok(x) => Ok(x),
-        Err(_) if looks_numeric(text) => Err(out_of_range(field, &format!("{text:?}"))),
+        Err(e) if e.code() == "arithmetic_overflow" => {
+            Err(out_of_range(field, &format!("{text:?}")))
+        }
         Err(_) => Err(format!(
             "parse_error: {field}: expected a decimal, got {text:?}"
         )),
     }
-}
-
-/// Whether a text that did not parse is still written as a number (and so
-/// failed on its range): `ws* [+-]? digits? (. digits?)? ([eEdD] [+-]? digits)? ws*`
-/// with at least one mantissa digit, underscores allowed between digits.
-fn looks_numeric(text: &str) -> bool {
-    let t = text.trim();
-    let t = t.strip_prefix('#').unwrap_or(t);
-    let t = t.strip_prefix(['+', '-']).unwrap_or(t);
-    let (mantissa, exponent) = match t.split_once(['e', 'E', 'd', 'D']) {
-        Some((m, e)) => (m, Some(e)),
-        None => (t, None),
-    };
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mantissa_ok = digits(int) && digits(frac) && mantissa.bytes().any(|b| b.is_ascii_digit());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exponent_ok
 }
 
 /// `mantissa × 10^-scale` as plain decimal text.

@@ -98,7 +98,7 @@ pub fn fee_rows(batches: &[RecordBatch], column: &str) -> Vec<FeeRow> {
 /// What the core crate gives for one bucket: the same figures, from
 /// `Charge::rate` directly.
 pub fn core_row(charge: &Charge, units: &str, events: u64) -> FeeRow {
-    let units = match units.parse() {
+    let units = match meterprice::parse_lago_decimal(units) {
         Ok(u) => u,
         Err(e) => return FeeRow::error(&format!("core parse: {e}")),
     };

@@ -139,6 +139,14 @@ async fn non_numeric_units_are_a_parse_error_in_the_row() {
 }
 
 #[tokio::test]
+async fn text_units_are_read_as_the_rate_contract_reads_them() {
+    // Lago's grammar, as `meterprice rate` reads `usage.units`: "-0" is 0
+    // and "1.25e1" is 12.5 (it used to be "outside the decimal range").
+    assert_eq!(rate_one("'-0'", "3").await, rate_one("'0'", "3").await);
+    assert_eq!(rate_one("'1.25e1'", "3").await, graduated_12_5());
+}
+
+#[tokio::test]
 async fn more_than_28_fractional_digits_are_out_of_range() {
     // 29 fractional digits, as text and as a Decimal128(38, 30) mantissa.
     let text = "0.12345678901234567890123456789";
