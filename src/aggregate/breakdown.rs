@@ -62,7 +62,7 @@ pub(crate) fn shadows(
 }
 
 /// Adds an event routed to bucket `b` to its shadow's group (nothing when
-/// the charge has no presentation keys).
+/// the charge has no presentation keys); `key` is a scratch buffer.
 #[inline]
 pub(crate) fn present<P: Properties + ?Sized>(
     shadows: &mut [BucketState],
@@ -70,16 +70,17 @@ pub(crate) fn present<P: Properties + ?Sized>(
     obs: &Observation,
     view: &View<'_, P>,
     spec: &AggregationSpec,
+    key: &mut Vec<u8>,
 ) -> Result<(), ArithmeticError> {
     let Some(shadow) = shadows.get_mut(b) else {
         return Ok(());
     };
-    let mut key = Vec::with_capacity(32);
+    key.clear();
     for &k in &shadow.group_keys {
-        encode_group_value(view.get(k), &mut key);
+        encode_group_value(view.get(k), key);
     }
     let kind = spec.metric.aggregation_type();
-    let (_, g) = group_slot(shadow, &key, view, kind, spec)?;
+    let (_, g) = group_slot(shadow, key, view, kind, spec)?;
     g.update(obs, false)
 }
 

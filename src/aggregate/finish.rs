@@ -65,11 +65,13 @@ impl Aggregator {
                 context: format!("bucket {}", id.label()),
                 source,
             };
+            // U10: only a charge with presentation keys has shadows.
             let mut shown = match shadows.next() {
-                Some(shadow) => self
-                    .breakdowns(shadow, b.group_keys.len())
-                    .map_err(in_bucket)?,
-                None => Default::default(),
+                Some(shadow) => Some(
+                    self.breakdowns(shadow, b.group_keys.len())
+                        .map_err(in_bucket)?,
+                ),
+                None => None,
             };
             self.add_initial_groups(&mut b);
             let mut groups = std::mem::take(&mut b.groups).into_vec();
@@ -85,7 +87,10 @@ impl Aggregator {
                 let Some(g) = slots.get_mut(i).and_then(Option::take) else {
                     continue;
                 };
-                let breakdowns = shown.remove(&g.label).unwrap_or_default();
+                let breakdowns = shown
+                    .as_mut()
+                    .and_then(|s| s.remove(&g.label))
+                    .unwrap_or_default();
                 let mut r = self.finish_group(&b, g).map_err(in_bucket)?;
                 r.presentation_breakdowns = breakdowns;
                 out.push(r);

@@ -34,7 +34,7 @@ impl Aggregator {
                     note(&mut self.overlaps, meta);
                 }
                 let (buckets, advance, records) = (&mut self.buckets, &self.advance, self.records);
-                let shadows = &mut self.shadows;
+                let (shadows, scratch) = (&mut self.shadows, &mut self.key_buf);
                 route.targets().iter().try_for_each(|&(b, g)| {
                     let group = buckets
                         .get_mut(b as usize)
@@ -45,7 +45,7 @@ impl Aggregator {
                                 track_prior(group, adv, obs, view, self.field);
                             }
                             group.update(obs, records)?;
-                            present(shadows, b as usize, obs, view, &self.spec)
+                            present(shadows, b as usize, obs, view, &self.spec, scratch)
                         }
                         None => Ok(()),
                     }
@@ -198,7 +198,8 @@ impl Aggregator {
         };
         self.key_buf = key;
         if let Ok(Some(_)) = result {
-            present(&mut self.shadows, b, obs, view, &self.spec)?;
+            let scratch = &mut self.key_buf;
+            present(&mut self.shadows, b, obs, view, &self.spec, scratch)?;
         }
         result
     }
