@@ -5,7 +5,9 @@
 //! A function bound to a charge ([`RateUdf::bound`]) is encoded as its
 //! currency and charge text; decoding validates the charge again and binds
 //! it. An unbound function is encoded by name (an empty payload), and
-//! decoded by name even where the receiving side never registered it.
+//! decoded by name even where the receiving side never registered it. A
+//! function pruned to fewer fields of its struct (`rate/prune.rs`) puts
+//! them first, so that the receiving side returns the same struct.
 //! Everything else goes to the wrapped codec (Ballista's own, or
 //! DataFusion's default).
 //!
@@ -29,7 +31,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::{Result, TableReference, internal_datafusion_err};
+use datafusion::common::{DataFusionError, Result, TableReference, internal_datafusion_err};
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
@@ -43,10 +45,15 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
+use crate::fees::FeeFields;
 use crate::{AggregateUdf, RATE_FUNCTION, RateUdf};
 
 /// The first byte of a bound function's payload: the format's version.
 const BOUND_V1: u8 = 1;
+
+/// The first byte of a pruned function's payload, followed by its fields
+/// (one byte) and the payload of the whole-struct function.
+const FIELDS_V1: u8 = 2;
 
 /// Writes a meterprice function's payload; `false` when `udf` is not one
 /// of ours (the wrapped codec then encodes it).
@@ -54,6 +61,9 @@ pub fn encode_udf(udf: &ScalarUDF, buf: &mut Vec<u8>) -> Result<bool> {
     let Some(rate) = udf.inner().downcast_ref::<RateUdf>() else {
         return Ok(false);
     };
+    if rate.fields() != FeeFields::ALL {
+        buf.extend_from_slice(&[FIELDS_V1, rate.fields().bits()]);
+    }
     if let Some((currency, charge)) = rate.charge_text() {
         let len = u32::try_from(currency.len())
             .map_err(|_| internal_datafusion_err!("meterprice_rate: currency too long"))?;
@@ -77,8 +87,22 @@ pub fn decode_udf(name: &str, buf: &[u8]) -> Option<Result<Arc<ScalarUDF>>> {
     Some(decode_rate(buf).map(|f| Arc::new(ScalarUDF::from(f))))
 }
 
+fn malformed() -> DataFusionError {
+    internal_datafusion_err!("meterprice_rate: malformed plan payload")
+}
+
 fn decode_rate(buf: &[u8]) -> Result<RateUdf> {
-    let malformed = || internal_datafusion_err!("meterprice_rate: malformed plan payload");
+    match buf {
+        [FIELDS_V1, bits, rest @ ..] => {
+            let fields = FeeFields::from_bits(*bits).ok_or_else(malformed)?;
+            Ok(decode_whole(rest)?.with_fields(fields))
+        }
+        _ => decode_whole(buf),
+    }
+}
+
+/// The payload of a function that returns the whole struct.
+fn decode_whole(buf: &[u8]) -> Result<RateUdf> {
     let Some((&version, rest)) = buf.split_first() else {
         return Ok(RateUdf::new());
     };
@@ -321,5 +345,50 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         ctx: &PhysicalExprEncodeCtx<'_>,
     ) -> Result<()> {
         self.inner.try_encode_expr(node, buf, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHARGE: &str = r#"{"charge_model": "standard", "properties": {"amount": "2"}}"#;
+
+    fn round_trip(udf: RateUdf) -> RateUdf {
+        let udf = ScalarUDF::from(udf);
+        let mut bytes = Vec::new();
+        assert!(encode_udf(&udf, &mut bytes).unwrap());
+        let back = decode_udf(RATE_FUNCTION, &bytes).unwrap().unwrap();
+        assert_eq!(back.as_ref(), &udf);
+        back.inner().downcast_ref::<RateUdf>().unwrap().clone()
+    }
+
+    #[test]
+    fn a_pruned_function_keeps_its_fields_bound_or_not() {
+        let cents = FeeFields::named("amount_cents").unwrap();
+        let bound = RateUdf::bound("EUR", CHARGE).unwrap().with_fields(cents);
+        let back = round_trip(bound);
+        assert_eq!(back.fields(), cents);
+        assert_eq!(back.charge_text(), Some(("EUR", CHARGE)));
+        let back = round_trip(RateUdf::new().with_fields(cents));
+        assert_eq!((back.fields(), back.charge_text()), (cents, None));
+        // The whole struct keeps the payload it always had.
+        let mut bytes = Vec::new();
+        encode_udf(&ScalarUDF::from(RateUdf::new()), &mut bytes).unwrap();
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn malformed_field_payloads_are_errors() {
+        // No field byte; an empty field set; a second field prefix; a bad version.
+        for bytes in [
+            &[FIELDS_V1][..],
+            &[FIELDS_V1, 0],
+            &[FIELDS_V1, 2, FIELDS_V1, 2],
+            &[9],
+        ] {
+            let decoded = decode_udf(RATE_FUNCTION, bytes).unwrap();
+            assert!(decoded.is_err(), "{bytes:?}");
+        }
     }
 }

@@ -170,7 +170,18 @@ impl<'a> Counts<'a> {
         })
     }
 
+    /// Whether every row's count is valid (not NULL, not negative), checked
+    /// over the whole column at once.
+    pub fn all_valid(&self) -> bool {
+        match self {
+            Self::Signed(a) => a.null_count() == 0 && a.values().iter().all(|n| *n >= 0),
+            Self::Unsigned(a) => a.null_count() == 0,
+            Self::Null => false,
+        }
+    }
+
     /// The count of `row`, or a row error naming `field`.
+    #[inline]
     pub fn get(&self, row: usize, field: &str) -> Result<u64, String> {
         match self {
             Self::Signed(a) if a.is_valid(row) => {

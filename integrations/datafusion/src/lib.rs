@@ -54,6 +54,12 @@
 //! contract); the query itself never fails for one bad row.
 //!
 //! Read fields with `get_field(fee, 'amount_cents')` (or `fee['amount_cents']`).
+//! A call whose struct is read for one field only
+//! (`meterprice_rate(…)['amount_cents']`) builds that field only: an
+//! optimizer rule that [`register`] adds ([`RateFieldPruning`]) narrows the
+//! struct to it, so a query that sums cents does not write the texts.
+//! The figures and errors are the same either way (a figure that does not
+//! fit its column still makes the row an error).
 //!
 //! A literal standard charge without filters, groups, minimum, proration,
 //! taxes or pricing unit, over `Decimal128` or integer units, is priced
@@ -132,7 +138,7 @@ use datafusion::prelude::SessionContext;
 pub use aggregates::{AggregateUdf, Metric, aggregate_fields, aggregate_functions};
 pub use fees::fee_fields;
 pub use plan_sql::{EventsTable, PlanSqlError, plan_sql};
-pub use rate::RateUdf;
+pub use rate::{RateFieldPruning, RateUdf};
 
 /// The SQL name of the rating function.
 pub const RATE_FUNCTION: &str = "meterprice_rate";
@@ -143,7 +149,9 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
 }
 
 /// Registers every meterprice function on `ctx`: `meterprice_rate` and
-/// the billable-metric aggregates.
+/// the billable-metric aggregates, and the optimizer rule that builds only
+/// the field a query reads of `meterprice_rate`'s struct
+/// ([`RateFieldPruning`]).
 ///
 /// Registers them one by one: DataFusion's
 /// `SessionStateBuilder::with_scalar_functions` would replace the built-in
@@ -155,6 +163,7 @@ pub fn register(ctx: &SessionContext) {
     for udaf in aggregate_functions() {
         ctx.register_udaf(udaf);
     }
+    ctx.add_optimizer_rule(std::sync::Arc::new(RateFieldPruning));
 }
 
 /// Registers every meterprice function on a session state (or any other

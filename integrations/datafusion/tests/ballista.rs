@@ -144,6 +144,20 @@ async fn subscription_fees(ctx: &SessionContext, sql: &str) -> Vec<(String, FeeR
     subs.into_iter().zip(fee_rows(&batches, "fee")).collect()
 }
 
+/// (subscription, `cents`) of each row of `sql`.
+async fn subscription_cents(ctx: &SessionContext, sql: &str) -> Vec<(String, Option<i128>)> {
+    let mut out = Vec::new();
+    for b in run(ctx, sql).await {
+        let ids = cast(b.column(0), &DataType::Utf8).expect("text");
+        let cents = b.column_by_name("cents").expect("cents");
+        let cents = cents.as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
+        for (id, c) in ids.as_string::<i32>().iter().zip(cents.iter()) {
+            out.push((id.unwrap_or_default().to_string(), c));
+        }
+    }
+    out
+}
+
 /// Which of meterprice's codecs the cluster's session has.
 #[derive(Clone, Copy)]
 enum Codecs {
@@ -224,6 +238,29 @@ async fn ballista_equals_datafusion_and_the_core() {
         assert_eq!(
             subscription_fees(&distributed, &sql).await,
             expected,
+            "Ballista: {sql}"
+        );
+    }
+    // One field read: the function pruned to it (rate/prune.rs) crosses
+    // the cluster with its field list, literal charge or charge column.
+    let want: Vec<(String, Option<i128>)> = expected
+        .iter()
+        .map(|(s, f)| (s.clone(), f.total_amount_cents))
+        .collect();
+    for charge in [quote(CHARGE), "MIN(charge)".to_string()] {
+        let sql = format!(
+            "SELECT subscription_id, get_field(meterprice_rate({charge}, 'EUR', SUM(units), \
+             COUNT(*)), 'total_amount_cents') AS cents FROM events GROUP BY subscription_id \
+             ORDER BY subscription_id"
+        );
+        assert_eq!(
+            subscription_cents(&local, &sql).await,
+            want,
+            "DataFusion: {sql}"
+        );
+        assert_eq!(
+            subscription_cents(&distributed, &sql).await,
+            want,
             "Ballista: {sql}"
         );
     }

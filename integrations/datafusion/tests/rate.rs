@@ -1,6 +1,8 @@
 //! `meterprice_rate` in SQL: hand-worked figures, every input type, bad
 //! input with its exact outcome, and the charge bound at planning.
 
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{DataType, Decimal128Type};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use meterprice_datafusion::RateUdf;
@@ -352,4 +354,94 @@ async fn prorated_charges_read_the_full_units_number() {
     assert_eq!(row, core_fee(&charge("EUR", prorated), usage));
     // 10.5 × 3
     assert_eq!(row.amount.as_deref(), Some("31.5"));
+}
+
+/// The struct type each `meterprice_rate` call in the plan returns: its
+/// field names.
+fn rate_struct_fields(plan: &LogicalPlan) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|e| {
+                if let Expr::ScalarFunction(f) = e
+                    && f.func.inner().downcast_ref::<RateUdf>().is_some()
+                    && let Ok(DataType::Struct(fields)) = f.func.return_type(&[])
+                {
+                    found.push(fields.iter().map(|f| f.name().clone()).collect());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })
+    .expect("walk");
+    found
+}
+
+const FIELDS: [&str; 8] = [
+    "amount",
+    "amount_cents",
+    "precise_unit_amount",
+    "taxes_amount_cents",
+    "total_amount_cents",
+    "true_up_amount_cents",
+    "amount_details",
+    "error",
+];
+
+#[tokio::test]
+async fn a_query_reading_one_field_builds_that_field_only() {
+    // Rows with figures, a NULL (the error's row) and a bad text.
+    let from = "FROM (VALUES ('12.5'), (NULL), ('x'), ('1')) AS t(units)";
+    let whole = format!(
+        "SELECT meterprice_rate({}, 'EUR', units, 3) AS fee {from}",
+        quote(GRADUATED)
+    );
+    let whole = run(&ctx(), &whole).await;
+    for field in FIELDS {
+        // `…['f']` plans to get_field(…, 'f'), which the rule prunes.
+        let sql = format!(
+            "SELECT meterprice_rate({}, 'EUR', units, 3)['{field}'] AS v {from}",
+            quote(GRADUATED)
+        );
+        let df = ctx().sql(&sql).await.expect("plans");
+        let optimized = df.clone().into_optimized_plan().expect("optimizes");
+        assert_eq!(
+            rate_struct_fields(&optimized),
+            vec![vec![field.to_string()]],
+            "{sql}"
+        );
+        let got = df.collect().await.expect("runs");
+        let want: Vec<_> = whole
+            .iter()
+            .map(|b| b.column_by_name("fee").expect("fee").as_struct())
+            .map(|s| s.column_by_name(field).expect("field").clone())
+            .collect();
+        let got: Vec<_> = got.iter().map(|b| b.column(0).clone()).collect();
+        assert_eq!(got, want, "{field}");
+    }
+}
+
+#[tokio::test]
+async fn a_struct_read_for_two_fields_builds_each_field_once() {
+    let sql = format!(
+        "SELECT fee['amount'] AS a, fee['amount_cents'] AS c FROM \
+         (SELECT meterprice_rate({}, 'EUR', units, 3) AS fee \
+         FROM (VALUES ('12.5'), ('1')) AS t(units))",
+        quote(GRADUATED)
+    );
+    let df = ctx().sql(&sql).await.expect("plans");
+    let optimized = df.clone().into_optimized_plan().expect("optimizes");
+    // DataFusion 55 moves each get_field down to the call, a copy of the
+    // call for each field (it does so without the rule too, copying the
+    // whole struct), so each copy builds its one field.
+    let read = |f: &str| vec![f.to_string()];
+    assert_eq!(
+        rate_struct_fields(&optimized),
+        vec![read("amount"), read("amount_cents")]
+    );
+    let batches = df.collect().await.expect("runs");
+    let b = batches.first().expect("a batch");
+    // 12.5 units: 13.25 EUR, 1325 cents (graduated_12_5).
+    assert_eq!(b.column(0).as_string::<i32>().value(0), "13.25");
+    assert_eq!(b.column(1).as_primitive::<Decimal128Type>().value(0), 1325);
 }

@@ -14,12 +14,13 @@
 //! the same rule as `Exact`'s (plain notation, trailing zeros dropped), and
 //! tests check the two paths agree figure by figure.
 
-use datafusion::arrow::array::{Array, Decimal128Array, Int64Array, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, Decimal128Array, Int64Array, UInt64Array};
+use datafusion::common::Result;
 use meterprice::{AmountDetails, Bucket, Charge, ChargeModel, Exact, Period, Usage};
 
 use super::Batch;
 use crate::columns::{Counts, Decimals};
-use crate::fees::FeeColumns;
+use crate::fees::{FeeColumns, FeeFields, untaxed_struct};
 
 /// 2^96: an `Exact` magnitude stays below it.
 const LIMIT: u128 = 1 << 96;
@@ -114,18 +115,28 @@ impl FastStandard {
             return false;
         };
         let at = |i: usize, row: usize| if batch.scalar_at(i) { 0 } else { row };
+        // A query that reads only cents (`rate/prune.rs`) needs no text.
+        let wants_text = out.wants_text();
         let mut text = Vec::with_capacity(64);
         for row in 0..rows {
             let plain = counted(&batch.events_count, at(1, row))
                 .then(|| units.get(at(0, row)))
                 .flatten()
-                .and_then(|(m, s)| self.write(m, s, &mut text));
+                .and_then(|(m, s)| self.figures(m, s));
             match plain {
-                Some((cents, zero)) => {
+                Some(fee) => {
+                    text.clear();
+                    if wants_text {
+                        fee.write_amount(&mut text);
+                    }
                     // The text was written from ASCII digits.
                     let amount = std::str::from_utf8(&text).unwrap_or_default();
-                    let unit = if zero { "0" } else { &self.unit_text };
-                    out.push_untaxed(amount, cents, unit, &self.details);
+                    let unit = if fee.amount == 0 {
+                        "0"
+                    } else {
+                        &self.unit_text
+                    };
+                    out.push_untaxed(amount, fee.cents, unit, &self.details);
                 }
                 None => general(row, out),
             }
@@ -133,23 +144,85 @@ impl FastStandard {
         true
     }
 
-    /// Writes the amount of `m × 10^-s` units to `text` and gives its
-    /// cents and whether the units are zero, or `None` when the row is not
-    /// plainly in range.
-    #[inline]
-    fn write(&self, m: u128, s: u32, text: &mut Vec<u8>) -> Option<(i128, bool)> {
-        text.clear();
-        if m == 0 {
-            text.push(b'0');
-            return Some((0, true));
+    /// The struct of a query that reads cents only (`rate/prune.rs`), in
+    /// one pass over the columns; `None` (nothing done) when it reads a
+    /// text or some row is not plain, and the rows then go one by one.
+    pub fn cents_column(
+        &self,
+        batch: &Batch<'_>,
+        rows: usize,
+        fields: FeeFields,
+    ) -> Option<Result<ArrayRef>> {
+        let columns = !fields.wants_text() && !batch.scalar_at(0) && !batch.scalar_at(1);
+        if !columns || !batch.events_count.all_valid() {
+            return None;
         }
-        let amount = m.checked_mul(self.price).filter(|a| *a < LIMIT)?;
+        let cents = match Units::of(batch)? {
+            Units::D128(a, s) if a.null_count() == 0 => self.all_cents(a.values(), s, rows),
+            Units::Signed(a) if a.null_count() == 0 => self.all_cents(a.values(), 0, rows),
+            Units::Unsigned(a) if a.null_count() == 0 => self.all_cents(a.values(), 0, rows),
+            _ => None,
+        }?;
+        Some(untaxed_struct(fields, cents))
+    }
+
+    /// The cents of every mantissa (at scale `s`), or `None` as soon as
+    /// one is not plainly in range.
+    fn all_cents<T: Copy + Into<i128>>(
+        &self,
+        values: &[T],
+        s: u32,
+        rows: usize,
+    ) -> Option<Vec<i128>> {
+        let mut cents = Vec::with_capacity(rows);
+        for m in values.iter().take(rows) {
+            let m = u128::try_from((*m).into()).ok().filter(|m| *m < LIMIT)?;
+            cents.push(self.figures(m, s)?.cents);
+        }
+        Some(cents)
+    }
+
+    /// The fee of `m × 10^-s` units, or `None` when the row is not plainly
+    /// in range.
+    #[inline]
+    fn figures(&self, m: u128, s: u32) -> Option<Figures> {
+        if m == 0 {
+            return Some(Figures::default());
+        }
+        // Two 64-bit factors: one widening multiplication, no overflow check.
+        let amount = match (u64::try_from(m), u64::try_from(self.price)) {
+            (Ok(m), Ok(p)) => u128::from(m) * u128::from(p),
+            _ => m.checked_mul(self.price)?,
+        };
+        let amount = Some(amount).filter(|a| *a < LIMIT)?;
         let scale = s + self.price_scale;
         // The precise cents are a figure too: below 2^96 like the amount.
         let precise = amount.checked_mul(self.subunit).filter(|p| *p < LIMIT)?;
-        let cents = rounded_cents(precise, scale)?;
-        write_plain(amount, scale, text);
-        Some((i128::try_from(cents).ok()?, false))
+        let cents = i128::try_from(rounded_cents(precise, scale)?).ok()?;
+        Some(Figures {
+            amount,
+            scale,
+            cents,
+        })
+    }
+}
+
+/// A row's fee: the amount `amount × 10^-scale`, and its cents.
+#[derive(Debug, Default, Clone, Copy)]
+struct Figures {
+    amount: u128,
+    scale: u32,
+    cents: i128,
+}
+
+impl Figures {
+    /// The amount's text, as `Exact` writes it.
+    fn write_amount(&self, text: &mut Vec<u8>) {
+        if self.amount == 0 {
+            text.push(b'0');
+        } else {
+            write_plain(self.amount, self.scale, text);
+        }
     }
 }
 
@@ -167,13 +240,36 @@ fn rounded_cents(x: u128, scale: u32) -> Option<u128> {
     if scale == 0 {
         return Some(x);
     }
-    let d = pow10(scale)?;
-    if let (Ok(x), Ok(d)) = (u64::try_from(x), u64::try_from(d)) {
-        let (q, r) = (x / d, x % d);
+    if let Ok(x) = u64::try_from(x)
+        && let Some((q, r, d)) = div_pow10(x, scale)
+    {
         return Some(u128::from(q) + u128::from(r >= d - r));
     }
+    let d = pow10(scale)?;
     let (q, r) = (x / d, x % d);
     Some(q + u128::from(r >= d - r))
+}
+
+/// `x / 10^k` and `x % 10^k` (and `10^k`) for `1 ≤ k ≤ 19`, each power a
+/// constant divisor, which the compiler turns into a multiplication (a
+/// division by a variable takes tens of cycles). A column's scale is the
+/// same on every row, so the branch is always predicted.
+#[inline]
+fn div_pow10(x: u64, k: u32) -> Option<(u64, u64, u64)> {
+    macro_rules! by {
+        ($($k:literal),*) => {
+            match k {
+                $($k => {
+                    const D: u64 = 10u64.pow($k);
+                    Some((x / D, x % D, D))
+                })*
+                _ => None,
+            }
+        };
+    }
+    by!(
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19
+    )
 }
 
 /// The plain-notation text of `m × 10^-s` (m > 0), trailing fractional

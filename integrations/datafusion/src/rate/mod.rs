@@ -2,6 +2,9 @@
 //! (or, for a plain standard charge, by its closed form: `fast_standard.rs`).
 
 pub(crate) mod fast_standard;
+mod prune;
+
+pub use prune::RateFieldPruning;
 
 use std::sync::Arc;
 
@@ -19,7 +22,7 @@ use meterprice::{Bucket, Charge, Period, Usage};
 use crate::RATE_FUNCTION;
 use crate::charges::{BoundCharge, ChargeCache};
 use crate::columns::{self, Counts, Decimals, Texts};
-use crate::fees::{FeeColumns, fee_fields};
+use crate::fees::{FeeColumns, FeeFields, fee_fields_in};
 
 /// What an argument accepts: its type after coercion, `None` if refused.
 type Accepts = fn(&DataType) -> Option<DataType>;
@@ -40,11 +43,14 @@ const USAGE_ARGS: [(&str, Accepts); 4] = [
 /// and replaces the call by one bound to it ([`RateUdf::bound`]), which
 /// takes the usage arguments only and carries the charge's text, so the
 /// codecs can ship it to executors as bytes.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RateUdf {
     signature: Signature,
     bound: Option<BoundCharge>,
     cache: ChargeCache,
+    /// The struct's fields it returns: all, unless [`RateFieldPruning`]
+    /// found that the query reads fewer.
+    fields: FeeFields,
 }
 
 impl Default for RateUdf {
@@ -60,6 +66,7 @@ impl RateUdf {
             signature: Signature::user_defined(Volatility::Immutable),
             bound: None,
             cache: ChargeCache::default(),
+            fields: FeeFields::ALL,
         }
     }
 
@@ -83,6 +90,16 @@ impl RateUdf {
         self.bound
             .as_ref()
             .map(|b| (b.currency.as_ref(), b.json.as_ref()))
+    }
+
+    /// The same function returning only `fields` of the struct.
+    pub(crate) fn with_fields(self, fields: FeeFields) -> Self {
+        Self { fields, ..self }
+    }
+
+    /// The struct's fields it returns.
+    pub(crate) fn fields(&self) -> FeeFields {
+        self.fields
     }
 
     /// How many leading arguments are the charge and currency.
@@ -146,7 +163,7 @@ impl ScalarUDFImpl for RateUdf {
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fee_fields()))
+        Ok(DataType::Struct(fee_fields_in(self.fields)))
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
@@ -158,7 +175,7 @@ impl ScalarUDFImpl for RateUdf {
         // The struct itself is never NULL: a row without figures has its error.
         Ok(Arc::new(Field::new(
             self.name(),
-            DataType::Struct(fee_fields()),
+            DataType::Struct(fee_fields_in(self.fields)),
             false,
         )))
     }
@@ -174,7 +191,7 @@ impl ScalarUDFImpl for RateUdf {
         let (Some(charge), Some(currency)) = (literal(0), literal(1)) else {
             return Ok(ExprSimplifyResult::Original(args));
         };
-        let bound = ScalarUDF::from(Self::bound(currency, charge)?);
+        let bound = ScalarUDF::from(Self::bound(currency, charge)?.with_fields(self.fields));
         let usage = args.into_iter().skip(2).collect();
         Ok(ExprSimplifyResult::Simplified(Expr::ScalarFunction(
             ScalarFunction::new_udf(Arc::new(bound), usage),
@@ -195,12 +212,15 @@ impl ScalarUDFImpl for RateUdf {
             usage_arrays,
             scalar.get(self.charge_args()..).unwrap_or(&[]),
         )?;
-        let mut out = FeeColumns::with_capacity(rows);
+        let fast = self.bound.as_ref().and_then(|b| b.fast.as_ref());
+        if let Some(column) = fast.and_then(|f| f.cents_column(&batch, rows, self.fields)) {
+            return Ok(ColumnarValue::Array(column?));
+        }
+        let mut out = FeeColumns::with_capacity(rows, self.fields);
         match &self.bound {
             Some(b) => {
                 let general =
                     |row: usize, out: &mut FeeColumns| rate_row(&b.charge, &batch, row, out);
-                let fast = b.fast.as_ref();
                 if !fast.is_some_and(|f| f.rate(&batch, rows, &mut out, general)) {
                     for row in 0..rows {
                         rate_row(&b.charge, &batch, row, &mut out);

@@ -11,7 +11,7 @@ use meterprice::Charge;
 use proptest::prelude::*;
 
 use super::FastStandard;
-use crate::fees::FeeColumns;
+use crate::fees::{FeeColumns, FeeFields};
 use crate::rate::{Batch, rate_row};
 
 fn charge(currency: &str, json: &str) -> Charge {
@@ -25,11 +25,21 @@ fn standard(price: &str) -> String {
 /// Both paths over `units` and `events`: (fast, general, rows the fast
 /// path sent to the general one).
 fn both(charge: &Charge, units: ArrayRef, events: ArrayRef) -> (ArrayRef, ArrayRef, usize) {
+    both_with(charge, units, events, FeeFields::ALL)
+}
+
+/// [`both`], the fast path building only `fields` (the general path all).
+fn both_with(
+    charge: &Charge,
+    units: ArrayRef,
+    events: ArrayRef,
+    fields: FeeFields,
+) -> (ArrayRef, ArrayRef, usize) {
     let rows = units.len();
     let arrays = [units, events];
     let batch = Batch::new(&arrays, &[false, false]).unwrap();
     let fast = FastStandard::new(charge).expect("a plain standard charge");
-    let mut out = FeeColumns::with_capacity(rows);
+    let mut out = FeeColumns::with_capacity(rows, fields);
     let mut general_rows = 0;
     let taken = fast.rate(&batch, rows, &mut out, |row, out| {
         general_rows += 1;
@@ -37,7 +47,7 @@ fn both(charge: &Charge, units: ArrayRef, events: ArrayRef) -> (ArrayRef, ArrayR
     });
     assert!(taken, "the fast path reads these columns");
     let fast_out = out.finish().unwrap();
-    let mut out = FeeColumns::with_capacity(rows);
+    let mut out = FeeColumns::with_capacity(rows, FeeFields::ALL);
     for row in 0..rows {
         rate_row(charge, &batch, row, &mut out);
     }
@@ -175,6 +185,18 @@ fn mantissa() -> impl Strategy<Value = Option<i128>> {
     ]
 }
 
+/// The struct's field names.
+const NAMES: [&str; 8] = [
+    "amount",
+    "amount_cents",
+    "precise_unit_amount",
+    "taxes_amount_cents",
+    "total_amount_cents",
+    "true_up_amount_cents",
+    "amount_details",
+    "error",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -184,10 +206,18 @@ proptest! {
         scale in 0i8..=28,
         units in prop::collection::vec(mantissa(), 1..40),
         currency in prop::sample::select(vec!["EUR", "JPY", "KWD", "MRO", "USD"]),
+        pick in 0usize..8,
     ) {
         let charge = charge(currency, &standard(&price));
         let n = units.len();
-        let (fast, general, _) = both(&charge, d128(units, scale), counts(n));
+        let (fast, general, _) = both(&charge, d128(units.clone(), scale), counts(n));
         prop_assert_eq!(&fast, &general);
+        // Pruned to one field (rate/prune.rs), it equals that field of the whole struct.
+        let field = &NAMES[pick % NAMES.len()];
+        let only = FeeFields::named(field).unwrap();
+        let (pruned, _, _) = both_with(&charge, d128(units, scale), counts(n), only);
+        let pruned: &StructArray = pruned.as_struct();
+        prop_assert_eq!(pruned.num_columns(), 1);
+        prop_assert_eq!(pruned.column(0), general.as_struct().column_by_name(field).unwrap());
     }
 }
