@@ -18,5 +18,6 @@ mod explore;
 mod features;
 mod models;
 mod plan_examples;
+mod presentation;
 mod properties;
 mod usage;

@@ -145,6 +145,9 @@ pub struct Aggregator {
     /// `per_event.grouped_by_values` as (key id, text).
     pub(crate) listed: Vec<(usize, Option<String>)>,
     pub(crate) buckets: Vec<BucketState>,
+    /// Each bucket's presentation shadow (U10), in bucket order; empty
+    /// when the charge has no presentation keys.
+    pub(crate) shadows: Vec<BucketState>,
     /// Lago-mode rules of the filter buckets, kept to report overlaps in
     /// strict mode (C9).
     pub(crate) overlap_rules: Vec<Rule>,
@@ -218,6 +221,7 @@ impl Aggregator {
             .map(|g| g.iter().map(|(k, v)| (keys.id(k), v.clone())).collect())
             .unwrap_or_default();
         let buckets = buckets(&spec, &mut keys);
+        let shadows = crate::aggregate::breakdown::shadows(&spec, &buckets, &mut keys);
         let (choice, overlap_rules) = match &spec.charge.filters {
             Filters::Charge(list) => (
                 Some(Choice::compile(list, spec.metric.filters(), &mut keys)),
@@ -248,6 +252,7 @@ impl Aggregator {
             vars,
             listed,
             buckets,
+            shadows,
             overlap_rules,
             choice,
             advance: None,
@@ -460,28 +465,12 @@ impl Aggregator {
             .1
             .extend(other.overlaps.1.into_iter().take(room));
         let texts = other.interner;
+        let mut ids = |id| self.interner.id(texts.text(id));
         for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
-            for mut g in theirs.groups.into_vec() {
-                g.remap(|id| self.interner.id(texts.text(id)));
-                let mut key = Vec::new();
-                for v in &g.label {
-                    encode_text(v.as_deref(), &mut key);
-                }
-                match mine.index.get(key.as_slice()) {
-                    Some(&i) => {
-                        if let Some(slot) = mine.groups.get_mut(i) {
-                            slot.merge(g).map_err(|source| AggregateError::Arithmetic {
-                                context: format!("merging bucket {}", mine.id.label()),
-                                source,
-                            })?;
-                        }
-                    }
-                    None => {
-                        mine.index.insert(key.into_boxed_slice(), mine.groups.len());
-                        mine.groups.push(g);
-                    }
-                }
-            }
+            merge_bucket(mine, theirs, &mut ids)?;
+        }
+        for (mine, theirs) in self.shadows.iter_mut().zip(other.shadows) {
+            merge_bucket(mine, theirs, &mut ids)?;
         }
         Ok(())
     }
@@ -535,6 +524,8 @@ impl Aggregator {
     /// window ending at the event.
     pub(crate) fn set_advance(&mut self, advance: Advance, bucket: BucketId) {
         self.buckets.retain(|b| b.id == bucket);
+        // One event's step has no breakdowns in current usage.
+        self.shadows.clear();
         self.upper = if advance.persisted {
             Upper::UpTo(advance.order)
         } else {
@@ -562,6 +553,37 @@ impl Aggregator {
     pub(crate) fn op_slot(&self) -> Option<usize> {
         self.op
     }
+}
+
+/// Takes in the groups of the same bucket from another aggregator, its
+/// interned values renumbered by `ids`.
+fn merge_bucket(
+    mine: &mut BucketState,
+    theirs: BucketState,
+    ids: &mut impl FnMut(u32) -> u32,
+) -> Result<(), AggregateError> {
+    for mut g in theirs.groups.into_vec() {
+        g.remap(&mut *ids);
+        let mut key = Vec::new();
+        for v in &g.label {
+            encode_text(v.as_deref(), &mut key);
+        }
+        match mine.index.get(key.as_slice()) {
+            Some(&i) => {
+                if let Some(slot) = mine.groups.get_mut(i) {
+                    slot.merge(g).map_err(|source| AggregateError::Arithmetic {
+                        context: format!("merging bucket {}", mine.id.label()),
+                        source,
+                    })?;
+                }
+            }
+            None => {
+                mine.index.insert(key.into_boxed_slice(), mine.groups.len());
+                mine.groups.push(g);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether per-event records are kept: sums' running totals and lists,

@@ -56,9 +56,23 @@ impl Aggregator {
         }
         let warnings = self.warnings();
         let buckets = std::mem::take(&mut self.buckets);
+        let mut shadows = std::mem::take(&mut self.shadows).into_iter();
         // One result per group (one for an empty bucket): no regrowth.
         let mut out = Vec::with_capacity(buckets.iter().map(|b| b.groups.len().max(1)).sum());
         for mut b in buckets {
+            let id = b.id;
+            let in_bucket = |source| AggregateError::Arithmetic {
+                context: format!("bucket {}", id.label()),
+                source,
+            };
+            // U10: only a charge with presentation keys has shadows.
+            let mut shown = match shadows.next() {
+                Some(shadow) => Some(
+                    self.breakdowns(shadow, b.group_keys.len())
+                        .map_err(in_bucket)?,
+                ),
+                None => None,
+            };
             self.add_initial_groups(&mut b);
             let mut groups = std::mem::take(&mut b.groups).into_vec();
             if groups.is_empty() {
@@ -73,12 +87,12 @@ impl Aggregator {
                 let Some(g) = slots.get_mut(i).and_then(Option::take) else {
                     continue;
                 };
-                let r = self
-                    .finish_group(&b, g)
-                    .map_err(|source| AggregateError::Arithmetic {
-                        context: format!("bucket {}", b.id.label()),
-                        source,
-                    })?;
+                let breakdowns = shown
+                    .as_mut()
+                    .and_then(|s| s.remove(&g.label))
+                    .unwrap_or_default();
+                let mut r = self.finish_group(&b, g).map_err(in_bucket)?;
+                r.presentation_breakdowns = breakdowns;
                 out.push(r);
             }
         }
@@ -421,6 +435,7 @@ impl Aggregator {
             total_aggregated_units: core.total_aggregated_units,
             variation: core.variation,
             in_advance: core.step,
+            presentation_breakdowns: Vec::new(),
             aggregation: core.aggregation,
             count: core.count,
             kind: self.kind,

@@ -14,6 +14,7 @@
 mod accumulator;
 mod advance;
 mod aggregator;
+mod breakdown;
 mod event;
 mod expression;
 pub(crate) mod fast_lookup;
@@ -42,7 +43,7 @@ pub use filters::{
     ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters, event_filter,
 };
 pub use metric::{MetricDefinition, MetricFilter, MetricRounding, MetricSpec, SetupError};
-pub use result::{AggregationResult, BucketResult, InAdvanceStep};
+pub use result::{AggregationResult, BucketResult, InAdvanceStep, PresentationBreakdown};
 pub use spec::{
     AggregationOptions, AggregationSpec, CachedAggregation, CarriedState, ChargeModelKind,
     ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,

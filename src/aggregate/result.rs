@@ -32,6 +32,36 @@ pub struct InAdvanceStep {
     pub persisted: bool,
 }
 
+/// Units of one `presentation_by` combination (U10): display only, never
+/// priced. An aggregation gives them per (bucket, group) when the charge
+/// has `presentation_group_keys` (`docs/usage-json.md`, C14).
+///
+/// ```
+/// use meterprice::PresentationBreakdown;
+/// let b = PresentationBreakdown::new(vec![("region".into(), None)], "8".parse()?);
+/// assert_eq!(b.units.to_string(), "8");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresentationBreakdown {
+    /// Each presentation key with its value (`None`: null, missing or
+    /// `""`).
+    pub presentation_by: GroupLabel,
+    /// The units of that combination.
+    pub units: Exact,
+}
+
+impl PresentationBreakdown {
+    /// A breakdown of `units` for this combination.
+    pub fn new(presentation_by: GroupLabel, units: Exact) -> Self {
+        Self {
+            presentation_by,
+            units,
+        }
+    }
+}
+
 /// The aggregation of one (bucket, group), with the §16 fields.
 ///
 /// Optional fields are present exactly when usage-json.md asks for them:
@@ -72,6 +102,9 @@ pub struct BucketResult {
     pub variation: Option<Exact>,
     /// The pay-in-advance step, when aggregating for one event.
     pub in_advance: Option<InAdvanceStep>,
+    /// The group's units per combination of the charge's presentation
+    /// keys (U10, C14), in C1's order of their labels; empty without keys.
+    pub presentation_breakdowns: Vec<PresentationBreakdown>,
     pub(crate) kind: AggregationType,
     pub(crate) prorated: bool,
     pub(crate) pay_in_advance: bool,

@@ -3,6 +3,7 @@
 //! group keys and labels (§6, A28 with AD6).
 
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
+use crate::aggregate::breakdown::present;
 use crate::aggregate::event::{EventMeta, Properties};
 use crate::aggregate::fast_lookup::{FastMap, Groups, Membership, Route};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
@@ -33,6 +34,7 @@ impl Aggregator {
                     note(&mut self.overlaps, meta);
                 }
                 let (buckets, advance, records) = (&mut self.buckets, &self.advance, self.records);
+                let (shadows, scratch) = (&mut self.shadows, &mut self.key_buf);
                 route.targets().iter().try_for_each(|&(b, g)| {
                     let group = buckets
                         .get_mut(b as usize)
@@ -42,7 +44,8 @@ impl Aggregator {
                             if let Some(adv) = advance {
                                 track_prior(group, adv, obs, view, self.field);
                             }
-                            group.update(obs, records)
+                            group.update(obs, records)?;
+                            present(shadows, b as usize, obs, view, &self.spec, scratch)
                         }
                         None => Ok(()),
                     }
@@ -194,6 +197,10 @@ impl Aggregator {
             }
         };
         self.key_buf = key;
+        if let Ok(Some(_)) = result {
+            let scratch = &mut self.key_buf;
+            present(&mut self.shadows, b, obs, view, &self.spec, scratch)?;
+        }
         result
     }
 

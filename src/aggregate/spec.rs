@@ -65,6 +65,9 @@ pub struct ChargeSpec {
     /// The charge's pricing group keys: the default bucket's, and the raw
     /// filter bucket's (A27).
     pub group_keys: Vec<String>,
+    /// The charge's `presentation_group_keys` values (U10): every bucket's
+    /// groups are also aggregated by them, for display only.
+    pub presentation_keys: Vec<String>,
 }
 
 /// Free-unit options of the bucket (A50).

@@ -364,6 +364,7 @@ fn aggregation_spec(
         accepts_target_wallet: false,
         filters,
         group_keys: c.group_keys.clone(),
+        presentation_keys: pc.presentation_group_keys().to_vec(),
     };
     spec.options = AggregationOptions {
         is_current_usage: true,
@@ -385,5 +386,6 @@ fn usage_bucket(mut r: BucketResult) -> UsageBucket {
     }
     b.current_usage_units = r.current_usage_units;
     b.total_aggregated_units = r.total_aggregated_units;
+    b.presentation_breakdowns = std::mem::take(&mut r.presentation_breakdowns);
     b
 }

@@ -24,6 +24,8 @@ use crate::fee::Fee;
 use crate::plan::{Plan, PlanCharge};
 use crate::usage::Usage;
 
+pub use crate::aggregate::PresentationBreakdown;
+
 /// A group label: each pricing group key with its value (`None`: null).
 pub type Label = Vec<(String, Option<String>)>;
 
@@ -100,27 +102,6 @@ impl UsageBucket {
     pub fn with_presentation_breakdowns(mut self, breakdowns: Vec<PresentationBreakdown>) -> Self {
         self.presentation_breakdowns = breakdowns;
         self
-    }
-}
-
-/// Units of one `presentation_by` combination (U10): display only, never
-/// priced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PresentationBreakdown {
-    /// Each presentation key with its value.
-    pub presentation_by: Label,
-    /// The units of that combination.
-    pub units: Exact,
-}
-
-impl PresentationBreakdown {
-    /// A breakdown of `units` for this combination.
-    pub fn new(presentation_by: Label, units: Exact) -> Self {
-        Self {
-            presentation_by,
-            units,
-        }
     }
 }
 

@@ -57,6 +57,8 @@ struct Shape {
     filtered: bool,
     strict: bool,
     percentage: bool,
+    /// Presentation keys `region` and `g` (U10, C14).
+    presented: bool,
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
@@ -76,9 +78,10 @@ fn shape() -> impl Strategy<Value = Shape> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(kind, recurring, prorated, grouped, filtered, strict, percentage)| {
+            |(kind, recurring, prorated, grouped, filtered, strict, percentage, presented)| {
                 let can_recur = matches!(
                     kind,
                     AggregationType::Sum
@@ -94,6 +97,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                     filtered,
                     strict,
                     percentage: percentage && !prorated,
+                    presented,
                 }
             },
         )
@@ -135,6 +139,10 @@ fn spec(s: Shape) -> AggregationSpec {
         });
     }
     spec.options.per_event = Some(PerEvent::default());
+    if s.presented {
+        // `g` is also the pricing key of grouped shapes (C14 drops it).
+        spec.charge.presentation_keys = vec!["region".into(), "g".into()];
+    }
     spec.options.strict_filters = s.strict;
     if s.grouped {
         spec.charge.group_keys = vec!["g".into()];
@@ -260,6 +268,36 @@ proptest! {
         prop_assert_eq!(merged.buckets, whole(s, &events, &all).buckets);
     }
 
+    /// Presentation keys only add breakdowns (U10): every bucket's other
+    /// figures are those of the charge without keys; and a count's or a
+    /// plain sum's breakdowns add up to the bucket's aggregation (the same
+    /// events, split by the presentation values).
+    #[test]
+    fn presentation_keys_only_add_breakdowns(
+        s in shape(),
+        events in prop::collection::vec(event(), 0..40),
+    ) {
+        let all: Vec<usize> = (0..events.len()).collect();
+        let plain = whole(Shape { presented: false, ..s }, &events, &all);
+        let shown = whole(Shape { presented: true, ..s }, &events, &all);
+        prop_assert_eq!(plain.buckets.len(), shown.buckets.len());
+        for (p, b) in plain.buckets.iter().zip(&shown.buckets) {
+            prop_assert!(p.presentation_breakdowns.is_empty());
+            let mut stripped = b.clone();
+            stripped.presentation_breakdowns.clear();
+            prop_assert_eq!(p, &stripped);
+            let adds_up = s.kind == AggregationType::Count
+                || (s.kind == AggregationType::Sum && !s.prorated);
+            if adds_up && b.count > Exact::ZERO {
+                let total = b
+                    .presentation_breakdowns
+                    .iter()
+                    .fold(Exact::ZERO, |t, x| t.checked_add(x.units).unwrap());
+                prop_assert_eq!(total, b.aggregation);
+            }
+        }
+    }
+
     /// A57/A59: a sum's in-advance steps, each reading the state the one
     /// before left, bill the period's running maximum: with values ≥ 0
     /// that is the arrears sum; the last state's maximum is what current
@@ -293,6 +331,7 @@ proptest! {
             filtered: false,
             strict: false,
             percentage: false,
+            presented: false,
         };
         let (billed, state) = steps(s, &events);
         // The running maximum of prefix sums, by hand.
@@ -350,6 +389,7 @@ proptest! {
             filtered: false,
             strict: false,
             percentage: false,
+            presented: false,
         };
         let (billed, _) = steps(s, &events);
         let all: Vec<usize> = (0..events.len()).collect();

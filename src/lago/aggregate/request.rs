@@ -441,6 +441,7 @@ impl Request<'_> {
             accepts_target_wallet: c.and_then(|c| c.accepts_target_wallet).unwrap_or(false),
             filters,
             group_keys: self.pricing_group_keys.clone().unwrap_or_default(),
+            presentation_keys: Vec::new(),
         })
     }
 
