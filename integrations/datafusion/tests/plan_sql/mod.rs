@@ -16,6 +16,8 @@ use serde_json::{Value as Json, json};
 
 use crate::common::{charge, core_row, fee_rows, run};
 
+mod split;
+
 const FROM: &str = "2024-03-01T00:00:00Z";
 const TO: &str = "2024-03-31T23:59:59.999999Z";
 
