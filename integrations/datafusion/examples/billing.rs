@@ -1,91 +1,164 @@
-//! A month of events as Parquet, aggregated and priced with SQL.
+//! A month of events as Parquet, priced with the SQL that `plan_sql` writes
+//! from a plan.
 //!
 //! ```text
-//! cargo run --release -p meterprice-datafusion --example billing -- [EVENTS] [SUBSCRIPTIONS] [DIR]
+//! cargo run --release -p meterprice-datafusion --example billing -- [EVENTS] [SUBSCRIPTIONS] [DIR] [AGENTS]
 //! ```
 //!
 //! Writes EVENTS events (default 10,000,000) of SUBSCRIPTIONS subscriptions
-//! (default 10,000) over three metrics to Parquet files in DIR (default: a
-//! folder in the system's temp dir), sums and counts them per subscription
-//! and metric with DataFusion's built-in `SUM` and `COUNT`, prices each
-//! metric with its charge through `meterprice_rate`, and prints the first
-//! subscriptions and the totals.
+//! (default 10,000), their storage spread over AGENTS agents (default 1,000,
+//! as `gen_events.py --groups`), in March 2024 to Parquet files in DIR (default: a folder
+//! in the system's temp dir), in the layout `plan_sql` reads
+//! (`EventsTable::new`'s columns, one column per property the plan reads).
+//! The plan is `examples/gen_events.py`'s three charges: storage (a `sum`,
+//! graduated, three region filters and the default bucket, each grouped by
+//! agent), API calls (a `count`, package) and seats (a `unique_count`,
+//! standard). `plan_sql` turns it into one query, which prices every
+//! subscription; the example prints the first subscriptions and the totals.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::{
+    ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::util::pretty::print_batches;
 use datafusion::error::Result;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use meterprice_datafusion::{EventsTable, plan_sql};
 
-/// The plan: three charges, one per billable metric.
-const API_CALLS: &str = r#"{"charge_model": "graduated", "properties": {"graduated_ranges": [
-    {"from_value": 0, "to_value": 100, "per_unit_amount": "0", "flat_amount": "0"},
-    {"from_value": 101, "to_value": 10000, "per_unit_amount": "0.02", "flat_amount": "1"},
-    {"from_value": 10001, "to_value": null, "per_unit_amount": "0.01", "flat_amount": "0"}]},
-  "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
-const STORAGE_GB: &str = r#"{"charge_model": "package", "properties":
-  {"amount": "4.5", "package_size": 100, "free_units": 50},
-  "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
-const TRANSACTIONS: &str = r#"{"charge_model": "percentage", "properties":
-  {"rate": "1.4", "fixed_amount": "0.25"},
-  "taxes": [{"code": "vat_fr", "name": "TVA", "rate": "20"}]}"#;
+/// `examples/gen_events.py`'s plan, in the `meterprice usage` form. Its
+/// invoice taxes are left out: `plan_sql` prices with the charges' own
+/// taxes only (usage taxes the invoice once).
+const PLAN: &str = r#"{"plan": {"code": "scale", "charges": [
+  {"code": "storage", "charge_model": "graduated",
+   "properties": {"graduated_ranges": [
+     {"from_value": 0, "to_value": 100, "per_unit_amount": "0.05", "flat_amount": "0"},
+     {"from_value": 101, "to_value": null, "per_unit_amount": "0.02", "flat_amount": "1"}],
+     "pricing_group_keys": ["agent"]},
+   "filters": [
+     {"values": {"region": ["eu"]}, "invoice_display_name": "Europe",
+      "properties": {"graduated_ranges": [
+        {"from_value": 0, "to_value": null, "per_unit_amount": "0.06", "flat_amount": "0"}],
+        "pricing_group_keys": ["agent"]}},
+     {"values": {"region": ["us"]},
+      "properties": {"graduated_ranges": [
+        {"from_value": 0, "to_value": null, "per_unit_amount": "0.04", "flat_amount": "0"}],
+        "pricing_group_keys": ["agent"]}},
+     {"values": {"region": ["asia"]},
+      "properties": {"graduated_ranges": [
+        {"from_value": 0, "to_value": null, "per_unit_amount": "0.05", "flat_amount": "0"}],
+        "pricing_group_keys": ["agent"]}}],
+   "billable_metric": {"code": "storage_gb", "name": "Storage", "aggregation_type": "sum_agg",
+     "field_name": "gb", "filters": [{"key": "region", "values": ["eu", "us", "asia", "af"]}]}},
+  {"code": "api_calls", "charge_model": "package",
+   "properties": {"amount": "1", "package_size": 1000, "free_units": 100},
+   "billable_metric": {"code": "api_calls", "name": "API calls", "aggregation_type": "count_agg"}},
+  {"code": "seats", "charge_model": "standard", "properties": {"amount": "4"},
+   "billable_metric": {"code": "active_users", "name": "Active users",
+     "aggregation_type": "unique_count_agg", "field_name": "user"}}]}}"#;
 
-const METRICS: [&str; 3] = ["api_calls", "storage_gb", "transactions"];
+const FROM: &str = "2024-03-01T00:00:00Z";
+const TO: &str = "2024-03-31T23:59:59Z";
+/// 2024-03-01T00:00:00Z in seconds, and March's length.
+const START: i64 = 1_709_251_200;
+const MONTH: u64 = 31 * 86_400;
+const REGIONS: [&str; 4] = ["eu", "us", "asia", "af"];
 const FILES: usize = 8;
 const BATCH: usize = 65_536;
 
+/// The columns `plan_sql` reads: `EventsTable::new`'s, then the properties
+/// (`region`, `agent`: storage's filter and group keys; `gb`: its
+/// `field_name`; `user`: the seats' `field_name`), as text.
 fn schema() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
     Arc::new(Schema::new(vec![
-        Field::new("subscription_id", DataType::Utf8, false),
-        Field::new("metric", DataType::Utf8, false),
-        Field::new("value", DataType::Decimal128(18, 6), false),
-        Field::new("timestamp", DataType::Int64, false),
+        Field::new("external_subscription_id", DataType::Utf8, false),
+        Field::new("code", DataType::Utf8, false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+        Field::new("seq", DataType::Int64, false),
+        text("operation_type"),
+        text("region"),
+        text("agent"),
+        text("gb"),
+        text("user"),
     ]))
 }
 
-/// One batch of events: a deterministic pseudo-random stream (the
-/// example needs no random crate).
-fn batch(seed: &mut u64, rows: usize, subscriptions: usize, start: i64) -> Result<RecordBatch> {
-    let (mut subs, mut metrics, mut values, mut times) = (
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-    );
-    for i in 0..rows {
-        *seed = seed
+/// How many subscriptions and agents (storage's group key) the events
+/// spread over.
+#[derive(Clone, Copy)]
+struct Shape {
+    subscriptions: u64,
+    agents: u64,
+}
+
+/// A deterministic pseudo-random stream (the example needs no random
+/// crate): 31 bits a call.
+struct Stream(u64);
+
+impl Stream {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let r = *seed >> 16;
-        subs.push(format!("sub_{:05}", r as usize % subscriptions));
-        let metric = (r >> 20) as usize % METRICS.len();
-        metrics.push(METRICS[metric]);
-        // In millionths: an API call counts 1; storage is up to 20 GB with
-        // 3 decimals; a transaction is up to 500 EUR.
-        let micros = match metric {
-            0 => 1_000_000,
-            1 => i128::from((r >> 24) % 20_000) * 1000,
-            _ => i128::from((r >> 24) % 500_000_000),
-        };
-        values.push(micros);
-        times.push(start + i as i64);
+        (self.0 >> 33) % n
     }
+}
+
+/// One batch of events from `seq` on, the kinds mixed as `gen_events.py`
+/// mixes them: 60 % storage, 25 % API calls, 15 % seats.
+fn batch(rng: &mut Stream, rows: usize, shape: Shape, seq: i64) -> Result<RecordBatch> {
+    let mut subs = Vec::with_capacity(rows);
+    let mut codes = Vec::with_capacity(rows);
+    let mut times = Vec::with_capacity(rows);
+    let mut props: [Vec<Option<String>>; 4] = Default::default();
+    for _ in 0..rows {
+        subs.push(format!("sub_{:05}", rng.below(shape.subscriptions)));
+        times.push((START + rng.below(MONTH) as i64) * 1_000_000);
+        let kind = rng.below(100);
+        let (code, values) = if kind < 60 {
+            let region = REGIONS[rng.below(4) as usize].to_string();
+            let agent = format!("agent_{}", rng.below(shape.agents));
+            let gb = format!("{}.{}", rng.below(50), rng.below(10));
+            ("storage_gb", [Some(region), Some(agent), Some(gb), None])
+        } else if kind < 85 {
+            ("api_calls", [None, None, None, None])
+        } else {
+            let user = format!("user_{}", rng.below(200));
+            ("active_users", [None, None, None, Some(user)])
+        };
+        codes.push(code);
+        for (column, value) in props.iter_mut().zip(values) {
+            column.push(value);
+        }
+    }
+    let [region, agent, gb, user] = props.map(|p| Arc::new(StringArray::from(p)) as ArrayRef);
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(subs)),
-        Arc::new(StringArray::from(metrics)),
-        Arc::new(Decimal128Array::from(values).with_precision_and_scale(18, 6)?),
-        Arc::new(Int64Array::from(times)),
+        Arc::new(StringArray::from(codes)),
+        Arc::new(TimestampMicrosecondArray::from(times)),
+        Arc::new(Int64Array::from_iter_values(seq..seq + rows as i64)),
+        Arc::new(StringArray::new_null(rows)),
+        region,
+        agent,
+        gb,
+        user,
     ];
     Ok(RecordBatch::try_new(schema(), columns)?)
 }
 
-fn write_events(dir: &std::path::Path, events: usize, subscriptions: usize) -> Result<()> {
+fn write_events(dir: &Path, events: usize, shape: Shape) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut seed = 42u64;
+    let mut rng = Stream(42);
     let per_file = events.div_ceil(FILES);
     let mut written = 0;
     for file in 0..FILES {
@@ -94,7 +167,8 @@ fn write_events(dir: &std::path::Path, events: usize, subscriptions: usize) -> R
         let end = (written + per_file).min(events);
         while written < end {
             let rows = BATCH.min(end - written);
-            writer.write(&batch(&mut seed, rows, subscriptions, written as i64)?)?;
+            let b = batch(&mut rng, rows, shape, written as i64)?;
+            writer.write(&b)?;
             written += rows;
         }
         writer.close()?;
@@ -102,46 +176,44 @@ fn write_events(dir: &std::path::Path, events: usize, subscriptions: usize) -> R
     Ok(())
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+/// The query's first and last characters (the charges' JSON makes it long).
+fn abbreviated(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    if chars.len() <= 1200 {
+        return sql.to_string();
+    }
+    let head: String = chars[..800].iter().collect();
+    let tail: String = chars[chars.len() - 300..].iter().collect();
+    format!("{head}\n  … ({} characters in all) …\n{tail}", chars.len())
 }
 
-fn pricing_sql() -> String {
+/// Each charge's cents (and storage's units) out of `plan_sql`'s columns,
+/// and every fee error of the row.
+fn priced_sql(plan_query: &str) -> String {
     format!(
-        "CREATE VIEW fees AS
-         WITH usage AS (
-           SELECT subscription_id,
-             COALESCE(SUM(value) FILTER (WHERE metric = 'api_calls'), 0) AS api_units,
-             COUNT(*) FILTER (WHERE metric = 'api_calls') AS api_events,
-             COALESCE(SUM(value) FILTER (WHERE metric = 'storage_gb'), 0) AS storage_units,
-             COUNT(*) FILTER (WHERE metric = 'storage_gb') AS storage_events,
-             COALESCE(SUM(value) FILTER (WHERE metric = 'transactions'), 0) AS tx_units,
-             COUNT(*) FILTER (WHERE metric = 'transactions') AS tx_events
-           FROM events GROUP BY subscription_id),
-         priced AS (
-           SELECT subscription_id,
-             meterprice_rate({api}, 'EUR', api_units, api_events) AS api,
-             meterprice_rate({storage}, 'EUR', storage_units, storage_events) AS storage,
-             meterprice_rate({tx}, 'EUR', tx_units, tx_events) AS tx
-           FROM usage)
-         SELECT subscription_id,
-           get_field(api, 'amount') AS api_amount,
-           get_field(storage, 'amount') AS storage_amount,
-           get_field(tx, 'amount') AS tx_amount,
-           get_field(api, 'amount_cents') + get_field(storage, 'amount_cents')
-             + get_field(tx, 'amount_cents') AS amount_cents,
-           get_field(api, 'taxes_amount_cents') + get_field(storage, 'taxes_amount_cents')
-             + get_field(tx, 'taxes_amount_cents') AS taxes_amount_cents,
-           get_field(api, 'total_amount_cents') + get_field(storage, 'total_amount_cents')
-             + get_field(tx, 'total_amount_cents') AS total_amount_cents,
-           concat_ws('; ', get_field(api, 'error'), get_field(storage, 'error'),
-             get_field(tx, 'error')) AS errors
-         FROM priced",
-        api = quote(API_CALLS),
-        storage = quote(STORAGE_GB),
-        tx = quote(TRANSACTIONS),
+        "CREATE TABLE priced AS SELECT subscription_id,
+           get_field(storage, 'units') AS storage_gb,
+           get_field(storage, 'amount_cents') AS storage_cents,
+           get_field(api_calls, 'amount_cents') AS api_calls_cents,
+           get_field(seats, 'amount_cents') AS seats_cents,
+           concat_ws('; ', get_field(storage, 'error'), get_field(api_calls, 'error'),
+             get_field(seats, 'error')) AS errors
+         FROM ({plan_query})"
     )
 }
+
+/// How many times the physical plan of `sql` reads the events table.
+async fn scans(ctx: &SessionContext, sql: &str) -> Result<usize> {
+    let plan = ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&plan)?.to_string();
+    Ok(text.matches("DataSourceExec").count())
+}
+
+const TOTALS: &str = "SELECT COUNT(*) AS subscriptions, \
+     SUM(storage_cents) AS storage_cents, SUM(api_calls_cents) AS api_calls_cents, \
+     SUM(seats_cents) AS seats_cents, \
+     SUM(storage_cents + api_calls_cents + seats_cents) AS amount_cents, \
+     COUNT(*) FILTER (WHERE errors <> '') AS with_errors FROM priced";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -156,12 +228,19 @@ async fn main() -> Result<()> {
         std::path::PathBuf::from,
     );
 
+    let agents: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let shape = Shape {
+        subscriptions: subscriptions as u64,
+        agents,
+    };
+
     let started = Instant::now();
-    write_events(&dir, events, subscriptions)?;
+    write_events(&dir, events, shape)?;
+    let write = started.elapsed();
     eprintln!(
-        "wrote {events} events of {subscriptions} subscriptions to {} in {:.1?}",
+        "wrote {events} events of {subscriptions} subscriptions ({agents} agents) to {} in {write:.1?} ({:.2} M events/s)",
         dir.display(),
-        started.elapsed()
+        events as f64 / write.as_secs_f64() / 1e6
     );
 
     let ctx = SessionContext::new();
@@ -169,14 +248,20 @@ async fn main() -> Result<()> {
     let dir_text = dir.to_string_lossy();
     ctx.register_parquet("events", dir_text.as_ref(), ParquetReadOptions::default())
         .await?;
-    ctx.sql(&pricing_sql()).await?.collect().await?;
 
     let started = Instant::now();
-    ctx.sql("CREATE TABLE priced AS SELECT * FROM fees")
-        .await?
-        .collect()
-        .await?;
-    eprintln!("aggregated and priced in {:.1?}", started.elapsed());
+    let sql = plan_sql("EUR", PLAN, &EventsTable::new("events"), FROM, TO)?;
+    eprintln!("plan_sql wrote:\n{}\n", abbreviated(&sql));
+    ctx.sql(&priced_sql(&sql)).await?.collect().await?;
+    let price = started.elapsed();
+    eprintln!(
+        "the query scans the events table {} times",
+        scans(&ctx, &sql).await?
+    );
+    eprintln!(
+        "planned, aggregated and priced in {price:.1?} ({:.2} M events/s)",
+        events as f64 / price.as_secs_f64() / 1e6
+    );
 
     let first = ctx
         .sql("SELECT * FROM priced ORDER BY subscription_id LIMIT 5")
@@ -184,16 +269,6 @@ async fn main() -> Result<()> {
         .collect()
         .await?;
     print_batches(&first)?;
-    let totals = ctx
-        .sql(
-            "SELECT COUNT(*) AS subscriptions, SUM(amount_cents) AS amount_cents, \
-             SUM(taxes_amount_cents) AS taxes_amount_cents, \
-             SUM(total_amount_cents) AS total_amount_cents, \
-             COUNT(*) FILTER (WHERE errors <> '') AS with_errors FROM priced",
-        )
-        .await?
-        .collect()
-        .await?;
-    print_batches(&totals)?;
+    print_batches(&ctx.sql(TOTALS).await?.collect().await?)?;
     Ok(())
 }
