@@ -14,6 +14,23 @@ pub fn ctx() -> SessionContext {
     ctx
 }
 
+/// A context with the meterprice functions, `parts` target partitions and
+/// the in-memory table `events` (one `Vec` of batches per partition).
+pub fn events_ctx(
+    parts: usize,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<Vec<RecordBatch>>,
+) -> SessionContext {
+    use datafusion::datasource::MemTable;
+    use datafusion::prelude::SessionConfig;
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(parts));
+    meterprice_datafusion::register(&ctx);
+    let table = MemTable::try_new(schema, batches).expect("a table");
+    ctx.register_table("events", Arc::new(table))
+        .expect("registered");
+    ctx
+}
+
 /// A single-threaded runtime for tests that are not async themselves.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -8,8 +8,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use meterprice::Timestamp;
 use meterprice_datafusion::{EventsTable, PlanSqlError, plan_sql};
 use serde_json::{Value as Json, json};
@@ -126,14 +125,7 @@ fn table(parts: usize) -> SessionContext {
         ];
         batches.push(vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]);
     }
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(parts));
-    meterprice_datafusion::register(&ctx);
-    ctx.register_table(
-        "events",
-        Arc::new(MemTable::try_new(schema, batches).unwrap()),
-    )
-    .unwrap();
-    ctx
+    crate::common::events_ctx(parts, schema, batches)
 }
 
 /// One subscription's events as Lago JSON.

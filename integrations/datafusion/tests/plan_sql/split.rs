@@ -9,8 +9,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, Schema, TimeUnit, UInt64Type};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use meterprice_datafusion::{EventsTable, PlanSqlError, plan_sql};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
@@ -161,14 +160,7 @@ fn table(events: &[Event], parts: usize) -> SessionContext {
         }
         batches.push(vec![RecordBatch::try_new(schema.clone(), columns).unwrap()]);
     }
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(parts));
-    meterprice_datafusion::register(&ctx);
-    ctx.register_table(
-        "events",
-        Arc::new(MemTable::try_new(schema, batches).unwrap()),
-    )
-    .unwrap();
-    ctx
+    crate::common::events_ctx(parts, schema, batches)
 }
 
 /// Per-charge figures: (units, events_count, amount_cents).
