@@ -285,17 +285,15 @@ impl FeeColumns {
 
     /// Appends a row without figures.
     pub fn push_error(&mut self, error: &str) {
-        let has = |f: u8| self.fields.has(f);
-        let (amount, unit, details, error_field) =
-            (has(AMOUNT), has(UNIT_AMOUNT), has(DETAILS), has(ERROR));
-        if amount {
-            self.amount.append_null();
-        }
-        if unit {
-            self.precise_unit_amount.append_null();
-        }
-        if details {
-            self.amount_details.append_null();
+        let fields = self.fields;
+        for (f, b) in [
+            (AMOUNT, &mut self.amount),
+            (UNIT_AMOUNT, &mut self.precise_unit_amount),
+            (DETAILS, &mut self.amount_details),
+        ] {
+            if fields.has(f) {
+                b.append_null();
+            }
         }
         for (f, b) in [
             (AMOUNT_CENTS, &mut self.amount_cents),
@@ -303,11 +301,11 @@ impl FeeColumns {
             (TOTAL, &mut self.total_amount_cents),
             (TRUE_UP, &mut self.true_up_amount_cents),
         ] {
-            if self.fields.has(f) {
+            if fields.has(f) {
                 b.append_null();
             }
         }
-        if error_field {
+        if fields.has(ERROR) {
             self.error.append_value(error);
         }
     }

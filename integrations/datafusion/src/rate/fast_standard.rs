@@ -176,8 +176,7 @@ impl FastStandard {
     ) -> Option<Vec<i128>> {
         let mut cents = Vec::with_capacity(rows);
         for m in values.iter().take(rows) {
-            let m = u128::try_from((*m).into()).ok().filter(|m| *m < LIMIT)?;
-            cents.push(self.figures(m, s)?.cents);
+            cents.push(self.figures(plain_mantissa((*m).into())?, s)?.cents);
         }
         Some(cents)
     }
@@ -346,9 +345,14 @@ impl<'a> Units<'a> {
             Self::Signed(a) => (a.is_valid(row).then(|| i128::from(a.value(row)))?, 0),
             Self::Unsigned(a) => (a.is_valid(row).then(|| i128::from(a.value(row)))?, 0),
         };
-        let m = u128::try_from(m).ok().filter(|m| *m < LIMIT)?;
-        Some((m, s))
+        Some((plain_mantissa(m)?, s))
     }
+}
+
+/// A units mantissa the fast path prices: not negative, below 2^96.
+#[inline]
+fn plain_mantissa(m: i128) -> Option<u128> {
+    u128::try_from(m).ok().filter(|m| *m < LIMIT)
 }
 
 #[cfg(test)]

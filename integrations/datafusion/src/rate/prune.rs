@@ -20,9 +20,8 @@ use datafusion::functions::core::getfield::GetFieldFunc;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{Expr, LogicalPlan, ScalarUDF};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
-use datafusion::scalar::ScalarValue;
 
-use super::RateUdf;
+use super::{RateUdf, text_of};
 use crate::fees::FeeFields;
 
 /// The optimizer rule that prunes `meterprice_rate`'s struct to the one
@@ -92,10 +91,5 @@ fn read_field(expr: &Expr) -> Option<(FeeFields, &RateUdf)> {
         return None;
     };
     let rate = whole_struct_call(inner)?;
-    let name = match name {
-        ScalarValue::Utf8(Some(n)) | ScalarValue::LargeUtf8(Some(n)) => n,
-        ScalarValue::Utf8View(Some(n)) => n,
-        _ => return None,
-    };
-    Some((FeeFields::named(name)?, rate))
+    Some((FeeFields::named(text_of(name)?)?, rate))
 }
