@@ -3,9 +3,13 @@
 //! values (§10), rounding (§11).
 
 use crate::aggregate::aggregator::{AggregateError, Aggregator, BucketState};
+use crate::aggregate::event::{RejectedEvent, Warning};
 use crate::aggregate::filters::{BucketId, Filters};
 use crate::aggregate::group::{Acc, Group, Record};
-use crate::aggregate::result::{AggregationResult, BucketResult, InAdvanceStep};
+use crate::aggregate::prefix_sort::stable_order;
+use crate::aggregate::result::{
+    AggregationResult, BucketResult, InAdvanceStep, PresentationBreakdown,
+};
 use crate::aggregate::spec::{CachedAggregation, ChargeModelKind, GroupLabel, WeightedSumInitial};
 use crate::error::ArithmeticError;
 use crate::exact::{Exact, Figure};
@@ -33,6 +37,18 @@ pub(crate) struct Core {
     pub(crate) step: Option<InAdvanceStep>,
 }
 
+/// What finishing gives: one result per (bucket, group), the warnings
+/// and the rejected events.
+pub(crate) type Finished<T> = (Vec<T>, Vec<Warning>, Vec<RejectedEvent>);
+
+/// What a group's result shows beside its figures.
+struct Shown {
+    /// Whether it echoes its filter's values.
+    filter_values: bool,
+    /// Its presentation breakdowns (U10).
+    breakdowns: Vec<PresentationBreakdown>,
+}
+
 /// A group's context while finishing.
 pub(crate) struct Ctx<'a> {
     pub(crate) bucket: BucketId,
@@ -50,7 +66,33 @@ impl Aggregator {
     /// # Errors
     /// [`AggregateError::Arithmetic`] for a figure beyond the decimal
     /// range, naming the event that made a total overflow, or the bucket.
-    pub fn finish(mut self) -> Result<AggregationResult, AggregateError> {
+    pub fn finish(self) -> Result<AggregationResult, AggregateError> {
+        let (buckets, warnings, rejected_events) = self.finish_into(true, |r| r)?;
+        Ok(AggregationResult {
+            buckets,
+            warnings,
+            rejected_events,
+        })
+    }
+
+    /// [`Aggregator::finish`] for customer usage: each result made into
+    /// `T` as it is finished (a result is large; a list of them is not
+    /// kept), and without the filter's values (usage places a result by
+    /// its bucket id).
+    pub(crate) fn finish_for_usage<T>(
+        self,
+        make: impl FnMut(BucketResult) -> T,
+    ) -> Result<Finished<T>, AggregateError> {
+        self.finish_into(false, make)
+    }
+
+    /// Ends the aggregation; `filter_values`: whether each result echoes
+    /// its filter's values.
+    fn finish_into<T>(
+        mut self,
+        filter_values: bool,
+        mut make: impl FnMut(BucketResult) -> T,
+    ) -> Result<Finished<T>, AggregateError> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -79,9 +121,11 @@ impl Aggregator {
                 groups.push(self.empty_group(&b));
             }
             // C1: by label. Indices are sorted, so no group moves twice.
-            let mut order: Vec<usize> = (0..groups.len()).collect();
-            let label = |i: usize| groups.get(i).map(|g| &g.label);
-            order.sort_by(|&x, &y| label(x).cmp(&label(y)));
+            let order = stable_order(
+                &groups,
+                |g| g.label.first().and_then(Option::as_deref),
+                |a, b| a.label.cmp(&b.label),
+            );
             let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
             for i in order {
                 let Some(g) = slots.get_mut(i).and_then(Option::take) else {
@@ -91,18 +135,19 @@ impl Aggregator {
                     .as_mut()
                     .and_then(|s| s.remove(&g.label))
                     .unwrap_or_default();
-                let mut r = self.finish_group(&b, g).map_err(in_bucket)?;
-                r.presentation_breakdowns = breakdowns;
+                let shown = Shown {
+                    filter_values,
+                    breakdowns,
+                };
+                let r = self
+                    .finish_group(&b, g, shown, &mut make)
+                    .map_err(in_bucket)?;
                 out.push(r);
             }
         }
         let mut rejected = std::mem::take(&mut self.rejected);
         rejected.sort_by_key(|r| r.index);
-        Ok(AggregationResult {
-            buckets: out,
-            warnings,
-            rejected_events: rejected,
-        })
+        Ok((out, warnings, rejected))
     }
 
     fn empty_group(&self, b: &BucketState) -> Group {
@@ -146,13 +191,22 @@ impl Aggregator {
         }
     }
 
-    fn finish_group(&self, b: &BucketState, g: Group) -> Result<BucketResult, ArithmeticError> {
+    /// One group's result, made into `T` where it is built (a result is
+    /// large: it is not passed back first).
+    fn finish_group<T>(
+        &self,
+        b: &BucketState,
+        mut g: Group,
+        shown: Shown,
+        make: &mut impl FnMut(BucketResult) -> T,
+    ) -> Result<T, ArithmeticError> {
         let grouped = !b.group_keys.is_empty();
+        // The group is used up: its values move into the label.
         let label: GroupLabel = b
             .group_names
             .iter()
             .cloned()
-            .zip(g.label.iter().cloned())
+            .zip(std::mem::take(&mut g.label))
             .collect();
         let mut records = g.records().to_vec();
         records.sort_by_key(|r| r.order);
@@ -175,7 +229,12 @@ impl Aggregator {
             core.full = core.full.map(|f| r.apply(f)).transpose()?;
             core.cuu = core.cuu.map(|c| r.apply(c)).transpose()?;
         }
-        Ok(self.compose(b, ctx, core))
+        let mut r = self.compose(b, ctx, core);
+        if shown.filter_values {
+            r.filter.clone_from(&b.filter_values);
+        }
+        r.presentation_breakdowns = shown.breakdowns;
+        Ok(make(r))
     }
 
     fn arrears_core(&self, ctx: &Ctx<'_>) -> Result<Core, ArithmeticError> {
@@ -418,7 +477,7 @@ impl Aggregator {
         let show = |cond: bool, v: Vec<Exact>| cond.then_some(v);
         BucketResult {
             bucket: b.id,
-            filter: b.filter_values.clone(),
+            filter: None,
             grouped_by: ctx.grouped.then_some(ctx.label),
             current_usage_units: o
                 .is_current_usage

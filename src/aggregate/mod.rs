@@ -22,6 +22,7 @@ mod filters;
 mod finish;
 mod group;
 mod metric;
+pub(crate) mod prefix_sort;
 mod prorate;
 mod result;
 mod route;

@@ -139,12 +139,30 @@ impl BucketResult {
     /// The usage [`crate::Charge::rate`] prices: units = the aggregation,
     /// with the count, per-event values, unprorated units and prices.
     pub fn usage(&self) -> Usage {
+        self.usage_with(
+            self.event_values.clone(),
+            self.prorated_event_values.clone(),
+        )
+    }
+
+    /// [`BucketResult::usage`], its per-event lists moved out rather
+    /// than copied.
+    pub(crate) fn take_usage(&mut self) -> Usage {
+        let (values, prorated) = (self.event_values.take(), self.prorated_event_values.take());
+        self.usage_with(values, prorated)
+    }
+
+    fn usage_with(
+        &self,
+        event_values: Option<Vec<Exact>>,
+        prorated_event_values: Option<Vec<Exact>>,
+    ) -> Usage {
         let mut u = Usage::new(self.aggregation).with_events_count(self.events_count());
-        if let Some(v) = &self.event_values {
-            u = u.with_event_values(v.clone());
+        if let Some(v) = event_values {
+            u = u.with_event_values(v);
         }
-        if let Some(v) = &self.prorated_event_values {
-            u = u.with_prorated_event_values(v.clone());
+        if let Some(v) = prorated_event_values {
+            u = u.with_prorated_event_values(v);
         }
         let full = if self.prorated {
             self.current_usage_units.or(self.full_units_number)

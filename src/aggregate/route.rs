@@ -2,6 +2,8 @@
 //! (A18), their rules and A26's choice (§5), AD4's strict mode, and the
 //! group keys and labels (§6, A28 with AD6).
 
+use hashbrown::hash_map::EntryRef;
+
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
 use crate::aggregate::breakdown::present;
 use crate::aggregate::event::{EventMeta, Properties};
@@ -296,9 +298,10 @@ pub(crate) fn group_slot<'b, P: Properties + ?Sized>(
     kind: AggregationType,
     spec: &AggregationSpec,
 ) -> Result<(usize, &'b mut Group), ArithmeticError> {
-    let i = match bucket.index.get(key) {
-        Some(&i) => i,
-        None => {
+    // One hash and probe for a new group as for a known one.
+    let i = match bucket.index.entry_ref(key) {
+        EntryRef::Occupied(e) => *e.get(),
+        EntryRef::Vacant(e) => {
             let label = bucket
                 .group_keys
                 .iter()
@@ -306,8 +309,7 @@ pub(crate) fn group_slot<'b, P: Properties + ?Sized>(
                 .collect();
             let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
             bucket.groups.push(Group::new(label, acc));
-            bucket.index.insert(key.into(), bucket.groups.len() - 1);
-            bucket.groups.len() - 1
+            *e.insert_with_key(key.into(), bucket.groups.len() - 1)
         }
     };
     bucket

@@ -286,21 +286,24 @@ impl PlanAggregator {
             .map(|c| self.charge_codes(Some(c.aggregator.spec().metric.code())))
             .collect();
         for (c, codes) in self.charges.into_iter().zip(codes) {
-            let result = c.aggregator.finish().map_err(|e| match e {
-                AggregateError::Arithmetic { context, source } => AggregateError::Arithmetic {
-                    context: format!("charge {:?}: {context}", c.code),
-                    source,
-                },
-                other => other,
-            })?;
-            for warning in result.warnings {
+            let (buckets, warnings, rejected) = c
+                .aggregator
+                .finish_for_usage(usage_bucket)
+                .map_err(|e| match e {
+                    AggregateError::Arithmetic { context, source } => AggregateError::Arithmetic {
+                        context: format!("charge {:?}: {context}", c.code),
+                        source,
+                    },
+                    other => other,
+                })?;
+            for warning in warnings {
                 out.warnings.push(ChargeWarning {
                     warning,
                     charge_codes: vec![c.code.clone()],
                 });
             }
             // Charges sharing a metric reject the same events: once each.
-            for event in result.rejected_events {
+            for event in rejected {
                 if !out
                     .rejected
                     .iter()
@@ -312,10 +315,7 @@ impl PlanAggregator {
                     });
                 }
             }
-            out.buckets.push((
-                c.code,
-                result.buckets.into_iter().map(usage_bucket).collect(),
-            ));
+            out.buckets.push((c.code, buckets));
         }
         out.rejected.sort_by_key(|r| r.event.index);
         Ok(out)
@@ -377,15 +377,15 @@ fn aggregation_spec(
 
 /// An aggregated bucket as customer usage prices it (U4).
 fn usage_bucket(mut r: BucketResult) -> UsageBucket {
-    let mut b = UsageBucket::new(r.usage());
-    if let BucketId::Filter(i) = r.bucket {
-        b = b.in_filter(i);
+    UsageBucket {
+        usage: r.take_usage(),
+        filter: match r.bucket {
+            BucketId::Filter(i) => Some(i),
+            BucketId::Default | BucketId::Matching => None,
+        },
+        grouped_by: r.grouped_by.take(),
+        current_usage_units: r.current_usage_units,
+        total_aggregated_units: r.total_aggregated_units,
+        presentation_breakdowns: std::mem::take(&mut r.presentation_breakdowns),
     }
-    if let Some(g) = r.grouped_by.take() {
-        b = b.with_group(g);
-    }
-    b.current_usage_units = r.current_usage_units;
-    b.total_aggregated_units = r.total_aggregated_units;
-    b.presentation_breakdowns = std::mem::take(&mut r.presentation_breakdowns);
-    b
 }

@@ -6,9 +6,41 @@ use crate::plan::PlanCharge;
 use super::{Label, UsageBucket};
 
 /// A bucket's label in key order; an empty label is no label.
-pub(super) fn label_of(bucket: &UsageBucket, keys: &[String]) -> Option<Label> {
+fn label_of(bucket: &UsageBucket, keys: &[String]) -> Option<Label> {
     let owned = |(k, v): (&str, Option<&str>)| (k.to_string(), v.map(str::to_string));
     label_key(bucket, keys).map(|l| l.into_iter().map(owned).collect())
+}
+
+/// Whether `label` names exactly the (distinct) `keys`, each once, in
+/// their order, as an aggregation labels its groups: such a label is its
+/// own [`label_key`], and C1 orders such labels by their values alone.
+pub(super) fn in_key_order(keys: &[String], label: &[(String, Option<String>)]) -> bool {
+    label.len() == keys.len() && label.iter().zip(keys).all(|((l, _), k)| l == k) && distinct(keys)
+}
+
+/// A label's values in its order: what C1 compares of labels in key
+/// order.
+pub(super) fn values(label: Option<&Label>) -> impl Iterator<Item = Option<&str>> {
+    label.into_iter().flatten().map(|(_, v)| v.as_deref())
+}
+
+/// No key given twice (the usual one or two keys: a few comparisons).
+fn distinct(keys: &[String]) -> bool {
+    keys.iter()
+        .enumerate()
+        .all(|(i, k)| !keys.get(..i).unwrap_or_default().contains(k))
+}
+
+/// A used-up bucket's label in key order ([`label_of`]): a label in key
+/// order already (an aggregation's) moves.
+pub(super) fn take_label(bucket: &mut UsageBucket, keys: &[String]) -> Option<Label> {
+    match bucket.grouped_by.take() {
+        Some(label) if !label.is_empty() && in_key_order(keys, &label) => Some(label),
+        other => {
+            bucket.grouped_by = other;
+            label_of(bucket, keys)
+        }
+    }
 }
 
 /// A bucket's label in key order, borrowed: what tells two buckets apart,
@@ -71,13 +103,16 @@ fn compare(
 
 /// `items` in C1 order of their labels (stable: equal labels keep their
 /// order). Labels are compared in place, nothing copied: the aggregation
-/// gives them in this order already, which the sort sees in one pass.
+/// gives them in this order already, which one pass confirms (a sort
+/// would first allocate scratch space for half the items).
 pub(super) fn sort_by_label<T>(
     pc: &PlanCharge,
-    mut items: Vec<T>,
+    items: &mut [T],
     label: impl Fn(&T) -> &[(String, Option<String>)],
-) -> Vec<T> {
+) {
     let keys = &pc.charge.group_keys;
-    items.sort_by(|x, y| compare(keys, label(x), label(y)));
-    items
+    let order = |x: &T, y: &T| compare(keys, label(x), label(y));
+    if !items.is_sorted_by(|x, y| order(x, y).is_le()) {
+        items.sort_by(order);
+    }
 }

@@ -3,48 +3,109 @@
 //! in the stable order of UD1 and C1.
 
 use crate::error::{RateError, UsageError};
-use crate::exact::{Exact, Figure};
 use crate::fee::Fee;
 use crate::plan::PlanCharge;
 use crate::rate::Bucket;
 use crate::usage::Usage;
 
-use super::label::{label_key, label_of, sort_by_label};
+use super::label::{in_key_order, label_key, sort_by_label, take_label, values};
 use super::{ChargeUsage, UsageBucket, UsageFee, summary};
+
+/// A charge's buckets: lent (each bucket is copied to be priced) or given
+/// (each is moved out to be priced).
+pub(super) enum Given<'a> {
+    /// Lent by the caller.
+    Lent(&'a [UsageBucket]),
+    /// Given: taken apart as they are priced.
+    Owned(Vec<UsageBucket>),
+}
+
+impl Given<'_> {
+    fn list(&self) -> &[UsageBucket] {
+        match self {
+            Given::Lent(list) => list,
+            Given::Owned(list) => list,
+        }
+    }
+
+    /// Bucket `i`, to price once.
+    fn bucket(&mut self, i: usize) -> Option<UsageBucket> {
+        match self {
+            Given::Lent(list) => list.get(i).cloned(),
+            Given::Owned(list) => list.get_mut(i).map(std::mem::take),
+        }
+    }
+}
 
 /// The charge's usage from its given buckets.
 pub(super) fn charge_usage<'p>(
     pc: &'p PlanCharge,
-    given: &[UsageBucket],
+    mut given: Given<'_>,
     legacy_groups: bool,
 ) -> Result<ChargeUsage<'p>, RateError> {
-    check_buckets(pc, given)?;
+    if !in_slot_order(pc, given.list()) {
+        check_buckets(pc, given.list())?;
+    }
     let filters = pc.charge.filters.len();
-    let mut fees = Vec::with_capacity(given.len().max(filters + 1));
+    // Each bucket's filter, read before any bucket is taken apart.
+    let placed: Vec<Option<usize>> = given.list().iter().map(|b| b.filter).collect();
+    let mut fees = Vec::with_capacity(placed.len().max(filters + 1));
     // Filter buckets in filter order, then the default bucket (UD1).
     let slots = (0..filters).map(Some).chain(std::iter::once(None));
     for filter in slots {
-        let mut kept = Vec::with_capacity(given.iter().filter(|b| b.filter == filter).count());
-        for (i, bucket) in given.iter().enumerate() {
-            if bucket.filter == filter {
-                let fee = price(pc, bucket).map_err(|e| in_bucket(pc, i, e))?;
-                // U6: a fee of no units, no amount and no events is dropped…
-                if !is_empty(&fee.fee) {
-                    kept.push(fee);
-                }
+        let start = fees.len();
+        for (i, _) in placed.iter().enumerate().filter(|(_, f)| **f == filter) {
+            let Some(bucket) = given.bucket(i) else {
+                continue;
+            };
+            let fee = price(pc, bucket).map_err(|e| in_bucket(pc, i, e))?;
+            // U6: a fee of no units, no amount and no events is dropped…
+            if !is_empty(&fee.fee) {
+                fees.push(fee);
             }
         }
         // …and a bucket left without fees shows the zero fee of an empty
         // aggregation: one all-null group when grouped (A30).
-        if kept.is_empty() {
-            kept.push(price(pc, &empty_bucket(pc, filter))?);
+        if fees.len() == start {
+            fees.push(price(pc, empty_bucket(pc, filter))?);
         }
-        let kept = sort_by_label(pc, kept, |f| {
+        let kept = fees.get_mut(start..).unwrap_or_default();
+        sort_by_label(pc, kept, |f| {
             f.fee.grouped_by.as_deref().unwrap_or_default()
         });
-        fees.extend(kept);
     }
     summary::charge_usage(pc, fees, legacy_groups)
+}
+
+/// Whether the buckets come as an aggregation gives them: by filter in
+/// range (UD1's slots), and within a filter by strictly increasing values
+/// of labels in key order (C1). Then no bucket is given twice, and
+/// [`check_buckets`]' table is not needed.
+fn in_slot_order(pc: &PlanCharge, given: &[UsageBucket]) -> bool {
+    let filters = pc.charge.filters.len();
+    let slot = |b: &UsageBucket| match b.filter {
+        Some(f) if f < filters => Some(f),
+        Some(_) => None,
+        None => Some(filters),
+    };
+    let plain = |b: &UsageBucket| {
+        let label = b.grouped_by.as_deref().unwrap_or_default();
+        slot(b).is_some() && (label.is_empty() || in_key_order(pc.group_keys(b.filter), label))
+    };
+    given.first().is_none_or(plain)
+        && given.windows(2).all(|w| match w {
+            [a, b] => {
+                plain(b)
+                    && match slot(a).cmp(&slot(b)) {
+                        std::cmp::Ordering::Less => true,
+                        std::cmp::Ordering::Greater => false,
+                        std::cmp::Ordering::Equal => {
+                            values(a.grouped_by.as_ref()).lt(values(b.grouped_by.as_ref()))
+                        }
+                    }
+            }
+            _ => false,
+        })
 }
 
 /// Names the bucket in a pricing error.
@@ -80,38 +141,41 @@ fn check_buckets(pc: &PlanCharge, given: &[UsageBucket]) -> Result<(), UsageErro
 
 /// Prices one bucket with its filter's model, and sets the figures usage
 /// shows (U4, C8).
-fn price(pc: &PlanCharge, bucket: &UsageBucket) -> Result<UsageFee, RateError> {
+fn price(pc: &PlanCharge, mut bucket: UsageBucket) -> Result<UsageFee, RateError> {
     let Some(charge) = pc.bucket_charge(bucket.filter) else {
         return Err(UsageError::new("filter index out of range").into());
     };
     let keys = &charge.group_keys;
+    let (filter, current_usage_units) = (bucket.filter, bucket.current_usage_units);
+    let total_aggregated_units = bucket.total_aggregated_units;
+    // U4: a pay-in-advance or prorated charge shows its current usage
+    // units, unless the fee was clamped (§4.2).
+    let clamped = bucket.usage.units.is_negative() && !bucket.usage.units.is_zero();
+    // C8: breakdowns only where the charge or the filter has keys.
+    let shows = pc.shows_breakdowns(filter);
+    let presentation_breakdowns = if shows {
+        std::mem::take(&mut bucket.presentation_breakdowns)
+    } else {
+        Vec::new()
+    };
     let priced = Bucket {
-        usage: bucket.usage.clone(),
+        grouped_by: take_label(&mut bucket, keys),
+        usage: bucket.usage,
         filter: None,
-        grouped_by: label_of(bucket, keys),
     };
     // As `rate` over this bucket alone prices it: the period only matters
     // for a true-up, which usage adds itself.
     let mut fee = charge.rate_one(priced)?;
-    fee.filter = bucket.filter;
-    // U4: a pay-in-advance or prorated charge shows its current usage
-    // units, unless the fee was clamped (§4.2).
-    let clamped = bucket.usage.units.is_negative() && !bucket.usage.units.is_zero();
-    if let Some(units) = bucket.current_usage_units
+    fee.filter = filter;
+    if let Some(units) = current_usage_units
         && (pc.charge.pay_in_advance || pc.charge.prorated)
         && !clamped
     {
         fee.units = units;
     }
-    let total_aggregated_units = bucket.total_aggregated_units.unwrap_or(fee.units);
-    let presentation_breakdowns = if pc.shows_breakdowns(bucket.filter) {
-        bucket.presentation_breakdowns.clone()
-    } else {
-        Vec::new()
-    };
     Ok(UsageFee {
+        total_aggregated_units: total_aggregated_units.unwrap_or(fee.units),
         fee,
-        total_aggregated_units,
         presentation_breakdowns,
     })
 }
@@ -130,9 +194,4 @@ fn empty_bucket(pc: &PlanCharge, filter: Option<usize>) -> UsageBucket {
         grouped_by: (!keys.is_empty()).then(|| keys.iter().map(|k| (k.clone(), None)).collect()),
         ..UsageBucket::default()
     }
-}
-
-/// Σ of exact figures, naming what overflowed.
-pub(super) fn add(a: Exact, b: Exact, what: &'static str) -> Result<Exact, RateError> {
-    Ok(a.plus(b).figure(what)?)
 }

@@ -2,18 +2,20 @@
 //! `grouped_usage` (U9), presentation breakdowns (U10) and the older
 //! `groups` (UD4, C2).
 
+use std::ops::Range;
+
 use hashbrown::hash_map::Entry;
 
 use crate::aggregate::fast_lookup::FastMap;
+use crate::aggregate::prefix_sort::stable_order;
 
 use crate::error::RateError;
 use crate::exact::Overflow;
 use crate::plan::PlanCharge;
 
-use super::label::sort_by_label;
-use super::price::add;
+use super::label::{in_key_order, sort_by_label, values};
 use super::{
-    ChargeUsage, FilterUsage, GroupedUsage, Label, LegacyGroup, PresentationBreakdown, UsageFee,
+    ChargeUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown, UsageFee,
     UsageTotals,
 };
 
@@ -48,30 +50,34 @@ pub(super) fn charge_usage(
 /// Sums over fees (lago-usage.md §2.2); pricing-unit cents when the charge has
 /// a pricing unit.
 fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError> {
-    let overflow = |what| RateError::from(Overflow.figure(what));
+    sums(pc, fees).map_err(|what| RateError::from(Overflow.figure(what)))
+}
+
+/// The sums, or the name of the first figure that overflows: a name, not
+/// an error, is carried through each addition of every usage.
+fn sums(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, &'static str> {
     let mut t = UsageTotals {
         pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| 0),
         ..UsageTotals::default()
     };
     for f in fees {
-        t.units = add(t.units, f.fee.units, "usage units")?;
-        t.total_aggregated_units = add(
-            t.total_aggregated_units,
-            f.total_aggregated_units,
-            "usage total_aggregated_units",
-        )?;
+        t.units = t.units.plus(f.fee.units).map_err(|_| "usage units")?;
+        t.total_aggregated_units = t
+            .total_aggregated_units
+            .plus(f.total_aggregated_units)
+            .map_err(|_| "usage total_aggregated_units")?;
         t.events_count = t
             .events_count
             .checked_add(f.fee.events_count)
-            .ok_or_else(|| overflow("usage events_count"))?;
+            .ok_or("usage events_count")?;
         t.amount_cents = t
             .amount_cents
             .checked_add(f.fee.amount_cents)
-            .ok_or_else(|| overflow("usage amount_cents"))?;
+            .ok_or("usage amount_cents")?;
         if let (Some(sum), Some(pu)) = (t.pricing_unit_amount_cents, &f.fee.pricing_unit_details) {
             t.pricing_unit_amount_cents = Some(
                 sum.checked_add(pu.amount_cents)
-                    .ok_or_else(|| overflow("usage pricing unit amount_cents"))?,
+                    .ok_or("usage pricing unit amount_cents")?,
             );
         }
     }
@@ -81,7 +87,12 @@ fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError>
 /// U8: the fees split by bucket, in the order they come (they are sorted
 /// by bucket already, so each bucket is one run).
 fn by_filter(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<FilterUsage>, RateError> {
-    let mut out = Vec::new();
+    // Sized once: a group's list usually holds one entry.
+    let runs = 1 + fees
+        .windows(2)
+        .filter(|w| matches!(w, [a, b] if a.fee.filter != b.fee.filter))
+        .count();
+    let mut out = Vec::with_capacity(runs.min(fees.len()));
     let mut start = 0;
     while let Some(first) = fees.get(start) {
         let filter = first.fee.filter;
@@ -126,8 +137,85 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
     if !fees.iter().any(|f| grouped(f)) {
         return Ok(Vec::new());
     }
+    let keys = &pc.charge.group_keys;
+    let (members, groups) = if fees.iter().all(|f| {
+        let label = f.fee.grouped_by.as_deref().unwrap_or_default();
+        label.is_empty() || in_key_order(keys, label)
+    }) {
+        by_values(fees)
+    } else {
+        by_sets(pc, fees)
+    };
+    let mut out = Vec::with_capacity(groups.len());
+    for range in groups {
+        let members = members.get(range).unwrap_or_default();
+        let totals = totals(pc, members)?;
+        let filters = match members {
+            _ if pc.charge.filters.is_empty() => Vec::new(),
+            // A group of one fee is one bucket's, with the group's sums.
+            [one] => vec![FilterUsage {
+                filter: one.fee.filter,
+                totals,
+                presentation_breakdowns: one.presentation_breakdowns.clone(),
+            }],
+            _ => by_filter(pc, members)?,
+        };
+        out.push(GroupedUsage {
+            // A group is labelled by its first fee, as Lago's `group_by`
+            // keeps it.
+            grouped_by: members
+                .first()
+                .and_then(|f| f.fee.grouped_by.clone())
+                .unwrap_or_default(),
+            totals,
+            filters,
+            presentation_breakdowns: breakdowns(members, |f| grouped(f) && f.fee.filter.is_none()),
+        });
+    }
+    Ok(out)
+}
+
+/// The fees of each group, one after the other, and where each group's
+/// run is; groups in C1 order, a group's fees in fee order.
+type Merged<'f> = (Vec<&'f UsageFee>, Vec<Range<usize>>);
+
+/// U9 for labels that all name the charge's keys in key order (or none):
+/// two labels are the same set exactly when their values are equal, and
+/// C1 orders them by their values, so a stable sort by values brings each
+/// group's fees together in fee order (each bucket's fees are sorted
+/// already: the sort merges a few runs).
+fn by_values<'f>(fees: &[&'f UsageFee]) -> Merged<'f> {
+    fn first<'a>(f: &'a &UsageFee) -> Option<&'a str> {
+        values(f.fee.grouped_by.as_ref()).next().flatten()
+    }
+    fn in_order(a: &&UsageFee, b: &&UsageFee) -> std::cmp::Ordering {
+        values(a.fee.grouped_by.as_ref()).cmp(values(b.fee.grouped_by.as_ref()))
+    }
+    let values = |f: &'f UsageFee| values(f.fee.grouped_by.as_ref());
+    let order = stable_order(fees, first, in_order);
+    let members: Vec<&UsageFee> = order
+        .into_iter()
+        .filter_map(|i| fees.get(i).copied())
+        .collect();
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..=members.len() {
+        let same = match (members.get(start), members.get(i)) {
+            (Some(a), Some(b)) => values(a).eq(values(b)),
+            _ => false,
+        };
+        if !same {
+            groups.push(start..i);
+            start = i;
+        }
+    }
+    (members, groups)
+}
+
+/// U9 for any labels: merged as sets, in a table.
+fn by_sets<'f>(pc: &PlanCharge, fees: &[&'f UsageFee]) -> Merged<'f> {
     let mut index: FastMap<Vec<(&str, Option<&str>)>, usize> = FastMap::default();
-    let mut groups: Vec<Vec<&UsageFee>> = Vec::new();
+    let mut groups: Vec<Vec<&'f UsageFee>> = Vec::new();
     for f in fees {
         match index.entry(canonical(f)) {
             Entry::Occupied(e) => {
@@ -141,33 +229,20 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
             }
         }
     }
-    // A group is labelled by its first fee, as Lago's `group_by` keeps it.
-    let label = |members: &[&UsageFee]| -> Label {
-        members
-            .first()
-            .and_then(|f| f.fee.grouped_by.clone())
-            .unwrap_or_default()
-    };
-    let groups = sort_by_label(pc, groups, |members| {
+    sort_by_label(pc, &mut groups, |members| {
         members
             .first()
             .and_then(|f| f.fee.grouped_by.as_deref())
             .unwrap_or_default()
     });
-    let mut out = Vec::with_capacity(groups.len());
-    for members in &groups {
-        out.push(GroupedUsage {
-            grouped_by: label(members),
-            totals: totals(pc, members)?,
-            filters: if pc.charge.filters.is_empty() {
-                Vec::new()
-            } else {
-                by_filter(pc, members)?
-            },
-            presentation_breakdowns: breakdowns(members, |f| grouped(f) && f.fee.filter.is_none()),
-        });
+    let mut members = Vec::with_capacity(fees.len());
+    let mut runs = Vec::with_capacity(groups.len());
+    for group in groups {
+        let start = members.len();
+        members.extend(group);
+        runs.push(start..members.len());
     }
-    Ok(out)
+    (members, runs)
 }
 
 /// The breakdowns of the fees `keep` selects, fee by fee (U10).

@@ -86,6 +86,13 @@ impl Exact {
         self.write(false, out);
     }
 
+    /// Whether `other` has the same mantissa and scale, so the same text
+    /// (equal values of different scales may not).
+    #[cfg(feature = "lago")]
+    pub(crate) fn is_identical(&self, other: &Self) -> bool {
+        self.s == other.s && self.m == other.m
+    }
+
     /// Appends the plain-notation text in quotes (a JSON string).
     #[cfg(feature = "lago")]
     pub(crate) fn write_quoted(&self, out: &mut Vec<u8>) {

@@ -116,6 +116,14 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// Copies members written earlier (`range` of the output) as the
+    /// first members of the object just opened.
+    pub(crate) fn copy_members(&mut self, range: std::ops::Range<usize>) {
+        debug_assert!(self.first, "copied members open an object");
+        self.out.extend_from_within(range);
+        self.first = false;
+    }
+
     /// Echoes a raw JSON value verbatim, minus insignificant whitespace: a
     /// value spread over several input lines must not break the one-line
     /// output.

@@ -2,6 +2,8 @@
 //! "warnings", "rejected_events"}`, the object with exactly lago-usage.md §2's
 //! keys in Lago's serializer order.
 
+use std::ops::Range;
+
 use crate::customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PlanEvents,
     PresentationBreakdown, UsageTotals,
@@ -94,7 +96,8 @@ fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
         Some(metric.aggregation_type().lago_name()),
     );
     w.close(b'}');
-    filters(w, pc, &c.filters);
+    let shown = FilterTexts::of(pc);
+    filters(w, pc, &shown, &c.filters, None);
     if let Some(groups) = &c.legacy_groups {
         legacy_groups(w, groups);
     }
@@ -102,7 +105,7 @@ fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
     w.open(b'[');
     for g in &c.grouped_usage {
         w.comma();
-        grouped(w, pc, g);
+        grouped(w, pc, &shown, g);
     }
     w.close(b']');
     breakdowns(w, &c.presentation_breakdowns);
@@ -111,10 +114,29 @@ fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
 
 /// The sums every level starts with.
 fn sums(w: &mut Json<'_>, t: &UsageTotals) {
-    w.dec("units", t.units);
-    w.dec("total_aggregated_units", t.total_aggregated_units);
+    w.key("units");
+    let start = w.out.len();
+    t.units.write_quoted(w.out);
+    if t.total_aggregated_units.is_identical(&t.units) {
+        // Nearly always the units themselves: their text, copied.
+        let end = w.out.len();
+        w.key("total_aggregated_units");
+        w.out.extend_from_within(start..end);
+    } else {
+        w.dec("total_aggregated_units", t.total_aggregated_units);
+    }
     w.int("events_count", i128::from(t.events_count));
     w.int("amount_cents", t.amount_cents);
+}
+
+/// Whether two sums write the same text.
+fn identical(a: &UsageTotals, b: &UsageTotals) -> bool {
+    a.units.is_identical(&b.units)
+        && a.total_aggregated_units
+            .is_identical(&b.total_aggregated_units)
+        && a.events_count == b.events_count
+        && a.amount_cents == b.amount_cents
+        && a.pricing_unit_amount_cents == b.pricing_unit_amount_cents
 }
 
 /// `{amount_cents, short_name, conversion_rate}` or null (C3).
@@ -132,21 +154,66 @@ fn pricing_unit(w: &mut Json<'_>, pc: &PlanCharge, t: &UsageTotals) {
     w.close(b'}');
 }
 
-/// `filters[]` (lago-usage.md §2.3).
-fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
+/// What a `filters[]` entry shows of its filter (`,"invoice_display_name":
+/// …,"values":…`), written once per charge: a charge's filters are shown
+/// again in every group's entries.
+struct FilterTexts {
+    /// Per filter index, then the default bucket.
+    texts: Vec<Vec<u8>>,
+}
+
+impl FilterTexts {
+    fn of(pc: &PlanCharge) -> Self {
+        let filters = pc.charge().filters();
+        let text = |filter: Option<&crate::charge::ChargeFilter>| {
+            let mut out = vec![b','];
+            let mut w = Json::new(&mut out);
+            w.string(
+                "invoice_display_name",
+                filter.and_then(|f| f.invoice_display_name.as_deref()),
+            );
+            filter_values(&mut w, "values", filter.map(|f| f.values.as_slice()));
+            out
+        };
+        let mut texts: Vec<Vec<u8>> = filters.iter().map(|f| text(Some(f))).collect();
+        texts.push(text(None));
+        Self { texts }
+    }
+
+    /// The text of the bucket of `filter` (`None`, or no such filter: the
+    /// default bucket's nulls).
+    fn get(&self, filter: Option<usize>) -> &[u8] {
+        let default = self.texts.len().saturating_sub(1);
+        let at = filter.filter(|&i| i < default).unwrap_or(default);
+        self.texts.get(at).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Sums written already, and where their text is.
+type Written<'a> = (&'a UsageTotals, Range<usize>);
+
+/// `filters[]` (lago-usage.md §2.3); an entry with the sums of `group`
+/// copies their text.
+fn filters(
+    w: &mut Json<'_>,
+    pc: &PlanCharge,
+    shown: &FilterTexts,
+    entries: &[FilterUsage],
+    group: Option<Written<'_>>,
+) {
     w.key("filters");
     w.open(b'[');
     for f in entries {
-        let filter = f.filter.and_then(|i| pc.charge().filters().get(i));
         w.comma();
         w.open(b'{');
-        sums(w, &f.totals);
-        pricing_unit(w, pc, &f.totals);
-        w.string(
-            "invoice_display_name",
-            filter.and_then(|f| f.invoice_display_name.as_deref()),
-        );
-        filter_values(w, "values", filter.map(|f| f.values.as_slice()));
+        match &group {
+            Some((t, text)) if identical(t, &f.totals) => w.copy_members(text.clone()),
+            _ => {
+                sums(w, &f.totals);
+                pricing_unit(w, pc, &f.totals);
+            }
+        }
+        w.out.extend_from_slice(shown.get(f.filter));
         breakdowns(w, &f.presentation_breakdowns);
         w.close(b'}');
     }
@@ -154,12 +221,15 @@ fn filters(w: &mut Json<'_>, pc: &PlanCharge, entries: &[FilterUsage]) {
 }
 
 /// `grouped_usage[]` (lago-usage.md §2.4).
-fn grouped(w: &mut Json<'_>, pc: &PlanCharge, g: &GroupedUsage) {
+fn grouped(w: &mut Json<'_>, pc: &PlanCharge, shown: &FilterTexts, g: &GroupedUsage) {
     w.open(b'{');
+    let start = w.out.len();
     sums(w, &g.totals);
     pricing_unit(w, pc, &g.totals);
+    // A group of one bucket repeats its sums in its one filters entry.
+    let written = (&g.totals, start..w.out.len());
     label(w, "grouped_by", Some(&g.grouped_by));
-    filters(w, pc, &g.filters);
+    filters(w, pc, shown, &g.filters, Some(written));
     breakdowns(w, &g.presentation_breakdowns);
     w.close(b'}');
 }
