@@ -344,3 +344,88 @@ fn a_subscription_that_cannot_be_priced_gets_its_error_record_in_place() {
     assert_eq!(lines[0]["customer_usage"]["amount_cents"], 20);
     assert_eq!(lines[2]["customer_usage"]["amount_cents"], 30);
 }
+
+fn text(out: &[u8]) -> &str {
+    std::str::from_utf8(out).expect("utf-8")
+}
+
+/// A run over `file` read `window` bytes at a time: the summary, the
+/// output, and stderr without its last line's elapsed time.
+fn run_windowed(file: &[u8], window: usize) -> (meterprice::BillingRunSummary, Vec<u8>, String) {
+    let mut opts = BillingRunOptions::new(plan().to_string(), FROM, TO);
+    opts.window = window;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let summary = billing_run(&opts, file, &mut out, &mut err).expect("a run");
+    let err = String::from_utf8(err).expect("utf-8");
+    let err = err.rsplit_once(" subscriptions, ").map_or("", |(a, _)| a);
+    (summary, out, err.to_string())
+}
+
+#[test]
+fn the_window_read_at_a_time_changes_nothing_in_the_output() {
+    let mut file: Vec<u8> = Vec::new();
+    for (i, e) in events().iter().enumerate() {
+        file.extend(format!("{e}\n").bytes());
+        match i {
+            // Line 3: the id written with an escape is sub_1 (parsed,
+            // not read off the text).
+            1 => file.extend(
+                br#"{"transaction_id":"esc","external_subscription_id":"sub\u005f1","code":"calls","timestamp":1709283600}"#,
+            ),
+            // Line 5: the key only inside properties is no subscription.
+            2 => file.extend(
+                br#"{"transaction_id":"n","code":"calls","timestamp":1709283600,"properties":{"external_subscription_id":"sub_9"}}"#,
+            ),
+            // Line 7: not UTF-8, though its id reads off the text.
+            3 => file.extend(
+                b"{\"transaction_id\":\"\xff\",\"external_subscription_id\":\"sub_8\",\"code\":\"calls\",\"timestamp\":1709283600}",
+            ),
+            // Line 9: cut short.
+            4 => file.extend(br#"{"transaction_id":"cut","external_subscription_id":"sub_0""#),
+            _ => continue,
+        }
+        file.push(b'\n');
+    }
+    // A CRLF line, a blank line, and a last line with tabs around `:` and
+    // no newline: two events of sub_2.
+    file.extend(
+        b"{\"transaction_id\":\"crlf\",\"external_subscription_id\":\"sub_2\",\"code\":\"calls\",\"timestamp\":1709283600}\r\n \t\n",
+    );
+    file.extend(
+        b"{\"transaction_id\":\"tab\",\"external_subscription_id\"\t:\t\"sub_2\",\"code\":\"calls\",\"timestamp\":1709283600}",
+    );
+    let (summary, out, err) = run_windowed(&file, 32 << 20);
+    // 300 events, 4 more lines and 2 at the end; sub_8 and sub_9 get no
+    // line.
+    assert_eq!((summary.events, summary.subscriptions), (306, 3));
+    assert!(
+        err.contains("line 5: external_subscription_id is missing"),
+        "{err}"
+    );
+    assert!(err.contains("line 7: the line is not UTF-8"), "{err}");
+    assert!(err.contains("line 9: "), "{err}");
+    let escaped = br"sub\u005f1";
+    let at = file
+        .windows(escaped.len())
+        .position(|w| w == escaped)
+        .expect("the escaped id");
+    let mut plain = file.clone();
+    plain.splice(at..at + escaped.len(), *b"sub_1");
+    // The escaped id joined sub_1's events.
+    assert_eq!(text(&run_windowed(&plain, 32 << 20).1), text(&out));
+    for window in [1, 7, 300, 4096, usize::MAX] {
+        let (s, o, e) = run_windowed(&file, window);
+        assert_eq!(
+            (s.events, s.rejected, s.subscriptions, s.errors),
+            (
+                summary.events,
+                summary.rejected,
+                summary.subscriptions,
+                summary.errors
+            ),
+            "window {window}"
+        );
+        assert_eq!(text(&o), text(&out), "window {window}");
+        assert_eq!(e, err, "window {window}");
+    }
+}

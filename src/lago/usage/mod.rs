@@ -4,6 +4,7 @@
 mod billing_run;
 mod events;
 mod plan;
+mod read_windows;
 mod request;
 mod response;
 mod two_cores;
@@ -64,7 +65,10 @@ pub fn usage_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
         Ok(x) => x,
         Err(e) => return write_request_error(out, id, &e, pretty),
     };
-    match req.plan.customer_usage(&req.period, &usage, &req.options) {
+    match req
+        .plan
+        .customer_usage_from(&req.period, usage, &req.options)
+    {
         Ok(cu) => {
             response::write_result(out, Lead::Id(id), &cu, events.as_ref(), pretty);
             Outcome::Priced

@@ -1,0 +1,488 @@
+//! The billing run's reading, window by window (a performance trick,
+//! quarantined here).
+//!
+//! Each subscription has its own aggregators (groups, transaction ids),
+//! gigabytes in all on a large run. Taking events in file order touches a
+//! random subscription's tables per event, and that memory latency was
+//! more than half of the run. So this thread reads a window of whole lines
+//! (tens of megabytes) and hands it to each worker; a worker first finds
+//! the lines of the subscriptions it owns (a hash of
+//! `external_subscription_id`), then takes them subscription by
+//! subscription, each subscription's in file order. A subscription's
+//! events still reach its feed in input order, so the result is the one
+//! of taking the events one by one; only the order between subscriptions
+//! changes, and they are independent. Memory holds a few windows, never
+//! the whole file ([`crate::BillingRunOptions::window`]).
+//!
+//! Finding a line's subscription does not parse the line when it can be
+//! read off the text (see [`raw_subscription`]); other lines are parsed
+//! by both workers, and lines that belong to no subscription are worker
+//! 0's to reject.
+
+use std::io::{BufRead, ErrorKind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
+
+use memchr::memmem::Finder;
+
+use crate::aggregate::fast_lookup::FastMap;
+use crate::customer_usage::PlanAggregator;
+use crate::lago::aggregate::{EventReader, ReadEvent};
+
+use super::billing_run::{BillingRunError, NAMED};
+use super::events::Feed;
+use super::two_cores::{Feeds, WORKERS, join, owner};
+
+/// Windows queued per worker.
+const IN_FLIGHT: usize = 2;
+/// The largest window: a few of them are held at once.
+const MAX_WINDOW: usize = 1 << 30;
+
+/// A window of whole lines, and the number of the line before its first.
+struct Window {
+    before: u64,
+    data: Vec<u8>,
+}
+
+/// What one worker read: its subscriptions' feeds and its rejections.
+pub(super) struct Share {
+    pub(super) feeds: Feeds,
+    pub(super) rejected: u64,
+    /// Its first rejected lines: line number and why.
+    pub(super) named: Vec<(u64, String)>,
+}
+
+/// Reads `input` into the workers' feeds (seeded with `seeds`, one map per
+/// worker), `window` bytes at a time; `tick(events, subscriptions)` is
+/// called as windows are read.
+pub(super) fn read(
+    mut input: impl BufRead,
+    template: &PlanAggregator,
+    seeds: Vec<Feeds>,
+    window: usize,
+    mut tick: impl FnMut(u64, usize),
+) -> Result<(Vec<Share>, u64), BillingRunError> {
+    let window = window.clamp(1, MAX_WINDOW);
+    let seen = AtomicUsize::new(seeds.iter().map(FastMap::len).sum());
+    let events = AtomicU64::new(0);
+    thread::scope(|s| {
+        let (pool_tx, pool) = sync_channel::<Vec<u8>>(WORKERS * IN_FLIGHT + 2);
+        let mut senders = Vec::with_capacity(WORKERS);
+        let mut workers = Vec::with_capacity(WORKERS);
+        for (w, feeds) in seeds.into_iter().enumerate() {
+            let (tx, rx) = sync_channel::<Arc<Window>>(IN_FLIGHT);
+            senders.push(tx);
+            let ctx = Context {
+                w,
+                template,
+                seen: &seen,
+                events: &events,
+                pool: pool_tx.clone(),
+            };
+            workers.push(s.spawn(move || take_share(&ctx, rx, feeds)));
+        }
+        drop(pool_tx);
+        let mut lines = 0u64;
+        let mut carry = Vec::new();
+        let read = loop {
+            let mut data = pool.try_recv().unwrap_or_default();
+            data.clear();
+            data.append(&mut carry);
+            let end = match fill_lines(&mut input, &mut data, window) {
+                Err(e) => break Err(BillingRunError::Input(e)),
+                Ok(end) => end,
+            };
+            if !end {
+                // The partial last line waits for the next window.
+                let cut = memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1);
+                carry.extend_from_slice(data.get(cut..).unwrap_or_default());
+                data.truncate(cut);
+            }
+            let before = lines;
+            lines += memchr::memchr_iter(b'\n', &data).count() as u64;
+            if end && data.last().is_some_and(|&b| b != b'\n') {
+                lines += 1;
+            }
+            if !data.is_empty() {
+                let window = Arc::new(Window { before, data });
+                for tx in &senders {
+                    // A worker that hung up has failed; `join` reports it.
+                    let _gone = tx.send(Arc::clone(&window));
+                }
+            }
+            tick(events.load(Ordering::Relaxed), seen.load(Ordering::Relaxed));
+            if end {
+                break Ok(());
+            }
+        };
+        drop(senders);
+        let shares = join(workers)?;
+        // Worker 0 counted every event line; the workers have ended.
+        read.map(|()| (shares, events.load(Ordering::Relaxed)))
+    })
+}
+
+/// Appends input to `data` until it holds a window's bytes and a newline
+/// (a line longer than a window grows the one buffer, and only the bytes
+/// just read are searched); whether the input has ended.
+fn fill_lines(
+    input: &mut impl BufRead,
+    data: &mut Vec<u8>,
+    window: usize,
+) -> std::io::Result<bool> {
+    // What is carried over holds no newline.
+    let mut searched = data.len();
+    loop {
+        if fill(input, data, window)? {
+            return Ok(true);
+        }
+        if memchr::memchr(b'\n', data.get(searched..).unwrap_or_default()).is_some() {
+            return Ok(false);
+        }
+        searched = data.len();
+    }
+}
+
+/// Appends input to `data` until it holds `window` bytes, or a quarter
+/// window more when it already did (a line longer than a window); whether
+/// the input has ended.
+fn fill(input: &mut impl BufRead, data: &mut Vec<u8>, window: usize) -> std::io::Result<bool> {
+    let more = window.saturating_sub(data.len()).max(window / 4).max(1);
+    let cap = data.len().saturating_add(more);
+    data.reserve(more);
+    while data.len() < cap {
+        let got = match input.fill_buf() {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(got) => got,
+        };
+        if got.is_empty() {
+            return Ok(true);
+        }
+        let n = got.len().min(cap - data.len()).max(1);
+        data.extend_from_slice(got.get(..n).unwrap_or(got));
+        input.consume(n);
+    }
+    Ok(false)
+}
+
+/// What a worker shares with the reading thread.
+struct Context<'a> {
+    w: usize,
+    template: &'a PlanAggregator,
+    seen: &'a AtomicUsize,
+    events: &'a AtomicU64,
+    /// Where a window's buffer goes back when its last reader is done.
+    pool: SyncSender<Vec<u8>>,
+}
+
+/// A line of a window to take: its subscription's feed and where it is.
+#[derive(Debug, Clone, Copy, Default)]
+struct Todo {
+    feed: u32,
+    start: usize,
+    end: usize,
+    line_no: u64,
+}
+
+/// A window's own lines copied subscription by subscription into one
+/// buffer (a counting sort, each subscription's lines in file order): the
+/// window is read in order, and the lines are then taken from consecutive
+/// memory rather than fetched from all over the window.
+#[derive(Debug, Default)]
+struct ByFeed {
+    /// Per feed, the next entry of `lines`, then the next byte of `text`.
+    next: Vec<(usize, usize)>,
+    lines: Vec<Todo>,
+    text: Vec<u8>,
+}
+
+impl ByFeed {
+    fn sort(&mut self, todo: &[Todo], window: &[u8], feeds: usize) {
+        self.next.clear();
+        self.next.resize(feeds, (0, 0));
+        for t in todo {
+            if let Some((n, bytes)) = self.next.get_mut(t.feed as usize) {
+                *n += 1;
+                *bytes += t.end.saturating_sub(t.start);
+            }
+        }
+        let (mut n, mut bytes) = (0, 0);
+        for slot in &mut self.next {
+            (n, bytes) = (n + slot.0, bytes + slot.1);
+            *slot = (n - slot.0, bytes - slot.1);
+        }
+        self.lines.clear();
+        self.lines.resize(todo.len(), Todo::default());
+        self.text.clear();
+        self.text.resize(bytes, 0);
+        for t in todo {
+            let Some((i, at)) = self.next.get_mut(t.feed as usize) else {
+                continue;
+            };
+            let line = window.get(t.start..t.end).unwrap_or_default();
+            let start = *at;
+            *at += line.len();
+            if let Some(to) = self.text.get_mut(start..*at) {
+                to.copy_from_slice(line);
+            }
+            if let Some(slot) = self.lines.get_mut(*i) {
+                *slot = Todo {
+                    start,
+                    end: *at,
+                    ..*t
+                };
+            }
+            *i += 1;
+        }
+    }
+}
+
+/// One worker's subscriptions: feeds by index, created on their first
+/// event taken (a line that names a subscription but is no event makes
+/// none).
+struct Subscriptions {
+    index: FastMap<Box<[u8]>, u32>,
+    keys: Vec<Box<[u8]>>,
+    /// Boxed: a slot without a feed is a pointer.
+    feeds: Vec<Option<Box<Feed>>>,
+}
+
+impl Subscriptions {
+    fn new(seeds: Feeds) -> Self {
+        let mut subs = Self {
+            index: FastMap::default(),
+            keys: Vec::new(),
+            feeds: Vec::new(),
+        };
+        for (name, feed) in seeds {
+            let i = subs.slot(name.as_bytes());
+            if let Some(slot) = subs.feeds.get_mut(i as usize) {
+                *slot = Some(Box::new(feed));
+            }
+        }
+        subs
+    }
+
+    /// The index of subscription `id`, a new (empty) slot on first sight.
+    fn slot(&mut self, id: &[u8]) -> u32 {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = u32::try_from(self.feeds.len()).unwrap_or(u32::MAX);
+        self.index.insert(id.into(), i);
+        self.keys.push(id.into());
+        self.feeds.push(None);
+        i
+    }
+
+    /// Drops the slots from `from` on that got no feed (their lines were
+    /// no events), so that memory holds subscriptions, not the ids of bad
+    /// lines; the others move down.
+    fn drop_empty_from(&mut self, from: usize) {
+        let keys: Vec<_> = self.keys.drain(from.min(self.keys.len())..).collect();
+        let feeds: Vec<_> = self.feeds.drain(from.min(self.feeds.len())..).collect();
+        for (key, feed) in keys.into_iter().zip(feeds) {
+            match feed {
+                None => {
+                    self.index.remove(&key);
+                }
+                Some(f) => {
+                    if let Some(i) = self.index.get_mut(&key) {
+                        *i = u32::try_from(self.feeds.len()).unwrap_or(u32::MAX);
+                    }
+                    self.keys.push(key);
+                    self.feeds.push(Some(f));
+                }
+            }
+        }
+    }
+
+    fn into_feeds(self) -> Feeds {
+        // A slot with a feed took a parsed event: its id is UTF-8.
+        self.keys
+            .into_iter()
+            .zip(self.feeds)
+            .filter_map(|(key, feed)| {
+                let name = String::from_utf8_lossy(&key).into_owned().into_boxed_str();
+                feed.map(|f| (name, *f))
+            })
+            .collect()
+    }
+}
+
+/// One worker's reading: every window's own lines found, then taken
+/// subscription by subscription.
+fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -> Share {
+    let mut reader = EventReader::new(ctx.template.keys());
+    let mut subs = Subscriptions::new(seeds);
+    let mut share = Share {
+        feeds: Feeds::default(),
+        rejected: 0,
+        named: Vec::new(),
+    };
+    let key = Finder::new(KEY);
+    let mut todo = Vec::new();
+    let mut by_feed = ByFeed::default();
+    for window in windows {
+        todo.clear();
+        let known = subs.feeds.len();
+        find_own(
+            ctx,
+            &window,
+            &key,
+            &mut reader,
+            &mut subs,
+            &mut share,
+            &mut todo,
+        );
+        by_feed.sort(&todo, &window.data, subs.feeds.len());
+        for t in &by_feed.lines {
+            let line = by_feed.text.get(t.start..t.end).unwrap_or_default();
+            if let Some(why) = take_line(ctx, &mut reader, &mut subs, t.feed, line) {
+                reject(&mut share, t.line_no, why);
+            }
+        }
+        subs.drop_empty_from(known);
+        if let Ok(done) = Arc::try_unwrap(window) {
+            // A full pool: the buffer is freed.
+            let _freed = ctx.pool.try_send(done.data);
+        }
+    }
+    share.named.sort_by_key(|(line, _)| *line);
+    share.named.truncate(NAMED as usize);
+    share.feeds = subs.into_feeds();
+    share
+}
+
+/// The lines of `window` whose subscription this worker owns, into
+/// `todo` in line order; lines that are no event of a subscription are
+/// rejected (by worker 0).
+fn find_own(
+    ctx: &Context<'_>,
+    window: &Window,
+    key: &Finder<'_>,
+    reader: &mut EventReader,
+    subs: &mut Subscriptions,
+    share: &mut Share,
+    todo: &mut Vec<Todo>,
+) {
+    let mine = ctx.w == 0;
+    let mut line_no = window.before;
+    let mut start = 0usize;
+    let data = window.data.as_slice();
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    // Event lines (blank lines aside), counted by worker 0 only.
+    let mut counted = 0u64;
+    for end in ends {
+        if start >= data.len() {
+            break;
+        }
+        let line = data.get(start..end).unwrap_or_default();
+        let span = (start, end);
+        start = end + 1;
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        counted += 1;
+        let sub = match raw_subscription(line, key) {
+            Some(raw) if owner(raw) != ctx.w => continue,
+            // Checked for UTF-8 when taken (`take_line`).
+            Some(raw) => Ok(raw),
+            None => match read_line(reader, line) {
+                Err(why) if mine => Err(why),
+                Err(_) => continue,
+                Ok((_, sub)) if owner(sub.as_bytes()) != ctx.w => continue,
+                Ok((_, sub)) => Ok(sub.as_bytes()),
+            },
+        };
+        match sub {
+            Err(why) => reject(share, line_no, why),
+            Ok(sub) => todo.push(Todo {
+                feed: subs.slot(sub),
+                start: span.0,
+                end: span.1,
+                line_no,
+            }),
+        }
+    }
+    if mine {
+        ctx.events.fetch_add(counted, Ordering::Relaxed);
+    }
+}
+
+/// A line read as an event of a subscription, with that subscription's
+/// id, or why it is none.
+fn read_line<'r>(
+    reader: &'r mut EventReader,
+    line: &'r [u8],
+) -> Result<(ReadEvent<'r>, &'r str), String> {
+    let text = std::str::from_utf8(line).map_err(|_| "the line is not UTF-8".to_string())?;
+    let event = reader.read(text).map_err(|e| e.to_string())?;
+    let sub = event
+        .external_subscription_id()
+        .ok_or("external_subscription_id is missing or not a string")?;
+    Ok((event, sub))
+}
+
+/// Takes one line into feed `feed`; why it cannot count, if so.
+fn take_line(
+    ctx: &Context<'_>,
+    reader: &mut EventReader,
+    subs: &mut Subscriptions,
+    feed: u32,
+    line: &[u8],
+) -> Option<String> {
+    // Without escapes, the one raw occurrence of the key is the parsed
+    // top-level key, so a parsed id is the id the line was filed under.
+    let event = match read_line(reader, line) {
+        Ok((event, _)) => event,
+        Err(why) => return Some(why),
+    };
+    let slot = subs.feeds.get_mut(feed as usize)?;
+    let feed = slot.get_or_insert_with(|| {
+        ctx.seen.fetch_add(1, Ordering::Relaxed);
+        Box::new(Feed::new(ctx.template.clone()))
+    });
+    feed.take(&event)
+}
+
+/// Counts a rejected line, and names it while it is among the first.
+fn reject(share: &mut Share, line_no: u64, why: String) {
+    share.rejected += 1;
+    // Lines are rejected out of order (subscription by subscription):
+    // keep the first NAMED by line number, trimming now and then.
+    share.named.push((line_no, why));
+    if share.named.len() >= 8 * NAMED as usize {
+        share.named.sort_by_key(|(line, _)| *line);
+        share.named.truncate(NAMED as usize);
+    }
+}
+
+/// The key whose value files a line under its subscription.
+const KEY: &[u8] = b"\"external_subscription_id\"";
+
+/// A line's `external_subscription_id` read off its text, when that is
+/// sure: the line has no backslash and one occurrence of the quoted key,
+/// followed by `:` and a string. Without escapes every quote delimits a
+/// string, so in a well-formed object that occurrence is a key, and being
+/// the only one, it is the top-level key or the top level has none (the
+/// owner's parse then rejects the line, as worker 0 would have).
+fn raw_subscription<'l>(line: &'l [u8], key: &Finder<'_>) -> Option<&'l [u8]> {
+    if memchr::memchr(b'\\', line).is_some() {
+        return None;
+    }
+    let mut hits = key.find_iter(line);
+    let at = hits.next()?;
+    if hits.next().is_some() {
+        return None;
+    }
+    let rest = line.get(at + KEY.len()..)?.trim_ascii_start();
+    let rest = rest.strip_prefix(b":")?.trim_ascii_start();
+    let rest = rest.strip_prefix(b"\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    rest.get(..end)
+}
