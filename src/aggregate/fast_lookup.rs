@@ -254,7 +254,7 @@ pub(crate) struct RouteCache {
 
 impl RouteCache {
     const CAP: usize = 1 << 16;
-    const TRIAL: u32 = 256;
+    const TRIAL: u32 = 64;
 
     #[inline]
     pub(crate) fn get(&mut self, key: &[u8]) -> Option<&Route> {
@@ -300,9 +300,9 @@ impl Groups {
         match self.chunks.last_mut() {
             Some(last) if last.len() < Self::CHUNK => last.push(group),
             _ => {
-                let mut chunk = Vec::with_capacity(if self.len == 0 { 1 } else { Self::CHUNK });
-                chunk.push(group);
-                self.chunks.push(chunk);
+                // Each chunk grows as it fills: a full chunk reserved up
+                // front was mostly unused in the last chunk of every bucket.
+                self.chunks.push(vec![group]);
             }
         }
         self.len += 1;
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn a_route_cache_that_misses_is_dropped_and_one_that_hits_is_kept() {
         let route = Route::new(&[(0, 1)], false);
-        // 256 distinct keys: every lookup misses; the 256th miss drops it.
+        // 256 distinct keys: every lookup misses; the 64th miss drops it.
         let mut cold = RouteCache::default();
         for i in 0..256u32 {
             let key = i.to_le_bytes();
