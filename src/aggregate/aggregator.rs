@@ -10,11 +10,11 @@
 
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
-use crate::aggregate::fast_lookup::{FastMap, Groups, Interner, MembershipCache, RouteCache};
+use crate::aggregate::fast_lookup::{Groups, Interner, MembershipCache, RouteCache};
 use crate::aggregate::filters::{BucketId, Choice, FilterValues, Filters, Keys, Rule};
 use crate::aggregate::group::Observation;
 use crate::aggregate::metric::SetupError;
-use crate::aggregate::route::{buckets, encode_text, route_keys, rule_keys};
+use crate::aggregate::route::{buckets, route_keys, rule_keys};
 use crate::aggregate::spec::{AggregationSpec, ChargeModelKind, WeightedSumInitial};
 use crate::aggregate::time::Timestamp;
 use crate::aggregate::value::{Value, numeric_value};
@@ -32,7 +32,6 @@ pub(crate) struct BucketState {
     /// The charge filter's values as given (for [`crate::Bucket`]).
     pub(crate) filter_values: Option<FilterValues>,
     pub(crate) groups: Groups,
-    pub(crate) index: FastMap<Box<[u8]>, usize>,
 }
 
 /// The window's upper bound (A7, A9).
@@ -564,12 +563,8 @@ fn merge_bucket(
 ) -> Result<(), AggregateError> {
     for mut g in theirs.groups.into_vec() {
         g.remap(&mut *ids);
-        let mut key = Vec::new();
-        for v in &g.label {
-            encode_text(v.as_deref(), &mut key);
-        }
-        match mine.index.get(key.as_slice()) {
-            Some(&i) => {
+        match mine.groups.position(g.key()) {
+            Some(i) => {
                 if let Some(slot) = mine.groups.get_mut(i) {
                     slot.merge(g).map_err(|source| AggregateError::Arithmetic {
                         context: format!("merging bucket {}", mine.id.label()),
@@ -578,7 +573,6 @@ fn merge_bucket(
                 }
             }
             None => {
-                mine.index.insert(key.into_boxed_slice(), mine.groups.len());
                 mine.groups.push(g);
             }
         }

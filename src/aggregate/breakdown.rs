@@ -55,7 +55,6 @@ pub(crate) fn shadows(
                 group_names: names,
                 filter_values: None,
                 groups: Groups::default(),
-                index: FastMap::default(),
             }
         })
         .collect()
@@ -80,7 +79,7 @@ pub(crate) fn present<P: Properties + ?Sized>(
         encode_group_value(view.get(k), key);
     }
     let kind = spec.metric.aggregation_type();
-    let (_, g) = group_slot(shadow, key, view, kind, spec)?;
+    let (_, g) = group_slot(shadow, key, kind, spec)?;
     g.update(obs, false)
 }
 
@@ -103,7 +102,7 @@ impl Aggregator {
             let Some((units, at)) = self.breakdown_units(&g)? else {
                 continue;
             };
-            let mut label = g.label;
+            let mut label = g.label();
             let shown = label.split_off(priced.min(label.len()));
             rows.push((label, shown, units, at));
         }

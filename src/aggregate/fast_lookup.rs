@@ -282,11 +282,17 @@ impl RouteCache {
 /// A bucket's groups, by index, in chunks of at most `CHUNK`: a growing
 /// bucket never moves its groups. In one `Vec`, each doubling copied them
 /// all into a fresh large allocation (fresh pages to fault in and zero),
-/// for every bucket of every subscription of a billing run.
+/// for every bucket of every subscription of a billing run. The groups
+/// are found by their encoded key: the index holds no key of its own, an
+/// entry is a group's position and 32 bits of its key's hash (so that
+/// growing the table hashes nothing again), and a probe compares the
+/// group's own key (a boxed key per entry was 40 bytes more per group).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Groups {
     chunks: Vec<Vec<Group>>,
     len: usize,
+    index: HashTable<(u32, u32)>,
+    hasher: DefaultHashBuilder,
 }
 
 impl Groups {
@@ -296,7 +302,46 @@ impl Groups {
         self.len
     }
 
-    pub(crate) fn push(&mut self, group: Group) {
+    /// 32 bits of `key`'s hash.
+    fn hash(&self, key: &[u8]) -> u32 {
+        (self.hasher.hash_one(key) >> 32) as u32
+    }
+
+    fn find(&self, key: &[u8], h: u32) -> Option<usize> {
+        self.index
+            .find(spread(h), |&(i, eh)| eh == h && self.key_at(i) == Some(key))
+            .map(|&(i, _)| i as usize)
+    }
+
+    /// The position of the group whose key is `key`.
+    pub(crate) fn position(&self, key: &[u8]) -> Option<usize> {
+        self.find(key, self.hash(key))
+    }
+
+    /// The group of `key` and its position, made by `make` on first use
+    /// (one hash for a new group as for a known one).
+    #[inline]
+    pub(crate) fn find_or_insert(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> Group,
+    ) -> Option<(usize, &mut Group)> {
+        let h = self.hash(key);
+        let i = match self.find(key, h) {
+            Some(i) => i,
+            None => self.insert(make(), h),
+        };
+        self.get_mut(i).map(|g| (i, g))
+    }
+
+    /// Adds a group whose key no group has; its position.
+    pub(crate) fn push(&mut self, group: Group) -> usize {
+        let h = self.hash(group.key());
+        self.insert(group, h)
+    }
+
+    fn insert(&mut self, group: Group, h: u32) -> usize {
+        let i = self.len;
         match self.chunks.last_mut() {
             Some(last) if last.len() < Self::CHUNK => last.push(group),
             _ => {
@@ -306,6 +351,20 @@ impl Groups {
             }
         }
         self.len += 1;
+        // Past 2^32 groups (hundreds of gigabytes) a group is not found
+        // again and a new one is made: never reached in memory.
+        let at = u32::try_from(i).unwrap_or(u32::MAX);
+        self.index
+            .insert_unique(spread(h), (at, h), |&(_, eh)| spread(eh));
+        i
+    }
+
+    fn key_at(&self, i: u32) -> Option<&[u8]> {
+        let i = i as usize;
+        self.chunks
+            .get(i / Self::CHUNK)
+            .and_then(|c| c.get(i % Self::CHUNK))
+            .map(Group::key)
     }
 
     #[inline]
@@ -313,10 +372,6 @@ impl Groups {
         self.chunks
             .get_mut(i / Self::CHUNK)
             .and_then(|c| c.get_mut(i % Self::CHUNK))
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Group> {
-        self.chunks.iter().flatten()
     }
 
     /// The groups in index order, in one vector.

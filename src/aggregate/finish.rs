@@ -5,7 +5,7 @@
 use crate::aggregate::aggregator::{AggregateError, Aggregator, BucketState};
 use crate::aggregate::event::{RejectedEvent, Warning};
 use crate::aggregate::filters::{BucketId, Filters};
-use crate::aggregate::group::{Acc, Group, Record};
+use crate::aggregate::group::{Acc, Group, Record, encode_label};
 use crate::aggregate::prefix_sort::stable_order;
 use crate::aggregate::result::{
     AggregationResult, BucketResult, InAdvanceStep, PresentationBreakdown,
@@ -120,27 +120,29 @@ impl Aggregator {
             if groups.is_empty() {
                 groups.push(self.empty_group(&b));
             }
+            // Labels are decoded once, here, rather than held as strings.
+            let labelled: Vec<_> = groups.into_iter().map(|g| (g.label(), g)).collect();
             // C1: by label. Indices are sorted, so no group moves twice.
             let order = stable_order(
-                &groups,
-                |g| g.label.first().and_then(Option::as_deref),
-                |a, b| a.label.cmp(&b.label),
+                &labelled,
+                |(l, _)| l.first().and_then(Option::as_deref),
+                |a, b| a.0.cmp(&b.0),
             );
-            let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+            let mut slots: Vec<Option<_>> = labelled.into_iter().map(Some).collect();
             for i in order {
-                let Some(g) = slots.get_mut(i).and_then(Option::take) else {
+                let Some((label, g)) = slots.get_mut(i).and_then(Option::take) else {
                     continue;
                 };
                 let breakdowns = shown
                     .as_mut()
-                    .and_then(|s| s.remove(&g.label))
+                    .and_then(|s| s.remove(&label))
                     .unwrap_or_default();
                 let shown = Shown {
                     filter_values,
                     breakdowns,
                 };
                 let r = self
-                    .finish_group(&b, g, shown, &mut make)
+                    .finish_group(&b, (label, g), shown, &mut make)
                     .map_err(in_bucket)?;
                 out.push(r);
             }
@@ -160,7 +162,7 @@ impl Aggregator {
             self.spec.charge.prorated,
             self.spec.period.to.ceil_s(),
         );
-        Group::new(label, acc)
+        Group::from_label(&label, acc)
     }
 
     /// QA30: a recurring weighted-sum group that only has an initial value
@@ -184,9 +186,9 @@ impl Aggregator {
                 })
                 .collect();
             let known = groups.len() == b.group_names.len();
-            if known && !b.groups.iter().any(|g| g.label == label) {
+            if known && b.groups.position(&encode_label(&label)).is_none() {
                 let acc = Acc::new(self.kind, false, self.spec.period.to.ceil_s());
-                b.groups.push(Group::new(label, acc));
+                b.groups.push(Group::from_label(&label, acc));
             }
         }
     }
@@ -196,18 +198,13 @@ impl Aggregator {
     fn finish_group<T>(
         &self,
         b: &BucketState,
-        mut g: Group,
+        (values, g): (Vec<Option<String>>, Group),
         shown: Shown,
         make: &mut impl FnMut(BucketResult) -> T,
     ) -> Result<T, ArithmeticError> {
         let grouped = !b.group_keys.is_empty();
-        // The group is used up: its values move into the label.
-        let label: GroupLabel = b
-            .group_names
-            .iter()
-            .cloned()
-            .zip(std::mem::take(&mut g.label))
-            .collect();
+        // The decoded values move into the label.
+        let label: GroupLabel = b.group_names.iter().cloned().zip(values).collect();
         let mut records = g.records().to_vec();
         records.sort_by_key(|r| r.order);
         let ctx = Ctx {

@@ -6,6 +6,7 @@ use crate::aggregate::accumulator::{
     CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
 };
 use crate::aggregate::fast_lookup::{FastMap, LastOps};
+use crate::aggregate::route::encode_text;
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
 use crate::exact::{Exact, Figure};
@@ -58,9 +59,10 @@ pub(crate) enum Acc {
     Count(CountAcc),
     Sum(SumAcc),
     Max(MaxAcc),
-    Latest(LatestAcc),
+    /// Boxed, as the unique counts: a plain group stays small.
+    Latest(Box<LatestAcc>),
     /// A37 by interned value.
-    Unique(LastOps<u32>),
+    Unique(Box<LastOps<u32>>),
     Weighted(Box<WeightedSumAcc>),
     /// A45: events before `from` and in the window, and Σ value × days
     /// (boxed, as the weighted sum: a plain group stays small).
@@ -68,7 +70,7 @@ pub(crate) enum Acc {
         persisted: Box<SumAcc>,
         current: Box<SumAcc>,
     },
-    ProratedUnique(Sequences),
+    ProratedUnique(Box<Sequences>),
 }
 
 impl Acc {
@@ -78,12 +80,12 @@ impl Acc {
                 persisted: Box::default(),
                 current: Box::default(),
             },
-            (AggregationType::UniqueCount, true) => Acc::ProratedUnique(FastMap::default()),
+            (AggregationType::UniqueCount, true) => Acc::ProratedUnique(Box::default()),
             (AggregationType::Count, _) => Acc::Count(CountAcc::default()),
             (AggregationType::Sum, _) => Acc::Sum(SumAcc::default()),
             (AggregationType::Max, _) => Acc::Max(MaxAcc::default()),
-            (AggregationType::Latest, _) => Acc::Latest(LatestAcc::default()),
-            (AggregationType::UniqueCount, _) => Acc::Unique(LastOps::default()),
+            (AggregationType::Latest, _) => Acc::Latest(Box::default()),
+            (AggregationType::UniqueCount, _) => Acc::Unique(Box::default()),
             (AggregationType::WeightedSum, _) => {
                 Acc::Weighted(Box::new(WeightedSumAcc::new(ws_end)))
             }
@@ -98,8 +100,10 @@ impl Acc {
 /// on first use: a plain group is its label, its accumulator and a count.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
-    /// The group's values in key order (`None`: null).
-    pub(crate) label: Vec<Option<String>>,
+    /// The group's values in key order, encoded as the group's lookup key
+    /// (`route::encode_text`): one allocation, where the label's vector
+    /// of strings was one per value and one more.
+    key: Box<[u8]>,
     pub(crate) acc: Acc,
     /// Listed events in the window (per-event lists of counts, A53).
     pub(crate) window_events: u64,
@@ -121,14 +125,57 @@ struct Rare {
 
 const WHAT: &str = "aggregation";
 
+/// A label as a lookup key.
+pub(crate) fn encode_label(label: &[Option<String>]) -> Box<[u8]> {
+    let mut key = Vec::new();
+    for v in label {
+        encode_text(v.as_deref(), &mut key);
+    }
+    key.into_boxed_slice()
+}
+
+/// The label of a lookup key: `0` is null, `1` opens a text that `0xFF`
+/// (a byte UTF-8 never holds) closes.
+fn decode_label(mut key: &[u8]) -> Vec<Option<String>> {
+    let mut label = Vec::new();
+    while let Some((&tag, rest)) = key.split_first() {
+        if tag == 0 {
+            label.push(None);
+            key = rest;
+            continue;
+        }
+        let end = memchr::memchr(0xFF, rest).unwrap_or(rest.len());
+        let text = rest.get(..end).unwrap_or_default();
+        label.push(Some(String::from_utf8_lossy(text).into_owned()));
+        key = rest.get(end + 1..).unwrap_or_default();
+    }
+    label
+}
+
 impl Group {
-    pub(crate) fn new(label: Vec<Option<String>>, acc: Acc) -> Self {
+    /// A group of encoded key `key` (see [`Group::from_label`]).
+    pub(crate) fn new(key: Box<[u8]>, acc: Acc) -> Self {
         Self {
-            label,
+            key,
             acc,
             window_events: 0,
             rare: None,
         }
+    }
+
+    /// A group of label `label`.
+    pub(crate) fn from_label(label: &[Option<String>], acc: Acc) -> Self {
+        Self::new(encode_label(label), acc)
+    }
+
+    /// The encoded key.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The values in key order (`None`: null).
+    pub(crate) fn label(&self) -> Vec<Option<String>> {
+        decode_label(&self.key)
     }
 
     fn rare(&mut self) -> &mut Rare {
@@ -234,10 +281,10 @@ impl Group {
                 for (k, (o, add)) in u.entries() {
                     fresh.update(k.map(|k| id(*k)).as_ref(), o, add, |k: &u32| *k);
                 }
-                *u = fresh;
+                **u = fresh;
             }
             Acc::ProratedUnique(seqs) => {
-                *seqs = std::mem::take(seqs)
+                **seqs = std::mem::take(&mut **seqs)
                     .into_iter()
                     .map(|(k, v)| (k.map(&mut id), v))
                     .collect();
@@ -282,7 +329,7 @@ impl Group {
                 current.merge(&c)?;
             }
             (Acc::ProratedUnique(a), Acc::ProratedUnique(b)) => {
-                for (k, mut v) in b {
+                for (k, mut v) in *b {
                     a.entry(k).or_default().append(&mut v);
                 }
             }
@@ -290,5 +337,41 @@ impl Group {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_decodes_from_its_key_as_it_was() {
+        let some = |s: &str| Some(s.to_string());
+        let labels = [
+            vec![],
+            vec![None],
+            vec![some("")],
+            vec![some("agent_1"), None, some("\u{e9}t\u{e9}"), some("")],
+            vec![None, None],
+            vec![some("a\u{0}b"), some("\u{1F600}")],
+        ];
+        for label in labels {
+            let g = Group::from_label(&label, Acc::Count(CountAcc::default()));
+            assert_eq!(g.label(), label);
+        }
+        // Distinct labels, distinct keys: a null is not an empty text.
+        assert_ne!(encode_label(&[None]), encode_label(&[some("")]));
+        assert_ne!(
+            encode_label(&[some("ab")]),
+            encode_label(&[some("a"), some("b")])
+        );
+    }
+
+    #[test]
+    fn a_plain_group_stays_small() {
+        // A run holds one per (subscription, bucket, group): what only
+        // some types need is boxed. Key 16 + accumulator 64 (`MaxAcc`) +
+        // count 8 + the rare part's box 8.
+        assert!(std::mem::size_of::<Group>() <= 96);
     }
 }

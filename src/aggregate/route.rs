@@ -2,12 +2,10 @@
 //! (A18), their rules and A26's choice (§5), AD4's strict mode, and the
 //! group keys and labels (§6, A28 with AD6).
 
-use hashbrown::hash_map::EntryRef;
-
 use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
 use crate::aggregate::breakdown::present;
 use crate::aggregate::event::{EventMeta, Properties};
-use crate::aggregate::fast_lookup::{FastMap, Groups, Membership, Route};
+use crate::aggregate::fast_lookup::{Groups, Membership, Route};
 use crate::aggregate::filters::{self, BucketId, Choice, Filters, Keys, Rule};
 use crate::aggregate::group::{Acc, Group, Observation};
 use crate::aggregate::spec::AggregationSpec;
@@ -191,7 +189,7 @@ impl Aggregator {
         let result = match &self.advance {
             Some(adv) if *adv.group_key != *key => Ok(None),
             advance => {
-                let (i, g) = group_slot(bucket, &key, view, self.kind, &self.spec)?;
+                let (i, g) = group_slot(bucket, &key, self.kind, &self.spec)?;
                 if let Some(adv) = advance {
                     track_prior(g, adv, obs, view, self.field);
                 }
@@ -291,31 +289,19 @@ pub(crate) fn rule_keys(buckets: &[BucketState], choice: Option<&Choice>) -> Vec
 }
 
 /// The group of `key` in `bucket`, created on first use.
-pub(crate) fn group_slot<'b, P: Properties + ?Sized>(
+pub(crate) fn group_slot<'b>(
     bucket: &'b mut BucketState,
     key: &[u8],
-    view: &View<'_, P>,
     kind: AggregationType,
     spec: &AggregationSpec,
 ) -> Result<(usize, &'b mut Group), ArithmeticError> {
-    // One hash and probe for a new group as for a known one.
-    let i = match bucket.index.entry_ref(key) {
-        EntryRef::Occupied(e) => *e.get(),
-        EntryRef::Vacant(e) => {
-            let label = bucket
-                .group_keys
-                .iter()
-                .map(|&k| group_text(view.get(k)))
-                .collect();
-            let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
-            bucket.groups.push(Group::new(label, acc));
-            *e.insert_with_key(key.into(), bucket.groups.len() - 1)
-        }
+    let make = || {
+        let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
+        Group::new(key.into(), acc)
     };
     bucket
         .groups
-        .get_mut(i)
-        .map(|g| (i, g))
+        .find_or_insert(key, make)
         .ok_or(ArithmeticError::new("group index"))
 }
 
@@ -359,7 +345,6 @@ pub(crate) fn buckets(spec: &AggregationSpec, keys: &mut Keys) -> Vec<BucketStat
         group_names,
         filter_values,
         groups: Groups::default(),
-        index: FastMap::default(),
     };
     let charge_keys = &spec.charge.group_keys;
     match &spec.charge.filters {
