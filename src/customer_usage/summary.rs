@@ -87,30 +87,16 @@ fn sums(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, &'static str
 /// U8: the fees split by bucket, in the order they come (they are sorted
 /// by bucket already, so each bucket is one run).
 fn by_filter(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<FilterUsage>, RateError> {
-    // Sized once: a group's list usually holds one entry.
-    let runs = 1 + fees
-        .windows(2)
-        .filter(|w| matches!(w, [a, b] if a.fee.filter != b.fee.filter))
-        .count();
-    let mut out = Vec::with_capacity(runs.min(fees.len()));
-    let mut start = 0;
-    while let Some(first) = fees.get(start) {
-        let filter = first.fee.filter;
-        let len = fees
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|f| f.fee.filter == filter)
-            .count();
-        let run = fees.get(start..start + len).unwrap_or_default();
-        out.push(FilterUsage {
-            filter,
-            totals: totals(pc, run)?,
-            presentation_breakdowns: breakdowns(run, |_| true),
-        });
-        start += len;
-    }
-    Ok(out)
+    fees.chunk_by(|a, b| a.fee.filter == b.fee.filter)
+        .filter_map(|run| run.first().map(|f| (f.fee.filter, run)))
+        .map(|(filter, run)| {
+            Ok(FilterUsage {
+                filter,
+                totals: totals(pc, run)?,
+                presentation_breakdowns: breakdowns(run, |_| true),
+            })
+        })
+        .collect()
 }
 
 fn grouped(f: &UsageFee) -> bool {
