@@ -25,31 +25,16 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use meterprice::{EventReader, EventsSetup, Plan, PlanAggregator, UsageOptions, UsagePeriod};
 
-/// The plan of `examples/gen_events.py`, with its tax.
-const PLAN: &str = r#"{"taxes": [{"code": "vat", "name": "VAT", "rate": "20"}], "charges": [
-  {"code": "storage", "charge_model": "graduated",
-   "properties": {"graduated_ranges": [
-      {"from_value": 0, "to_value": 100, "per_unit_amount": "0.05", "flat_amount": "0"},
-      {"from_value": 101, "to_value": null, "per_unit_amount": "0.02", "flat_amount": "1"}],
-     "pricing_group_keys": ["agent"]},
-   "filters": [
-     {"values": {"region": ["eu"]}, "invoice_display_name": "Europe",
-      "properties": {"graduated_ranges": [{"from_value": 0, "to_value": null,
-        "per_unit_amount": "0.06", "flat_amount": "0"}], "pricing_group_keys": ["agent"]}},
-     {"values": {"region": ["us"]},
-      "properties": {"graduated_ranges": [{"from_value": 0, "to_value": null,
-        "per_unit_amount": "0.04", "flat_amount": "0"}], "pricing_group_keys": ["agent"]}},
-     {"values": {"region": ["asia"]},
-      "properties": {"graduated_ranges": [{"from_value": 0, "to_value": null,
-        "per_unit_amount": "0.05", "flat_amount": "0"}], "pricing_group_keys": ["agent"]}}],
-   "billable_metric": {"code": "storage_gb", "name": "Storage", "aggregation_type": "sum_agg",
-     "field_name": "gb", "filters": [{"key": "region", "values": ["eu", "us", "asia", "af"]}]}},
-  {"code": "api_calls", "charge_model": "package",
-   "properties": {"amount": "1", "package_size": 1000, "free_units": 100},
-   "billable_metric": {"code": "api_calls", "name": "API calls", "aggregation_type": "count_agg"}},
-  {"code": "seats", "charge_model": "standard", "properties": {"amount": "4"},
-   "billable_metric": {"code": "active_users", "name": "Active users",
-     "aggregation_type": "unique_count_agg", "field_name": "user"}}]}"#;
+/// The plan of `examples/gen_events.py` (`examples/month-plan.json`), its
+/// invoice tax moved into the plan.
+fn plan() -> Plan {
+    let mut file: serde_json::Value =
+        serde_json::from_str(include_str!("../examples/month-plan.json")).unwrap();
+    let taxes = file["taxes"].take();
+    let mut plan = file["plan"].take();
+    plan["taxes"] = taxes;
+    Plan::from_lago_json("EUR", &plan.to_string()).unwrap()
+}
 
 const EVENTS: u64 = 1_000;
 
@@ -89,7 +74,7 @@ fn lines() -> Vec<String> {
 }
 
 fn benches(c: &mut Criterion) {
-    let plan = Plan::from_lago_json("EUR", PLAN).unwrap();
+    let plan = plan();
     let period = UsagePeriod::parse("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z").unwrap();
     let mut agg = PlanAggregator::new(&plan, &period, &EventsSetup::default()).unwrap();
     let mut reader = EventReader::new(agg.keys());

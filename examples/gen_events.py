@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A month of events for the billing run (usage-json.md, "Billing run").
 
-Writes PLAN.json (a three-charge plan: a sum with 3 filters and a group key,
-a count, a unique count) and EVENTS.jsonl (one event per line, each with its
-external_subscription_id), deterministic for a given seed:
+Writes PLAN.json (examples/month-plan.json, a three-charge plan: a sum with
+3 filters and a group key, a count, a unique count) and EVENTS.jsonl (one
+event per line, each with its external_subscription_id), deterministic for
+a given seed:
 
     python3 examples/gen_events.py --events 1000000 --subscriptions 1000 --out target/bill
     meterprice usage --plan target/bill/plan.json --from 2024-03-01T00:00:00Z \
@@ -14,53 +15,10 @@ import json
 import os
 import random
 
-PLAN = {
-    "currency": "EUR",
-    "timezone": "UTC",
-    "taxes": [{"code": "vat", "name": "VAT", "rate": "20"}],
-    "plan": {
-        "code": "scale",
-        "charges": [
-            {
-                "code": "storage",
-                "charge_model": "graduated",
-                "properties": {"graduated_ranges": [
-                    {"from_value": 0, "to_value": 100, "per_unit_amount": "0.05", "flat_amount": "0"},
-                    {"from_value": 101, "to_value": None, "per_unit_amount": "0.02", "flat_amount": "1"}],
-                    "pricing_group_keys": ["agent"]},
-                "filters": [
-                    {"values": {"region": ["eu"]}, "invoice_display_name": "Europe",
-                     "properties": {"graduated_ranges": [
-                         {"from_value": 0, "to_value": None, "per_unit_amount": "0.06", "flat_amount": "0"}],
-                         "pricing_group_keys": ["agent"]}},
-                    {"values": {"region": ["us"]},
-                     "properties": {"graduated_ranges": [
-                         {"from_value": 0, "to_value": None, "per_unit_amount": "0.04", "flat_amount": "0"}],
-                         "pricing_group_keys": ["agent"]}},
-                    {"values": {"region": ["asia"]},
-                     "properties": {"graduated_ranges": [
-                         {"from_value": 0, "to_value": None, "per_unit_amount": "0.05", "flat_amount": "0"}],
-                         "pricing_group_keys": ["agent"]}}],
-                "billable_metric": {"code": "storage_gb", "name": "Storage", "aggregation_type": "sum_agg",
-                                    "field_name": "gb",
-                                    "filters": [{"key": "region", "values": ["eu", "us", "asia", "af"]}]},
-            },
-            {
-                "code": "api_calls",
-                "charge_model": "package",
-                "properties": {"amount": "1", "package_size": 1000, "free_units": 100},
-                "billable_metric": {"code": "api_calls", "name": "API calls", "aggregation_type": "count_agg"},
-            },
-            {
-                "code": "seats",
-                "charge_model": "standard",
-                "properties": {"amount": "4"},
-                "billable_metric": {"code": "active_users", "name": "Active users",
-                                    "aggregation_type": "unique_count_agg", "field_name": "user"},
-            },
-        ],
-    },
-}
+# The three-charge plan, also read by benches/usage.rs and the DataFusion
+# billing example.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "month-plan.json")) as _f:
+    PLAN = json.load(_f)
 
 REGIONS = ["eu", "us", "asia", "af"]
 START = 1709251200  # 2024-03-01T00:00:00Z

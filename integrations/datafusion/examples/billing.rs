@@ -30,36 +30,10 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use meterprice_datafusion::{EventsTable, plan_sql};
 
-/// `examples/gen_events.py`'s plan, in the `meterprice usage` form. Its
-/// invoice taxes are left out: `plan_sql` prices with the charges' own
-/// taxes only (usage taxes the invoice once).
-const PLAN: &str = r#"{"plan": {"code": "scale", "charges": [
-  {"code": "storage", "charge_model": "graduated",
-   "properties": {"graduated_ranges": [
-     {"from_value": 0, "to_value": 100, "per_unit_amount": "0.05", "flat_amount": "0"},
-     {"from_value": 101, "to_value": null, "per_unit_amount": "0.02", "flat_amount": "1"}],
-     "pricing_group_keys": ["agent"]},
-   "filters": [
-     {"values": {"region": ["eu"]}, "invoice_display_name": "Europe",
-      "properties": {"graduated_ranges": [
-        {"from_value": 0, "to_value": null, "per_unit_amount": "0.06", "flat_amount": "0"}],
-        "pricing_group_keys": ["agent"]}},
-     {"values": {"region": ["us"]},
-      "properties": {"graduated_ranges": [
-        {"from_value": 0, "to_value": null, "per_unit_amount": "0.04", "flat_amount": "0"}],
-        "pricing_group_keys": ["agent"]}},
-     {"values": {"region": ["asia"]},
-      "properties": {"graduated_ranges": [
-        {"from_value": 0, "to_value": null, "per_unit_amount": "0.05", "flat_amount": "0"}],
-        "pricing_group_keys": ["agent"]}}],
-   "billable_metric": {"code": "storage_gb", "name": "Storage", "aggregation_type": "sum_agg",
-     "field_name": "gb", "filters": [{"key": "region", "values": ["eu", "us", "asia", "af"]}]}},
-  {"code": "api_calls", "charge_model": "package",
-   "properties": {"amount": "1", "package_size": 1000, "free_units": 100},
-   "billable_metric": {"code": "api_calls", "name": "API calls", "aggregation_type": "count_agg"}},
-  {"code": "seats", "charge_model": "standard", "properties": {"amount": "4"},
-   "billable_metric": {"code": "active_users", "name": "Active users",
-     "aggregation_type": "unique_count_agg", "field_name": "user"}}]}}"#;
+/// `examples/gen_events.py`'s plan file. `plan_sql` reads its `plan` and
+/// leaves the invoice taxes out: it prices with the charges' own taxes only
+/// (usage taxes the invoice once).
+const PLAN: &str = include_str!("../../../examples/month-plan.json");
 
 const FROM: &str = "2024-03-01T00:00:00Z";
 const TO: &str = "2024-03-31T23:59:59Z";
