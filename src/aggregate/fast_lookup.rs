@@ -1,9 +1,10 @@
 //! Performance tricks of the per-event path, kept here: seeded swiss
 //! tables (hashbrown with foldhash, minimally DoS-resistant) instead of
 //! SipHash; values interned once so that groups key them by a `u32`; a
-//! set of transaction ids whose text lives in one arena (no allocation per
-//! id); and a cache of bucket membership by the event's filter-key texts,
-//! so that the filter rules run once per distinct combination.
+//! set of transaction ids whose text lives in a few chunks (no allocation
+//! per id); a bucket's groups found by their own keys; and caches of
+//! bucket membership and routes by the event's key texts, so that the
+//! filter rules run once per distinct combination.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -41,63 +42,88 @@ impl Interner {
     }
 }
 
-/// Transaction ids seen: each id's length and bytes in one arena; a table
-/// entry is 8 bytes (32 bits of the id's hash, so that growing the table
-/// hashes nothing again, and the arena offset). Past 4 GiB of ids the
-/// arena cannot be addressed: further ids go to a plain set.
+/// Transaction ids seen, in about 20 bytes per id (there is one per event:
+/// a billing run holds all of them). Each id is a length byte and its
+/// bytes in chunks of 64, 128, … up to 4096 bytes, each allocated once at
+/// its size and never moved; a table entry is 4 bytes, the id's place
+/// (chunk << 12 | offset), and growing the table hashes the ids again
+/// from the chunks. One arena grown by doubling, and entries that also
+/// kept 32 bits of the hash, took more than twice the memory: unused
+/// capacity, and freed smaller copies that fresh pages replaced. Ids
+/// longer than 255 bytes, and any past 2^20 chunks, go to a plain set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdSet {
-    arena: Vec<u8>,
-    table: HashTable<(u32, u32)>,
+    chunks: Vec<Vec<u8>>,
+    table: HashTable<u32>,
     hasher: DefaultHashBuilder,
     overflow: hashbrown::HashSet<Box<str>>,
 }
 
-/// The table's hash of an entry: its 32 stored bits, spread.
-#[inline]
-fn spread(h: u32) -> u64 {
-    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// An offset in a chunk takes 12 bits: the largest chunk is 4096 bytes.
+const OFFSET_BITS: u32 = 12;
+/// Chunks an id's place can name.
+const MAX_CHUNKS: usize = 1 << (32 - OFFSET_BITS);
+
+/// The id stored at `place`.
+fn stored_id(chunks: &[Vec<u8>], place: u32) -> &[u8] {
+    let chunk = (place >> OFFSET_BITS) as usize;
+    let at = (place & ((1 << OFFSET_BITS) - 1)) as usize;
+    chunks
+        .get(chunk)
+        .and_then(|c| {
+            let len = usize::from(*c.get(at)?);
+            c.get(at + 1..at + 1 + len)
+        })
+        .unwrap_or_default()
 }
 
 impl IdSet {
     /// Whether `id` is new (and remembers it).
     #[inline]
     pub(crate) fn insert(&mut self, id: &str) -> bool {
-        let h = (self.hasher.hash_one(id) >> 32) as u32;
-        let arena = &self.arena;
-        let stored = |start: u32| {
-            let at = start as usize;
-            let len = arena
-                .get(at..at + 4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(0, u32::from_le_bytes) as usize;
-            arena.get(at + 4..at + 4 + len)
-        };
+        let bytes = id.as_bytes();
+        if bytes.len() > usize::from(u8::MAX) {
+            return self.overflow.insert(id.into());
+        }
+        let hash = self.hasher.hash_one(bytes);
+        let chunks = &self.chunks;
         if self
             .table
-            .find(spread(h), |&(eh, start)| {
-                eh == h && stored(start) == Some(id.as_bytes())
-            })
+            .find(hash, |&p| stored_id(chunks, p) == bytes)
             .is_some()
         {
             return false;
         }
-        let (Ok(start), Ok(len)) = (u32::try_from(self.arena.len()), u32::try_from(id.len()))
-        else {
+        let Some(place) = self.append(bytes) else {
             return self.overflow.insert(id.into());
         };
-        if start
-            .checked_add(len)
-            .and_then(|e| e.checked_add(4))
-            .is_none()
-        {
-            return self.overflow.insert(id.into());
-        }
-        self.arena.extend_from_slice(&len.to_le_bytes());
-        self.arena.extend_from_slice(id.as_bytes());
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
         self.table
-            .insert_unique(spread(h), (h, start), |&(eh, _)| spread(eh));
+            .insert_unique(hash, place, |&p| hasher.hash_one(stored_id(chunks, p)));
         true
+    }
+
+    /// Stores `bytes` (at most 255) with its length; its place, `None`
+    /// when every chunk a place can name is used.
+    fn append(&mut self, bytes: &[u8]) -> Option<u32> {
+        let need = bytes.len() + 1;
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= need);
+        if !fits {
+            if self.chunks.len() >= MAX_CHUNKS {
+                return None;
+            }
+            let size = (64 << self.chunks.len().min(6)).max(need);
+            self.chunks.push(Vec::with_capacity(size));
+        }
+        let chunk = u32::try_from(self.chunks.len().checked_sub(1)?).ok()?;
+        let c = self.chunks.last_mut()?;
+        let at = u32::try_from(c.len()).ok()?;
+        c.push(u8::try_from(bytes.len()).ok()?);
+        c.extend_from_slice(bytes);
+        Some(chunk << OFFSET_BITS | at)
     }
 }
 
@@ -279,6 +305,12 @@ impl RouteCache {
     }
 }
 
+/// A table's hash of an entry's 32 stored bits, spread.
+#[inline]
+fn spread(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// A bucket's groups, by index, in chunks of at most `CHUNK`: a growing
 /// bucket never moves its groups. In one `Vec`, each doubling copied them
 /// all into a fresh large allocation (fresh pages to fault in and zero),
@@ -425,6 +457,21 @@ mod tests {
             let first = seen.insert(id.to_string());
             assert_eq!(set.insert(id), first, "{id:?}");
             assert!(!set.insert(id), "{id:?} repeated");
+        }
+        // Every length up to 300: ids that fill chunks to their last byte,
+        // open new ones larger than the next size, and (past 255 bytes)
+        // go to the plain set; each is found again after all the others.
+        let long: Vec<String> = (0..=300).map(|n| "x".repeat(n)).collect();
+        for id in &long {
+            assert_eq!(
+                set.insert(id),
+                seen.insert(id.clone()),
+                "{} bytes",
+                id.len()
+            );
+        }
+        for id in long.iter().chain(&ids) {
+            assert!(!set.insert(id), "{} bytes repeated", id.len());
         }
     }
 }
