@@ -42,8 +42,9 @@ impl Interner {
     }
 }
 
-/// Transaction ids seen, in about 20 bytes per id (there is one per event:
-/// a billing run holds all of them). Each id is a length byte and its
+/// Transaction ids seen, kept small: there is one per event, and a billing
+/// run holds all of them (about 27 bytes per 10-byte id, table slack
+/// included, in the generated month). Each id is a length byte and its
 /// bytes in chunks of 64, 128, … up to 4096 bytes, each allocated once at
 /// its size and never moved; a table entry is 4 bytes, the id's place
 /// (chunk << 12 | offset), and growing the table hashes the ids again
