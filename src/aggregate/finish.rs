@@ -120,29 +120,28 @@ impl Aggregator {
             if groups.is_empty() {
                 groups.push(self.empty_group(&b));
             }
-            // Labels are decoded once, here, rather than held as strings.
-            let labelled: Vec<_> = groups.into_iter().map(|g| (g.label(), g)).collect();
-            // C1: by label. Indices are sorted, so no group moves twice.
+            // C1: by label, read off the groups' keys. Indices are sorted,
+            // so no group moves twice.
             let order = stable_order(
-                &labelled,
-                |(l, _)| l.first().and_then(Option::as_deref),
-                |a, b| a.0.cmp(&b.0),
+                &groups,
+                |g| g.values().next().flatten(),
+                |a, b| a.values().cmp(b.values()),
             );
-            let mut slots: Vec<Option<_>> = labelled.into_iter().map(Some).collect();
+            let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
             for i in order {
-                let Some((label, g)) = slots.get_mut(i).and_then(Option::take) else {
+                let Some(g) = slots.get_mut(i).and_then(Option::take) else {
                     continue;
                 };
                 let breakdowns = shown
                     .as_mut()
-                    .and_then(|s| s.remove(&label))
+                    .and_then(|s| s.remove(&g.label()))
                     .unwrap_or_default();
                 let shown = Shown {
                     filter_values,
                     breakdowns,
                 };
                 let r = self
-                    .finish_group(&b, (label, g), shown, &mut make)
+                    .finish_group(&b, g, shown, &mut make)
                     .map_err(in_bucket)?;
                 out.push(r);
             }
@@ -198,12 +197,13 @@ impl Aggregator {
     fn finish_group<T>(
         &self,
         b: &BucketState,
-        (values, g): (Vec<Option<String>>, Group),
+        g: Group,
         shown: Shown,
         make: &mut impl FnMut(BucketResult) -> T,
     ) -> Result<T, ArithmeticError> {
         let grouped = !b.group_keys.is_empty();
-        // The decoded values move into the label.
+        // The label's texts are made here, once, from the group's key.
+        let values = g.values().map(|v| v.map(str::to_string));
         let label: GroupLabel = b.group_names.iter().cloned().zip(values).collect();
         let mut records = g.records().to_vec();
         records.sort_by_key(|r| r.order);

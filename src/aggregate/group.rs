@@ -134,22 +134,21 @@ pub(crate) fn encode_label(label: &[Option<String>]) -> Box<[u8]> {
     key.into_boxed_slice()
 }
 
-/// The label of a lookup key: `0` is null, `1` opens a text that `0xFF`
-/// (a byte UTF-8 never holds) closes.
-fn decode_label(mut key: &[u8]) -> Vec<Option<String>> {
-    let mut label = Vec::new();
-    while let Some((&tag, rest)) = key.split_first() {
+/// The values of a lookup key, borrowed: `0` is null, `1` opens a text
+/// that `0xFF` (a byte UTF-8 never holds) closes.
+fn decode_values(mut key: &[u8]) -> impl Iterator<Item = Option<&str>> {
+    std::iter::from_fn(move || {
+        let (&tag, rest) = key.split_first()?;
         if tag == 0 {
-            label.push(None);
             key = rest;
-            continue;
+            return Some(None);
         }
         let end = memchr::memchr(0xFF, rest).unwrap_or(rest.len());
         let text = rest.get(..end).unwrap_or_default();
-        label.push(Some(String::from_utf8_lossy(text).into_owned()));
         key = rest.get(end + 1..).unwrap_or_default();
-    }
-    label
+        // The key was encoded from texts: always UTF-8.
+        Some(Some(std::str::from_utf8(text).unwrap_or_default()))
+    })
 }
 
 impl Group {
@@ -173,9 +172,14 @@ impl Group {
         &self.key
     }
 
+    /// The values in key order (`None`: null), borrowed from the key.
+    pub(crate) fn values(&self) -> impl Iterator<Item = Option<&str>> {
+        decode_values(&self.key)
+    }
+
     /// The values in key order (`None`: null).
     pub(crate) fn label(&self) -> Vec<Option<String>> {
-        decode_label(&self.key)
+        self.values().map(|v| v.map(str::to_string)).collect()
     }
 
     fn rare(&mut self) -> &mut Rare {
