@@ -143,7 +143,8 @@ fn decode_values(mut key: &[u8]) -> impl Iterator<Item = Option<&str>> {
             key = rest;
             return Some(None);
         }
-        let end = memchr::memchr(0xFF, rest).unwrap_or(rest.len());
+        // Keys are short: a plain search (`memchr` is not in the core).
+        let end = rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
         let text = rest.get(..end).unwrap_or_default();
         key = rest.get(end + 1..).unwrap_or_default();
         // The key was encoded from texts: always UTF-8.
