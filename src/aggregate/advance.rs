@@ -83,7 +83,7 @@ impl Aggregator {
             .evaluate(&meta, props)
             .map_err(|r| AggregateError::Event(r.message))?;
         let view = agg.view(props, computed.as_deref());
-        let (bucket, group_key, label) = agg.place(&view);
+        let (bucket, group_key) = agg.place(&view);
         let field = agg.field_slot().and_then(|f| view.get(f));
         // A17 with AD8: a missing or non-numeric value counts as 0.
         let value = match numeric_value(field) {
@@ -109,7 +109,6 @@ impl Aggregator {
             add,
             target: field.map(OwnedValue::of),
             group_key,
-            label,
             precise: meta.precise_total_amount_cents,
         };
         agg.set_advance(advance, bucket);

@@ -66,8 +66,8 @@ pub(crate) struct Advance {
     pub(crate) add: bool,
     /// The field value, for A57's `active_unique_property`.
     pub(crate) target: Option<OwnedValue>,
+    /// Its group's encoded key (its label, `route::encode_text`).
     pub(crate) group_key: Box<[u8]>,
-    pub(crate) label: Vec<Option<String>>,
     pub(crate) precise: Option<crate::exact::Exact>,
 }
 

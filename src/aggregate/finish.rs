@@ -152,16 +152,15 @@ impl Aggregator {
     }
 
     fn empty_group(&self, b: &BucketState) -> Group {
-        let label = match &self.advance {
-            Some(a) => a.label.clone(),
-            None => vec![None; b.group_keys.len()],
-        };
         let acc = Acc::new(
             self.kind,
             self.spec.charge.prorated,
             self.spec.period.to.ceil_s(),
         );
-        Group::from_label(&label, acc)
+        match &self.advance {
+            Some(a) => Group::new(a.group_key.clone(), acc),
+            None => Group::from_label(&vec![None; b.group_keys.len()], acc),
+        }
     }
 
     /// QA30: a recurring weighted-sum group that only has an initial value

@@ -2,7 +2,7 @@
 //! (A18), their rules and A26's choice (§5), AD4's strict mode, and the
 //! group keys and labels (§6, A28 with AD6).
 
-use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, group_text, note};
+use crate::aggregate::aggregator::{Advance, Aggregator, BucketState, View, note};
 use crate::aggregate::breakdown::present;
 use crate::aggregate::event::{EventMeta, Properties};
 use crate::aggregate::fast_lookup::{Groups, Membership, Route};
@@ -205,11 +205,11 @@ impl Aggregator {
     }
 
     /// The bucket an event goes to by A26 (strict mode and pay in advance),
-    /// and its group key and label in that bucket.
+    /// and its group key in that bucket (the label, encoded).
     pub(crate) fn place<P: Properties + ?Sized>(
         &self,
         props: &View<'_, P>,
-    ) -> (BucketId, Box<[u8]>, Vec<Option<String>>) {
+    ) -> (BucketId, Box<[u8]>) {
         let get = |k: usize| props.get(k);
         let id = match (&self.spec.charge.filters, &self.choice) {
             (Filters::Raw { .. }, _) => BucketId::Matching,
@@ -219,15 +219,12 @@ impl Aggregator {
             _ => BucketId::Default,
         };
         let mut key = Vec::new();
-        let mut label = Vec::new();
         if let Some(b) = self.buckets.iter().find(|b| b.id == id) {
             for &k in &b.group_keys {
-                let v = props.get(k);
-                encode_group_value(v, &mut key);
-                label.push(group_text(v));
+                encode_group_value(props.get(k), &mut key);
             }
         }
-        (id, key.into_boxed_slice(), label)
+        (id, key.into_boxed_slice())
     }
 }
 
