@@ -5,11 +5,12 @@
 use crate::aggregate::aggregator::{AggregateError, Aggregator, BucketState};
 use crate::aggregate::event::{RejectedEvent, Warning};
 use crate::aggregate::filters::{BucketId, Filters};
-use crate::aggregate::group::{Acc, Group, Record, encode_label};
+use crate::aggregate::group::{Acc, Group, Record};
 use crate::aggregate::prefix_sort::stable_order;
 use crate::aggregate::result::{
     AggregationResult, BucketResult, InAdvanceStep, PresentationBreakdown,
 };
+use crate::aggregate::route::encode_label;
 use crate::aggregate::spec::{CachedAggregation, ChargeModelKind, GroupLabel, WeightedSumInitial};
 use crate::error::ArithmeticError;
 use crate::exact::{Exact, Figure};

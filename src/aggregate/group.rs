@@ -6,7 +6,7 @@ use crate::aggregate::accumulator::{
     CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
 };
 use crate::aggregate::fast_lookup::{FastMap, LastOps};
-use crate::aggregate::route::encode_text;
+use crate::aggregate::route::{decode_texts, encode_label};
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
 use crate::exact::{Exact, Figure};
@@ -101,7 +101,7 @@ impl Acc {
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
     /// The group's values in key order, encoded as the group's lookup key
-    /// (`route::encode_text`): one allocation, where the label's vector
+    /// (`route::encode_label`): one allocation, where the label's vector
     /// of strings was one per value and one more.
     key: Box<[u8]>,
     pub(crate) acc: Acc,
@@ -124,33 +124,6 @@ struct Rare {
 }
 
 const WHAT: &str = "aggregation";
-
-/// A label as a lookup key.
-pub(crate) fn encode_label(label: &[Option<String>]) -> Box<[u8]> {
-    let mut key = Vec::new();
-    for v in label {
-        encode_text(v.as_deref(), &mut key);
-    }
-    key.into_boxed_slice()
-}
-
-/// The values of a lookup key, borrowed: `0` is null, `1` opens a text
-/// that `0xFF` (a byte UTF-8 never holds) closes.
-fn decode_values(mut key: &[u8]) -> impl Iterator<Item = Option<&str>> {
-    std::iter::from_fn(move || {
-        let (&tag, rest) = key.split_first()?;
-        if tag == 0 {
-            key = rest;
-            return Some(None);
-        }
-        // Keys are short: a plain search (`memchr` is not in the core).
-        let end = rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
-        let text = rest.get(..end).unwrap_or_default();
-        key = rest.get(end + 1..).unwrap_or_default();
-        // The key was encoded from texts: always UTF-8.
-        Some(Some(std::str::from_utf8(text).unwrap_or_default()))
-    })
-}
 
 impl Group {
     /// A group of encoded key `key` (see [`Group::from_label`]).
@@ -175,7 +148,7 @@ impl Group {
 
     /// The values in key order (`None`: null), borrowed from the key.
     pub(crate) fn values(&self) -> impl Iterator<Item = Option<&str>> {
-        decode_values(&self.key)
+        decode_texts(&self.key)
     }
 
     /// The values in key order (`None`: null).

@@ -243,6 +243,32 @@ pub(crate) fn encode_text(text: Option<&str>, out: &mut Vec<u8>) {
     }
 }
 
+/// A label as a lookup key.
+pub(crate) fn encode_label(label: &[Option<String>]) -> Box<[u8]> {
+    let mut key = Vec::new();
+    for v in label {
+        encode_text(v.as_deref(), &mut key);
+    }
+    key.into_boxed_slice()
+}
+
+/// The texts of a lookup key made by [`encode_text`], borrowed.
+pub(crate) fn decode_texts(mut key: &[u8]) -> impl Iterator<Item = Option<&str>> {
+    std::iter::from_fn(move || {
+        let (&tag, rest) = key.split_first()?;
+        if tag == 0 {
+            key = rest;
+            return Some(None);
+        }
+        // Keys are short: a plain search (`memchr` is not in the core).
+        let end = rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
+        let text = rest.get(..end).unwrap_or_default();
+        key = rest.get(end + 1..).unwrap_or_default();
+        // The key was encoded from texts: always UTF-8.
+        Some(Some(std::str::from_utf8(text).unwrap_or_default()))
+    })
+}
+
 /// A property's A12 text in a lookup key (`null` and missing alike).
 #[inline]
 pub(crate) fn encode_value(v: Option<Value<'_>>, out: &mut Vec<u8>) {
