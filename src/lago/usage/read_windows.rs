@@ -19,7 +19,7 @@
 //! by both workers, and lines that belong to no subscription are worker
 //! 0's to reject.
 
-use std::io::{BufRead, ErrorKind};
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -148,24 +148,16 @@ fn fill_lines(
 /// Appends input to `data` until it holds `window` bytes, or a quarter
 /// window more when it already did (a line longer than a window); whether
 /// the input has ended.
+///
+/// The bytes are read straight into the window's spare capacity: a
+/// buffered reader hands over what it holds, then reads past its own
+/// buffer (copying through it was a second pass over the whole file).
 fn fill(input: &mut impl BufRead, data: &mut Vec<u8>, window: usize) -> std::io::Result<bool> {
     let more = window.saturating_sub(data.len()).max(window / 4).max(1);
-    let cap = data.len().saturating_add(more);
     data.reserve(more);
-    while data.len() < cap {
-        let got = match input.fill_buf() {
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-            Ok(got) => got,
-        };
-        if got.is_empty() {
-            return Ok(true);
-        }
-        let n = got.len().min(cap - data.len()).max(1);
-        data.extend_from_slice(got.get(..n).unwrap_or(got));
-        input.consume(n);
-    }
-    Ok(false)
+    let want = u64::try_from(more).unwrap_or(u64::MAX);
+    let got = input.by_ref().take(want).read_to_end(data)?;
+    Ok(u64::try_from(got).unwrap_or(u64::MAX) < want)
 }
 
 /// What a worker shares with the reading thread.
