@@ -35,8 +35,10 @@ use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
 use super::two_cores::{Feeds, WORKERS, join, owner};
 
-/// Windows queued per worker.
-const IN_FLIGHT: usize = 2;
+/// Windows queued per worker: one, so that memory holds about four
+/// windows (one read, one queued, one taken, and the workers' copies of
+/// their lines), and a window can be larger for the same memory.
+const IN_FLIGHT: usize = 1;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
 
