@@ -88,6 +88,10 @@ impl Timestamp {
 
     /// Unix seconds as an exact decimal, truncated to the microsecond.
     pub fn from_unix_seconds(seconds: Exact) -> Option<Self> {
+        // Whole seconds, as events mostly carry them: no fraction to take.
+        if let Some((whole, 0)) = seconds.to_i128_parts() {
+            return Self::from_micros(i64::try_from(whole).ok()?.checked_mul(MICROS_PER_SECOND)?);
+        }
         let whole = i64::try_from(seconds.floor().to_i128()?).ok()?;
         let frac = seconds.minus(seconds.floor()).figure("timestamp").ok()?;
         let micros_frac = frac
@@ -490,6 +494,31 @@ mod tests {
         assert_eq!(t("1709251200.9999999").micros() % 1_000_000, 999_999);
         assert_eq!(t("-1.5").micros(), -1_500_000);
         assert_eq!(t("1709251200").to_string(), "2024-03-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn whole_seconds_take_the_instant_of_their_fraction_form() {
+        // Scale 0 takes the short path, ".000" the general one. The ends
+        // of the years 0001-9999 (0001-01-01T00:00:00Z is -62135596800,
+        // 9999-12-31T23:59:59Z is 253402300799), a second beyond each,
+        // and a count of microseconds beyond i64.
+        for s in [
+            "0",
+            "1709251200",
+            "-1",
+            "-62135596800",
+            "253402300799",
+            "-62135596801",
+            "253402300800",
+            "9223372036855",
+        ] {
+            let whole = Timestamp::parse(s).ok();
+            assert_eq!(whole, Timestamp::parse(&format!("{s}.000")).ok(), "{s}");
+        }
+        assert!(Timestamp::parse("-62135596800").is_ok());
+        assert!(Timestamp::parse("253402300799").is_ok());
+        assert!(Timestamp::parse("-62135596801").is_err());
+        assert!(Timestamp::parse("253402300800").is_err());
     }
 
     #[test]
