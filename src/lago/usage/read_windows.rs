@@ -333,6 +333,12 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
             &mut todo,
         );
         by_feed.sort(&todo, &window.data, subs.feeds.len());
+        // The lines are copied out: the window goes back to be read into
+        // while they are taken, rather than a fresh buffer.
+        if let Ok(done) = Arc::try_unwrap(window) {
+            // A full pool: the buffer is freed.
+            let _freed = ctx.pool.try_send(done.data);
+        }
         for t in &by_feed.lines {
             let line = by_feed.text.get(t.start..t.end).unwrap_or_default();
             if let Some(why) = take_line(ctx, &mut reader, &mut subs, t.feed, line) {
@@ -340,10 +346,6 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
             }
         }
         subs.drop_empty_from(known);
-        if let Ok(done) = Arc::try_unwrap(window) {
-            // A full pool: the buffer is freed.
-            let _freed = ctx.pool.try_send(done.data);
-        }
     }
     share.named.sort_by_key(|(line, _)| *line);
     share.named.truncate(NAMED as usize);
