@@ -2,7 +2,8 @@
 //! tables (hashbrown with foldhash, minimally DoS-resistant) instead of
 //! SipHash; values interned once so that groups key them by a `u32`; a
 //! set of transaction ids whose text lives in a few chunks (no allocation
-//! per id); a bucket's groups found by their own keys; and caches of
+//! per id); a bucket's groups found by their own keys, kept inline when
+//! short ([`SmallKey`]); and caches of
 //! bucket membership and routes by the event's key texts, so that the
 //! filter rules run once per distinct combination.
 
@@ -417,9 +418,75 @@ impl Groups {
     }
 }
 
+/// A group's encoded key, inline up to [`SmallKey::INLINE`] bytes (most
+/// labels: one value of a few characters), else boxed.
+///
+/// A run holds millions of groups, each created as its bucket meets a new
+/// label, so boxed keys lay scattered over the whole heap: finding a group
+/// read its key from yet another page. Inline, the key is on the group's
+/// own cache line, and no allocation is made per group.
+#[derive(Clone)]
+pub(crate) enum SmallKey {
+    Inline {
+        len: u8,
+        bytes: [u8; SmallKey::INLINE],
+    },
+    Boxed(Box<[u8]>),
+}
+
+impl SmallKey {
+    /// The most bytes kept inline: with the length and the variant's tag,
+    /// a key is 24 bytes, the boxed form's 16 and a tag.
+    pub(crate) const INLINE: usize = 22;
+
+    pub(crate) fn new(key: &[u8]) -> Self {
+        match (u8::try_from(key.len()), key.len() <= Self::INLINE) {
+            (Ok(len), true) => {
+                let mut bytes = [0; Self::INLINE];
+                for (to, from) in bytes.iter_mut().zip(key) {
+                    *to = *from;
+                }
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Boxed(key.into()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Boxed(key) => key,
+        }
+    }
+}
+
+impl std::fmt::Debug for SmallKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_bytes().fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_key_gives_back_its_bytes_inline_or_boxed() {
+        // Every length from empty to past the inline size, and bytes that
+        // are not text (the encoding's tags and separators).
+        for n in 0..=SmallKey::INLINE + 2 {
+            let key: Vec<u8> = (0..n).map(|i| (i * 37 % 256) as u8).collect();
+            let small = SmallKey::new(&key);
+            assert_eq!(small.as_bytes(), key.as_slice(), "{n} bytes");
+            assert_eq!(
+                matches!(small, SmallKey::Inline { .. }),
+                n <= SmallKey::INLINE,
+                "{n} bytes"
+            );
+        }
+        assert_eq!(std::mem::size_of::<SmallKey>(), 24);
+    }
 
     #[test]
     fn a_route_cache_that_misses_is_dropped_and_one_that_hits_is_kept() {

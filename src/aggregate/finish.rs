@@ -159,7 +159,7 @@ impl Aggregator {
             self.spec.period.to.ceil_s(),
         );
         match &self.advance {
-            Some(a) => Group::new(a.group_key.clone(), acc),
+            Some(a) => Group::new(&a.group_key, acc),
             None => Group::from_label(&vec![None; b.group_keys.len()], acc),
         }
     }

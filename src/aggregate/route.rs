@@ -320,7 +320,7 @@ pub(crate) fn group_slot<'b>(
 ) -> Result<(usize, &'b mut Group), ArithmeticError> {
     let make = || {
         let acc = Acc::new(kind, spec.charge.prorated, spec.period.to.ceil_s());
-        Group::new(key.into(), acc)
+        Group::new(key, acc)
     };
     bucket
         .groups
