@@ -1,6 +1,7 @@
 //! Performance tricks of the per-event path, kept here: seeded swiss
 //! tables (hashbrown with foldhash, minimally DoS-resistant) instead of
-//! SipHash; values interned once so that groups key them by a `u32`; a
+//! SipHash; values interned once, into one string, so that groups key
+//! them by a `u32`; a
 //! set of transaction ids whose text lives in a few chunks (no allocation
 //! per id); a bucket's groups found by their own keys, kept inline when
 //! short ([`SmallKey`]); and caches of
@@ -17,29 +18,57 @@ use crate::aggregate::group::Group;
 /// The map of the hot paths.
 pub(crate) type FastMap<K, V> = HashMap<K, V>;
 
-/// Distinct texts, numbered in order of first sight.
+/// Distinct texts, numbered in order of first sight, kept one after the
+/// other in one string: a box per text (two, with the map's) laid each
+/// subscription's values over the whole heap of a billing run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Interner {
-    ids: FastMap<Box<str>, u32>,
-    texts: Vec<Box<str>>,
+    bytes: String,
+    /// Where each text ends in `bytes`.
+    ends: Vec<usize>,
+    /// Ids, found by their texts' hashes.
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+/// Text `id` of `bytes` cut at `ends`.
+fn interned<'a>(bytes: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = id.checked_sub(1).and_then(|i| ends.get(i)).copied();
+    match (start, ends.get(id)) {
+        (start, Some(&end)) => bytes.get(start.unwrap_or(0)..end).unwrap_or_default(),
+        _ => "",
+    }
 }
 
 impl Interner {
     /// The id of `text`, assigning the next one on first sight.
     #[inline]
     pub(crate) fn id(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+        let Self {
+            bytes,
+            ends,
+            index,
+            hasher,
+        } = self;
+        let hash = hasher.hash_one(text.as_bytes());
+        if let Some(&id) = index.find(hash, |&i| interned(bytes, ends, i) == text) {
             return id;
         }
-        let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
-        self.texts.push(text.into());
-        self.ids.insert(text.into(), id);
+        // Past 2^32 texts (never reached in memory) a text is not found
+        // again and gets a new entry.
+        let id = u32::try_from(ends.len()).unwrap_or(u32::MAX);
+        bytes.push_str(text);
+        ends.push(bytes.len());
+        index.insert_unique(hash, id, |&i| {
+            hasher.hash_one(interned(bytes, ends, i).as_bytes())
+        });
         id
     }
 
     /// The text of `id`.
     pub(crate) fn text(&self, id: u32) -> &str {
-        self.texts.get(id as usize).map_or("", |t| t)
+        interned(&self.bytes, &self.ends, id)
     }
 }
 
@@ -470,6 +499,35 @@ impl std::fmt::Debug for SmallKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interner_numbers_texts_in_order_of_first_sight() {
+        let mut interner = Interner::default();
+        // The empty text, prefixes of each other, non-ASCII, repeats.
+        let texts = [
+            "user_1",
+            "",
+            "user_10",
+            "user_1",
+            "\u{e9}t\u{e9}",
+            "",
+            "user",
+        ];
+        let ids: Vec<u32> = texts.iter().map(|t| interner.id(t)).collect();
+        assert_eq!(ids, [0, 1, 2, 0, 3, 1, 4]);
+        for (text, id) in texts.iter().zip(&ids) {
+            assert_eq!(interner.text(*id), *text);
+        }
+        assert_eq!(interner.text(5), "", "an id never given");
+        // Enough texts to grow the table several times: each found again.
+        for i in 0..5_000 {
+            assert_eq!(interner.id(&format!("v{i}")), 5 + i);
+        }
+        for i in (0..5_000).rev() {
+            assert_eq!(interner.id(&format!("v{i}")), 5 + i);
+            assert_eq!(interner.text(5 + i), format!("v{i}"));
+        }
+    }
 
     #[test]
     fn a_small_key_gives_back_its_bytes_inline_or_boxed() {
