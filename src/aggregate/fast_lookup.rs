@@ -1,12 +1,11 @@
 //! Performance tricks of the per-event path, kept here: seeded swiss
 //! tables (hashbrown with foldhash, minimally DoS-resistant) instead of
 //! SipHash; values interned once, into one string, so that groups key
-//! them by a `u32`; a
-//! set of transaction ids whose text lives in a few chunks (no allocation
-//! per id); a bucket's groups found by their own keys, kept inline when
-//! short ([`SmallKey`]); and caches of
-//! bucket membership and routes by the event's key texts, so that the
-//! filter rules run once per distinct combination.
+//! them by a `u32`; a set of transaction ids whose text lives in a few
+//! chunks (no allocation per id); a bucket's groups found by their own
+//! keys, kept inline when short ([`SmallKey`]); and caches of bucket
+//! membership and routes by the event's key texts, so that the filter
+//! rules run once per distinct combination.
 
 use std::hash::{BuildHasher, Hash};
 

@@ -21,9 +21,9 @@ use super::two_cores::{self, Feeds};
 pub(super) const NAMED: u64 = 10;
 /// The default [`BillingRunOptions::window`]: with 10,000 subscriptions,
 /// 64 MiB of events gives each about 40 events to take together. Each
-/// visit to a subscription first fetches its aggregators' state from
-/// memory; at 32 MiB those visits were a tenth of the 10 M run's user
-/// time more (README, "Billing run").
+/// visit to a subscription first brings its aggregators' state back from
+/// memory: with 32 MiB, twice the visits, the 10 M run took about 8 % more
+/// user time (README, "Billing run").
 const WINDOW: usize = 64 << 20;
 
 /// What a billing run is asked to do.
