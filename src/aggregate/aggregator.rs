@@ -8,6 +8,8 @@
 //! of a prorated unique count — and sorted by `(timestamp, input order)`
 //! at the end (AD2).
 
+use std::sync::Arc;
+
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::event::{EventMeta, Properties, RejectCode, RejectedEvent, Warning};
 use crate::aggregate::fast_lookup::{Groups, Interner, MembershipCache, RouteCache};
@@ -27,7 +29,8 @@ pub(crate) struct BucketState {
     pub(crate) id: BucketId,
     /// `None`: every event (a charge without filters).
     pub(crate) rule: Option<Rule>,
-    pub(crate) group_keys: Vec<usize>,
+    /// Shared by the aggregator's clones, as the spec is.
+    pub(crate) group_keys: Arc<[usize]>,
     pub(crate) group_names: Vec<String>,
     /// The charge filter's values as given (for [`crate::Bucket`]).
     pub(crate) filter_values: Option<FilterValues>,
@@ -135,7 +138,9 @@ impl OwnedValue {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    pub(crate) spec: AggregationSpec,
+    /// Shared by the clones of an aggregator (a billing run's
+    /// subscriptions): read on every event, it stays in cache.
+    pub(crate) spec: Arc<AggregationSpec>,
     pub(crate) kind: AggregationType,
     pub(crate) keys: Keys,
     pub(crate) field: Option<usize>,
@@ -160,11 +165,11 @@ pub struct Aggregator {
     /// Unique-count values, numbered.
     pub(crate) interner: Interner,
     /// The keys any bucket rule reads, and memberships by their texts.
-    pub(crate) filter_keys: Vec<usize>,
+    pub(crate) filter_keys: Arc<[usize]>,
     pub(crate) memberships: Option<MembershipCache>,
     pub(crate) filter_buf: Vec<u8>,
     /// Every filter and group key, and the routes by their texts.
-    pub(crate) route_keys: Vec<usize>,
+    pub(crate) route_keys: Arc<[usize]>,
     pub(crate) routes: RouteCache,
     pub(crate) route_buf: Vec<u8>,
     pub(crate) overlaps: (u64, Vec<String>),
@@ -261,8 +266,8 @@ impl Aggregator {
             initial_from_events,
             rejected: Vec::new(),
             interner: Interner::default(),
-            route_keys,
-            filter_keys,
+            route_keys: route_keys.into(),
+            filter_keys: filter_keys.into(),
             memberships,
             filter_buf: Vec::new(),
             routes: RouteCache::default(),
@@ -272,7 +277,7 @@ impl Aggregator {
             other_codes: 0,
             failed: None,
             key_buf: Vec::new(),
-            spec,
+            spec: Arc::new(spec),
         })
     }
 

@@ -75,7 +75,7 @@ pub(crate) fn present<P: Properties + ?Sized>(
         return Ok(());
     };
     key.clear();
-    for &k in &shadow.group_keys {
+    for &k in shadow.group_keys.iter() {
         encode_group_value(view.get(k), key);
     }
     let kind = spec.metric.aggregation_type();

@@ -25,7 +25,7 @@ impl Aggregator {
     ) -> Result<(), ArithmeticError> {
         let mut key = std::mem::take(&mut self.route_buf);
         key.clear();
-        for &k in &self.route_keys {
+        for &k in self.route_keys.iter() {
             encode_value(view.get(k), &mut key);
         }
         let result = match self.routes.get(&key) {
@@ -75,7 +75,7 @@ impl Aggregator {
         };
         let mut key = std::mem::take(&mut self.filter_buf);
         key.clear();
-        for &k in &self.filter_keys {
+        for &k in self.filter_keys.iter() {
             encode_value(get(k), &mut key);
         }
         let m = match cache.get(&key) {
@@ -182,7 +182,7 @@ impl Aggregator {
         let Some(bucket) = self.buckets.get_mut(b) else {
             return Ok(None);
         };
-        for &k in &bucket.group_keys {
+        for &k in bucket.group_keys.iter() {
             encode_group_value(view.get(k), &mut key);
         }
         let records = self.records;
@@ -220,7 +220,7 @@ impl Aggregator {
         };
         let mut key = Vec::new();
         if let Some(b) = self.buckets.iter().find(|b| b.id == id) {
-            for &k in &b.group_keys {
+            for &k in b.group_keys.iter() {
                 encode_group_value(props.get(k), &mut key);
             }
         }

@@ -3,6 +3,8 @@
 //! charge whose metric has the event's code (A7), the results turned into
 //! the buckets [`Plan::customer_usage`] prices.
 
+use std::sync::Arc;
+
 use crate::aggregate::{
     AggregateError, AggregationOptions, AggregationSpec, Aggregator, BucketId, BucketResult,
     CarriedState, ChargeFilterSpec, ChargeModelKind, ChargeSpec, EventMeta, Filters, KeyMap,
@@ -96,12 +98,18 @@ impl PlanEvents {
     }
 }
 
-/// One charge's aggregator, and its keys seen through the plan's.
-#[derive(Debug, Clone)]
-struct ChargeAggregator {
-    code: String,
-    aggregator: Aggregator,
-    map: KeyMap,
+/// What the clones of a plan aggregator share (a billing run makes one
+/// per subscription): read on every event, one copy stays in cache.
+#[derive(Debug)]
+struct Routing {
+    keys: Vec<Box<str>>,
+    /// Per charge, in `charges` order: its code, and its keys seen through
+    /// the plan's.
+    charges: Vec<(String, KeyMap)>,
+    /// Metric code → the charges of that metric (indices into `charges`).
+    routes: Vec<(String, Vec<usize>)>,
+    /// Metric codes of charges given buckets: their events are not unknown.
+    known: Vec<String>,
 }
 
 /// Streams a plan's events into one aggregator per charge: an event is
@@ -131,12 +139,8 @@ struct ChargeAggregator {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PlanAggregator {
-    keys: Vec<Box<str>>,
-    charges: Vec<ChargeAggregator>,
-    /// Metric code → the charges of that metric (indices into `charges`).
-    routes: Vec<(String, Vec<usize>)>,
-    /// Metric codes of charges given buckets: their events are not unknown.
-    known: Vec<String>,
+    routing: Arc<Routing>,
+    charges: Vec<Aggregator>,
     unknown: u64,
 }
 
@@ -190,6 +194,7 @@ impl PlanAggregator {
             }
         }
         let mut routes: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut codes = Vec::with_capacity(list.len());
         let mut charges = Vec::with_capacity(list.len());
         for (i, (code, aggregator)) in list.into_iter().enumerate() {
             let metric = aggregator.spec().metric.code().to_string();
@@ -197,18 +202,17 @@ impl PlanAggregator {
                 Some((_, to)) => to.push(i),
                 None => routes.push((metric, vec![i])),
             }
-            let map = KeyMap::new(aggregator.keys(), &keys);
-            charges.push(ChargeAggregator {
-                code,
-                aggregator,
-                map,
-            });
+            codes.push((code, KeyMap::new(aggregator.keys(), &keys)));
+            charges.push(aggregator);
         }
         Self {
-            keys,
+            routing: Arc::new(Routing {
+                keys,
+                charges: codes,
+                routes,
+                known,
+            }),
             charges,
-            routes,
-            known,
             unknown: 0,
         }
     }
@@ -216,20 +220,20 @@ impl PlanAggregator {
     /// The property names any charge reads: the layout of the properties
     /// [`PlanAggregator::push`] takes.
     pub fn keys(&self) -> &[Box<str>] {
-        &self.keys
+        &self.routing.keys
     }
 
     /// The charges whose metric has this code (C9's `charge_codes`).
     pub fn charge_codes(&self, metric_code: Option<&str>) -> Vec<String> {
         self.route(metric_code)
             .iter()
-            .filter_map(|&i| self.charges.get(i).map(|c| c.code.clone()))
+            .filter_map(|&i| self.routing.charges.get(i).map(|(code, _)| code.clone()))
             .collect()
     }
 
     fn route(&self, metric_code: Option<&str>) -> &[usize] {
         metric_code
-            .and_then(|m| self.routes.iter().find(|(c, _)| c == m))
+            .and_then(|m| self.routing.routes.iter().find(|(c, _)| c == m))
             .map_or(&[], |(_, to)| to.as_slice())
     }
 
@@ -240,18 +244,16 @@ impl PlanAggregator {
             self.unknown += 1;
             return;
         };
-        let Some(at) = self.routes.iter().position(|(c, _)| c == m) else {
-            if !self.known.iter().any(|k| k == m) {
+        let routing = &*self.routing;
+        let Some((_, to)) = routing.routes.iter().find(|(c, _)| c == m) else {
+            if !routing.known.iter().any(|k| k == m) {
                 self.unknown += 1;
             }
             return;
         };
-        let Some((_, to)) = self.routes.get(at) else {
-            return;
-        };
         for &i in to {
-            if let Some(c) = self.charges.get_mut(i) {
-                c.aggregator.push(meta, &c.map.view(props));
+            if let (Some(a), Some((_, map))) = (self.charges.get_mut(i), routing.charges.get(i)) {
+                a.push(meta, &map.view(props));
             }
         }
     }
@@ -283,15 +285,14 @@ impl PlanAggregator {
         let codes: Vec<Vec<String>> = self
             .charges
             .iter()
-            .map(|c| self.charge_codes(Some(c.aggregator.spec().metric.code())))
+            .map(|a| self.charge_codes(Some(a.spec().metric.code())))
             .collect();
-        for (c, codes) in self.charges.into_iter().zip(codes) {
-            let (buckets, warnings, rejected) = c
-                .aggregator
-                .finish_for_usage(usage_bucket)
-                .map_err(|e| match e {
+        let names = self.routing.charges.iter().map(|(code, _)| code);
+        for ((a, code), codes) in self.charges.into_iter().zip(names).zip(codes) {
+            let (buckets, warnings, rejected) =
+                a.finish_for_usage(usage_bucket).map_err(|e| match e {
                     AggregateError::Arithmetic { context, source } => AggregateError::Arithmetic {
-                        context: format!("charge {:?}: {context}", c.code),
+                        context: format!("charge {code:?}: {context}"),
                         source,
                     },
                     other => other,
@@ -299,7 +300,7 @@ impl PlanAggregator {
             for warning in warnings {
                 out.warnings.push(ChargeWarning {
                     warning,
-                    charge_codes: vec![c.code.clone()],
+                    charge_codes: vec![code.clone()],
                 });
             }
             // Charges sharing a metric reject the same events: once each.
@@ -315,7 +316,7 @@ impl PlanAggregator {
                     });
                 }
             }
-            out.buckets.push((c.code, buckets));
+            out.buckets.push((code.clone(), buckets));
         }
         out.rejected.sort_by_key(|r| r.event.index);
         Ok(out)
@@ -387,5 +388,42 @@ fn usage_bucket(mut r: BucketResult) -> UsageBucket {
         current_usage_units: r.current_usage_units,
         total_aggregated_units: r.total_aggregated_units,
         presentation_breakdowns: std::mem::take(&mut r.presentation_breakdowns),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::customer_usage::UsagePeriod;
+
+    #[test]
+    fn clones_share_what_every_subscription_reads_alike() {
+        let plan = Plan::from_lago_json(
+            "EUR",
+            r#"{"charges": [{"code": "gb", "charge_model": "standard",
+              "properties": {"amount": "1", "pricing_group_keys": ["agent"]},
+              "filters": [{"values": {"region": ["eu"]}, "properties": {"amount": "2"}}],
+              "billable_metric": {"code": "storage", "name": "Storage",
+                "aggregation_type": "sum_agg", "field_name": "gb"}}]}"#,
+        )
+        .unwrap();
+        let period = UsagePeriod::parse("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z").unwrap();
+        let one = PlanAggregator::new(&plan, &period, &EventsSetup::default()).unwrap();
+        let two = one.clone();
+        // A billing run clones one aggregator per subscription: the routing
+        // tables, the spec and the key lists are one copy for all.
+        assert!(Arc::ptr_eq(&one.routing, &two.routing));
+        let (a, b) = (&one.charges[0], &two.charges[0]);
+        assert!(Arc::ptr_eq(&a.spec, &b.spec));
+        assert!(Arc::ptr_eq(&a.route_keys, &b.route_keys));
+        assert!(Arc::ptr_eq(&a.filter_keys, &b.filter_keys));
+        // The filter's bucket (its properties name no group keys), then
+        // the default bucket, grouped by agent.
+        let agent = a.key("agent").unwrap();
+        let keys: Vec<&[usize]> = a.buckets.iter().map(|x| &*x.group_keys).collect();
+        assert_eq!(keys, [&[][..], &[agent][..]]);
+        for (x, y) in a.buckets.iter().zip(&b.buckets) {
+            assert!(Arc::ptr_eq(&x.group_keys, &y.group_keys));
+        }
     }
 }
