@@ -10,6 +10,9 @@
 //!   `Plan::customer_usage` (the buckets lent).
 //! * `usage/price_subscription_owned`: the same with
 //!   `Plan::customer_usage_from` (the buckets given).
+//! * `usage/usage_json_subscription`: the subscription's `meterprice usage`
+//!   request (its 1,000 events) read, aggregated, priced and written, as a
+//!   billing run prices each subscription.
 
 // Benches may unwrap, index and panic: a failure is the point.
 #![allow(
@@ -115,7 +118,38 @@ fn benches(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    let request = request(&lines());
+    g.bench_function("usage_json_subscription", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            out.clear();
+            meterprice::usage_json(&request, &mut out, false);
+            black_box(out.len())
+        });
+    });
     g.finish();
+}
+
+/// The subscription's usage request: the plan file, the period and the
+/// events.
+fn request(lines: &[String]) -> String {
+    let mut file: serde_json::Value =
+        serde_json::from_str(include_str!("../examples/month-plan.json")).unwrap();
+    file["period"] = serde_json::json!({
+        "from_datetime": "2024-03-01T00:00:00Z", "to_datetime": "2024-03-31T23:59:59Z"});
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    file["events"] = events.into();
+    let text = file.to_string();
+    // The request prices: a broken one would time an error record.
+    let mut out = Vec::new();
+    assert_eq!(
+        meterprice::usage_json(&text, &mut out, false),
+        meterprice::Outcome::Priced
+    );
+    text
 }
 
 criterion_group!(usage, benches);
