@@ -24,6 +24,7 @@ use crate::error::RateError;
 use crate::exact::Exact;
 use crate::fee::Fee;
 use crate::plan::{Plan, PlanCharge};
+use crate::rate::FeeDetail;
 use crate::usage::Usage;
 
 pub use crate::aggregate::PresentationBreakdown;
@@ -370,7 +371,8 @@ impl Plan {
         options: &UsageOptions,
     ) -> Result<CustomerUsage<'_>, RateError> {
         self.check_usage(period, usage)?;
-        self.price_charges(period, options, |code| Given::Lent(usage.of(code)))
+        let detail = FeeDetail::Full;
+        self.price_charges(period, options, detail, |code| Given::Lent(usage.of(code)))
     }
 
     /// [`Plan::customer_usage`], taking the usage: each bucket's usage and
@@ -401,7 +403,29 @@ impl Plan {
         options: &UsageOptions,
     ) -> Result<CustomerUsage<'_>, RateError> {
         self.check_usage(period, &usage)?;
-        self.price_charges(period, options, |code| Given::Owned(usage.take(code)))
+        let detail = FeeDetail::Full;
+        self.price_charges(period, options, detail, |code| {
+            Given::Owned(usage.take(code))
+        })
+    }
+
+    /// [`Plan::customer_usage_from`] for the JSON contracts (`meterprice
+    /// usage`, the billing run): each fee holds only what they write of it
+    /// (its amounts, units and events; no taxes per fee and no amount
+    /// details, which took a tenth of the pricing). The object is written,
+    /// never handed out.
+    #[cfg(feature = "lago")]
+    pub(crate) fn customer_usage_written(
+        &self,
+        period: &UsagePeriod,
+        mut usage: PlanUsage,
+        options: &UsageOptions,
+    ) -> Result<CustomerUsage<'_>, RateError> {
+        self.check_usage(period, &usage)?;
+        let detail = FeeDetail::AmountsOnly;
+        self.price_charges(period, options, detail, |code| {
+            Given::Owned(usage.take(code))
+        })
     }
 
     /// A period that can be priced, and usage only for the plan's charges.
@@ -426,11 +450,13 @@ impl Plan {
         &self,
         period: &UsagePeriod,
         options: &UsageOptions,
+        detail: FeeDetail,
         mut given: impl FnMut(&str) -> Given<'a>,
     ) -> Result<CustomerUsage<'_>, RateError> {
         let mut charges_usage = Vec::with_capacity(self.charges.len());
         for pc in &self.charges {
-            let mut cu = price::charge_usage(pc, given(&pc.code), options.legacy_groups)?;
+            let buckets = given(&pc.code);
+            let mut cu = price::charge_usage(pc, buckets, options.legacy_groups, detail)?;
             if options.mode == UsageMode::Invoice {
                 cu.true_up_fee = totals::true_up(pc, self.taxes_for(pc, options), &cu, period)?;
             }
@@ -445,6 +471,112 @@ impl Plan {
             self.taxes_of(pc)
         } else {
             &[]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::details::AmountDetails;
+
+    /// A graduated charge with a filter, groups, its own tax and a
+    /// minimum; two buckets of two groups each.
+    fn priced(detail: FeeDetail) -> (i128, Vec<(String, Vec<Fee>)>, String) {
+        let plan = Plan::from_lago_json(
+            "EUR",
+            r#"{"taxes": [{"code": "vat", "name": "VAT", "rate": "20"}],
+            "charges": [{"code": "gb", "charge_model": "graduated", "min_amount_cents": 100000,
+              "taxes": [{"code": "reduced", "name": "Reduced", "rate": "5.5"}],
+              "properties": {"pricing_group_keys": ["agent"], "graduated_ranges": [
+                {"from_value": 0, "to_value": 10, "per_unit_amount": "0.5", "flat_amount": "1"},
+                {"from_value": 11, "to_value": null, "per_unit_amount": "0.25", "flat_amount": "0"}]},
+              "filters": [{"values": {"region": ["eu"]}, "properties": {"pricing_group_keys": ["agent"],
+                "graduated_ranges": [{"from_value": 0, "to_value": null, "per_unit_amount": "2", "flat_amount": "0"}]}}],
+              "billable_metric": {"code": "storage", "name": "Storage", "aggregation_type": "sum_agg",
+                "field_name": "gb"}}]}"#,
+        )
+        .unwrap();
+        let period = UsagePeriod::parse("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z").unwrap();
+        let bucket = |units: &str, filter: Option<usize>, agent: &str| {
+            let usage = Usage::new(units.parse().unwrap()).with_events_count(3);
+            let b = UsageBucket::new(usage).with_group(vec![("agent".into(), Some(agent.into()))]);
+            match filter {
+                Some(f) => b.in_filter(f),
+                None => b,
+            }
+        };
+        let buckets = vec![
+            bucket("4", Some(0), "a1"),
+            bucket("7.5", Some(0), "a2"),
+            bucket("12", None, "a1"),
+            bucket("30", None, "a3"),
+        ];
+        let options = UsageOptions::default()
+            .with_mode(UsageMode::Invoice)
+            .with_legacy_groups(true);
+        let usage = PlanUsage::new().with_buckets("gb", buckets);
+        let cu = plan
+            .check_usage(&period, &usage)
+            .and_then(|()| {
+                let mut usage = usage;
+                plan.price_charges(&period, &options, detail, |c| Given::Owned(usage.take(c)))
+            })
+            .unwrap();
+        let fees = cu
+            .charges_usage
+            .iter()
+            .map(|c| {
+                (
+                    c.charge.code.clone(),
+                    c.fees.iter().map(|f| f.fee.clone()).collect(),
+                )
+            })
+            .collect();
+        let mut text = format!(
+            "{} {} {}",
+            cu.amount_cents, cu.taxes_amount_cents, cu.total_amount_cents
+        );
+        for c in &cu.charges_usage {
+            let views = (&c.totals, &c.filters, &c.grouped_usage, &c.legacy_groups);
+            text += &format!(
+                " {views:?} {:?}",
+                c.true_up_fee.as_ref().map(|f| f.amount_cents)
+            );
+        }
+        (cu.amount_cents, fees, text)
+    }
+
+    #[test]
+    fn fees_priced_for_json_keep_every_figure_the_json_shows() {
+        let (full_cents, full, full_text) = priced(FeeDetail::Full);
+        let (cents, shown, text) = priced(FeeDetail::AmountsOnly);
+        // Filter eu at 2 EUR: 4 → 800, 7.5 → 1500; default: 12 → 10 × 0.5
+        // + 1 + 2 × 0.25 = 6.50 EUR, 30 → 10 × 0.5 + 1 + 20 × 0.25 = 11 EUR.
+        assert_eq!((full_cents, cents), (800 + 1500 + 650 + 1100, 4050));
+        // The totals, filters, grouped usage, legacy groups and true-up.
+        assert_eq!(text, full_text);
+        for ((_, a), (_, b)) in full.iter().zip(&shown) {
+            assert_eq!(a.len(), 4);
+            for (a, b) in a.iter().zip(b) {
+                let figures = |f: &Fee| {
+                    (
+                        f.units,
+                        f.events_count,
+                        f.amount_cents,
+                        f.precise_amount_cents,
+                    )
+                };
+                assert_eq!(figures(a), figures(b));
+                assert_eq!((&a.grouped_by, a.filter), (&b.grouped_by, b.filter));
+                // What the JSON does not show is left out.
+                assert_eq!(a.taxes.applied.len(), 1);
+                assert!(b.taxes.applied.is_empty());
+                assert!(
+                    matches!(a.amount_details, AmountDetails::Graduated(ref l) if !l.is_empty())
+                );
+                assert_eq!(b.amount_details, AmountDetails::Graduated(Vec::new()));
+            }
         }
     }
 }

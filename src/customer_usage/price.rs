@@ -5,7 +5,7 @@
 use crate::error::{RateError, UsageError};
 use crate::fee::Fee;
 use crate::plan::PlanCharge;
-use crate::rate::Bucket;
+use crate::rate::{Bucket, FeeDetail};
 use crate::usage::Usage;
 
 use super::label::{in_key_order, label_key, sort_by_label, take_label, values};
@@ -42,6 +42,7 @@ pub(super) fn charge_usage<'p>(
     pc: &'p PlanCharge,
     mut given: Given<'_>,
     legacy_groups: bool,
+    detail: FeeDetail,
 ) -> Result<ChargeUsage<'p>, RateError> {
     if !in_slot_order(pc, given.list()) {
         check_buckets(pc, given.list())?;
@@ -58,7 +59,7 @@ pub(super) fn charge_usage<'p>(
             let Some(bucket) = given.bucket(i) else {
                 continue;
             };
-            let fee = price(pc, bucket).map_err(|e| in_bucket(pc, i, e))?;
+            let fee = price(pc, bucket, detail).map_err(|e| in_bucket(pc, i, e))?;
             // U6: a fee of no units, no amount and no events is dropped…
             if !is_empty(&fee.fee) {
                 fees.push(fee);
@@ -67,7 +68,7 @@ pub(super) fn charge_usage<'p>(
         // …and a bucket left without fees shows the zero fee of an empty
         // aggregation: one all-null group when grouped (A30).
         if fees.len() == start {
-            fees.push(price(pc, empty_bucket(pc, filter))?);
+            fees.push(price(pc, empty_bucket(pc, filter), detail)?);
         }
         let kept = fees.get_mut(start..).unwrap_or_default();
         sort_by_label(pc, kept, |f| {
@@ -141,7 +142,11 @@ fn check_buckets(pc: &PlanCharge, given: &[UsageBucket]) -> Result<(), UsageErro
 
 /// Prices one bucket with its filter's model, and sets the figures usage
 /// shows (U4, C8).
-fn price(pc: &PlanCharge, mut bucket: UsageBucket) -> Result<UsageFee, RateError> {
+fn price(
+    pc: &PlanCharge,
+    mut bucket: UsageBucket,
+    detail: FeeDetail,
+) -> Result<UsageFee, RateError> {
     let Some(charge) = pc.bucket_charge(bucket.filter) else {
         return Err(UsageError::new("filter index out of range").into());
     };
@@ -165,7 +170,7 @@ fn price(pc: &PlanCharge, mut bucket: UsageBucket) -> Result<UsageFee, RateError
     };
     // As `rate` over this bucket alone prices it: the period only matters
     // for a true-up, which usage adds itself.
-    let mut fee = charge.rate_one(priced)?;
+    let mut fee = charge.rate_one(priced, detail)?;
     fee.filter = filter;
     if let Some(units) = current_usage_units
         && (pc.charge.pay_in_advance || pc.charge.prorated)

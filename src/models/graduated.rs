@@ -58,8 +58,14 @@ impl Graduated {
         &self,
         usage: &Usage,
         first_event_excluded: bool,
+        amounts_only: bool,
     ) -> Result<ModelOutcome, ArithmeticError> {
-        let mut lines = Vec::with_capacity(self.ranges.reached(usage.units));
+        let reached = if amounts_only {
+            0
+        } else {
+            self.ranges.reached(usage.units)
+        };
+        let mut lines = Vec::with_capacity(reached);
         let mut amount = Exact::ZERO;
         self.ranges
             .walk(usage.units, |tier, units| {
@@ -72,6 +78,9 @@ impl Graduated {
                 let per_unit_total_amount = units.times(per_unit_amount)?;
                 let total_with_flat_amount = per_unit_total_amount.plus(tier.price.flat_amount)?;
                 amount = amount.plus(total_with_flat_amount)?;
+                if amounts_only {
+                    return Ok(());
+                }
                 lines.push(GraduatedLine {
                     from_value: tier.from_value,
                     to_value: tier.to_value,

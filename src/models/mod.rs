@@ -140,6 +140,9 @@ pub(crate) struct Context<'a> {
     pub first_event_excluded: bool,
     /// Percentage running totals to reuse (pay-in-advance "without" side).
     pub running_total: Option<&'a [Exact]>,
+    /// The amount without the graduated amount details (customer usage's
+    /// JSON shows none).
+    pub amounts_only: bool,
 }
 
 /// The models meterprice prices, without their properties.
@@ -226,7 +229,7 @@ impl ChargeModel {
         match self {
             Self::Standard(m) => m.apply(usage),
             Self::Graduated(m) if ctx.prorated => m.apply_prorated(usage),
-            Self::Graduated(m) => m.apply(usage, ctx.first_event_excluded),
+            Self::Graduated(m) => m.apply(usage, ctx.first_event_excluded, ctx.amounts_only),
             Self::GraduatedPercentage(m) => m.apply(usage, ctx.first_event_excluded),
             Self::Package(m) => m.apply(usage),
             Self::Percentage(m) => m.apply(usage, ctx.running_total),

@@ -66,6 +66,7 @@ impl Charge {
             prorated: false,
             first_event_excluded: false,
             running_total: running_total.as_deref(),
+            amounts_only: false,
         };
         let with_out = model.apply_with(with, self.currency, base)?;
         let without_ctx = Context {

@@ -13,10 +13,21 @@ use crate::charge::Charge;
 use crate::error::{RateError, UsageError};
 use crate::exact::Overflow;
 
-use crate::fee::{self, Fee, Priced};
+use crate::fee::{self, Fee, FeeTaxes, Priced};
 use crate::models::{ChargeModel, Context, ModelOutcome};
 
 use crate::usage::Usage;
+
+/// What a fee is priced with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeeDetail {
+    /// Every figure of the fee.
+    Full,
+    /// What customer usage's JSON shows of a fee (its amounts, units and
+    /// events): no taxes per fee (the object taxes its totals, UD2) and no
+    /// graduated amount details.
+    AmountsOnly,
+}
 
 /// One usage bucket: the usage of one (filter, group) for the period.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -291,7 +302,7 @@ impl Charge {
         let mut fees = Vec::with_capacity(buckets.len());
         for (i, bucket) in buckets.iter().enumerate() {
             let mut fee = self
-                .bucket_fee(i, bucket, period)
+                .bucket_fee(i, bucket, period, FeeDetail::Full)
                 .map_err(|e| e.in_bucket(i))?;
             fee.grouped_by = bucket.grouped_by.clone();
             fees.push(fee);
@@ -304,9 +315,9 @@ impl Charge {
     /// a full period gives it, its checks and errors included (the
     /// true-up's too), without the list and totals around it: customer
     /// usage prices each bucket so, and takes the label without a copy.
-    pub(crate) fn rate_one(&self, bucket: Bucket) -> Result<Fee, RateError> {
+    pub(crate) fn rate_one(&self, bucket: Bucket, detail: FeeDetail) -> Result<Fee, RateError> {
         let period = Period::full(1);
-        let fee = self.bucket_fee(0, &bucket, &period);
+        let fee = self.bucket_fee(0, &bucket, &period, detail);
         let mut fee = fee.map_err(|e| e.in_bucket(0))?;
         fee.grouped_by = bucket.grouped_by;
         let true_up_fee = self.true_up(std::slice::from_ref(&fee), &period)?;
@@ -321,13 +332,21 @@ impl Charge {
     /// The fee of bucket `i`, in arrears, with its projection when asked;
     /// its label is the caller's to set.
     #[inline]
-    fn bucket_fee(&self, i: usize, bucket: &Bucket, period: &Period) -> Result<Fee, RateError> {
+    fn bucket_fee(
+        &self,
+        i: usize,
+        bucket: &Bucket,
+        period: &Period,
+        detail: FeeDetail,
+    ) -> Result<Fee, RateError> {
         let resolved = self.resolve(i, bucket)?;
         let usage = &bucket.usage;
-        let outcome = resolved
-            .model
-            .apply_with(usage, self.currency, self.context())?;
-        let mut fee = self.fee_in_arrears(usage, outcome)?;
+        let ctx = Context {
+            amounts_only: detail == FeeDetail::AmountsOnly,
+            ..self.context()
+        };
+        let outcome = resolved.model.apply_with(usage, self.currency, ctx)?;
+        let mut fee = self.fee_in_arrears(usage, outcome, detail)?;
         fee.filter = resolved.filter;
         if let Some(elapsed) = period.elapsed_days {
             let (model, duration) = (resolved.model, period.duration_days);
@@ -338,7 +357,12 @@ impl Charge {
     }
 
     /// Builds the fee of a bucket priced in arrears (§4.1, §4.2).
-    fn fee_in_arrears(&self, usage: &Usage, outcome: ModelOutcome) -> Result<Fee, RateError> {
+    fn fee_in_arrears(
+        &self,
+        usage: &Usage,
+        outcome: ModelOutcome,
+        detail: FeeDetail,
+    ) -> Result<Fee, RateError> {
         let units = if self.prorated {
             usage.full_or_units()
         } else {
@@ -364,7 +388,12 @@ impl Charge {
             )
         };
         let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
-        let taxes = fee::taxes(&self.taxes, money.amount_cents, money.precise_amount_cents)?;
+        let taxes = match detail {
+            FeeDetail::Full => {
+                fee::taxes(&self.taxes, money.amount_cents, money.precise_amount_cents)?
+            }
+            FeeDetail::AmountsOnly => FeeTaxes::default(),
+        };
         Ok(Fee::new(
             &self.echo,
             (units, usage.events_count),

@@ -307,7 +307,7 @@ pub(super) fn write_subscription(
     let usage = events.add_buckets_to(req.usage.clone());
     match req
         .plan
-        .customer_usage_from(&req.period, usage, &req.options)
+        .customer_usage_written(&req.period, usage, &req.options)
     {
         Ok(cu) => {
             response::write_result(line, Lead::Subscription(sub), &cu, Some(&events), false);

@@ -67,7 +67,7 @@ pub fn usage_json(text: &str, out: &mut Vec<u8>, pretty: bool) -> Outcome {
     };
     match req
         .plan
-        .customer_usage_from(&req.period, usage, &req.options)
+        .customer_usage_written(&req.period, usage, &req.options)
     {
         Ok(cu) => {
             response::write_result(out, Lead::Id(id), &cu, events.as_ref(), pretty);
