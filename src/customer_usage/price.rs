@@ -75,7 +75,7 @@ pub(super) fn charge_usage<'p>(
             f.fee.grouped_by.as_deref().unwrap_or_default()
         });
     }
-    summary::charge_usage(pc, fees, legacy_groups)
+    summary::charge_usage(pc, fees, legacy_groups, detail)
 }
 
 /// Whether the buckets come as an aggregation gives them: by filter in

@@ -12,19 +12,24 @@ use crate::aggregate::prefix_sort::stable_order;
 use crate::error::RateError;
 use crate::exact::Overflow;
 use crate::plan::PlanCharge;
+use crate::rate::FeeDetail;
 
 use super::label::{in_key_order, sort_by_label, values};
 use super::{
-    ChargeUsage, FilterUsage, GroupedUsage, LegacyGroup, PresentationBreakdown, UsageFee,
+    ChargeUsage, FilterUsage, GroupedUsage, Label, LegacyGroup, PresentationBreakdown, UsageFee,
     UsageTotals,
 };
 
-/// The charge's usage from its fees, already in UD1 order.
+/// The charge's usage from its fees, already in UD1 order. Fees priced
+/// for the JSON contracts (`detail`) give their labels to the grouped
+/// usage rather than a copy: nothing reads a fee's label after.
 pub(super) fn charge_usage(
     pc: &PlanCharge,
-    fees: Vec<UsageFee>,
+    mut fees: Vec<UsageFee>,
     legacy_groups: bool,
+    detail: FeeDetail,
 ) -> Result<ChargeUsage<'_>, RateError> {
+    let copies = detail == FeeDetail::Full;
     let all: Vec<&UsageFee> = fees.iter().collect();
     let totals = totals(pc, &all)?;
     let filters = if pc.charge.filters.is_empty() {
@@ -33,8 +38,14 @@ pub(super) fn charge_usage(
         by_filter(pc, &all)?
     };
     let legacy = legacy_groups.then(|| legacy(pc, &all));
-    let grouped_usage = grouped_usage(pc, &all)?;
+    let (mut grouped_usage, firsts) = grouped_usage(pc, &all, copies)?;
     let presentation_breakdowns = breakdowns(&all, |f| !grouped(f) && f.fee.filter.is_none());
+    // Each group's first fee is its own: each label moves once.
+    for (g, first) in grouped_usage.iter_mut().zip(firsts) {
+        if let Some(f) = first.and_then(|i| fees.get_mut(i)) {
+            g.grouped_by = f.fee.grouped_by.take().unwrap_or_default();
+        }
+    }
     Ok(ChargeUsage {
         charge: pc,
         totals,
@@ -118,10 +129,17 @@ fn canonical(f: &UsageFee) -> Vec<(&str, Option<&str>)> {
 }
 
 /// U9: one entry per distinct label across buckets (the ungrouped fees
-/// form their own), sorted as C1 says; `[]` when no fee is grouped.
-fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage>, RateError> {
+/// form their own), sorted as C1 says; `[]` when no fee is grouped. With
+/// `copies` off, an entry's label is left empty for the caller to move in,
+/// and the index in `fees` of its first fee (whose label it is) is listed
+/// (`None`: it was copied).
+fn grouped_usage(
+    pc: &PlanCharge,
+    fees: &[&UsageFee],
+    copies: bool,
+) -> Result<(Vec<GroupedUsage>, Vec<Option<usize>>), RateError> {
     if !fees.iter().any(|f| grouped(f)) {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let keys = &pc.charge.group_keys;
     let (members, groups) = if fees.iter().all(|f| {
@@ -133,6 +151,7 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
         by_sets(pc, fees)
     };
     let mut out = Vec::with_capacity(groups.len());
+    let mut firsts = Vec::with_capacity(if copies { 0 } else { groups.len() });
     for range in groups {
         let members = members.get(range).unwrap_or_default();
         let totals = totals(pc, members)?;
@@ -146,19 +165,35 @@ fn grouped_usage(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<Vec<GroupedUsage
             }],
             _ => by_filter(pc, members)?,
         };
+        // A group is labelled by its first fee, as Lago's `group_by` keeps
+        // it.
+        let first = members.first();
+        let moved = first.filter(|_| !copies).and_then(|f| position(fees, f));
+        if !copies {
+            firsts.push(moved);
+        }
         out.push(GroupedUsage {
-            // A group is labelled by its first fee, as Lago's `group_by`
-            // keeps it.
-            grouped_by: members
-                .first()
-                .and_then(|f| f.fee.grouped_by.clone())
-                .unwrap_or_default(),
+            grouped_by: match (first, moved) {
+                (Some(f), None) => f.fee.grouped_by.clone().unwrap_or_default(),
+                _ => Label::new(),
+            },
             totals,
             filters,
             presentation_breakdowns: breakdowns(members, |f| grouped(f) && f.fee.filter.is_none()),
         });
     }
-    Ok(out)
+    Ok((out, firsts))
+}
+
+/// The index of `fee` in `all`, which lists one vector's fees in order:
+/// its distance from the first, in fees (checked).
+fn position(all: &[&UsageFee], fee: &UsageFee) -> Option<usize> {
+    let base = std::ptr::from_ref(*all.first()?) as usize;
+    let at = std::ptr::from_ref(fee) as usize;
+    let i = at.checked_sub(base)? / size_of::<UsageFee>();
+    all.get(i)
+        .is_some_and(|f| std::ptr::eq(*f, fee))
+        .then_some(i)
 }
 
 /// The fees of each group, one after the other, and where each group's
