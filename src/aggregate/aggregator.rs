@@ -138,8 +138,8 @@ impl OwnedValue {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    /// Shared by the clones of an aggregator (a billing run's
-    /// subscriptions): read on every event, it stays in cache.
+    /// Shared by the clones of an aggregator (a billing run makes one per
+    /// subscription): one copy for all.
     pub(crate) spec: Arc<AggregationSpec>,
     pub(crate) kind: AggregationType,
     pub(crate) keys: Keys,

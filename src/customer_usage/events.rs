@@ -99,7 +99,7 @@ impl PlanEvents {
 }
 
 /// What the clones of a plan aggregator share (a billing run makes one
-/// per subscription): read on every event, one copy stays in cache.
+/// per subscription): one copy for all.
 #[derive(Debug)]
 struct Routing {
     keys: Vec<Box<str>>,

@@ -412,8 +412,8 @@ impl Plan {
     /// [`Plan::customer_usage_from`] for the JSON contracts (`meterprice
     /// usage`, the billing run): each fee holds only what they write of it
     /// (its amounts, units and events; no taxes per fee and no amount
-    /// details, which took a tenth of the pricing). The object is written,
-    /// never handed out.
+    /// details), and each group's label moves to the grouped usage. The
+    /// object is written, never handed out.
     #[cfg(feature = "lago")]
     pub(crate) fn customer_usage_written(
         &self,
