@@ -399,14 +399,10 @@ impl Plan {
     pub fn customer_usage_from(
         &self,
         period: &UsagePeriod,
-        mut usage: PlanUsage,
+        usage: PlanUsage,
         options: &UsageOptions,
     ) -> Result<CustomerUsage<'_>, RateError> {
-        self.check_usage(period, &usage)?;
-        let detail = FeeDetail::Full;
-        self.price_charges(period, options, detail, |code| {
-            Given::Owned(usage.take(code))
-        })
+        self.price_given(period, usage, options, FeeDetail::Full)
     }
 
     /// [`Plan::customer_usage_from`] for the JSON contracts (`meterprice
@@ -418,11 +414,21 @@ impl Plan {
     pub(crate) fn customer_usage_written(
         &self,
         period: &UsagePeriod,
-        mut usage: PlanUsage,
+        usage: PlanUsage,
         options: &UsageOptions,
     ) -> Result<CustomerUsage<'_>, RateError> {
+        self.price_given(period, usage, options, FeeDetail::AmountsOnly)
+    }
+
+    /// The usage given, checked, then priced with fees of `detail`.
+    fn price_given(
+        &self,
+        period: &UsagePeriod,
+        mut usage: PlanUsage,
+        options: &UsageOptions,
+        detail: FeeDetail,
+    ) -> Result<CustomerUsage<'_>, RateError> {
         self.check_usage(period, &usage)?;
-        let detail = FeeDetail::AmountsOnly;
         self.price_charges(period, options, detail, |code| {
             Given::Owned(usage.take(code))
         })
@@ -516,13 +522,7 @@ mod tests {
             .with_mode(UsageMode::Invoice)
             .with_legacy_groups(true);
         let usage = PlanUsage::new().with_buckets("gb", buckets);
-        let cu = plan
-            .check_usage(&period, &usage)
-            .and_then(|()| {
-                let mut usage = usage;
-                plan.price_charges(&period, &options, detail, |c| Given::Owned(usage.take(c)))
-            })
-            .unwrap();
+        let cu = plan.price_given(&period, usage, &options, detail).unwrap();
         let fees = cu
             .charges_usage
             .iter()
