@@ -67,6 +67,22 @@ fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError>
 /// The sums, or the name of the first figure that overflows: a name, not
 /// an error, is carried through each addition of every usage.
 fn sums(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, &'static str> {
+    // Most groups and many buckets have one fee: its figures are the sums
+    // (adding to zero changes neither a mantissa nor a scale).
+    if let [f] = fees {
+        return Ok(UsageTotals {
+            units: f.fee.units,
+            total_aggregated_units: f.total_aggregated_units,
+            events_count: f.fee.events_count,
+            amount_cents: f.fee.amount_cents,
+            pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| {
+                f.fee
+                    .pricing_unit_details
+                    .as_ref()
+                    .map_or(0, |pu| pu.amount_cents)
+            }),
+        });
+    }
     let mut t = UsageTotals {
         pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| 0),
         ..UsageTotals::default()
