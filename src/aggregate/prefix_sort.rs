@@ -24,9 +24,11 @@ pub(crate) fn stable_order<T>(
         .enumerate()
         .map(|(i, item)| (key(first(item)), i))
         .collect();
-    // Unstable in place (no scratch space): the index breaks every tie,
-    // so the order is the stable one.
-    keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+    // The index breaks every tie, so any sort gives the stable order. A
+    // merge sort is used because it finds the sorted runs a list is made
+    // of (a charge's fees come bucket by bucket, each bucket sorted) and
+    // only merges them.
+    keyed.sort_by(|(ka, a), (kb, b)| {
         ka.cmp(kb)
             .then_with(|| match (items.get(*a), items.get(*b)) {
                 (Some(x), Some(y)) => cmp(x, y),
@@ -44,10 +46,12 @@ pub(crate) fn stable_order<T>(
 fn key(text: Option<&str>) -> u128 {
     let Some(text) = text else { return 0 };
     let mut bytes = [0u8; 16];
-    for (slot, b) in bytes.iter_mut().zip(std::iter::once(1).chain(text.bytes())) {
-        *slot = b;
+    let n = text.len().min(15);
+    if let (Some(to), Some(from)) = (bytes.get_mut(1..=n), text.as_bytes().get(..n)) {
+        to.copy_from_slice(from);
     }
-    u128::from_be_bytes(bytes)
+    // The top byte: 1.
+    u128::from_be_bytes(bytes) | 1 << 120
 }
 
 #[cfg(test)]
@@ -81,8 +85,39 @@ mod tests {
     }
 
     #[test]
+    fn merges_sorted_runs_as_a_stable_sort() {
+        // Three buckets' labels, each run sorted, as a charge's fees come;
+        // "agent_1" is in two runs and keeps run order (2 before 5).
+        let texts = [
+            Some("agent_1"),
+            Some("agent_3"),
+            Some("agent_1"),
+            Some("agent_2"),
+            Some("agent_4"),
+            Some("agent_1"),
+            None,
+            Some("an identical prefix of 15+ bytes, a"),
+        ];
+        assert_eq!(order(&texts), [6, 0, 2, 5, 3, 1, 4, 7]);
+    }
+
+    #[test]
     fn keys_never_contradict_the_text_order() {
-        let texts = ["", "a", "a\u{0}", "ab", "b", "agent_148", "agent_17"];
+        // Around the 15 bytes a key holds: 14, 15, 16 and 17 bytes.
+        let texts = [
+            "",
+            "a",
+            "a\u{0}",
+            "ab",
+            "b",
+            "agent_148",
+            "agent_17",
+            "abcdefghijklmn",
+            "abcdefghijklmno",
+            "abcdefghijklmnoa",
+            "abcdefghijklmnob",
+            "abcdefghijklmnoab",
+        ];
         for a in texts {
             for b in texts {
                 if a < b {
