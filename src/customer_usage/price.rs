@@ -59,10 +59,11 @@ pub(super) fn charge_usage<'p>(
             let Some(bucket) = given.bucket(i) else {
                 continue;
             };
-            let fee = price(pc, bucket, detail).map_err(|e| in_bucket(pc, i, e))?;
             // U6: a fee of no units, no amount and no events is dropped…
-            if !is_empty(&fee.fee) {
-                fees.push(fee);
+            match price(pc, bucket, detail) {
+                Ok(fee) if is_empty(&fee.fee) => {}
+                Ok(fee) => fees.push(fee),
+                Err(e) => return Err(in_bucket(pc, i, e)),
             }
         }
         // …and a bucket left without fees shows the zero fee of an empty
