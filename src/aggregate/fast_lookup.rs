@@ -273,14 +273,41 @@ enum Targets {
 }
 
 impl Route {
+    #[cfg(test)]
     pub(crate) fn new(targets: &[(u32, u32)], overlap: bool) -> Self {
-        let targets = match targets {
-            [] => Targets::Few(0, [(0, 0); 2]),
-            [a] => Targets::Few(1, [*a, (0, 0)]),
-            [a, b] => Targets::Few(2, [*a, *b]),
-            many => Targets::Many(many.into()),
-        };
-        Self { targets, overlap }
+        let mut route = Self::empty(overlap);
+        targets.iter().for_each(|&t| route.push(t));
+        route
+    }
+
+    /// A route to no group yet.
+    pub(crate) fn empty(overlap: bool) -> Self {
+        Self {
+            targets: Targets::Few(0, [(0, 0); 2]),
+            overlap,
+        }
+    }
+
+    /// Adds a (bucket, group) target: inline up to two, so that routing an
+    /// event allocates nothing in the common case.
+    pub(crate) fn push(&mut self, target: (u32, u32)) {
+        match &mut self.targets {
+            Targets::Few(n @ 0..=1, few) => {
+                if let Some(slot) = few.get_mut(usize::from(*n)) {
+                    *slot = target;
+                }
+                *n += 1;
+            }
+            Targets::Few(_, few) => {
+                let many: Vec<_> = few.iter().copied().chain([target]).collect();
+                self.targets = Targets::Many(many.into());
+            }
+            Targets::Many(many) => {
+                let mut more = std::mem::take(many).into_vec();
+                more.push(target);
+                *many = more.into();
+            }
+        }
     }
 
     #[inline]
@@ -321,6 +348,13 @@ impl RouteCache {
         let found = self.map.get(key);
         self.hits += u32::from(found.is_some());
         found
+    }
+
+    /// Whether lookups are still made (a cache dropped for good is not
+    /// asked: the key need not be built).
+    #[inline]
+    pub(crate) fn is_on(&self) -> bool {
+        !self.off
     }
 
     pub(crate) fn put(&mut self, key: &[u8], route: Route) {
@@ -567,6 +601,18 @@ mod tests {
         }
         assert!(!warm.off);
         assert_eq!(warm.get(&3u32.to_le_bytes()), Some(&route));
+    }
+
+    #[test]
+    fn a_route_lists_its_targets_in_order_inline_or_not() {
+        for n in 0..6u32 {
+            let targets: Vec<(u32, u32)> = (0..n).map(|i| (i, 10 * i)).collect();
+            let route = Route::new(&targets, n % 2 == 1);
+            assert_eq!(route.targets(), targets.as_slice(), "{n} targets");
+            assert_eq!(route.overlap, n % 2 == 1);
+            // Up to two are kept inline.
+            assert_eq!(matches!(route.targets, Targets::Few(..)), n <= 2, "{n}");
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ impl Aggregator {
         obs: &Observation,
         view: &View<'_, P>,
     ) -> Result<(), ArithmeticError> {
+        if !self.routes.is_on() {
+            return self.route_in_full(meta, obs, view).map(drop);
+        }
         let mut key = std::mem::take(&mut self.route_buf);
         key.clear();
         for &k in self.route_keys.iter() {
@@ -92,16 +95,16 @@ impl Aggregator {
         if m.overlap && self.advance.is_none() {
             note(&mut self.overlaps, meta);
         }
-        let mut targets = Vec::with_capacity(2);
+        let mut route = Route::empty(m.overlap);
         let mut bits = m.buckets;
         while bits != 0 {
             let b = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             if let Some(g) = self.add_to_bucket(b, obs, view)? {
-                targets.push((b as u32, g as u32));
+                route.push((b as u32, g as u32));
             }
         }
-        Ok(Route::new(&targets, m.overlap))
+        Ok(route)
     }
 
     /// The buckets (at most 64) an event with these properties goes to.
@@ -149,7 +152,7 @@ impl Aggregator {
             _ => None,
         };
         let mut hits = 0;
-        let mut targets = Vec::with_capacity(2);
+        let mut route = Route::empty(false);
         for b in 0..self.buckets.len() {
             let Some(bucket) = self.buckets.get(b) else {
                 break;
@@ -159,13 +162,14 @@ impl Aggregator {
             if target.map_or(lago, |t| t == bucket.id)
                 && let Some(g) = self.add_to_bucket(b, obs, view)?
             {
-                targets.push((b as u32, g as u32));
+                route.push((b as u32, g as u32));
             }
         }
         if hits >= 2 && self.advance.is_none() {
             note(&mut self.overlaps, meta);
         }
-        Ok(Route::new(&targets, hits >= 2))
+        route.overlap = hits >= 2;
+        Ok(route)
     }
 
     /// Adds the event to its group of bucket `b` (created on first use);
