@@ -182,13 +182,14 @@ struct Todo {
 }
 
 /// A window's own lines copied subscription by subscription into one
-/// buffer (a counting sort, each subscription's lines in file order): the
-/// window is read in order, and the lines are then taken from consecutive
-/// memory rather than fetched from all over the window.
+/// buffer (a counting sort of the lines, each subscription's in file
+/// order, then their texts appended in that order): the lines are then
+/// taken from consecutive memory rather than fetched from all over the
+/// window, and the buffer is written once (not zeroed first).
 #[derive(Debug, Default)]
 struct ByFeed {
-    /// Per feed, the next entry of `lines`, then the next byte of `text`.
-    next: Vec<(usize, usize)>,
+    /// Per feed, the next entry of `lines`.
+    next: Vec<usize>,
     lines: Vec<Todo>,
     text: Vec<u8>,
 }
@@ -196,40 +197,36 @@ struct ByFeed {
 impl ByFeed {
     fn sort(&mut self, todo: &[Todo], window: &[u8], feeds: usize) {
         self.next.clear();
-        self.next.resize(feeds, (0, 0));
+        self.next.resize(feeds, 0);
         for t in todo {
-            if let Some((n, bytes)) = self.next.get_mut(t.feed as usize) {
+            if let Some(n) = self.next.get_mut(t.feed as usize) {
                 *n += 1;
-                *bytes += t.end.saturating_sub(t.start);
             }
         }
-        let (mut n, mut bytes) = (0, 0);
+        let mut n = 0;
         for slot in &mut self.next {
-            (n, bytes) = (n + slot.0, bytes + slot.1);
-            *slot = (n - slot.0, bytes - slot.1);
+            n += *slot;
+            *slot = n - *slot;
         }
         self.lines.clear();
         self.lines.resize(todo.len(), Todo::default());
-        self.text.clear();
-        self.text.resize(bytes, 0);
         for t in todo {
-            let Some((i, at)) = self.next.get_mut(t.feed as usize) else {
+            let Some(i) = self.next.get_mut(t.feed as usize) else {
                 continue;
             };
-            let line = window.get(t.start..t.end).unwrap_or_default();
-            let start = *at;
-            *at += line.len();
-            if let Some(to) = self.text.get_mut(start..*at) {
-                to.copy_from_slice(line);
-            }
             if let Some(slot) = self.lines.get_mut(*i) {
-                *slot = Todo {
-                    start,
-                    end: *at,
-                    ..*t
-                };
+                *slot = *t;
             }
             *i += 1;
+        }
+        self.text.clear();
+        self.text
+            .reserve(todo.iter().map(|t| t.end.saturating_sub(t.start)).sum());
+        for t in &mut self.lines {
+            let start = self.text.len();
+            self.text
+                .extend_from_slice(window.get(t.start..t.end).unwrap_or_default());
+            (t.start, t.end) = (start, self.text.len());
         }
     }
 }
