@@ -367,6 +367,11 @@ fn find_own(
     let mut start = 0usize;
     let data = window.data.as_slice();
     let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    // The key and the backslashes are searched for over the whole window,
+    // once: a search per line cost more to start than to run. Neither the
+    // key nor a backslash spans lines, so each line gets its own hits.
+    let mut keys = Hits::new(key.find_iter(data));
+    let mut slashes = Hits::new(memchr::memchr_iter(b'\\', data));
     // Event lines (blank lines aside), counted by worker 0 only.
     let mut counted = 0u64;
     for end in ends {
@@ -381,7 +386,12 @@ fn find_own(
             continue;
         }
         counted += 1;
-        let sub = match raw_subscription(line, key) {
+        let (escaped, key_at) = (slashes.within(span).0 > 0, keys.within(span));
+        let raw = match key_at {
+            (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(span.0)),
+            _ => None,
+        };
+        let sub = match raw {
             Some(raw) if owner(raw) != ctx.w => continue,
             // Checked for UTF-8 when taken (`take_line`).
             Some(raw) => Ok(raw),
@@ -459,23 +469,70 @@ fn reject(share: &mut Share, line_no: u64, why: String) {
 const KEY: &[u8] = b"\"external_subscription_id\"";
 
 /// A line's `external_subscription_id` read off its text, when that is
-/// sure: the line has no backslash and one occurrence of the quoted key,
-/// followed by `:` and a string. Without escapes every quote delimits a
-/// string, so in a well-formed object that occurrence is a key, and being
-/// the only one, it is the top-level key or the top level has none (the
-/// owner's parse then rejects the line, as worker 0 would have).
-fn raw_subscription<'l>(line: &'l [u8], key: &Finder<'_>) -> Option<&'l [u8]> {
-    if memchr::memchr(b'\\', line).is_some() {
-        return None;
-    }
-    let mut hits = key.find_iter(line);
-    let at = hits.next()?;
-    if hits.next().is_some() {
-        return None;
-    }
+/// sure: the line has no backslash and one occurrence of the quoted key
+/// (the caller counts them), at `at`, followed by `:` and a string.
+/// Without escapes every quote delimits a string, so in a well-formed
+/// object that occurrence is a key, and being the only one, it is the
+/// top-level key or the top level has none (the owner's parse then
+/// rejects the line, as worker 0 would have).
+fn raw_subscription(line: &[u8], at: usize) -> Option<&[u8]> {
     let rest = line.get(at + KEY.len()..)?.trim_ascii_start();
     let rest = rest.strip_prefix(b":")?.trim_ascii_start();
     let rest = rest.strip_prefix(b"\"")?;
     let end = memchr::memchr(b'"', rest)?;
     rest.get(..end)
+}
+
+/// The positions of a pattern's occurrences in a window, in order, taken
+/// line by line.
+struct Hits<I: Iterator<Item = usize>> {
+    at: std::iter::Peekable<I>,
+}
+
+impl<I: Iterator<Item = usize>> Hits<I> {
+    fn new(at: I) -> Self {
+        Self { at: at.peekable() }
+    }
+
+    /// How many occurrences start in `start..end`, and the first; lines
+    /// are asked in order, and earlier occurrences (in lines passed over)
+    /// are dropped.
+    fn within(&mut self, (start, end): (usize, usize)) -> (usize, Option<usize>) {
+        while self.at.next_if(|&i| i < start).is_some() {}
+        let first = self.at.next_if(|&i| i < end);
+        let mut n = usize::from(first.is_some());
+        while self.at.next_if(|&i| i < end).is_some() {
+            n += 1;
+        }
+        (n, first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_are_counted_line_by_line() {
+        // Occurrences at 3, 5, 12, 30 and 31; lines 0..4, 4..10, 10..11,
+        // then 20..25 (11..20 passed over: its hit at 12 is dropped), and
+        // 25..40.
+        let mut hits = Hits::new([3, 5, 12, 30, 31].into_iter());
+        assert_eq!(hits.within((0, 4)), (1, Some(3)));
+        assert_eq!(hits.within((4, 10)), (1, Some(5)));
+        assert_eq!(hits.within((10, 11)), (0, None));
+        assert_eq!(hits.within((20, 25)), (0, None));
+        assert_eq!(hits.within((25, 40)), (2, Some(30)));
+        assert_eq!(hits.within((40, 50)), (0, None));
+    }
+
+    #[test]
+    fn a_subscription_is_read_off_the_key_found() {
+        let line = br#"{"transaction_id":"t","external_subscription_id" : "sub_1","code":"c"}"#;
+        let at = memchr::memmem::find(line, KEY).expect("the key");
+        assert_eq!(raw_subscription(line, at), Some(&b"sub_1"[..]));
+        // Not a string: left to the parse.
+        let line = br#"{"external_subscription_id":12}"#;
+        assert_eq!(raw_subscription(line, 1), None);
+    }
 }
