@@ -336,8 +336,15 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
             // A full pool: the buffer is freed.
             let _freed = ctx.pool.try_send(done.data);
         }
+        // The lines' UTF-8 is checked at once (a check per line cost more to
+        // start than to run); a line then is a slice of the text, cut at
+        // newlines. Only when some line is not UTF-8 is each checked alone.
+        let text = std::str::from_utf8(&by_feed.text).ok();
         for t in &by_feed.lines {
-            let line = by_feed.text.get(t.start..t.end).unwrap_or_default();
+            let line = match text.and_then(|all| all.get(t.start..t.end)) {
+                Some(text) => Line::Text(text),
+                None => Line::Bytes(by_feed.text.get(t.start..t.end).unwrap_or_default()),
+            };
             if let Some(why) = take_line(ctx, &mut reader, &mut subs, t.feed, line) {
                 reject(&mut share, t.line_no, why);
             }
@@ -424,6 +431,21 @@ fn read_line<'r>(
     line: &'r [u8],
 ) -> Result<(ReadEvent<'r>, &'r str), String> {
     let text = std::str::from_utf8(line).map_err(|_| "the line is not UTF-8".to_string())?;
+    read_text(reader, text)
+}
+
+/// A line of a window's lines to take: checked UTF-8 already, or not.
+#[derive(Clone, Copy)]
+enum Line<'t> {
+    Text(&'t str),
+    Bytes(&'t [u8]),
+}
+
+/// [`read_line`] of a line known to be UTF-8.
+fn read_text<'r>(
+    reader: &'r mut EventReader,
+    text: &'r str,
+) -> Result<(ReadEvent<'r>, &'r str), String> {
     let event = reader.read(text).map_err(|e| e.to_string())?;
     let sub = event
         .external_subscription_id()
@@ -437,11 +459,15 @@ fn take_line(
     reader: &mut EventReader,
     subs: &mut Subscriptions,
     feed: u32,
-    line: &[u8],
+    line: Line<'_>,
 ) -> Option<String> {
     // Without escapes, the one raw occurrence of the key is the parsed
     // top-level key, so a parsed id is the id the line was filed under.
-    let event = match read_line(reader, line) {
+    let read = match line {
+        Line::Text(text) => read_text(reader, text),
+        Line::Bytes(bytes) => read_line(reader, bytes),
+    };
+    let event = match read {
         Ok((event, _)) => event,
         Err(why) => return Some(why),
     };
