@@ -52,7 +52,8 @@ struct Fields {
     properties: PropertiesField,
 }
 
-/// The top-level keys read, most frequent first.
+/// The top-level keys read, most frequent first (`read` knows each by its
+/// place here).
 const TOP_LEVEL: [&str; 6] = [
     "transaction_id",
     "timestamp",
@@ -146,22 +147,26 @@ impl EventReader {
         s.expect(b'{', "{")?;
         if !s.eat(b'}') {
             loop {
-                let known = s.known_key(&TOP_LEVEL);
-                let name = match known {
-                    Some(i) => TOP_LEVEL.get(i).map_or(&b""[..], |n| n.as_bytes()),
-                    None => s.string(arena)?.resolve(s.text, arena).as_bytes(),
+                // A key written plainly is known by its place in
+                // TOP_LEVEL; an escaped one is read, then looked up.
+                let known = match s.known_key(&TOP_LEVEL) {
+                    Some(i) => Some(i),
+                    None => {
+                        let name = s.string(arena)?.resolve(s.text, arena);
+                        TOP_LEVEL.iter().position(|n| *n == name)
+                    }
                 };
                 s.expect(b':', "\":\"")?;
-                let slot = match name {
-                    b"properties" => {
+                let slot = match known {
+                    Some(0) => Some(&mut fields.transaction_id),
+                    Some(1) => Some(&mut fields.timestamp),
+                    Some(2) => {
                         fields.properties = properties(&mut s, arena, keys, slots)?;
                         None
                     }
-                    b"transaction_id" => Some(&mut fields.transaction_id),
-                    b"timestamp" => Some(&mut fields.timestamp),
-                    b"code" => Some(&mut fields.code),
-                    b"external_subscription_id" => Some(&mut fields.external_subscription_id),
-                    b"precise_total_amount_cents" => Some(&mut fields.precise),
+                    Some(3) => Some(&mut fields.code),
+                    Some(4) => Some(&mut fields.external_subscription_id),
+                    Some(5) => Some(&mut fields.precise),
                     _ => {
                         s.skip(arena, 1)?;
                         None
@@ -450,6 +455,28 @@ mod tests {
         assert_eq!((m.transaction_id, m.seq, m.code), ("t1", 7, Some("bm")));
         assert_eq!(m.precise_total_amount_cents, Some("12.5".parse().unwrap()));
         assert!(!e.properties_empty());
+    }
+
+    #[test]
+    fn escaped_top_level_keys_are_the_keys_they_spell() {
+        let k = keys(&["v"]);
+        let mut r = EventReader::new(&k);
+        let e = r
+            .read(
+                r#"{"transaction\u005fid":"t","\u0063ode":"bm","timestamp":1709251200,
+                "extra":{"a":[1]},"propertie\u0073":{"v":"3"},"external_subscription_id":"s",
+                "precise_total_amount_cent\u0073":"1.5"}"#,
+            )
+            .unwrap();
+        let m = e.meta(0, false).unwrap();
+        assert_eq!((m.transaction_id, m.code), ("t", Some("bm")));
+        assert_eq!(
+            m.timestamp,
+            Timestamp::from_micros(1_709_251_200_000_000).unwrap()
+        );
+        assert_eq!(m.precise_total_amount_cents, Some("1.5".parse().unwrap()));
+        assert_eq!(e.get(0), Some(Value::String("3")));
+        assert_eq!(e.external_subscription_id(), Some("s"));
     }
 
     #[test]
