@@ -363,6 +363,39 @@ fn pricing_units() {
     );
 }
 
+/// UD1, C1: a bucket's fees are ordered by the charge's group keys, even
+/// when its filter groups by the same keys in another order (the buckets
+/// below come in the filter's order). The older `groups` list a filter's
+/// fees in that order.
+#[test]
+fn fees_follow_the_charges_keys_when_a_filter_orders_them_otherwise() {
+    let charges = json!([
+        {"code": "storage", "charge_model": "standard",
+         "properties": {"amount": "1", "pricing_group_keys": ["b", "a"]},
+         "filters": [{"values": {"region": ["eu"]},
+                      "properties": {"amount": "1", "pricing_group_keys": ["a", "b"]}}],
+         "billable_metric": metric("gb", "sum_agg")}]);
+    // By the filter's keys (a, b): (1, 2) before (2, 1). By the charge's
+    // (b, a): b = 1 before b = 2, so the 2-unit fee comes first.
+    let usage = json!({"storage": [
+        {"units": "1", "events_count": 1, "filter": {"region": ["eu"]},
+         "grouped_by": {"a": "1", "b": "2"}},
+        {"units": "2", "events_count": 1, "filter": {"region": ["eu"]},
+         "grouped_by": {"a": "2", "b": "1"}}]});
+    let v = priced(&request(
+        charges,
+        usage,
+        json!({"options": {"legacy_groups": true}}),
+    ));
+    let units: Vec<&Value> = charge_usage(&v, 0)["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| &g["units"])
+        .collect();
+    assert_eq!(units, [&json!("2"), &json!("1")]);
+}
+
 /// UD4, C2: the v1.2 `groups` mapping, right after `filters`.
 #[test]
 fn the_legacy_groups_shape() {

@@ -44,7 +44,8 @@ pub(super) fn charge_usage<'p>(
     legacy_groups: bool,
     detail: FeeDetail,
 ) -> Result<ChargeUsage<'p>, RateError> {
-    if !in_slot_order(pc, given.list()) {
+    let ordered = in_slot_order(pc, given.list());
+    if !ordered {
         check_buckets(pc, given.list())?;
     }
     let filters = pc.charge.filters.len();
@@ -71,10 +72,14 @@ pub(super) fn charge_usage<'p>(
         if fees.len() == start {
             fees.push(price(pc, empty_bucket(pc, filter), detail)?);
         }
-        let kept = fees.get_mut(start..).unwrap_or_default();
-        sort_by_label(pc, kept, |f| {
-            f.fee.grouped_by.as_deref().unwrap_or_default()
-        });
+        // Buckets in slot order whose keys are the charge's are in C1
+        // order already: so are their fees.
+        if !(ordered && pc.group_keys(filter) == pc.charge.group_keys.as_slice()) {
+            let kept = fees.get_mut(start..).unwrap_or_default();
+            sort_by_label(pc, kept, |f| {
+                f.fee.grouped_by.as_deref().unwrap_or_default()
+            });
+        }
     }
     summary::charge_usage(pc, fees, legacy_groups, detail)
 }
