@@ -399,6 +399,9 @@ impl<'r> ReadEvent<'r> {
             Field::Other => Err("is not a number or a string".into()),
             Field::Number(..) => {
                 let t = self.text_of(self.fields.timestamp).unwrap_or("");
+                if let Some(at) = whole_seconds(t) {
+                    return Ok(at);
+                }
                 Timestamp::from_unix_read_by(t, ruby_seconds).map_err(|e| e.to_string())
             }
             Field::Str(span) => {
@@ -412,6 +415,17 @@ impl<'r> ReadEvent<'r> {
             }
         }
     }
+}
+
+/// Whole Unix seconds written as digits alone, as events mostly carry
+/// them, read without a decimal: the instant [`ruby_seconds`] gives. `None`
+/// for any other text, or out of range (the general path then says why).
+fn whole_seconds(text: &str) -> Option<Timestamp> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds: i64 = text.parse().ok()?;
+    Timestamp::from_micros(seconds.checked_mul(1_000_000)?)
 }
 
 /// Unix seconds in Lago's grammar (A1: `BigDecimal(ts.to_s)`).
@@ -455,6 +469,20 @@ mod tests {
         assert_eq!((m.transaction_id, m.seq, m.code), ("t1", 7, Some("bm")));
         assert_eq!(m.precise_total_amount_cents, Some("12.5".parse().unwrap()));
         assert!(!e.properties_empty());
+    }
+
+    #[test]
+    fn whole_seconds_are_the_instants_the_decimal_path_reads() {
+        let decimal = |t: &str| Timestamp::from_unix_read_by(t, ruby_seconds).ok();
+        for t in ["0", "1", "1709251200", "253402300799", "999999999999"] {
+            assert_eq!(whole_seconds(t), decimal(t), "{t}");
+        }
+        // 999999999999 s is past the year 9999: neither reads it.
+        assert_eq!(whole_seconds("999999999999"), None);
+        // Anything but plain digits is left to the decimal path.
+        for t in ["", "-1", "1.5", "1e3", "1709251200.0", "1234567890123"] {
+            assert_eq!(whole_seconds(t), None, "{t}");
+        }
     }
 
     #[test]
