@@ -67,27 +67,27 @@ fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError>
 /// The sums, or the name of the first figure that overflows: a name, not
 /// an error, is carried through each addition of every usage.
 fn sums(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, &'static str> {
-    // Most groups and many buckets have one fee: its figures are the sums
-    // (adding to zero changes neither a mantissa nor a scale).
-    if let [f] = fees {
+    // The first fee's figures start the sums, rather than additions to
+    // zero (which change neither a mantissa nor a scale): most groups and
+    // many buckets have one fee.
+    let pricing_unit = pc.charge.pricing_unit.is_some();
+    let Some((first, rest)) = fees.split_first() else {
         return Ok(UsageTotals {
-            units: f.fee.units,
-            total_aggregated_units: f.total_aggregated_units,
-            events_count: f.fee.events_count,
-            amount_cents: f.fee.amount_cents,
-            pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| {
-                f.fee
-                    .pricing_unit_details
-                    .as_ref()
-                    .map_or(0, |pu| pu.amount_cents)
-            }),
+            pricing_unit_amount_cents: pricing_unit.then_some(0),
+            ..UsageTotals::default()
         });
-    }
-    let mut t = UsageTotals {
-        pricing_unit_amount_cents: pc.charge.pricing_unit.as_ref().map(|_| 0),
-        ..UsageTotals::default()
     };
-    for f in fees {
+    let mut t = UsageTotals {
+        units: first.fee.units,
+        total_aggregated_units: first.total_aggregated_units,
+        events_count: first.fee.events_count,
+        amount_cents: first.fee.amount_cents,
+        pricing_unit_amount_cents: pricing_unit.then(|| {
+            let pu = first.fee.pricing_unit_details.as_ref();
+            pu.map_or(0, |pu| pu.amount_cents)
+        }),
+    };
+    for f in rest {
         t.units = t.units.plus(f.fee.units).map_err(|_| "usage units")?;
         t.total_aggregated_units = t
             .total_aggregated_units
