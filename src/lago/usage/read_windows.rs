@@ -5,23 +5,23 @@
 //! gigabytes in all on a large run. Taking events in file order touches a
 //! random subscription's tables per event, and that memory latency was
 //! more than half of the run. So this thread reads a window of whole lines
-//! (tens of megabytes) and hands it to each worker; a worker first finds
-//! the lines of the subscriptions it owns (a hash of
-//! `external_subscription_id`), then takes them subscription by
-//! subscription, each subscription's in file order. A subscription's
+//! (tens of megabytes), finds each line's subscription once, and hands the
+//! window to each worker with the lines of the subscriptions it owns (a
+//! hash of `external_subscription_id`); a worker takes them subscription
+//! by subscription, each subscription's in file order. A subscription's
 //! events still reach its feed in input order, so the result is the one
 //! of taking the events one by one; only the order between subscriptions
 //! changes, and they are independent. Memory holds a few windows, never
 //! the whole file ([`crate::BillingRunOptions::window`]).
 //!
 //! Finding a line's subscription does not parse the line when it can be
-//! read off the text (see [`raw_subscription`]); other lines are parsed
-//! by both workers, and lines that belong to no subscription are worker
+//! read off the text (see [`raw_subscription`]); other lines go to both
+//! workers to parse, and lines that belong to no subscription are worker
 //! 0's to reject.
 
 use std::io::{BufRead, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
@@ -42,10 +42,25 @@ const IN_FLIGHT: usize = 1;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
 
-/// A window of whole lines, and the number of the line before its first.
+/// A window of whole lines, and each worker's lines in it (found once, by
+/// the reading thread). Both go back to be read into again, rather than
+/// fresh memory.
+#[derive(Default)]
 struct Window {
-    before: u64,
     data: Vec<u8>,
+    own: Vec<Vec<Found>>,
+}
+
+/// An event line of a window (blank lines aside), for the worker that owns
+/// its subscription: where it is, its number, and where its
+/// `external_subscription_id` is in it when read off the text (a line
+/// without is every worker's to parse).
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    start: usize,
+    end: usize,
+    line_no: u64,
+    sub: Option<(u32, u32)>,
 }
 
 /// What one worker read: its subscriptions' feeds and its rejections.
@@ -68,9 +83,9 @@ pub(super) fn read(
 ) -> Result<(Vec<Share>, u64), BillingRunError> {
     let window = window.clamp(1, MAX_WINDOW);
     let seen = AtomicUsize::new(seeds.iter().map(FastMap::len).sum());
-    let events = AtomicU64::new(0);
+    let mut events = 0u64;
     thread::scope(|s| {
-        let (pool_tx, pool) = sync_channel::<Vec<u8>>(WORKERS * IN_FLIGHT + 2);
+        let (pool_tx, pool) = sync_channel::<Window>(WORKERS * IN_FLIGHT + 2);
         let mut senders = Vec::with_capacity(WORKERS);
         let mut workers = Vec::with_capacity(WORKERS);
         for (w, feeds) in seeds.into_iter().enumerate() {
@@ -80,16 +95,16 @@ pub(super) fn read(
                 w,
                 template,
                 seen: &seen,
-                events: &events,
                 pool: pool_tx.clone(),
             };
             workers.push(s.spawn(move || take_share(&ctx, rx, feeds)));
         }
         drop(pool_tx);
+        let key = Finder::new(KEY);
         let mut lines = 0u64;
         let mut carry = Vec::new();
         let read = loop {
-            let mut data = pool.try_recv().unwrap_or_default();
+            let Window { mut data, mut own } = pool.try_recv().unwrap_or_default();
             data.clear();
             data.append(&mut carry);
             let end = match fill_lines(&mut input, &mut data, window) {
@@ -102,27 +117,24 @@ pub(super) fn read(
                 carry.extend_from_slice(data.get(cut..).unwrap_or_default());
                 data.truncate(cut);
             }
-            let before = lines;
-            lines += memchr::memchr_iter(b'\n', &data).count() as u64;
-            if end && data.last().is_some_and(|&b| b != b'\n') {
-                lines += 1;
-            }
+            let counted;
+            (counted, lines) = find_lines(&data, lines, &key, &mut own);
+            events += counted;
             if !data.is_empty() {
-                let window = Arc::new(Window { before, data });
+                let window = Arc::new(Window { data, own });
                 for tx in &senders {
                     // A worker that hung up has failed; `join` reports it.
                     let _gone = tx.send(Arc::clone(&window));
                 }
             }
-            tick(events.load(Ordering::Relaxed), seen.load(Ordering::Relaxed));
+            tick(events, seen.load(Ordering::Relaxed));
             if end {
                 break Ok(());
             }
         };
         drop(senders);
         let shares = join(workers)?;
-        // Worker 0 counted every event line; the workers have ended.
-        read.map(|()| (shares, events.load(Ordering::Relaxed)))
+        read.map(|()| (shares, events))
     })
 }
 
@@ -167,9 +179,8 @@ struct Context<'a> {
     w: usize,
     template: &'a PlanAggregator,
     seen: &'a AtomicUsize,
-    events: &'a AtomicU64,
     /// Where a window's buffer goes back when its last reader is done.
-    pool: SyncSender<Vec<u8>>,
+    pool: SyncSender<Window>,
 }
 
 /// A line of a window to take: its subscription's feed and where it is.
@@ -314,27 +325,18 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
         rejected: 0,
         named: Vec::new(),
     };
-    let key = Finder::new(KEY);
     let mut todo = Vec::new();
     let mut by_feed = ByFeed::default();
     for window in windows {
         todo.clear();
         let known = subs.feeds.len();
-        find_own(
-            ctx,
-            &window,
-            &key,
-            &mut reader,
-            &mut subs,
-            &mut share,
-            &mut todo,
-        );
+        find_own(ctx, &window, &mut reader, &mut subs, &mut share, &mut todo);
         by_feed.sort(&todo, &window.data, subs.feeds.len());
         // The lines are copied out: the window goes back to be read into
         // while they are taken, rather than a fresh buffer.
         if let Ok(done) = Arc::try_unwrap(window) {
             // A full pool: the buffer is freed.
-            let _freed = ctx.pool.try_send(done.data);
+            let _freed = ctx.pool.try_send(done);
         }
         // The lines' UTF-8 is checked at once (a check per line cost more to
         // start than to run); a line then is a slice of the text, cut at
@@ -357,29 +359,23 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
     share
 }
 
-/// The lines of `window` whose subscription this worker owns, into
-/// `todo` in line order; lines that are no event of a subscription are
-/// rejected (by worker 0).
-fn find_own(
-    ctx: &Context<'_>,
-    window: &Window,
-    key: &Finder<'_>,
-    reader: &mut EventReader,
-    subs: &mut Subscriptions,
-    share: &mut Share,
-    todo: &mut Vec<Todo>,
-) {
-    let mine = ctx.w == 0;
-    let mut line_no = window.before;
+/// The event lines of `data` (a window after line `before`) into `own`,
+/// by the worker that owns each; how many there are, and the number of
+/// the window's last line. A line whose subscription is not read off its
+/// text goes to every worker: each parses it, and it is its owner's to
+/// take (or worker 0's to reject).
+fn find_lines(data: &[u8], before: u64, key: &Finder<'_>, own: &mut Vec<Vec<Found>>) -> (u64, u64) {
+    own.resize_with(WORKERS, Vec::new);
+    own.iter_mut().for_each(Vec::clear);
+    let mut line_no = before;
     let mut start = 0usize;
-    let data = window.data.as_slice();
     let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
     // The key and the backslashes are searched for over the whole window,
     // once: a search per line cost more to start than to run. Neither the
     // key nor a backslash spans lines, so each line gets its own hits.
     let mut keys = Hits::new(key.find_iter(data));
     let mut slashes = Hits::new(memchr::memchr_iter(b'\\', data));
-    // Event lines (blank lines aside), counted by worker 0 only.
+    // Event lines (blank lines aside).
     let mut counted = 0u64;
     for end in ends {
         if start >= data.len() {
@@ -398,10 +394,46 @@ fn find_own(
             (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(span.0)),
             _ => None,
         };
-        let sub = match raw {
-            Some(raw) if owner(raw) != ctx.w => continue,
+        let found = |sub| Found {
+            start: span.0,
+            end: span.1,
+            line_no,
+            sub,
+        };
+        let place = |(a, b): (usize, usize)| {
+            let at = (u32::try_from(a).ok()?, u32::try_from(b).ok()?);
+            Some((owner(line.get(a..b)?), at))
+        };
+        match raw.and_then(place) {
+            Some((w, at)) => own
+                .get_mut(w)
+                .into_iter()
+                .for_each(|l| l.push(found(Some(at)))),
+            None => own.iter_mut().for_each(|l| l.push(found(None))),
+        }
+    }
+    (counted, line_no)
+}
+
+/// This worker's lines of `window` (found by the reading thread) into
+/// `todo`, in line order; a line whose subscription was not read off its
+/// text is parsed, and rejected (by worker 0) when it is no event of a
+/// subscription.
+fn find_own(
+    ctx: &Context<'_>,
+    window: &Window,
+    reader: &mut EventReader,
+    subs: &mut Subscriptions,
+    share: &mut Share,
+    todo: &mut Vec<Todo>,
+) {
+    let mine = ctx.w == 0;
+    let data = window.data.as_slice();
+    for f in window.own.get(ctx.w).map_or(&[][..], Vec::as_slice) {
+        let line = data.get(f.start..f.end).unwrap_or_default();
+        let sub = match f.sub {
             // Checked for UTF-8 when taken (`take_line`).
-            Some(raw) => Ok(raw),
+            Some((a, b)) => Ok(line.get(a as usize..b as usize).unwrap_or_default()),
             None => match read_line(reader, line) {
                 Err(why) if mine => Err(why),
                 Err(_) => continue,
@@ -410,17 +442,14 @@ fn find_own(
             },
         };
         match sub {
-            Err(why) => reject(share, line_no, why),
+            Err(why) => reject(share, f.line_no, why),
             Ok(sub) => todo.push(Todo {
                 feed: subs.slot(sub),
-                start: span.0,
-                end: span.1,
-                line_no,
+                start: f.start,
+                end: f.end,
+                line_no: f.line_no,
             }),
         }
-    }
-    if mine {
-        ctx.events.fetch_add(counted, Ordering::Relaxed);
     }
 }
 
@@ -501,12 +530,13 @@ const KEY: &[u8] = b"\"external_subscription_id\"";
 /// object that occurrence is a key, and being the only one, it is the
 /// top-level key or the top level has none (the owner's parse then
 /// rejects the line, as worker 0 would have).
-fn raw_subscription(line: &[u8], at: usize) -> Option<&[u8]> {
+fn raw_subscription(line: &[u8], at: usize) -> Option<(usize, usize)> {
     let rest = line.get(at + KEY.len()..)?.trim_ascii_start();
     let rest = rest.strip_prefix(b":")?.trim_ascii_start();
     let rest = rest.strip_prefix(b"\"")?;
+    let start = line.len() - rest.len();
     let end = memchr::memchr(b'"', rest)?;
-    rest.get(..end)
+    Some((start, start + end))
 }
 
 /// The positions of a pattern's occurrences in a window, in order, taken
@@ -553,10 +583,56 @@ mod tests {
     }
 
     #[test]
+    fn each_line_goes_to_its_owner_or_to_every_worker() {
+        // Lines 8..=12 after line 7: an event of s1, a blank line, an
+        // escaped line, a line without the key, and a last line of s2
+        // without a newline.
+        let lines = [
+            r#"{"external_subscription_id":"s1","code":"c"}"#,
+            "  ",
+            r#"{"external_subscription_id":"s\u0031"}"#,
+            r#"{"code":"c"}"#,
+            r#"{"external_subscription_id":"s2"}"#,
+        ];
+        let data = lines.join("\n");
+        let mut own = Vec::new();
+        let (events, last) = find_lines(data.as_bytes(), 7, &Finder::new(KEY), &mut own);
+        assert_eq!((events, last), (4, 12));
+        let start = |i: usize| lines.iter().take(i).map(|l| l.len() + 1).sum::<usize>();
+        let found = |i: usize, sub: Option<(u32, u32)>| {
+            (start(i), start(i) + lines[i].len(), 8 + i as u64, sub)
+        };
+        // The ids sit at 29..31 of their lines.
+        let mut expected = vec![Vec::new(); WORKERS];
+        expected[owner(b"s1")].push(found(0, Some((29, 31))));
+        for list in &mut expected {
+            list.push(found(2, None));
+            list.push(found(3, None));
+        }
+        expected[owner(b"s2")].push(found(4, Some((29, 31))));
+        let got: Vec<Vec<_>> = own
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|f| (f.start, f.end, f.line_no, f.sub))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(got, expected);
+        // A window read again starts from empty lists.
+        let (events, last) = find_lines(b"", 12, &Finder::new(KEY), &mut own);
+        assert_eq!(
+            (events, last, own.iter().map(Vec::len).sum::<usize>()),
+            (0, 12, 0)
+        );
+    }
+
+    #[test]
     fn a_subscription_is_read_off_the_key_found() {
         let line = br#"{"transaction_id":"t","external_subscription_id" : "sub_1","code":"c"}"#;
         let at = memchr::memmem::find(line, KEY).expect("the key");
-        assert_eq!(raw_subscription(line, at), Some(&b"sub_1"[..]));
+        let id = raw_subscription(line, at).and_then(|(a, b)| line.get(a..b));
+        assert_eq!(id, Some(&b"sub_1"[..]));
         // Not a string: left to the parse.
         let line = br#"{"external_subscription_id":12}"#;
         assert_eq!(raw_subscription(line, 1), None);
