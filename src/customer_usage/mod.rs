@@ -586,6 +586,13 @@ mod tests {
                     matches!(a.amount_details, AmountDetails::Graduated(ref l) if !l.is_empty())
                 );
                 assert_eq!(b.amount_details, AmountDetails::Graduated(Vec::new()));
+                // 4 units for 800 cents: 200 cents a unit; 30 for 1100:
+                // 36.66…, truncated to 36 (Q17).
+                assert!(a.unit_amount_cents > 0 && !a.precise_unit_amount.is_zero());
+                assert_eq!(
+                    (b.unit_amount_cents, b.precise_unit_amount),
+                    (0, Exact::ZERO)
+                );
             }
         }
     }

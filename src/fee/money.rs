@@ -39,7 +39,7 @@ pub(crate) fn money(
             amount: priced.amount,
             amount_cents,
             precise_amount_cents,
-            unit_amount_cents: currency.to_cents_truncated(priced.unit_amount)?,
+            unit_amount_cents: unit_cents(currency, priced.unit_amount)?,
             precise_unit_amount: priced.unit_amount,
             pricing_unit_details: None,
         });
@@ -47,7 +47,7 @@ pub(crate) fn money(
     let pu_currency = Currency::PRICING_UNIT;
     let (pu_amount_cents, pu_precise_amount_cents) =
         pu_currency.cents_and_precise(priced.amount)?;
-    let pu_unit_amount_cents = pu_currency.to_cents_truncated(priced.unit_amount)?;
+    let pu_unit_amount_cents = unit_cents(pu_currency, priced.unit_amount)?;
     // Fiat figures come from the rounded (amount) and truncated (unit)
     // pricing-unit cents, as Lago converts them (Q19, kept).
     let to_fiat = |cents: i128| {
@@ -63,7 +63,7 @@ pub(crate) fn money(
         amount: fiat_amount,
         amount_cents: fiat_cents,
         precise_amount_cents: fiat_precise,
-        unit_amount_cents: currency.to_cents_truncated(fiat_unit)?,
+        unit_amount_cents: unit_cents(currency, fiat_unit)?,
         precise_unit_amount: fiat_unit,
         pricing_unit_details: Some(Box::new(PricingUnitDetails {
             pricing_unit_code: pu.code.clone(),
@@ -74,6 +74,16 @@ pub(crate) fn money(
             precise_unit_amount: priced.unit_amount,
         })),
     })
+}
+
+/// A unit amount in minor units, truncated toward zero (Q17); zero, the
+/// unit amount of every fee priced for customer usage's JSON, without a
+/// conversion.
+fn unit_cents(currency: Currency, unit_amount: Exact) -> Result<i128, ArithmeticError> {
+    if unit_amount.is_zero() {
+        return Ok(0);
+    }
+    currency.to_cents_truncated(unit_amount)
 }
 
 /// Taxes of a fee (§7): each tax rounded on its own, the fee's taxes the

@@ -96,9 +96,13 @@ impl Graduated {
         if usage.units.is_zero() && first_event_excluded {
             amount = Exact::ZERO;
         }
-        let unit_amount = amount
-            .over(usage.full_or_units())
-            .figure("graduated unit_amount")?;
+        let unit_amount = if amounts_only {
+            Exact::ZERO
+        } else {
+            amount
+                .over(usage.full_or_units())
+                .figure("graduated unit_amount")?
+        };
         Ok(ModelOutcome {
             amount,
             unit_amount,

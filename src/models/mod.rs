@@ -140,8 +140,8 @@ pub(crate) struct Context<'a> {
     pub first_event_excluded: bool,
     /// Percentage running totals to reuse (pay-in-advance "without" side).
     pub running_total: Option<&'a [Exact]>,
-    /// The amount without the graduated amount details (customer usage's
-    /// JSON shows none).
+    /// The amount without the graduated amount details or the unit amount
+    /// (customer usage's JSON shows neither).
     pub amounts_only: bool,
 }
 

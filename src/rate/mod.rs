@@ -24,8 +24,8 @@ pub(crate) enum FeeDetail {
     /// Every figure of the fee.
     Full,
     /// What customer usage's JSON shows of a fee (its amounts, units and
-    /// events): no taxes per fee (the object taxes its totals, UD2) and no
-    /// graduated amount details.
+    /// events): no taxes per fee (the object taxes its totals, UD2), no
+    /// graduated amount details, and unit amounts of zero.
     AmountsOnly,
 }
 
@@ -370,6 +370,11 @@ impl Charge {
         };
         let clamp = usage.units.is_negative() && !usage.units.is_zero()
             || outcome.amount.is_negative() && !outcome.amount.is_zero();
+        // The JSON shows no unit amount: zero is converted at no cost.
+        let unit_amount = match detail {
+            FeeDetail::Full => outcome.unit_amount,
+            FeeDetail::AmountsOnly => Exact::ZERO,
+        };
         let (priced, units) = if clamp {
             (
                 Priced {
@@ -382,7 +387,7 @@ impl Charge {
             (
                 Priced {
                     amount: outcome.amount,
-                    unit_amount: outcome.unit_amount,
+                    unit_amount,
                 },
                 units,
             )
