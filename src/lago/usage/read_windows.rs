@@ -42,25 +42,39 @@ const IN_FLIGHT: usize = 1;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
 
-/// A window of whole lines, and each worker's lines in it (found once, by
-/// the reading thread). Both go back to be read into again, rather than
-/// fresh memory.
+/// A window of whole lines, the number of the line before its first, and
+/// a mark per line (made once, by the reading thread). The buffers go back
+/// to be read into again, rather than fresh memory.
 #[derive(Default)]
 struct Window {
+    before: u64,
     data: Vec<u8>,
-    own: Vec<Vec<Found>>,
+    marks: Vec<Mark>,
 }
 
-/// An event line of a window (blank lines aside), for the worker that owns
-/// its subscription: where it is, its number, and where its
-/// `external_subscription_id` is in it when read off the text (a line
-/// without is every worker's to parse).
-#[derive(Debug, Clone, Copy)]
-struct Found {
-    start: usize,
-    end: usize,
-    line_no: u64,
-    sub: Option<(u32, u32)>,
+/// What the reading thread found of a line, in 4 bytes (a window holds
+/// hundreds of thousands of lines): the worker it goes to, and where its
+/// `external_subscription_id` is in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    /// A worker, or [`EVERY`] (its subscription was not read off the
+    /// text: each worker parses it), or [`BLANK`] (no event).
+    to: u8,
+    /// The id's length and its offset in the line, for a worker's line.
+    len: u8,
+    at: u16,
+}
+
+/// A line every worker parses, its subscription not read off its text (or
+/// its id too long or too far in to mark).
+const EVERY: u8 = u8::MAX;
+/// A blank line.
+const BLANK: u8 = u8::MAX - 1;
+
+impl Mark {
+    const fn to(to: u8) -> Self {
+        Self { to, len: 0, at: 0 }
+    }
 }
 
 /// What one worker read: its subscriptions' feeds and its rejections.
@@ -104,7 +118,11 @@ pub(super) fn read(
         let mut lines = 0u64;
         let mut carry = Vec::new();
         let read = loop {
-            let Window { mut data, mut own } = pool.try_recv().unwrap_or_default();
+            let Window {
+                mut data,
+                mut marks,
+                ..
+            } = pool.try_recv().unwrap_or_default();
             data.clear();
             data.append(&mut carry);
             let end = match fill_lines(&mut input, &mut data, window) {
@@ -117,11 +135,16 @@ pub(super) fn read(
                 carry.extend_from_slice(data.get(cut..).unwrap_or_default());
                 data.truncate(cut);
             }
+            let before = lines;
             let counted;
-            (counted, lines) = find_lines(&data, lines, &key, &mut own);
+            (counted, lines) = mark_lines(&data, before, &key, &mut marks);
             events += counted;
             if !data.is_empty() {
-                let window = Arc::new(Window { data, own });
+                let window = Arc::new(Window {
+                    before,
+                    data,
+                    marks,
+                });
                 for tx in &senders {
                     // A worker that hung up has failed; `join` reports it.
                     let _gone = tx.send(Arc::clone(&window));
@@ -359,17 +382,12 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
     share
 }
 
-/// The event lines of `data` (a window after line `before`) into `own`,
-/// by the worker that owns each; how many there are, and the number of
-/// the window's last line. A line whose subscription is not read off its
-/// text goes to every worker: each parses it, and it is its owner's to
-/// take (or worker 0's to reject).
-fn find_lines(data: &[u8], before: u64, key: &Finder<'_>, own: &mut Vec<Vec<Found>>) -> (u64, u64) {
-    own.resize_with(WORKERS, Vec::new);
-    own.iter_mut().for_each(Vec::clear);
+/// A mark per line of `data` (a window after line `before`) into `marks`;
+/// how many event lines there are, and the number of the window's last
+/// line.
+fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>) -> (u64, u64) {
+    marks.clear();
     let mut line_no = before;
-    let mut start = 0usize;
-    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
     // The key and the backslashes are searched for over the whole window,
     // once: a search per line cost more to start than to run. Neither the
     // key nor a backslash spans lines, so each line gets its own hits.
@@ -377,45 +395,52 @@ fn find_lines(data: &[u8], before: u64, key: &Finder<'_>, own: &mut Vec<Vec<Foun
     let mut slashes = Hits::new(memchr::memchr_iter(b'\\', data));
     // Event lines (blank lines aside).
     let mut counted = 0u64;
-    for end in ends {
-        if start >= data.len() {
-            break;
-        }
+    for (start, end) in lines(data) {
         let line = data.get(start..end).unwrap_or_default();
-        let span = (start, end);
-        start = end + 1;
         line_no += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
+            marks.push(Mark::to(BLANK));
             continue;
         }
         counted += 1;
-        let (escaped, key_at) = (slashes.within(span).0 > 0, keys.within(span));
+        let (escaped, key_at) = (
+            slashes.within((start, end)).0 > 0,
+            keys.within((start, end)),
+        );
         let raw = match key_at {
-            (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(span.0)),
+            (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(start)),
             _ => None,
         };
-        let found = |sub| Found {
-            start: span.0,
-            end: span.1,
-            line_no,
-            sub,
-        };
-        let place = |(a, b): (usize, usize)| {
-            let at = (u32::try_from(a).ok()?, u32::try_from(b).ok()?);
-            Some((owner(line.get(a..b)?), at))
-        };
-        match raw.and_then(place) {
-            Some((w, at)) => own
-                .get_mut(w)
-                .into_iter()
-                .for_each(|l| l.push(found(Some(at)))),
-            None => own.iter_mut().for_each(|l| l.push(found(None))),
-        }
+        marks.push(
+            raw.and_then(|(a, b)| mark(line, a, b))
+                .unwrap_or(Mark::to(EVERY)),
+        );
     }
     (counted, line_no)
 }
 
-/// This worker's lines of `window` (found by the reading thread) into
+/// The mark of a line whose id is at `a..b`: its owner's, when the
+/// offset and length fit.
+fn mark(line: &[u8], a: usize, b: usize) -> Option<Mark> {
+    let to = u8::try_from(owner(line.get(a..b)?)).ok()?;
+    let len = u8::try_from(b.checked_sub(a)?).ok()?;
+    let at = u16::try_from(a).ok()?;
+    Some(Mark { to, len, at })
+}
+
+/// The lines of `data`, as `start..end` (no newline): the text after the
+/// last newline is a line when not empty.
+fn lines(data: &[u8]) -> impl Iterator<Item = (usize, usize)> {
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    let mut start = 0;
+    ends.map_while(move |end| {
+        let line = (start < data.len()).then_some((start, end));
+        start = end + 1;
+        line
+    })
+}
+
+/// This worker's lines of `window` (marked by the reading thread) into
 /// `todo`, in line order; a line whose subscription was not read off its
 /// text is parsed, and rejected (by worker 0) when it is no event of a
 /// subscription.
@@ -427,27 +452,33 @@ fn find_own(
     share: &mut Share,
     todo: &mut Vec<Todo>,
 ) {
-    let mine = ctx.w == 0;
+    let (mine, me) = (ctx.w == 0, u8::try_from(ctx.w).unwrap_or(EVERY));
     let data = window.data.as_slice();
-    for f in window.own.get(ctx.w).map_or(&[][..], Vec::as_slice) {
-        let line = data.get(f.start..f.end).unwrap_or_default();
-        let sub = match f.sub {
+    for (((start, end), m), line_no) in lines(data).zip(&window.marks).zip(window.before + 1..) {
+        if m.to != me && m.to != EVERY {
+            continue;
+        }
+        let line = data.get(start..end).unwrap_or_default();
+        let sub = match m.to {
             // Checked for UTF-8 when taken (`take_line`).
-            Some((a, b)) => Ok(line.get(a as usize..b as usize).unwrap_or_default()),
-            None => match read_line(reader, line) {
+            EVERY => match read_line(reader, line) {
                 Err(why) if mine => Err(why),
                 Err(_) => continue,
                 Ok((_, sub)) if owner(sub.as_bytes()) != ctx.w => continue,
                 Ok((_, sub)) => Ok(sub.as_bytes()),
             },
+            _ => {
+                let at = usize::from(m.at);
+                Ok(line.get(at..at + usize::from(m.len)).unwrap_or_default())
+            }
         };
         match sub {
-            Err(why) => reject(share, f.line_no, why),
+            Err(why) => reject(share, line_no, why),
             Ok(sub) => todo.push(Todo {
                 feed: subs.slot(sub),
-                start: f.start,
-                end: f.end,
-                line_no: f.line_no,
+                start,
+                end,
+                line_no,
             }),
         }
     }
@@ -583,48 +614,53 @@ mod tests {
     }
 
     #[test]
-    fn each_line_goes_to_its_owner_or_to_every_worker() {
-        // Lines 8..=12 after line 7: an event of s1, a blank line, an
-        // escaped line, a line without the key, and a last line of s2
-        // without a newline.
+    fn each_line_is_marked_for_its_owner_or_for_every_worker() {
+        // Lines 8..=13 after line 7: an event of s1, a blank line, an
+        // escaped line, a line without the key, an id of 300 bytes (too
+        // long to mark), and a last line of s2 without a newline.
+        let long = "x".repeat(300);
         let lines = [
-            r#"{"external_subscription_id":"s1","code":"c"}"#,
-            "  ",
-            r#"{"external_subscription_id":"s\u0031"}"#,
-            r#"{"code":"c"}"#,
-            r#"{"external_subscription_id":"s2"}"#,
+            r#"{"external_subscription_id":"s1","code":"c"}"#.to_string(),
+            "  ".to_string(),
+            r#"{"external_subscription_id":"s\u0031"}"#.to_string(),
+            r#"{"code":"c"}"#.to_string(),
+            format!(r#"{{"external_subscription_id":"{long}"}}"#),
+            r#"{"external_subscription_id":"s2"}"#.to_string(),
         ];
         let data = lines.join("\n");
-        let mut own = Vec::new();
-        let (events, last) = find_lines(data.as_bytes(), 7, &Finder::new(KEY), &mut own);
-        assert_eq!((events, last), (4, 12));
-        let start = |i: usize| lines.iter().take(i).map(|l| l.len() + 1).sum::<usize>();
-        let found = |i: usize, sub: Option<(u32, u32)>| {
-            (start(i), start(i) + lines[i].len(), 8 + i as u64, sub)
+        let mut marks = vec![Mark::to(BLANK); 9];
+        let (events, last) = mark_lines(data.as_bytes(), 7, &Finder::new(KEY), &mut marks);
+        assert_eq!((events, last), (5, 13));
+        // The ids sit at 29 of their lines (`{"external_subscription_id":"`).
+        let owned = |id: &[u8]| Mark {
+            to: owner(id) as u8,
+            len: id.len() as u8,
+            at: 29,
         };
-        // The ids sit at 29..31 of their lines.
-        let mut expected = vec![Vec::new(); WORKERS];
-        expected[owner(b"s1")].push(found(0, Some((29, 31))));
-        for list in &mut expected {
-            list.push(found(2, None));
-            list.push(found(3, None));
-        }
-        expected[owner(b"s2")].push(found(4, Some((29, 31))));
-        let got: Vec<Vec<_>> = own
-            .iter()
-            .map(|l| {
-                l.iter()
-                    .map(|f| (f.start, f.end, f.line_no, f.sub))
-                    .collect()
-            })
-            .collect();
-        assert_eq!(got, expected);
-        // A window read again starts from empty lists.
-        let (events, last) = find_lines(b"", 12, &Finder::new(KEY), &mut own);
+        let every = Mark::to(EVERY);
         assert_eq!(
-            (events, last, own.iter().map(Vec::len).sum::<usize>()),
-            (0, 12, 0)
+            marks,
+            [
+                owned(b"s1"),
+                Mark::to(BLANK),
+                every,
+                every,
+                every,
+                owned(b"s2")
+            ]
         );
+        // A window read again starts from no marks.
+        let (events, last) = mark_lines(b"", 13, &Finder::new(KEY), &mut marks);
+        assert_eq!((events, last, marks.len()), (0, 13, 0));
+    }
+
+    #[test]
+    fn lines_end_at_newlines_and_at_the_end() {
+        let all = |d: &[u8]| lines(d).collect::<Vec<_>>();
+        assert_eq!(all(b"ab\n\nc"), [(0, 2), (3, 3), (4, 5)]);
+        // After a last newline, no empty line.
+        assert_eq!(all(b"ab\n"), [(0, 2)]);
+        assert_eq!(all(b""), []);
     }
 
     #[test]
