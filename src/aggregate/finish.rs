@@ -125,8 +125,8 @@ impl Aggregator {
             // so no group moves twice.
             let order = stable_order(
                 &groups,
-                |g| g.values().next().flatten(),
-                |a, b| a.values().cmp(b.values()),
+                |g| g.value_bytes().next().flatten(),
+                |a, b| a.value_bytes().cmp(b.value_bytes()),
             );
             let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
             for i in order {

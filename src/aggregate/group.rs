@@ -6,7 +6,7 @@ use crate::aggregate::accumulator::{
     CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
 };
 use crate::aggregate::fast_lookup::{FastMap, LastOps, SmallKey};
-use crate::aggregate::route::{decode_texts, encode_label};
+use crate::aggregate::route::{decode_bytes, decode_texts, encode_label};
 use crate::aggregate::time::Timestamp;
 use crate::error::ArithmeticError;
 use crate::exact::{Exact, Figure};
@@ -149,6 +149,11 @@ impl Group {
     /// The values in key order (`None`: null), borrowed from the key.
     pub(crate) fn values(&self) -> impl Iterator<Item = Option<&str>> {
         decode_texts(self.key.as_bytes())
+    }
+
+    /// The values in key order as bytes, to order by.
+    pub(crate) fn value_bytes(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        decode_bytes(self.key.as_bytes())
     }
 
     /// The values in key order (`None`: null).

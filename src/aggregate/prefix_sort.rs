@@ -12,11 +12,13 @@
 use std::cmp::Ordering;
 
 /// The order of `items` under `cmp`, stable (equal items keep their
-/// order), as indices. `first(item)` must be the value `cmp` compares
-/// first, `None` before any text: then the keys never contradict `cmp`.
+/// order), as indices. `first(item)` must be the bytes of the text `cmp`
+/// compares first (text order is byte order), `None` before any text: then
+/// the keys never contradict `cmp`. Bytes, not `str`: a label's values are
+/// decoded from its key without a UTF-8 check.
 pub(crate) fn stable_order<T>(
     items: &[T],
-    first: impl Fn(&T) -> Option<&str>,
+    first: impl Fn(&T) -> Option<&[u8]>,
     cmp: impl Fn(&T, &T) -> Ordering,
 ) -> Vec<usize> {
     let mut keyed: Vec<(u128, usize)> = items
@@ -43,11 +45,11 @@ pub(crate) fn stable_order<T>(
 /// with zeros. Padding with the lowest byte keeps the map monotone: a
 /// text before another never gets a greater key (a tie is broken by the
 /// full comparison).
-fn key(text: Option<&str>) -> u128 {
+fn key(text: Option<&[u8]>) -> u128 {
     let Some(text) = text else { return 0 };
     let mut bytes = [0u8; 16];
     let n = text.len().min(15);
-    if let (Some(to), Some(from)) = (bytes.get_mut(1..=n), text.as_bytes().get(..n)) {
+    if let (Some(to), Some(from)) = (bytes.get_mut(1..=n), text.get(..n)) {
         to.copy_from_slice(from);
     }
     // The top byte: 1.
@@ -59,7 +61,7 @@ mod tests {
     use super::*;
 
     fn order(texts: &[Option<&str>]) -> Vec<usize> {
-        stable_order(texts, |t| *t, |a, b| a.cmp(b))
+        stable_order(texts, |t| t.map(str::as_bytes), |a, b| a.cmp(b))
     }
 
     #[test]
@@ -121,10 +123,13 @@ mod tests {
         for a in texts {
             for b in texts {
                 if a < b {
-                    assert!(key(Some(a)) <= key(Some(b)), "{a:?} < {b:?}");
+                    assert!(
+                        key(Some(a.as_bytes())) <= key(Some(b.as_bytes())),
+                        "{a:?} < {b:?}"
+                    );
                 }
             }
-            assert!(key(None) < key(Some(a)));
+            assert!(key(None) < key(Some(a.as_bytes())));
         }
     }
 }

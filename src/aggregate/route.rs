@@ -257,7 +257,14 @@ pub(crate) fn encode_label(label: &[Option<String>]) -> Box<[u8]> {
 }
 
 /// The texts of a lookup key made by [`encode_text`], borrowed.
-pub(crate) fn decode_texts(mut key: &[u8]) -> impl Iterator<Item = Option<&str>> {
+pub(crate) fn decode_texts(key: &[u8]) -> impl Iterator<Item = Option<&str>> {
+    // The key was encoded from texts: always UTF-8.
+    decode_bytes(key).map(|b| b.map(|b| std::str::from_utf8(b).unwrap_or_default()))
+}
+
+/// The texts of a lookup key made by [`encode_text`], as bytes: to order
+/// by (text order is byte order), without checking UTF-8.
+pub(crate) fn decode_bytes(mut key: &[u8]) -> impl Iterator<Item = Option<&[u8]>> {
     std::iter::from_fn(move || {
         let (&tag, rest) = key.split_first()?;
         if tag == 0 {
@@ -268,8 +275,7 @@ pub(crate) fn decode_texts(mut key: &[u8]) -> impl Iterator<Item = Option<&str>>
         let end = rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
         let text = rest.get(..end).unwrap_or_default();
         key = rest.get(end + 1..).unwrap_or_default();
-        // The key was encoded from texts: always UTF-8.
-        Some(Some(std::str::from_utf8(text).unwrap_or_default()))
+        Some(Some(text))
     })
 }
 

@@ -222,8 +222,11 @@ type Merged<'f> = (Vec<&'f UsageFee>, Vec<Range<usize>>);
 /// group's fees together in fee order (each bucket's fees are sorted
 /// already: the sort merges a few runs).
 fn by_values<'f>(fees: &[&'f UsageFee]) -> Merged<'f> {
-    fn first<'a>(f: &'a &UsageFee) -> Option<&'a str> {
-        values(f.fee.grouped_by.as_ref()).next().flatten()
+    fn first<'a>(f: &'a &UsageFee) -> Option<&'a [u8]> {
+        values(f.fee.grouped_by.as_ref())
+            .next()
+            .flatten()
+            .map(str::as_bytes)
     }
     fn in_order(a: &&UsageFee, b: &&UsageFee) -> std::cmp::Ordering {
         values(a.fee.grouped_by.as_ref()).cmp(values(b.fee.grouped_by.as_ref()))
