@@ -52,9 +52,10 @@ struct Window {
     marks: Vec<Mark>,
 }
 
-/// What the reading thread found of a line, in 4 bytes (a window holds
-/// hundreds of thousands of lines): the worker it goes to, and where its
-/// `external_subscription_id` is in it.
+/// What the reading thread found of a line, in 8 bytes (a window holds
+/// hundreds of thousands of lines): the worker it goes to, where its
+/// `external_subscription_id` is in it, and its length (so that no worker
+/// searches the window for newlines again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Mark {
     /// A worker, or [`EVERY`] (its subscription was not read off the
@@ -63,7 +64,13 @@ struct Mark {
     /// The id's length and its offset in the line, for a worker's line.
     len: u8,
     at: u16,
+    /// The line's length without its newline, [`FIND`] when it does not
+    /// fit.
+    line: u32,
 }
+
+/// The length of a line of 4 GiB or more: its end is searched for.
+const FIND: u32 = u32::MAX;
 
 /// A line every worker parses, its subscription not read off its text (or
 /// its id too long or too far in to mark).
@@ -73,7 +80,18 @@ const BLANK: u8 = u8::MAX - 1;
 
 impl Mark {
     const fn to(to: u8) -> Self {
-        Self { to, len: 0, at: 0 }
+        Self {
+            to,
+            len: 0,
+            at: 0,
+            line: 0,
+        }
+    }
+
+    /// This mark, of a line of `bytes`.
+    fn of_line(self, bytes: usize) -> Self {
+        let line = u32::try_from(bytes).unwrap_or(FIND);
+        Self { line, ..self }
     }
 }
 
@@ -399,7 +417,7 @@ fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>)
         let line = data.get(start..end).unwrap_or_default();
         line_no += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
-            marks.push(Mark::to(BLANK));
+            marks.push(Mark::to(BLANK).of_line(line.len()));
             continue;
         }
         counted += 1;
@@ -411,10 +429,8 @@ fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>)
             (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(start)),
             _ => None,
         };
-        marks.push(
-            raw.and_then(|(a, b)| mark(line, a, b))
-                .unwrap_or(Mark::to(EVERY)),
-        );
+        let mark = raw.and_then(|(a, b)| mark(line, a, b));
+        marks.push(mark.unwrap_or(Mark::to(EVERY)).of_line(line.len()));
     }
     (counted, line_no)
 }
@@ -425,7 +441,12 @@ fn mark(line: &[u8], a: usize, b: usize) -> Option<Mark> {
     let to = u8::try_from(owner(line.get(a..b)?)).ok()?;
     let len = u8::try_from(b.checked_sub(a)?).ok()?;
     let at = u16::try_from(a).ok()?;
-    Some(Mark { to, len, at })
+    Some(Mark {
+        to,
+        len,
+        at,
+        line: 0,
+    })
 }
 
 /// The lines of `data`, as `start..end` (no newline): the text after the
@@ -437,6 +458,27 @@ fn lines(data: &[u8]) -> impl Iterator<Item = (usize, usize)> {
         let line = (start < data.len()).then_some((start, end));
         start = end + 1;
         line
+    })
+}
+
+/// The lines of `data` (as `start..end`) whose lengths `marks` gives, each
+/// with its mark.
+fn marked_lines<'m>(
+    data: &[u8],
+    marks: &'m [Mark],
+) -> impl Iterator<Item = ((usize, usize), &'m Mark)> {
+    let mut start = 0;
+    marks.iter().map(move |m| {
+        let end = match m.line {
+            FIND => {
+                let rest = data.get(start..).unwrap_or_default();
+                memchr::memchr(b'\n', rest).map_or(data.len(), |i| start + i)
+            }
+            n => start + n as usize,
+        };
+        let line = (start, end);
+        start = end + 1;
+        (line, m)
     })
 }
 
@@ -454,7 +496,7 @@ fn find_own(
 ) {
     let (mine, me) = (ctx.w == 0, u8::try_from(ctx.w).unwrap_or(EVERY));
     let data = window.data.as_slice();
-    for (((start, end), m), line_no) in lines(data).zip(&window.marks).zip(window.before + 1..) {
+    for (((start, end), m), line_no) in marked_lines(data, &window.marks).zip(window.before + 1..) {
         if m.to != me && m.to != EVERY {
             continue;
         }
@@ -636,22 +678,45 @@ mod tests {
             to: owner(id) as u8,
             len: id.len() as u8,
             at: 29,
+            line: 0,
         };
         let every = Mark::to(EVERY);
-        assert_eq!(
-            marks,
-            [
-                owned(b"s1"),
-                Mark::to(BLANK),
-                every,
-                every,
-                every,
-                owned(b"s2")
-            ]
-        );
+        let expected = [
+            owned(b"s1"),
+            Mark::to(BLANK),
+            every,
+            every,
+            every,
+            owned(b"s2"),
+        ];
+        let expected: Vec<Mark> = expected
+            .iter()
+            .zip(&lines)
+            .map(|(m, l)| m.of_line(l.len()))
+            .collect();
+        assert_eq!(marks, expected);
+        // The workers cut the same lines from the lengths.
+        let cut: Vec<_> = marked_lines(data.as_bytes(), &marks)
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(cut, super::lines(data.as_bytes()).collect::<Vec<_>>());
         // A window read again starts from no marks.
         let (events, last) = mark_lines(b"", 13, &Finder::new(KEY), &mut marks);
         assert_eq!((events, last, marks.len()), (0, 13, 0));
+    }
+
+    #[test]
+    fn a_line_too_long_to_mark_is_found_again() {
+        // "ab", "", "cde": the first and last lengths left to be found.
+        let data = b"ab\n\ncde";
+        let marks = [
+            Mark::to(EVERY).of_line(usize::MAX),
+            Mark::to(BLANK).of_line(0),
+            Mark::to(EVERY).of_line(usize::MAX),
+        ];
+        assert_eq!(marks[0].line, FIND);
+        let cut: Vec<_> = marked_lines(data, &marks).map(|(l, _)| l).collect();
+        assert_eq!(cut, [(0, 2), (3, 3), (4, 7)]);
     }
 
     #[test]
