@@ -3,7 +3,8 @@
 //! count): it must never panic, hang or fail, must write one JSON line per
 //! subscription, sorted by `external_subscription_id` and without
 //! repeats, and must write the same output and name the same bad lines
-//! whatever the window it reads at a time (read_windows.rs).
+//! whatever the window it reads at a time (read_windows.rs), and whether
+//! or not plain subscriptions take the direct path (direct_write.rs).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -29,9 +30,14 @@ const PLAN: &str = r#"{"currency": "EUR", "taxes": [{"code": "vat", "rate": "20"
         "field_name": "user"}}]}}"#;
 
 /// The output, and stderr without the elapsed time of its last line.
-fn run(data: &[u8], window: usize) -> (meterprice::BillingRunSummary, Vec<u8>, String) {
+fn run(
+    data: &[u8],
+    window: usize,
+    general_only: bool,
+) -> (meterprice::BillingRunSummary, Vec<u8>, String) {
     let mut opts = BillingRunOptions::new(PLAN, "2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z");
     opts.window = window;
+    opts.general_only = general_only;
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let summary = match billing_run(&opts, data, &mut out, &mut err) {
         Ok(s) => s,
@@ -47,7 +53,7 @@ fn run(data: &[u8], window: usize) -> (meterprice::BillingRunSummary, Vec<u8>, S
 
 fuzz_target!(|data: &[u8]| {
     // One window for any input the fuzzer makes.
-    let (summary, out, err) = run(data, 1 << 20);
+    let (summary, out, err) = run(data, 1 << 20, false);
     let lines: Vec<&[u8]> = out
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -83,17 +89,14 @@ fuzz_target!(|data: &[u8]| {
         "every non-blank line is an event read"
     );
     let window = 1 + data.first().map_or(0, |&b| usize::from(b) % 64);
-    let (s, o, e) = run(data, window);
-    assert_eq!(
-        (s.events, s.rejected, s.subscriptions, s.errors),
-        (
-            summary.events,
-            summary.rejected,
-            summary.subscriptions,
-            summary.errors
-        ),
-        "window {window}"
-    );
-    assert!(o == out, "window {window}: another output");
-    assert_eq!(e, err, "window {window}");
+    // Another window; then every subscription by the general path.
+    for (window, general_only) in [(window, false), (1 << 20, true)] {
+        let what = format!("window {window}, general path only: {general_only}");
+        let (s, o, e) = run(data, window, general_only);
+        let counts =
+            |s: &meterprice::BillingRunSummary| (s.events, s.rejected, s.subscriptions, s.errors);
+        assert_eq!(counts(&s), counts(&summary), "{what}");
+        assert!(o == out, "{what}: another output");
+        assert_eq!(e, err, "{what}");
+    }
 });

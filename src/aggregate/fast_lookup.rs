@@ -470,6 +470,12 @@ impl Groups {
             .and_then(|c| c.get_mut(i % Self::CHUNK))
     }
 
+    /// The groups in index order, borrowed.
+    #[cfg(feature = "lago")]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Group> {
+        self.chunks.iter().flatten()
+    }
+
     /// The groups in index order, in one vector.
     pub(crate) fn into_vec(self) -> Vec<Group> {
         let mut all = Vec::with_capacity(self.len);

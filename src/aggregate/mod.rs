@@ -22,6 +22,8 @@ mod filters;
 mod finish;
 mod group;
 mod metric;
+#[cfg(feature = "lago")]
+mod plain;
 pub(crate) mod prefix_sort;
 mod prorate;
 mod result;
@@ -44,7 +46,11 @@ pub use filters::{
     ALL_FILTER_VALUES, BucketId, ChargeFilterSpec, FilterScope, FilterValues, Filters, event_filter,
 };
 pub use metric::{MetricDefinition, MetricFilter, MetricRounding, MetricSpec, SetupError};
+#[cfg(feature = "lago")]
+pub(crate) use plain::PlainGroup;
 pub use result::{AggregationResult, BucketResult, InAdvanceStep, PresentationBreakdown};
+#[cfg(feature = "lago")]
+pub(crate) use route::{decode_bytes, decode_texts, encode_label};
 pub use spec::{
     AggregationOptions, AggregationSpec, CachedAggregation, CarriedState, ChargeModelKind,
     ChargeSpec, FreeUnits, GroupLabel, PerEvent, WeightedSumInitial,

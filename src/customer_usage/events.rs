@@ -237,6 +237,14 @@ impl PlanAggregator {
             .map_or(&[], |(_, to)| to.as_slice())
     }
 
+    /// Each charge's code and aggregator, when nothing is to be told
+    /// beside their buckets: every event's code was some charge's.
+    #[cfg(feature = "lago")]
+    pub(crate) fn charges_if_quiet(&self) -> Option<impl Iterator<Item = (&str, &Aggregator)>> {
+        let codes = self.routing.charges.iter().map(|(code, _)| code.as_str());
+        (self.unknown == 0).then(|| codes.zip(&self.charges))
+    }
+
     /// Gives one event to every charge of its metric; an event whose code
     /// no charge's metric has is counted (`unknown_metric_code`).
     pub fn push<P: Properties + ?Sized>(&mut self, meta: &EventMeta<'_>, props: &P) {

@@ -11,7 +11,7 @@ mod label;
 mod period;
 mod price;
 mod summary;
-mod totals;
+pub(crate) mod totals;
 
 use price::Given;
 
@@ -131,6 +131,12 @@ impl PlanUsage {
     ) -> Self {
         self.charges.push((charge_code.into(), buckets));
         self
+    }
+
+    /// Whether no charge is given buckets.
+    #[cfg(feature = "lago")]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.charges.is_empty()
     }
 
     /// The buckets given for a charge (empty when none).
@@ -472,7 +478,7 @@ impl Plan {
     }
 
     /// The taxes a charge's fees carry under these options.
-    fn taxes_for<'a>(&'a self, pc: &'a PlanCharge, options: &UsageOptions) -> &'a [Tax] {
+    pub(crate) fn taxes_for<'a>(&'a self, pc: &'a PlanCharge, options: &UsageOptions) -> &'a [Tax] {
         if options.apply_taxes {
             self.taxes_of(pc)
         } else {

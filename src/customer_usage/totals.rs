@@ -39,51 +39,77 @@ pub(super) fn customer_usage<'p>(
     charges_usage: Vec<ChargeUsage<'p>>,
     options: &UsageOptions,
 ) -> Result<CustomerUsage<'p>, RateError> {
-    let overflow = || RateError::from(Overflow.figure("customer usage amount_cents"));
-    let (mut amount, mut taxes) = (0i128, Exact::ZERO);
-    let (mut invoice_amount, mut invoice_taxes) = (0i128, Exact::ZERO);
-    for cu in &charges_usage {
-        let charge_taxes = plan.taxes_for(cu.charge, options);
-        let own = exact_taxes(cu.totals.amount_cents, charge_taxes)?;
-        amount = amount
-            .checked_add(cu.totals.amount_cents)
-            .ok_or_else(overflow)?;
-        taxes = taxes.plus(own).figure(WHAT)?;
-        let true_up = cu.true_up_fee.as_ref().map_or(0, |f| f.amount_cents);
-        invoice_amount = invoice_amount
-            .checked_add(cu.totals.amount_cents)
-            .and_then(|a| a.checked_add(true_up))
-            .ok_or_else(overflow)?;
-        let true_up_taxes = exact_taxes(true_up, charge_taxes)?;
-        invoice_taxes = invoice_taxes
-            .plus(own)
-            .and_then(|t| t.plus(true_up_taxes))
-            .figure(WHAT)?;
-    }
-    let taxes_amount_cents = round_once(taxes)?;
+    let amounts = charges_usage
+        .iter()
+        .map(|cu| (cu.charge, cu.totals.amount_cents));
+    let (amount, total, taxes_amount_cents) = amounts_and_taxes(plan, options, amounts)?;
     let invoice = match options.mode {
         UsageMode::CurrentUsage => None,
-        UsageMode::Invoice => {
-            let taxes_amount_cents = round_once(invoice_taxes)?;
-            Some(InvoiceTotals {
-                amount_cents: invoice_amount,
-                taxes_amount_cents,
-                total_amount_cents: invoice_amount
-                    .checked_add(taxes_amount_cents)
-                    .ok_or_else(overflow)?,
-            })
-        }
+        UsageMode::Invoice => Some(invoice(plan, &charges_usage, options)?),
     };
     Ok(CustomerUsage {
         period: period.clone(),
         currency: plan.currency,
         amount_cents: amount,
         taxes_amount_cents,
+        total_amount_cents: total,
+        charges_usage,
+        invoice,
+    })
+}
+
+fn overflow() -> RateError {
+    RateError::from(Overflow.figure("customer usage amount_cents"))
+}
+
+/// `(amount_cents, total_amount_cents, taxes_amount_cents)` of a usage
+/// whose charges come to these amounts: summed (U11), taxed per charge
+/// exactly and rounded once (UD2).
+pub(crate) fn amounts_and_taxes<'p>(
+    plan: &Plan,
+    options: &UsageOptions,
+    charges: impl Iterator<Item = (&'p PlanCharge, i128)>,
+) -> Result<(i128, i128, i128), RateError> {
+    let (mut amount, mut taxes) = (0i128, Exact::ZERO);
+    for (pc, cents) in charges {
+        let own = exact_taxes(cents, plan.taxes_for(pc, options))?;
+        amount = amount.checked_add(cents).ok_or_else(overflow)?;
+        taxes = taxes.plus(own).figure(WHAT)?;
+    }
+    let taxes = round_once(taxes)?;
+    let total = amount.checked_add(taxes).ok_or_else(overflow)?;
+    Ok((amount, total, taxes))
+}
+
+/// The invoice view's totals: every true-up added, taxes rounded once over
+/// the fees and the true-ups.
+fn invoice(
+    plan: &Plan,
+    charges_usage: &[ChargeUsage<'_>],
+    options: &UsageOptions,
+) -> Result<InvoiceTotals, RateError> {
+    let (mut amount, mut taxes) = (0i128, Exact::ZERO);
+    for cu in charges_usage {
+        let charge_taxes = plan.taxes_for(cu.charge, options);
+        let own = exact_taxes(cu.totals.amount_cents, charge_taxes)?;
+        let true_up = cu.true_up_fee.as_ref().map_or(0, |f| f.amount_cents);
+        amount = amount
+            .checked_add(cu.totals.amount_cents)
+            .and_then(|a| a.checked_add(true_up))
+            .ok_or_else(overflow)?;
+        let true_up_taxes = exact_taxes(true_up, charge_taxes)?;
+        taxes = taxes
+            .plus(own)
+            .and_then(|t| t.plus(true_up_taxes))
+            .figure(WHAT)?;
+    }
+    let taxes_amount_cents = round_once(taxes)?;
+    Ok(InvoiceTotals {
+        amount_cents: amount,
+        taxes_amount_cents,
         total_amount_cents: amount
             .checked_add(taxes_amount_cents)
             .ok_or_else(overflow)?,
-        charges_usage,
-        invoice,
     })
 }
 

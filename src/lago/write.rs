@@ -180,6 +180,28 @@ impl<'a> Json<'a> {
         });
     }
 
+    /// [`Json::label`] of these key names and their values (`None`:
+    /// null), without the label's strings.
+    pub(crate) fn label_values<'v>(
+        &mut self,
+        key: &str,
+        names: &[String],
+        values: impl Iterator<Item = Option<&'v str>>,
+    ) {
+        self.key(key);
+        self.open(b'{');
+        for (k, v) in names.iter().zip(values) {
+            self.comma();
+            self.string_value(k);
+            self.out.push(b':');
+            match v {
+                Some(s) => self.string_value(s),
+                None => self.out.extend_from_slice(b"null"),
+            }
+        }
+        self.close(b'}');
+    }
+
     /// An object's members, written by `shape`.
     #[inline(always)]
     pub(crate) fn members<S: Shape + ?Sized>(&mut self, shape: &S) {

@@ -356,13 +356,27 @@ impl Charge {
         Ok(fee)
     }
 
-    /// Builds the fee of a bucket priced in arrears (§4.1, §4.2).
-    fn fee_in_arrears(
-        &self,
-        usage: &Usage,
-        outcome: ModelOutcome,
-        detail: FeeDetail,
-    ) -> Result<Fee, RateError> {
+    /// The units and `amount_cents` of `usage` priced in arrears by the
+    /// charge's own model, for the JSON contracts: what
+    /// [`Charge::rate_one`] gives with [`FeeDetail::AmountsOnly`], without
+    /// the fee around them. For a charge without a minimum (no true-up),
+    /// not prorated, whose model reads the units and the count alone: the
+    /// usage checks of `resolve` cannot fail on such a usage.
+    #[cfg(feature = "lago")]
+    pub(crate) fn amounts_in_arrears(&self, usage: &Usage) -> Result<(Exact, i128), RateError> {
+        let ctx = Context {
+            amounts_only: true,
+            ..self.context()
+        };
+        let outcome = self.model.apply_with(usage, self.currency, ctx)?;
+        let (priced, units) = self.clamped(usage, &outcome, FeeDetail::AmountsOnly);
+        let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
+        Ok((units, money.amount_cents))
+    }
+
+    /// What a fee in arrears is priced at, and its units: nothing, for
+    /// negative units or a negative amount (§4.2).
+    fn clamped(&self, usage: &Usage, outcome: &ModelOutcome, detail: FeeDetail) -> (Priced, Exact) {
         let units = if self.prorated {
             usage.full_or_units()
         } else {
@@ -375,23 +389,29 @@ impl Charge {
             FeeDetail::Full => outcome.unit_amount,
             FeeDetail::AmountsOnly => Exact::ZERO,
         };
-        let (priced, units) = if clamp {
-            (
-                Priced {
-                    amount: Exact::ZERO,
-                    unit_amount: Exact::ZERO,
-                },
-                Exact::ZERO,
-            )
+        if clamp {
+            let nothing = Priced {
+                amount: Exact::ZERO,
+                unit_amount: Exact::ZERO,
+            };
+            (nothing, Exact::ZERO)
         } else {
-            (
-                Priced {
-                    amount: outcome.amount,
-                    unit_amount,
-                },
-                units,
-            )
-        };
+            let priced = Priced {
+                amount: outcome.amount,
+                unit_amount,
+            };
+            (priced, units)
+        }
+    }
+
+    /// Builds the fee of a bucket priced in arrears (§4.1, §4.2).
+    fn fee_in_arrears(
+        &self,
+        usage: &Usage,
+        outcome: ModelOutcome,
+        detail: FeeDetail,
+    ) -> Result<Fee, RateError> {
+        let (priced, units) = self.clamped(usage, &outcome, detail);
         let money = fee::money(&priced, self.currency, self.pricing_unit.as_ref())?;
         let taxes = match detail {
             FeeDetail::Full => {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::customer_usage::PlanAggregator;
 use crate::lago::{Outcome, RequestError, write_request_error};
 
+use super::direct_write::Direct;
 use super::events::Feed;
 use super::read_windows;
 use super::request::{SubscriptionStates, UsageRequest, parse_run_plan};
@@ -62,6 +63,12 @@ pub struct BillingRunOptions {
     /// window each subscription has more events to take together, which
     /// is faster. The output does not depend on it.
     pub window: usize,
+    /// Fuzzing only: every subscription priced through the customer
+    /// usage object, none by the direct path (`direct_write.rs`), to
+    /// compare the two.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub general_only: bool,
 }
 
 impl BillingRunOptions {
@@ -74,6 +81,8 @@ impl BillingRunOptions {
             charges_duration: None,
             progress: false,
             window: WINDOW,
+            #[cfg(fuzzing)]
+            general_only: false,
         }
     }
 }
@@ -155,7 +164,11 @@ pub fn billing_run(
         }
     }
     let subs = run.read(input, &template, opts, &mut err)?;
-    let summary = run.write(subs, &req, out)?;
+    #[cfg(fuzzing)]
+    let direct = !opts.general_only;
+    #[cfg(not(fuzzing))]
+    let direct = true;
+    let summary = run.write(subs, &req, direct, out)?;
     let summary = BillingRunSummary {
         elapsed: started.elapsed(),
         ..summary
@@ -256,16 +269,19 @@ impl Run {
         let _flushed = err.flush();
     }
 
-    /// Every subscription's usage, sorted by id.
+    /// Every subscription's usage, sorted by id; by the direct path where
+    /// it can (`direct`).
     fn write(
         self,
         mut subs: Vec<(Box<str>, Feed)>,
         req: &UsageRequest,
+        direct: bool,
         mut out: impl Write,
     ) -> Result<BillingRunSummary, BillingRunError> {
         let mut summary = self.summary;
         subs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        two_cores::write(subs, req, &mut out, &mut summary)?;
+        let direct = direct.then(|| Direct::new(req)).flatten();
+        two_cores::write(subs, req, direct.as_ref(), &mut out, &mut summary)?;
         out.flush().map_err(BillingRunError::Output)?;
         Ok(summary)
     }
@@ -276,10 +292,13 @@ impl Run {
 pub(super) fn write_subscription(
     line: &mut Vec<u8>,
     req: &UsageRequest,
-    sub: &str,
-    feed: Feed,
+    direct: Option<&Direct<'_>>,
+    (sub, feed): (&str, Feed),
     summary: &mut BillingRunSummary,
 ) -> Outcome {
+    if direct.is_some_and(|d| d.write(line, sub, &feed)) {
+        return Outcome::Priced;
+    }
     let start = line.len();
     let fail = |line: &mut Vec<u8>, e: &RequestError| {
         let id = serde_json::to_string(sub).unwrap_or_default();

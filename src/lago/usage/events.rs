@@ -84,6 +84,11 @@ impl Feed {
         });
     }
 
+    /// The plan's aggregators, when no event was rejected on reading.
+    pub(crate) fn unrejected(&self) -> Option<&PlanAggregator> {
+        self.rejected.is_empty().then_some(&self.agg)
+    }
+
     /// Events rejected before aggregation (unreadable, duplicate ids).
     pub(crate) fn rejected_on_reading(&self) -> usize {
         self.rejected.len()

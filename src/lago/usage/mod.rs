@@ -2,6 +2,7 @@
 //! period and each charge's buckets in; Lago's customer usage object out.
 
 mod billing_run;
+mod direct_write;
 mod events;
 mod plan;
 mod read_windows;

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use crate::customer_usage::{
     ChargeUsage, CustomerUsage, FilterUsage, GroupedUsage, LegacyGroup, PlanEvents,
-    PresentationBreakdown, UsageTotals,
+    PresentationBreakdown, UsagePeriod, UsageTotals,
 };
 use crate::lago::raw::RawJson;
 use crate::lago::response::{Json, filter_values, indent, label};
@@ -49,17 +49,8 @@ pub(super) fn write_result(
 
 /// lago-usage.md §2.1.
 fn customer_usage(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
-    w.open(b'{');
-    w.string("from_datetime", Some(&u.period.from_datetime()));
-    w.string("to_datetime", Some(&u.period.to_datetime()));
-    w.string("issuing_date", Some(&u.period.issuing_date()));
-    w.string("currency", Some(u.currency.code()));
-    w.int("amount_cents", u.amount_cents);
-    w.int("total_amount_cents", u.total_amount_cents);
-    w.int("taxes_amount_cents", u.taxes_amount_cents);
-    w.null("lago_invoice_id");
-    w.key("charges_usage");
-    w.open(b'[');
+    let amounts = (u.amount_cents, u.total_amount_cents, u.taxes_amount_cents);
+    usage_head(w, &u.period, u.currency.code(), amounts);
     for c in &u.charges_usage {
         w.comma();
         charge_usage(w, c, u.currency.code());
@@ -68,13 +59,55 @@ fn customer_usage(w: &mut Json<'_>, u: &CustomerUsage<'_>) {
     w.close(b'}');
 }
 
+/// lago-usage.md §2.1 up to the opening of `charges_usage`, with the
+/// `(amount, total, taxes)` cents.
+pub(super) fn usage_head(
+    w: &mut Json<'_>,
+    period: &UsagePeriod,
+    currency: &str,
+    (amount, total, taxes): (i128, i128, i128),
+) {
+    w.open(b'{');
+    w.string("from_datetime", Some(&period.from_datetime()));
+    w.string("to_datetime", Some(&period.to_datetime()));
+    w.string("issuing_date", Some(&period.issuing_date()));
+    w.string("currency", Some(currency));
+    w.int("amount_cents", amount);
+    w.int("total_amount_cents", total);
+    w.int("taxes_amount_cents", taxes);
+    w.null("lago_invoice_id");
+    w.key("charges_usage");
+    w.open(b'[');
+}
+
 /// lago-usage.md §2.2, with the older `groups` after `filters` (C2).
 fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
     let pc = c.charge;
     w.open(b'{');
-    sums(w, &c.totals);
+    charge_head(w, pc, &c.totals, currency);
+    let shown = FilterTexts::of(pc);
+    let entries = c.filters.iter().map(FilterEntry::of);
+    filters(w, pc, &shown, entries, None);
+    if let Some(groups) = &c.legacy_groups {
+        legacy_groups(w, groups);
+    }
+    w.key("grouped_usage");
+    w.open(b'[');
+    for g in &c.grouped_usage {
+        w.comma();
+        grouped(w, pc, &shown, g);
+    }
+    w.close(b']');
+    breakdowns(w, &c.presentation_breakdowns);
+    w.close(b'}');
+}
+
+/// A charge's sums, currency, pricing unit, `charge` and
+/// `billable_metric`: what comes before its `filters`.
+pub(super) fn charge_head(w: &mut Json<'_>, pc: &PlanCharge, totals: &UsageTotals, currency: &str) {
+    sums(w, totals);
     w.string("amount_currency", Some(currency));
-    pricing_unit(w, pc, &c.totals);
+    pricing_unit(w, pc, totals);
     w.key("charge");
     w.open(b'{');
     w.string("lago_id", pc.lago_id());
@@ -95,20 +128,6 @@ fn charge_usage(w: &mut Json<'_>, c: &ChargeUsage<'_>, currency: &str) {
         "aggregation_type",
         Some(metric.aggregation_type().lago_name()),
     );
-    w.close(b'}');
-    let shown = FilterTexts::of(pc);
-    filters(w, pc, &shown, &c.filters, None);
-    if let Some(groups) = &c.legacy_groups {
-        legacy_groups(w, groups);
-    }
-    w.key("grouped_usage");
-    w.open(b'[');
-    for g in &c.grouped_usage {
-        w.comma();
-        grouped(w, pc, &shown, g);
-    }
-    w.close(b']');
-    breakdowns(w, &c.presentation_breakdowns);
     w.close(b'}');
 }
 
@@ -157,13 +176,13 @@ fn pricing_unit(w: &mut Json<'_>, pc: &PlanCharge, t: &UsageTotals) {
 /// What a `filters[]` entry shows of its filter (`,"invoice_display_name":
 /// …,"values":…`), written once per charge: a charge's filters are shown
 /// again in every group's entries.
-struct FilterTexts {
+pub(super) struct FilterTexts {
     /// Per filter index, then the default bucket.
     texts: Vec<Vec<u8>>,
 }
 
 impl FilterTexts {
-    fn of(pc: &PlanCharge) -> Self {
+    pub(super) fn of(pc: &PlanCharge) -> Self {
         let filters = pc.charge().filters();
         let text = |filter: Option<&crate::charge::ChargeFilter>| {
             let mut out = vec![b','];
@@ -190,15 +209,32 @@ impl FilterTexts {
 }
 
 /// Sums written already, and where their text is.
-type Written<'a> = (&'a UsageTotals, Range<usize>);
+pub(super) type Written<'a> = (&'a UsageTotals, Range<usize>);
+
+/// One `filters[]` entry: a bucket's sums and breakdowns.
+pub(super) struct FilterEntry<'a> {
+    pub(super) filter: Option<usize>,
+    pub(super) totals: UsageTotals,
+    pub(super) breakdowns: &'a [PresentationBreakdown],
+}
+
+impl<'a> FilterEntry<'a> {
+    fn of(f: &'a FilterUsage) -> Self {
+        Self {
+            filter: f.filter,
+            totals: f.totals,
+            breakdowns: &f.presentation_breakdowns,
+        }
+    }
+}
 
 /// `filters[]` (lago-usage.md §2.3); an entry with the sums of `group`
 /// copies their text.
-fn filters(
+pub(super) fn filters<'a>(
     w: &mut Json<'_>,
     pc: &PlanCharge,
     shown: &FilterTexts,
-    entries: &[FilterUsage],
+    entries: impl IntoIterator<Item = FilterEntry<'a>>,
     group: Option<Written<'_>>,
 ) {
     w.key("filters");
@@ -214,7 +250,7 @@ fn filters(
             }
         }
         w.out.extend_from_slice(shown.get(f.filter));
-        breakdowns(w, &f.presentation_breakdowns);
+        breakdowns(w, f.breakdowns);
         w.close(b'}');
     }
     w.close(b']');
@@ -222,20 +258,43 @@ fn filters(
 
 /// `grouped_usage[]` (lago-usage.md §2.4).
 fn grouped(w: &mut Json<'_>, pc: &PlanCharge, shown: &FilterTexts, g: &GroupedUsage) {
+    grouped_entry(
+        w,
+        pc,
+        &g.totals,
+        |w| label(w, "grouped_by", Some(&g.grouped_by)),
+        |w, written| {
+            let entries = g.filters.iter().map(FilterEntry::of);
+            filters(w, pc, shown, entries, Some(written));
+        },
+        &g.presentation_breakdowns,
+    );
+}
+
+/// A `grouped_usage[]` entry of these sums: `label` writes its
+/// `grouped_by`, and `filters` its `filters` (given where the sums'
+/// text is: a group of one bucket repeats them in its one entry).
+pub(super) fn grouped_entry<'t>(
+    w: &mut Json<'_>,
+    pc: &PlanCharge,
+    totals: &'t UsageTotals,
+    label: impl FnOnce(&mut Json<'_>),
+    filters: impl FnOnce(&mut Json<'_>, Written<'t>),
+    presentation: &[PresentationBreakdown],
+) {
     w.open(b'{');
     let start = w.out.len();
-    sums(w, &g.totals);
-    pricing_unit(w, pc, &g.totals);
-    // A group of one bucket repeats its sums in its one filters entry.
-    let written = (&g.totals, start..w.out.len());
-    label(w, "grouped_by", Some(&g.grouped_by));
-    filters(w, pc, shown, &g.filters, Some(written));
-    breakdowns(w, &g.presentation_breakdowns);
+    sums(w, totals);
+    pricing_unit(w, pc, totals);
+    let written = (totals, start..w.out.len());
+    label(w);
+    filters(w, written);
+    breakdowns(w, presentation);
     w.close(b'}');
 }
 
 /// `presentation_breakdowns[]` (U10).
-fn breakdowns(w: &mut Json<'_>, list: &[PresentationBreakdown]) {
+pub(super) fn breakdowns(w: &mut Json<'_>, list: &[PresentationBreakdown]) {
     w.key("presentation_breakdowns");
     w.open(b'[');
     for b in list {

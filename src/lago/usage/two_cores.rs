@@ -19,6 +19,7 @@ use crate::aggregate::fast_lookup::FastMap;
 use crate::lago::Outcome;
 
 use super::billing_run::{BillingRunError, BillingRunSummary, write_subscription};
+use super::direct_write::Direct;
 use super::events::Feed;
 use super::request::UsageRequest;
 
@@ -62,10 +63,12 @@ struct Written {
     summary: BillingRunSummary,
 }
 
-/// Prices and writes `subs` (sorted) to `out` in order, on the workers.
+/// Prices and writes `subs` (sorted) to `out` in order, on the workers;
+/// by the direct path where it can.
 pub(super) fn write(
     subs: Vec<(Box<str>, Feed)>,
     req: &UsageRequest,
+    direct: Option<&Direct<'_>>,
     out: &mut impl Write,
     summary: &mut BillingRunSummary,
 ) -> Result<(), BillingRunError> {
@@ -98,7 +101,7 @@ pub(super) fn write(
                     let text = spare
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(last + last / 4));
-                    let written = price_chunk(text, chunk, req);
+                    let written = price_chunk(text, chunk, req, direct);
                     last = written.text.len();
                     if tx.send(written).is_err() {
                         return;
@@ -131,11 +134,17 @@ pub(super) fn write(
 
 /// Prices a chunk's subscriptions, each line written straight into `text`
 /// (emptied first).
-fn price_chunk(mut text: Vec<u8>, chunk: Chunk, req: &UsageRequest) -> Written {
+fn price_chunk(
+    mut text: Vec<u8>,
+    chunk: Chunk,
+    req: &UsageRequest,
+    direct: Option<&Direct<'_>>,
+) -> Written {
     let mut summary = BillingRunSummary::default();
     text.clear();
     for (sub, feed) in chunk {
-        if write_subscription(&mut text, req, &sub, feed, &mut summary) == Outcome::Failed {
+        let outcome = write_subscription(&mut text, req, direct, (&sub, feed), &mut summary);
+        if outcome == Outcome::Failed {
             summary.errors += 1;
         }
         text.push(b'\n');
