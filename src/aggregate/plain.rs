@@ -5,8 +5,7 @@
 
 use crate::aggregate::aggregator::Aggregator;
 use crate::aggregate::filters::BucketId;
-use crate::aggregate::group::{Acc, Group};
-use crate::aggregate::prefix_sort::stable_order;
+use crate::aggregate::group::Acc;
 use crate::exact::Exact;
 use crate::plan::AggregationType;
 
@@ -60,13 +59,13 @@ impl Aggregator {
     }
 
     /// A plain aggregation's groups ([`Aggregator::is_plain`]): buckets in
-    /// order, each bucket's groups in C1 order, as [`Aggregator::finish`]
-    /// gives them. `None` for a group of another type.
+    /// order, each bucket's groups in the order they were made (not C1's:
+    /// the caller sorts the charge's groups once, across buckets). `None`
+    /// for a group of another type.
     pub(crate) fn plain_groups(&self) -> Option<Vec<PlainGroup<'_>>> {
         let mut out = Vec::new();
         for b in &self.buckets {
-            let groups: Vec<&Group> = b.groups.iter().collect();
-            if groups.is_empty() {
+            if b.groups.len() == 0 {
                 out.push(PlainGroup {
                     bucket: b.id,
                     key: None,
@@ -75,12 +74,7 @@ impl Aggregator {
                 });
                 continue;
             }
-            let order = stable_order(
-                &groups,
-                |g| g.value_bytes().next().flatten(),
-                |a, b| a.value_bytes().cmp(b.value_bytes()),
-            );
-            for g in order.into_iter().filter_map(|i| groups.get(i)) {
+            for g in b.groups.iter() {
                 let (units, events) = figures(&g.acc)?;
                 out.push(PlainGroup {
                     bucket: b.id,

@@ -180,8 +180,10 @@ impl<'r> PlainCharge<'r> {
     }
 
     /// The charge's fees, bucket by bucket (UD1), as `price.rs` gives
-    /// them: an empty fee is left out (U6) and a bucket left without fees
-    /// shows the zero fee of an empty aggregation (A30).
+    /// them but for their order within a bucket (`write_groups` sorts
+    /// them; the sums of exact figures do not depend on it): an empty fee
+    /// is left out (U6) and a bucket left without fees shows the zero fee
+    /// of an empty aggregation (A30).
     fn price<'a>(&'a self, agg: &'a Aggregator) -> Option<Priced<'a>> {
         if !agg.is_plain() || !self.same_buckets(agg) {
             return None;
@@ -273,13 +275,18 @@ impl<'r> PlainCharge<'r> {
     }
 
     /// U9: one entry per label, in C1 order (the values', every label
-    /// naming the charge's keys); a group's fees in fee order.
+    /// naming the charge's keys); a group's fees in bucket order (UD1).
+    /// A bucket holds a label once, so label then bucket is a total order:
+    /// one sort gives both the buckets' C1 order and the merge across them.
     fn write_groups(&self, w: &mut Json<'_>, fees: &[&Fee<'_>], failed: &Cell<bool>) {
         fn first<'a>(f: &'a &Fee<'_>) -> Option<&'a [u8]> {
             decode_bytes(f.key).next().flatten()
         }
+        // The default bucket comes after the filters' (UD1).
+        let bucket = |f: &Fee<'_>| f.slot.unwrap_or(usize::MAX);
         let order = stable_order(fees, first, |a, b| {
-            decode_bytes(a.key).cmp(decode_bytes(b.key))
+            let values = decode_bytes(a.key).cmp(decode_bytes(b.key));
+            values.then_with(|| bucket(a).cmp(&bucket(b)))
         });
         let members: Vec<&Fee<'_>> = order
             .into_iter()
