@@ -98,6 +98,12 @@ impl<'a> Json<'a> {
     #[inline(always)]
     pub(crate) fn string(&mut self, key: &str, value: Option<&str>) {
         self.key(key);
+        self.string_or_null(value);
+    }
+
+    /// A caller-given string, escaped, or `null`.
+    #[inline(always)]
+    fn string_or_null(&mut self, value: Option<&str>) {
         match value {
             Some(v) => self.string_value(v),
             None => self.out.extend_from_slice(b"null"),
@@ -139,11 +145,11 @@ impl<'a> Json<'a> {
     }
 
     /// `{key: value}` in the order given, or `null`.
-    pub(crate) fn ordered_map<V>(
+    pub(crate) fn ordered_map<'k, V>(
         &mut self,
         key: &str,
-        pairs: Option<&[(String, V)]>,
-        value: impl Fn(&mut Self, &V),
+        pairs: Option<impl IntoIterator<Item = (&'k str, V)>>,
+        value: impl Fn(&mut Self, V),
     ) {
         self.key(key);
         let Some(pairs) = pairs else {
@@ -162,7 +168,8 @@ impl<'a> Json<'a> {
 
     /// A filter's `{key: [values]}` in the order given, or null.
     pub(crate) fn filter_values(&mut self, key: &str, values: Option<&[(String, Vec<String>)]>) {
-        self.ordered_map(key, values, |w, values: &Vec<String>| {
+        let pairs = values.map(|v| v.iter().map(|(k, vs)| (k.as_str(), vs)));
+        self.ordered_map(key, pairs, |w, values: &Vec<String>| {
             w.open(b'[');
             for v in values {
                 w.comma();
@@ -174,10 +181,8 @@ impl<'a> Json<'a> {
 
     /// A group label `{key: value or null}` in the order given, or null.
     pub(crate) fn label(&mut self, key: &str, label: Option<&[(String, Option<String>)]>) {
-        self.ordered_map(key, label, |w, v: &Option<String>| match v {
-            Some(s) => w.string_value(s),
-            None => w.out.extend_from_slice(b"null"),
-        });
+        let pairs = label.map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
+        self.ordered_map(key, pairs, Self::string_or_null);
     }
 
     /// [`Json::label`] of these key names and their values (`None`:
@@ -185,21 +190,11 @@ impl<'a> Json<'a> {
     pub(crate) fn label_values<'v>(
         &mut self,
         key: &str,
-        names: &[String],
+        names: &'v [String],
         values: impl Iterator<Item = Option<&'v str>>,
     ) {
-        self.key(key);
-        self.open(b'{');
-        for (k, v) in names.iter().zip(values) {
-            self.comma();
-            self.string_value(k);
-            self.out.push(b':');
-            match v {
-                Some(s) => self.string_value(s),
-                None => self.out.extend_from_slice(b"null"),
-            }
-        }
-        self.close(b'}');
+        let pairs = names.iter().map(String::as_str).zip(values);
+        self.ordered_map(key, Some(pairs), Self::string_or_null);
     }
 
     /// An object's members, written by `shape`.
