@@ -25,7 +25,7 @@ pub(super) fn values(label: Option<&Label>) -> impl Iterator<Item = Option<&str>
 }
 
 /// No key given twice (the usual one or two keys: a few comparisons).
-fn distinct(keys: &[String]) -> bool {
+pub(crate) fn distinct(keys: &[String]) -> bool {
     keys.iter()
         .enumerate()
         .all(|(i, k)| !keys.get(..i).unwrap_or_default().contains(k))

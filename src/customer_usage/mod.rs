@@ -15,6 +15,9 @@ pub(crate) mod totals;
 
 use price::Given;
 
+#[cfg(feature = "lago")]
+pub(crate) use label::distinct;
+
 pub use events::{ChargeRejection, ChargeWarning, EventsSetup, PlanAggregator, PlanEvents};
 pub use period::{PeriodError, UsagePeriod};
 

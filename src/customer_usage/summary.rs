@@ -67,48 +67,59 @@ fn totals(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, RateError>
 /// The sums, or the name of the first figure that overflows: a name, not
 /// an error, is carried through each addition of every usage.
 fn sums(pc: &PlanCharge, fees: &[&UsageFee]) -> Result<UsageTotals, &'static str> {
-    // The first fee's figures start the sums, rather than additions to
-    // zero (which change neither a mantissa nor a scale): most groups and
-    // many buckets have one fee.
     let pricing_unit = pc.charge.pricing_unit.is_some();
+    // One fee's figures as sums of their own.
+    let one = |f: &UsageFee| UsageTotals {
+        units: f.fee.units,
+        total_aggregated_units: f.total_aggregated_units,
+        events_count: f.fee.events_count,
+        amount_cents: f.fee.amount_cents,
+        pricing_unit_amount_cents: pricing_unit.then(|| {
+            let pu = f.fee.pricing_unit_details.as_ref();
+            pu.map_or(0, |pu| pu.amount_cents)
+        }),
+    };
     let Some((first, rest)) = fees.split_first() else {
         return Ok(UsageTotals {
             pricing_unit_amount_cents: pricing_unit.then_some(0),
             ..UsageTotals::default()
         });
     };
-    let mut t = UsageTotals {
-        units: first.fee.units,
-        total_aggregated_units: first.total_aggregated_units,
-        events_count: first.fee.events_count,
-        amount_cents: first.fee.amount_cents,
-        pricing_unit_amount_cents: pricing_unit.then(|| {
-            let pu = first.fee.pricing_unit_details.as_ref();
-            pu.map_or(0, |pu| pu.amount_cents)
-        }),
-    };
+    let mut t = one(first);
     for f in rest {
-        t.units = t.units.plus(f.fee.units).map_err(|_| "usage units")?;
-        t.total_aggregated_units = t
-            .total_aggregated_units
-            .plus(f.total_aggregated_units)
-            .map_err(|_| "usage total_aggregated_units")?;
-        t.events_count = t
-            .events_count
-            .checked_add(f.fee.events_count)
-            .ok_or("usage events_count")?;
-        t.amount_cents = t
-            .amount_cents
-            .checked_add(f.fee.amount_cents)
-            .ok_or("usage amount_cents")?;
-        if let (Some(sum), Some(pu)) = (t.pricing_unit_amount_cents, &f.fee.pricing_unit_details) {
-            t.pricing_unit_amount_cents = Some(
-                sum.checked_add(pu.amount_cents)
-                    .ok_or("usage pricing unit amount_cents")?,
-            );
-        }
+        t.add(&one(f))?;
     }
     Ok(t)
+}
+
+impl UsageTotals {
+    /// Adds `other`'s figures to these sums; the name of the first figure
+    /// that overflows. Sums start from a first fee's figures, rather than
+    /// additions to zero (which change neither a mantissa nor a scale):
+    /// most groups and many buckets have one fee.
+    pub(crate) fn add(&mut self, other: &UsageTotals) -> Result<(), &'static str> {
+        self.units = self.units.plus(other.units).map_err(|_| "usage units")?;
+        self.total_aggregated_units = self
+            .total_aggregated_units
+            .plus(other.total_aggregated_units)
+            .map_err(|_| "usage total_aggregated_units")?;
+        self.events_count = self
+            .events_count
+            .checked_add(other.events_count)
+            .ok_or("usage events_count")?;
+        self.amount_cents = self
+            .amount_cents
+            .checked_add(other.amount_cents)
+            .ok_or("usage amount_cents")?;
+        if let (Some(sum), Some(more)) = (
+            self.pricing_unit_amount_cents,
+            other.pricing_unit_amount_cents,
+        ) {
+            let sum = sum.checked_add(more);
+            self.pricing_unit_amount_cents = Some(sum.ok_or("usage pricing unit amount_cents")?);
+        }
+        Ok(())
+    }
 }
 
 /// U8: the fees split by bucket, in the order they come (they are sorted

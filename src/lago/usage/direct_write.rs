@@ -19,7 +19,7 @@ use crate::aggregate::{
     Aggregator, BucketId, PlainGroup, decode_bytes, decode_texts, encode_label,
 };
 use crate::customer_usage::totals::amounts_and_taxes;
-use crate::customer_usage::{UsageMode, UsageTotals};
+use crate::customer_usage::{UsageMode, UsageTotals, distinct};
 use crate::exact::Exact;
 use crate::lago::response::Json;
 use crate::models::ChargeModel;
@@ -72,7 +72,8 @@ impl<'r> Direct<'r> {
     pub(super) fn new(req: &'r UsageRequest) -> Option<Self> {
         let options = &req.options;
         let plain_options = options.mode == UsageMode::CurrentUsage && !options.legacy_groups;
-        if !plain_options || !req.usage.is_empty() {
+        let no_given_buckets = req.usage.is_empty() && req.setup.given_buckets.is_empty();
+        if !plain_options || !no_given_buckets {
             return None;
         }
         let charges = req.plan.charges.iter().map(PlainCharge::new);
@@ -131,10 +132,6 @@ impl<'r> PlainCharge<'r> {
     fn new(pc: &'r PlanCharge) -> Option<Self> {
         let c = &pc.charge;
         let keys = &c.group_keys;
-        let distinct = keys
-            .iter()
-            .enumerate()
-            .all(|(i, k)| !keys.get(..i).unwrap_or_default().contains(k));
         let slots = (0..c.filters.len()).map(Some).chain([None]);
         let plain_slot = |slot| {
             let plain_model = pc.bucket_charge(slot).is_some_and(|b| {
@@ -152,7 +149,7 @@ impl<'r> PlainCharge<'r> {
             && !c.prorated
             && c.pricing_unit.is_none()
             && c.min_amount_cents <= 0
-            && distinct
+            && distinct(keys)
             && slots.into_iter().all(plain_slot);
         plain.then(|| Self {
             pc,
@@ -210,7 +207,7 @@ impl<'r> PlainCharge<'r> {
                 fees.push(self.fee(&zero)?);
             }
         }
-        let totals = sums(&fees.iter().collect::<Vec<_>>())?;
+        let totals = sums(&fees)?;
         Some(Priced { fees, totals })
     }
 
@@ -262,7 +259,7 @@ impl<'r> PlainCharge<'r> {
             fees
         };
         fees.chunk_by(|a, b| a.slot == b.slot).map(|run| {
-            let totals = sums(run).unwrap_or_else(|| {
+            let totals = sums(run.iter().copied()).unwrap_or_else(|| {
                 failed.set(true);
                 UsageTotals::default()
             });
@@ -294,7 +291,7 @@ impl<'r> PlainCharge<'r> {
             .collect();
         let names = &self.pc.charge.group_keys;
         for group in members.chunk_by(|a, b| a.key == b.key) {
-            let (Some(label), Some(totals)) = (group.first(), sums(group)) else {
+            let (Some(label), Some(totals)) = (group.first(), sums(group.iter().copied())) else {
                 failed.set(true);
                 continue;
             };
@@ -316,24 +313,29 @@ impl<'r> PlainCharge<'r> {
 
 /// The sums of fees (`summary::sums`): the first fee's figures, then each
 /// other's added; `None` when one overflows.
-fn sums(fees: &[&Fee<'_>]) -> Option<UsageTotals> {
-    let Some((first, rest)) = fees.split_first() else {
+fn sums<'f, 'a: 'f>(fees: impl IntoIterator<Item = &'f Fee<'a>>) -> Option<UsageTotals> {
+    let mut fees = fees.into_iter();
+    let Some(mut t) = fees.next().map(Fee::totals) else {
         return Some(UsageTotals::default());
     };
-    let mut t = UsageTotals {
-        units: first.units,
-        total_aggregated_units: first.units,
-        events_count: first.events,
-        amount_cents: first.cents,
-        pricing_unit_amount_cents: None,
-    };
-    for f in rest {
-        t.units = t.units.plus(f.units).ok()?;
-        t.total_aggregated_units = t.total_aggregated_units.plus(f.units).ok()?;
-        t.events_count = t.events_count.checked_add(f.events)?;
-        t.amount_cents = t.amount_cents.checked_add(f.cents)?;
+    for f in fees {
+        t.add(&f.totals()).ok()?;
     }
     Some(t)
+}
+
+impl Fee<'_> {
+    /// The fee's figures as sums of their own (its units are its total
+    /// aggregated units: no weighted sum is plain).
+    fn totals(&self) -> UsageTotals {
+        UsageTotals {
+            units: self.units,
+            total_aggregated_units: self.units,
+            events_count: self.events,
+            amount_cents: self.cents,
+            pricing_unit_amount_cents: None,
+        }
+    }
 }
 
 #[cfg(test)]
