@@ -183,7 +183,9 @@ pub fn billing_run(
 }
 
 /// The plan file over the run's period.
-fn plan(opts: &BillingRunOptions) -> Result<(UsageRequest, SubscriptionStates), BillingRunError> {
+pub(super) fn plan(
+    opts: &BillingRunOptions,
+) -> Result<(UsageRequest, SubscriptionStates), BillingRunError> {
     let mut period = serde_json::json!({"from_datetime": opts.from, "to_datetime": opts.to});
     if let (Some(days), Some(p)) = (opts.charges_duration, period.as_object_mut()) {
         p.insert("charges_duration".into(), days.into());

@@ -19,6 +19,7 @@
 //! workers to parse, and lines that belong to no subscription are worker
 //! 0's to reject.
 
+use std::hash::BuildHasher;
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,13 +28,15 @@ use std::thread;
 
 use memchr::memmem::Finder;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
+
 use crate::aggregate::fast_lookup::FastMap;
 use crate::customer_usage::PlanAggregator;
 use crate::lago::aggregate::{EventReader, ReadEvent};
 
 use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
-use super::two_cores::{Feeds, WORKERS, join, owner};
+use super::two_cores::{Feeds, WORKERS, id_hash, join, owner, owner_of};
 
 /// Windows queued per worker: one, so that memory holds about four
 /// windows (one read, one queued, one taken, and the workers' copies of
@@ -52,10 +55,14 @@ struct Window {
     marks: Vec<Mark>,
 }
 
-/// What the reading thread found of a line, in 8 bytes (a window holds
-/// hundreds of thousands of lines): the worker it goes to, where its
-/// `external_subscription_id` is in it, and its length (so that no worker
-/// searches the window for newlines again).
+/// What the reading thread found of a line, in 16 bytes (a window holds
+/// hundreds of thousands of lines): the worker it goes to, its
+/// `external_subscription_id`'s hash and place in it, and its length (so
+/// that no worker searches the window for newlines again).
+///
+/// With the hash, a worker finds a line's subscription without reading
+/// the line: that first load of each line, in file order and on the
+/// path to the lookup, was most of the lookup's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Mark {
     /// A worker, or [`EVERY`] (its subscription was not read off the
@@ -67,6 +74,8 @@ struct Mark {
     /// The line's length without its newline, [`FIND`] when it does not
     /// fit.
     line: u32,
+    /// The id's [`id_hash`], for a worker's line.
+    hash: u64,
 }
 
 /// The length of a line of 4 GiB or more: its end is searched for.
@@ -85,6 +94,7 @@ impl Mark {
             len: 0,
             at: 0,
             line: 0,
+            hash: 0,
         }
     }
 
@@ -286,8 +296,22 @@ impl ByFeed {
 /// One worker's subscriptions: feeds by index, created on their first
 /// event taken (a line that names a subscription but is no event makes
 /// none).
+///
+/// A line is filed under a slot by its id's hash alone (read off the
+/// text by the reading thread), and the slot's id is checked against
+/// the parsed one when the line is taken: an id whose hash another id
+/// took first (a collision) gets a slot of its own, found by the id
+/// ([`Subscriptions::exact`]). A slot's lines stay in file order, so
+/// such an id's lines still reach its feed in file order.
 struct Subscriptions {
-    index: FastMap<Box<[u8]>, u32>,
+    /// Slots by id hash: the hash and the slot, placed by a seeded mix of
+    /// the hash.
+    index: HashTable<(u64, u32)>,
+    mix: DefaultHashBuilder,
+    /// [`id_hash`], but for tests of collisions.
+    hash: fn(&[u8]) -> u64,
+    /// Slots of ids whose hash an earlier id's slot holds.
+    collided: FastMap<Box<[u8]>, u32>,
     keys: Vec<Box<[u8]>>,
     /// Boxed: a slot without a feed is a pointer.
     feeds: Vec<Option<Box<Feed>>>,
@@ -295,13 +319,20 @@ struct Subscriptions {
 
 impl Subscriptions {
     fn new(seeds: Feeds) -> Self {
+        Self::hashed_by(id_hash, seeds)
+    }
+
+    fn hashed_by(hash: fn(&[u8]) -> u64, seeds: Feeds) -> Self {
         let mut subs = Self {
-            index: FastMap::default(),
+            index: HashTable::new(),
+            mix: DefaultHashBuilder::default(),
+            hash,
+            collided: FastMap::default(),
             keys: Vec::new(),
             feeds: Vec::new(),
         };
         for (name, feed) in seeds {
-            let i = subs.slot(name.as_bytes());
+            let i = subs.exact(name.as_bytes());
             if let Some(slot) = subs.feeds.get_mut(i as usize) {
                 *slot = Some(Box::new(feed));
             }
@@ -309,16 +340,79 @@ impl Subscriptions {
         subs
     }
 
-    /// The index of subscription `id`, a new (empty) slot on first sight.
-    fn slot(&mut self, id: &[u8]) -> u32 {
-        if let Some(&i) = self.index.get(id) {
+    /// The slot of id hash `hash`, a new (empty) one for `id()` on first
+    /// sight.
+    fn slot<'i>(&mut self, hash: u64, id: impl FnOnce() -> &'i [u8]) -> u32 {
+        let mixed = self.mix.hash_one(hash);
+        if let Some(&(_, i)) = self.index.find(mixed, |&(h, _)| h == hash) {
             return i;
         }
+        // An id that had a slot among the collided (the slot its hash
+        // filed it under got no feed, and was dropped) keeps that slot.
+        let id = id();
+        let i = match self.collided.remove(id) {
+            Some(i) => i,
+            None => self.push(id),
+        };
+        let mix = &self.mix;
+        self.index
+            .insert_unique(mixed, (hash, i), |&(h, _)| mix.hash_one(h));
+        i
+    }
+
+    /// The slot of `id` itself: the one its hash files it under when that
+    /// slot is its own, else its own slot among the collided.
+    fn exact(&mut self, id: &[u8]) -> u32 {
+        let i = self.slot((self.hash)(id), || id);
+        if self.is(i, id) {
+            return i;
+        }
+        if let Some(&i) = self.collided.get(id) {
+            return i;
+        }
+        let i = self.push(id);
+        self.collided.insert(id.into(), i);
+        i
+    }
+
+    /// A new empty slot for `id`.
+    fn push(&mut self, id: &[u8]) -> u32 {
         let i = u32::try_from(self.feeds.len()).unwrap_or(u32::MAX);
-        self.index.insert(id.into(), i);
         self.keys.push(id.into());
         self.feeds.push(None);
         i
+    }
+
+    /// Whether slot `i` is `id`'s.
+    fn is(&self, i: u32, id: &[u8]) -> bool {
+        self.keys.get(i as usize).is_some_and(|k| **k == *id)
+    }
+
+    /// Slot `from`'s entry (by hash or among the collided) now names slot
+    /// `to`, or is removed (`None`).
+    fn renumber(&mut self, key: &[u8], from: u32, to: Option<u32>) {
+        if let Some(i) = self.collided.get_mut(key) {
+            match to {
+                Some(to) => *i = to,
+                None => {
+                    self.collided.remove(key);
+                }
+            }
+            return;
+        }
+        let hash = (self.hash)(key);
+        let mixed = self.mix.hash_one(hash);
+        if let Ok(entry) = self
+            .index
+            .find_entry(mixed, |&(h, i)| h == hash && i == from)
+        {
+            match to {
+                Some(to) => entry.into_mut().1 = to,
+                None => {
+                    entry.remove();
+                }
+            }
+        }
     }
 
     /// Drops the slots from `from` on that got no feed (their lines were
@@ -327,15 +421,13 @@ impl Subscriptions {
     fn drop_empty_from(&mut self, from: usize) {
         let keys: Vec<_> = self.keys.drain(from.min(self.keys.len())..).collect();
         let feeds: Vec<_> = self.feeds.drain(from.min(self.feeds.len())..).collect();
-        for (key, feed) in keys.into_iter().zip(feeds) {
+        for ((key, feed), old) in keys.into_iter().zip(feeds).zip(from..) {
+            let old = u32::try_from(old).unwrap_or(u32::MAX);
             match feed {
-                None => {
-                    self.index.remove(&key);
-                }
+                None => self.renumber(&key, old, None),
                 Some(f) => {
-                    if let Some(i) = self.index.get_mut(&key) {
-                        *i = u32::try_from(self.feeds.len()).unwrap_or(u32::MAX);
-                    }
+                    let new = u32::try_from(self.feeds.len()).unwrap_or(u32::MAX);
+                    self.renumber(&key, old, Some(new));
                     self.keys.push(key);
                     self.feeds.push(Some(f));
                 }
@@ -438,7 +530,8 @@ fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>)
 /// The mark of a line whose id is at `a..b`: its owner's, when the
 /// offset and length fit.
 fn mark(line: &[u8], a: usize, b: usize) -> Option<Mark> {
-    let to = u8::try_from(owner(line.get(a..b)?)).ok()?;
+    let hash = id_hash(line.get(a..b)?);
+    let to = u8::try_from(owner_of(hash)).ok()?;
     let len = u8::try_from(b.checked_sub(a)?).ok()?;
     let at = u16::try_from(a).ok()?;
     Some(Mark {
@@ -446,6 +539,7 @@ fn mark(line: &[u8], a: usize, b: usize) -> Option<Mark> {
         len,
         at,
         line: 0,
+        hash,
     })
 }
 
@@ -500,24 +594,25 @@ fn find_own(
         if m.to != me && m.to != EVERY {
             continue;
         }
-        let line = data.get(start..end).unwrap_or_default();
-        let sub = match m.to {
+        let line = || data.get(start..end).unwrap_or_default();
+        let feed = match m.to {
             // Checked for UTF-8 when taken (`take_line`).
-            EVERY => match read_line(reader, line) {
+            EVERY => match read_line(reader, line()) {
                 Err(why) if mine => Err(why),
                 Err(_) => continue,
                 Ok((_, sub)) if owner(sub.as_bytes()) != ctx.w => continue,
-                Ok((_, sub)) => Ok(sub.as_bytes()),
+                Ok((_, sub)) => Ok(subs.slot(id_hash(sub.as_bytes()), || sub.as_bytes())),
             },
-            _ => {
+            // The line is read only for a subscription seen first.
+            _ => Ok(subs.slot(m.hash, || {
                 let at = usize::from(m.at);
-                Ok(line.get(at..at + usize::from(m.len)).unwrap_or_default())
-            }
+                line().get(at..at + usize::from(m.len)).unwrap_or_default()
+            })),
         };
-        match sub {
+        match feed {
             Err(why) => reject(share, line_no, why),
-            Ok(sub) => todo.push(Todo {
-                feed: subs.slot(sub),
+            Ok(feed) => todo.push(Todo {
+                feed,
                 start,
                 end,
                 line_no,
@@ -563,15 +658,19 @@ fn take_line(
     feed: u32,
     line: Line<'_>,
 ) -> Option<String> {
-    // Without escapes, the one raw occurrence of the key is the parsed
-    // top-level key, so a parsed id is the id the line was filed under.
     let read = match line {
         Line::Text(text) => read_text(reader, text),
         Line::Bytes(bytes) => read_line(reader, bytes),
     };
-    let event = match read {
-        Ok((event, _)) => event,
+    let (event, sub) = match read {
+        Ok(read) => read,
         Err(why) => return Some(why),
+    };
+    // The line was filed by its id's hash: another id's slot only on a
+    // collision.
+    let feed = match subs.is(feed, sub.as_bytes()) {
+        true => feed,
+        false => subs.exact(sub.as_bytes()),
     };
     let slot = subs.feeds.get_mut(feed as usize)?;
     let feed = slot.get_or_insert_with(|| {
@@ -641,6 +740,60 @@ impl<I: Iterator<Item = usize>> Hits<I> {
 mod tests {
     use super::*;
 
+    /// An empty feed of a one-charge plan.
+    fn feed() -> Feed {
+        let plan = r#"{"currency": "EUR", "plan": {"charges": [{"code": "calls",
+            "charge_model": "standard", "properties": {"amount": "1"},
+            "billable_metric": {"code": "calls", "aggregation_type": "count_agg"}}]}}"#;
+        let opts =
+            crate::BillingRunOptions::new(plan, "2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z");
+        let (req, _) = super::super::billing_run::plan(&opts).expect("a valid plan");
+        let agg = PlanAggregator::new(&req.plan, &req.period, &req.setup).expect("an aggregator");
+        Feed::new(agg)
+    }
+
+    #[test]
+    fn ids_whose_hashes_collide_get_slots_of_their_own() {
+        // Every id hashes to 7: "a" takes the hash's slot first; "b" is
+        // filed under it, and given its own slot when its line is taken
+        // (the slot's id is not its id).
+        let mut subs = Subscriptions::hashed_by(|_| 7, Feeds::default());
+        assert_eq!(subs.slot(7, || b"a"), 0);
+        assert_eq!(subs.slot(7, || b"b"), 0);
+        assert!(subs.is(0, b"a") && !subs.is(0, b"b"));
+        assert_eq!(
+            (subs.exact(b"b"), subs.exact(b"b"), subs.exact(b"a")),
+            (1, 1, 0)
+        );
+        // "a" took no event and "b" did: "a"'s slot is dropped, and "b"'s
+        // moves down to 0.
+        if let Some(slot) = subs.feeds.get_mut(1) {
+            *slot = Some(Box::new(feed()));
+        }
+        subs.drop_empty_from(0);
+        assert_eq!(subs.keys, [Box::from(&b"b"[..])]);
+        // The hash, free again, files lines under "b"'s slot (not a
+        // second one), and "a" now is the collided id.
+        assert_eq!(subs.slot(7, || b"b"), 0);
+        assert_eq!((subs.exact(b"b"), subs.exact(b"a")), (0, 1));
+        subs.drop_empty_from(1);
+        let feeds = subs.into_feeds();
+        assert_eq!(feeds.len(), 1);
+        assert!(feeds.contains_key("b"));
+    }
+
+    #[test]
+    fn seeded_ids_whose_hashes_collide_keep_their_feeds() {
+        let seeds: Feeds = [("a".into(), feed()), ("b".into(), feed())]
+            .into_iter()
+            .collect();
+        let mut subs = Subscriptions::hashed_by(|_| 7, seeds);
+        let (a, b) = (subs.exact(b"a"), subs.exact(b"b"));
+        assert_ne!(a, b);
+        assert!(subs.is(a, b"a") && subs.is(b, b"b"));
+        assert_eq!(subs.into_feeds().len(), 2);
+    }
+
     #[test]
     fn hits_are_counted_line_by_line() {
         // Occurrences at 3, 5, 12, 30 and 31; lines 0..4, 4..10, 10..11,
@@ -679,6 +832,7 @@ mod tests {
             len: id.len() as u8,
             at: 29,
             line: 0,
+            hash: id_hash(id),
         };
         let every = Mark::to(EVERY);
         let expected = [

@@ -33,11 +33,22 @@ const IN_FLIGHT: usize = 4;
 /// One subscription's feed, by id.
 pub(super) type Feeds = FastMap<Box<str>, Feed>;
 
-/// The worker that owns a subscription (FNV-1a of its id).
+/// The worker that owns a subscription.
 pub(super) fn owner(sub: &[u8]) -> usize {
-    let hash = sub.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    owner_of(id_hash(sub))
+}
+
+/// A subscription id's hash (FNV-1a): the reading thread computes it once
+/// per line, and it both deals the line to a worker and finds the line's
+/// slot there.
+pub(super) fn id_hash(sub: &[u8]) -> u64 {
+    sub.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    })
+}
+
+/// The worker that owns the subscriptions of id hash `hash`.
+pub(super) fn owner_of(hash: u64) -> usize {
     usize::try_from(hash % WORKERS as u64).unwrap_or_default()
 }
 
