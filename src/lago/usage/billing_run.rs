@@ -20,12 +20,13 @@ use super::two_cores::{self, Feeds};
 
 /// Bad lines named on stderr; the rest are only counted.
 pub(super) const NAMED: u64 = 10;
-/// The default [`BillingRunOptions::window`]: with 10,000 subscriptions,
-/// 64 MiB of events gives each about 40 events to take together. Each
-/// visit to a subscription first brings its aggregators' state back from
-/// memory: with 32 MiB, twice the visits, the 10 M run took about 8 % more
-/// user time (README, "Billing run").
-const WINDOW: usize = 64 << 20;
+/// The default [`BillingRunOptions::window`]. A worker takes its lines of
+/// four windows together (`read_windows`), so with 10,000 subscriptions
+/// each visit to a subscription takes about 80 events. Each visit first
+/// brings its aggregators' state back from memory: one 64 MiB window a
+/// visit (about 40 events) took about 12 % more user time on the 10 M run
+/// (README, "Billing run").
+const WINDOW: usize = 32 << 20;
 
 /// What a billing run is asked to do.
 ///
@@ -58,10 +59,11 @@ pub struct BillingRunOptions {
     pub charges_duration: Option<u32>,
     /// Whether a progress line is shown on stderr for a long run.
     pub progress: bool,
-    /// Bytes of event lines read and taken at a time (64 MiB unless set).
-    /// Memory holds a few windows, whatever the file's size; in a larger
-    /// window each subscription has more events to take together, which
-    /// is faster. The output does not depend on it.
+    /// Bytes of event lines read at a time (32 MiB unless set); a worker
+    /// takes four windows' lines together. Memory holds a few windows,
+    /// whatever the file's size; in a larger window each subscription has
+    /// more events to take together, which is faster. The output does not
+    /// depend on it.
     pub window: usize,
     /// Fuzzing only: every subscription priced through the customer
     /// usage object, none by the direct path (`direct_write.rs`), to

@@ -38,9 +38,9 @@ use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
 use super::two_cores::{Feeds, WORKERS, id_hash, join, owner, owner_of};
 
-/// Windows queued per worker: one, so that memory holds about four
-/// windows (one read, one queued, one taken, and the workers' copies of
-/// their lines), and a window can be larger for the same memory.
+/// Windows queued per worker: one, so that memory holds a batch of
+/// windows and two more (one read, one queued), and the workers' copies
+/// of their lines.
 const IN_FLIGHT: usize = 1;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
@@ -127,7 +127,7 @@ pub(super) fn read(
     let seen = AtomicUsize::new(seeds.iter().map(FastMap::len).sum());
     let mut events = 0u64;
     thread::scope(|s| {
-        let (pool_tx, pool) = sync_channel::<Window>(WORKERS * IN_FLIGHT + 2);
+        let (pool_tx, pool) = sync_channel::<Window>(WORKERS * IN_FLIGHT + BATCH + 1);
         let mut senders = Vec::with_capacity(WORKERS);
         let mut workers = Vec::with_capacity(WORKERS);
         for (w, feeds) in seeds.into_iter().enumerate() {
@@ -234,10 +234,12 @@ struct Context<'a> {
     pool: SyncSender<Window>,
 }
 
-/// A line of a window to take: its subscription's feed and where it is.
+/// A line of a window to take: its subscription's feed and where it is
+/// (in which window of a batch).
 #[derive(Debug, Clone, Copy, Default)]
 struct Todo {
     feed: u32,
+    window: u32,
     start: usize,
     end: usize,
     line_no: u64,
@@ -257,7 +259,7 @@ struct ByFeed {
 }
 
 impl ByFeed {
-    fn sort(&mut self, todo: &[Todo], window: &[u8], feeds: usize) {
+    fn sort(&mut self, todo: &[Todo], windows: &[Arc<Window>], feeds: usize) {
         self.next.clear();
         self.next.resize(feeds, 0);
         for t in todo {
@@ -286,8 +288,10 @@ impl ByFeed {
             .reserve(todo.iter().map(|t| t.end.saturating_sub(t.start)).sum());
         for t in &mut self.lines {
             let start = self.text.len();
-            self.text
-                .extend_from_slice(window.get(t.start..t.end).unwrap_or_default());
+            let line = windows
+                .get(t.window as usize)
+                .and_then(|w| w.data.get(t.start..t.end));
+            self.text.extend_from_slice(line.unwrap_or_default());
             (t.start, t.end) = (start, self.text.len());
         }
     }
@@ -448,48 +452,102 @@ impl Subscriptions {
     }
 }
 
+/// Windows whose lines a worker takes together. A subscription's lines
+/// of two windows are taken in one go, as from a window twice the size:
+/// its tables are fetched once for twice the events. A window twice the
+/// size held a quarter more memory (each window is held a few times
+/// over); a batch holds one window more at most, and its copied lines.
+const BATCH: usize = 4;
+
+/// One worker's state while reading.
+struct Worker<'c> {
+    ctx: &'c Context<'c>,
+    reader: EventReader,
+    subs: Subscriptions,
+    share: Share,
+    /// The batch's own lines, in line order.
+    todo: Vec<Todo>,
+    by_feed: ByFeed,
+    /// Slots before the batch's.
+    known: usize,
+}
+
 /// One worker's reading: every window's own lines found, then taken
-/// subscription by subscription.
+/// subscription by subscription, [`BATCH`] windows at a time.
 fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -> Share {
-    let mut reader = EventReader::new(ctx.template.keys());
-    let mut subs = Subscriptions::new(seeds);
-    let mut share = Share {
-        feeds: Feeds::default(),
-        rejected: 0,
-        named: Vec::new(),
+    let subs = Subscriptions::new(seeds);
+    let mut worker = Worker {
+        ctx,
+        reader: EventReader::new(ctx.template.keys()),
+        known: subs.feeds.len(),
+        subs,
+        share: Share {
+            feeds: Feeds::default(),
+            rejected: 0,
+            named: Vec::new(),
+        },
+        todo: Vec::new(),
+        by_feed: ByFeed::default(),
     };
-    let mut todo = Vec::new();
-    let mut by_feed = ByFeed::default();
+    let mut held = Vec::with_capacity(BATCH);
     for window in windows {
-        todo.clear();
-        let known = subs.feeds.len();
-        find_own(ctx, &window, &mut reader, &mut subs, &mut share, &mut todo);
-        by_feed.sort(&todo, &window.data, subs.feeds.len());
-        // The lines are copied out: the window goes back to be read into
-        // while they are taken, rather than a fresh buffer.
-        if let Ok(done) = Arc::try_unwrap(window) {
-            // A full pool: the buffer is freed.
-            let _freed = ctx.pool.try_send(done);
+        let w = &mut worker;
+        let at = u32::try_from(held.len()).unwrap_or(u32::MAX);
+        find_own(
+            ctx,
+            &window,
+            at,
+            &mut w.reader,
+            &mut w.subs,
+            &mut w.share,
+            &mut w.todo,
+        );
+        held.push(window);
+        if held.len() == BATCH {
+            worker.take_batch(&mut held);
+        }
+    }
+    worker.take_batch(&mut held);
+    let Worker {
+        mut share, subs, ..
+    } = worker;
+    share.named.sort_by_key(|(line, _)| *line);
+    share.named.truncate(NAMED as usize);
+    share.feeds = subs.into_feeds();
+    share
+}
+
+impl Worker<'_> {
+    /// Takes the own lines of the windows `held`, subscription by
+    /// subscription, and gives the windows back.
+    fn take_batch(&mut self, held: &mut Vec<Arc<Window>>) {
+        self.by_feed.sort(&self.todo, held, self.subs.feeds.len());
+        self.todo.clear();
+        // The lines are copied out: the windows go back to be read into
+        // while they are taken, rather than fresh buffers.
+        for window in held.drain(..) {
+            if let Ok(done) = Arc::try_unwrap(window) {
+                // A full pool: the buffer is freed.
+                let _freed = self.ctx.pool.try_send(done);
+            }
         }
         // The lines' UTF-8 is checked at once (a check per line cost more to
         // start than to run); a line then is a slice of the text, cut at
         // newlines. Only when some line is not UTF-8 is each checked alone.
+        let by_feed = &self.by_feed;
         let text = std::str::from_utf8(&by_feed.text).ok();
         for t in &by_feed.lines {
             let line = match text.and_then(|all| all.get(t.start..t.end)) {
                 Some(text) => Line::Text(text),
                 None => Line::Bytes(by_feed.text.get(t.start..t.end).unwrap_or_default()),
             };
-            if let Some(why) = take_line(ctx, &mut reader, &mut subs, t.feed, line) {
-                reject(&mut share, t.line_no, why);
+            if let Some(why) = take_line(self.ctx, &mut self.reader, &mut self.subs, t.feed, line) {
+                reject(&mut self.share, t.line_no, why);
             }
         }
-        subs.drop_empty_from(known);
+        self.subs.drop_empty_from(self.known);
+        self.known = self.subs.feeds.len();
     }
-    share.named.sort_by_key(|(line, _)| *line);
-    share.named.truncate(NAMED as usize);
-    share.feeds = subs.into_feeds();
-    share
 }
 
 /// A mark per line of `data` (a window after line `before`) into `marks`;
@@ -576,13 +634,14 @@ fn marked_lines<'m>(
     })
 }
 
-/// This worker's lines of `window` (marked by the reading thread) into
-/// `todo`, in line order; a line whose subscription was not read off its
+/// This worker's lines of `window` (marked by the reading thread, window
+/// `at` of its batch) into `todo`, in line order; a line whose subscription was not read off its
 /// text is parsed, and rejected (by worker 0) when it is no event of a
 /// subscription.
 fn find_own(
     ctx: &Context<'_>,
     window: &Window,
+    at: u32,
     reader: &mut EventReader,
     subs: &mut Subscriptions,
     share: &mut Share,
@@ -613,6 +672,7 @@ fn find_own(
             Err(why) => reject(share, line_no, why),
             Ok(feed) => todo.push(Todo {
                 feed,
+                window: at,
                 start,
                 end,
                 line_no,
