@@ -38,10 +38,13 @@ use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
 use super::two_cores::{Feeds, WORKERS, id_hash, join, owner, owner_of};
 
-/// Windows queued per worker: one, so that memory holds a batch of
-/// windows and two more (one read, one queued), and the workers' copies
-/// of their lines.
-const IN_FLIGHT: usize = 1;
+/// Windows queued per worker: a batch, so that the next batch is read
+/// while the workers take theirs. With one queued, a worker done with a
+/// batch waited for the rest of the next to be read (on 10 M events the
+/// two cores were busy 1.86 s per second of wall time, now 1.93). Memory
+/// holds two batches of windows and one more (being read), and the
+/// workers' copies of their lines.
+const IN_FLIGHT: usize = BATCH;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
 
