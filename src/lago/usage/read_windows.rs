@@ -36,7 +36,7 @@ use crate::lago::aggregate::{EventReader, ReadEvent};
 
 use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
-use super::two_cores::{Feeds, WORKERS, id_hash, join, owner, owner_of};
+use super::two_cores::{Feeds, WORKERS, id_hash, join, owner_of};
 
 /// Windows queued per worker: a batch, so that the next batch is read
 /// while the workers take theirs. With one queued, a worker done with a
@@ -496,17 +496,8 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
     };
     let mut held = Vec::with_capacity(BATCH);
     for window in windows {
-        let w = &mut worker;
         let at = u32::try_from(held.len()).unwrap_or(u32::MAX);
-        find_own(
-            ctx,
-            &window,
-            at,
-            &mut w.reader,
-            &mut w.subs,
-            &mut w.share,
-            &mut w.todo,
-        );
+        worker.find_own(&window, at);
         held.push(window);
         if held.len() == BATCH {
             worker.take_batch(&mut held);
@@ -523,6 +514,52 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
 }
 
 impl Worker<'_> {
+    /// This worker's lines of `window` (marked by the reading thread,
+    /// window `at` of its batch) into the batch's, in line order; a line
+    /// whose subscription was not read off its text is parsed, and
+    /// rejected (by worker 0) when it is no event of a subscription.
+    fn find_own(&mut self, window: &Window, at: u32) {
+        let w = self.ctx.w;
+        let (mine, me) = (w == 0, u8::try_from(w).unwrap_or(EVERY));
+        let data = window.data.as_slice();
+        let lines = marked_lines(data, &window.marks).zip(window.before + 1..);
+        for (((start, end), m), line_no) in lines {
+            if m.to != me && m.to != EVERY {
+                continue;
+            }
+            let line = || data.get(start..end).unwrap_or_default();
+            let feed = match m.to {
+                // Checked for UTF-8 when taken (`take_line`).
+                EVERY => match read_line(&mut self.reader, line()) {
+                    Err(why) if mine => Err(why),
+                    Err(_) => continue,
+                    Ok((_, sub)) => {
+                        let (sub, hash) = (sub.as_bytes(), id_hash(sub.as_bytes()));
+                        if owner_of(hash) != w {
+                            continue;
+                        }
+                        Ok(self.subs.slot(hash, || sub))
+                    }
+                },
+                // The line is read only for a subscription seen first.
+                _ => Ok(self.subs.slot(m.hash, || {
+                    let at = usize::from(m.at);
+                    line().get(at..at + usize::from(m.len)).unwrap_or_default()
+                })),
+            };
+            match feed {
+                Err(why) => reject(&mut self.share, line_no, why),
+                Ok(feed) => self.todo.push(Todo {
+                    feed,
+                    window: at,
+                    start,
+                    end,
+                    line_no,
+                }),
+            }
+        }
+    }
+
     /// Takes the own lines of the windows `held`, subscription by
     /// subscription, and gives the windows back.
     fn take_batch(&mut self, held: &mut Vec<Arc<Window>>) {
@@ -637,53 +674,6 @@ fn marked_lines<'m>(
         start = end + 1;
         (line, m)
     })
-}
-
-/// This worker's lines of `window` (marked by the reading thread, window
-/// `at` of its batch) into `todo`, in line order; a line whose
-/// subscription was not read off its text is parsed, and rejected (by
-/// worker 0) when it is no event of a subscription.
-fn find_own(
-    ctx: &Context<'_>,
-    window: &Window,
-    at: u32,
-    reader: &mut EventReader,
-    subs: &mut Subscriptions,
-    share: &mut Share,
-    todo: &mut Vec<Todo>,
-) {
-    let (mine, me) = (ctx.w == 0, u8::try_from(ctx.w).unwrap_or(EVERY));
-    let data = window.data.as_slice();
-    for (((start, end), m), line_no) in marked_lines(data, &window.marks).zip(window.before + 1..) {
-        if m.to != me && m.to != EVERY {
-            continue;
-        }
-        let line = || data.get(start..end).unwrap_or_default();
-        let feed = match m.to {
-            // Checked for UTF-8 when taken (`take_line`).
-            EVERY => match read_line(reader, line()) {
-                Err(why) if mine => Err(why),
-                Err(_) => continue,
-                Ok((_, sub)) if owner(sub.as_bytes()) != ctx.w => continue,
-                Ok((_, sub)) => Ok(subs.slot(id_hash(sub.as_bytes()), || sub.as_bytes())),
-            },
-            // The line is read only for a subscription seen first.
-            _ => Ok(subs.slot(m.hash, || {
-                let at = usize::from(m.at);
-                line().get(at..at + usize::from(m.len)).unwrap_or_default()
-            })),
-        };
-        match feed {
-            Err(why) => reject(share, line_no, why),
-            Ok(feed) => todo.push(Todo {
-                feed,
-                window: at,
-                start,
-                end,
-                line_no,
-            }),
-        }
-    }
 }
 
 /// A line read as an event of a subscription, with that subscription's
@@ -935,7 +925,7 @@ mod tests {
         assert_eq!((events, last), (5, 13));
         // The ids sit at 29 of their lines (`{"external_subscription_id":"`).
         let owned = |id: &[u8]| Mark {
-            to: owner(id) as u8,
+            to: owner_of(id_hash(id)) as u8,
             len: id.len() as u8,
             at: 29,
             line: 0,
