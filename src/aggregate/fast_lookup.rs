@@ -9,13 +9,39 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::{DefaultHashBuilder, Equivalent, HashMap, HashTable};
 
 use crate::aggregate::accumulator::EventOrder;
 use crate::aggregate::group::Group;
 
 /// The map of the hot paths.
 pub(crate) type FastMap<K, V> = HashMap<K, V>;
+
+/// Whether two byte strings are equal; an empty one is never handed to
+/// `memcmp`.
+///
+/// An empty slice's pointer may dangle (address 1, as an empty `Vec` or
+/// box has it), and the vectorised `memcmp` of this machine's libc loads
+/// it anyway, under an all-zero mask: on an unmapped page that load costs
+/// a microcode assist of hundreds of cycles. Routing the events of a
+/// charge without filter or group keys compared two empty keys per event:
+/// 3 % of a billing run's time.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
+
+/// A byte-string key to look up in a map of boxed keys, compared by
+/// [`same_bytes`] (it hashes as the boxed key does).
+#[derive(Hash)]
+struct Probe<'k>(&'k [u8]);
+
+impl Equivalent<Box<[u8]>> for Probe<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Box<[u8]>) -> bool {
+        same_bytes(self.0, key)
+    }
+}
 
 /// Distinct texts, numbered in order of first sight, kept one after the
 /// other in one string: a box per text (two, with the map's) laid each
@@ -119,7 +145,7 @@ impl IdSet {
         let chunks = &self.chunks;
         if self
             .table
-            .find(hash, |&p| stored_id(chunks, p) == bytes)
+            .find(hash, |&p| same_bytes(stored_id(chunks, p), bytes))
             .is_some()
         {
             return false;
@@ -247,7 +273,7 @@ impl MembershipCache {
 
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<Membership> {
-        self.map.get(key).copied()
+        self.map.get(&Probe(key)).copied()
     }
 
     pub(crate) fn put(&mut self, key: &[u8], m: Membership) {
@@ -345,7 +371,7 @@ impl RouteCache {
             return None;
         }
         self.lookups = self.lookups.saturating_add(1);
-        let found = self.map.get(key);
+        let found = self.map.get(&Probe(key));
         self.hits += u32::from(found.is_some());
         found
     }
@@ -405,7 +431,9 @@ impl Groups {
 
     fn find(&self, key: &[u8], h: u32) -> Option<usize> {
         self.index
-            .find(spread(h), |&(i, eh)| eh == h && self.key_at(i) == Some(key))
+            .find(spread(h), |&(i, eh)| {
+                eh == h && self.key_at(i).is_some_and(|k| same_bytes(k, key))
+            })
             .map(|&(i, _)| i as usize)
     }
 
@@ -566,6 +594,38 @@ mod tests {
             assert_eq!(interner.id(&format!("v{i}")), 5 + i);
             assert_eq!(interner.text(5 + i), format!("v{i}"));
         }
+    }
+
+    #[test]
+    fn bytes_are_the_same_as_equality_says_empty_or_not() {
+        // Empty slices of every origin (a dangling vector, a box, a
+        // string's, a slice of a longer one) and short and long ones.
+        let (vec, boxed): (Vec<u8>, Box<[u8]>) = (Vec::new(), Box::default());
+        let long = vec![7u8; 100];
+        let all: [&[u8]; 8] = [
+            &vec,
+            &boxed,
+            "".as_bytes(),
+            &long[3..3],
+            b"a",
+            b"b",
+            &long,
+            &long[1..],
+        ];
+        for a in all {
+            for b in all {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        // A probe finds a boxed key as the key itself does: same hash.
+        let mut map: FastMap<Box<[u8]>, u8> = FastMap::default();
+        for (i, key) in all.iter().enumerate() {
+            map.entry((*key).into()).or_insert(i as u8);
+        }
+        assert_eq!(map.get(&Probe(b"")), Some(&0));
+        assert_eq!(map.get(&Probe(&long[1..])), Some(&7));
+        assert_eq!(map.get(&Probe(b"a")), Some(&4));
+        assert_eq!(map.get(&Probe(b"c")), None);
     }
 
     #[test]
