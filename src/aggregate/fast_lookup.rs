@@ -9,6 +9,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, Equivalent, HashMap, HashTable};
 
 use crate::aggregate::accumulator::EventOrder;
@@ -142,45 +143,47 @@ impl IdSet {
             return self.overflow.insert(id.into());
         }
         let hash = self.hasher.hash_one(bytes);
-        let chunks = &self.chunks;
-        if self
-            .table
-            .find(hash, |&p| same_bytes(stored_id(chunks, p), bytes))
-            .is_some()
-        {
-            return false;
-        }
-        let Some(place) = self.append(bytes) else {
-            return self.overflow.insert(id.into());
-        };
         let (chunks, hasher) = (&self.chunks, &self.hasher);
-        self.table
-            .insert_unique(hash, place, |&p| hasher.hash_one(stored_id(chunks, p)));
-        true
-    }
-
-    /// Stores `bytes` (at most 255) with its length; its place, `None`
-    /// when every chunk a place can name is used.
-    fn append(&mut self, bytes: &[u8]) -> Option<u32> {
-        let need = bytes.len() + 1;
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.capacity() - c.len() >= need);
-        if !fits {
-            if self.chunks.len() >= MAX_CHUNKS {
-                return None;
+        // One probe finds the id or the slot it goes to.
+        let entry = self.table.entry(
+            hash,
+            |&p| same_bytes(stored_id(chunks, p), bytes),
+            |&p| hasher.hash_one(stored_id(chunks, p)),
+        );
+        let Entry::Vacant(slot) = entry else {
+            return false;
+        };
+        match append(&mut self.chunks, bytes) {
+            Some(place) => {
+                slot.insert(place);
+                true
             }
-            let size = (64 << self.chunks.len().min(6)).max(need);
-            self.chunks.push(Vec::with_capacity(size));
+            None => self.overflow.insert(id.into()),
         }
-        let chunk = u32::try_from(self.chunks.len().checked_sub(1)?).ok()?;
-        let c = self.chunks.last_mut()?;
-        let at = u32::try_from(c.len()).ok()?;
-        c.push(u8::try_from(bytes.len()).ok()?);
-        c.extend_from_slice(bytes);
-        Some(chunk << OFFSET_BITS | at)
     }
+}
+
+/// Stores `bytes` (at most 255) with its length in the last of `chunks`,
+/// or a new one; its place, `None` when every chunk a place can name is
+/// used.
+fn append(chunks: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Option<u32> {
+    let need = bytes.len() + 1;
+    let fits = chunks
+        .last()
+        .is_some_and(|c| c.capacity() - c.len() >= need);
+    if !fits {
+        if chunks.len() >= MAX_CHUNKS {
+            return None;
+        }
+        let size = (64 << chunks.len().min(6)).max(need);
+        chunks.push(Vec::with_capacity(size));
+    }
+    let chunk = u32::try_from(chunks.len().checked_sub(1)?).ok()?;
+    let c = chunks.last_mut()?;
+    let at = u32::try_from(c.len()).ok()?;
+    c.push(u8::try_from(bytes.len()).ok()?);
+    c.extend_from_slice(bytes);
+    Some(chunk << OFFSET_BITS | at)
 }
 
 /// Per key, the last operation in [`EventOrder`] and whether it adds
@@ -356,6 +359,10 @@ impl Route {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RouteCache {
     map: FastMap<Box<[u8]>, Route>,
+    /// The route of the empty key, outside the map: a charge without
+    /// filter or group keys routes every event by it, and a lookup in
+    /// the map hashed and probed per event.
+    empty: Option<Route>,
     lookups: u32,
     hits: u32,
     off: bool,
@@ -371,7 +378,10 @@ impl RouteCache {
             return None;
         }
         self.lookups = self.lookups.saturating_add(1);
-        let found = self.map.get(&Probe(key));
+        let found = match key.is_empty() {
+            true => self.empty.as_ref(),
+            false => self.map.get(&Probe(key)),
+        };
         self.hits += u32::from(found.is_some());
         found
     }
@@ -388,8 +398,14 @@ impl RouteCache {
         if n >= Self::TRIAL && n.is_power_of_two() && self.hits.saturating_mul(4) < n {
             self.off = true;
             self.map = FastMap::default();
+            self.empty = None;
         }
-        if !self.off && self.map.len() < Self::CAP {
+        if self.off {
+            return;
+        }
+        if key.is_empty() {
+            self.empty = Some(route);
+        } else if self.map.len() < Self::CAP {
             self.map.insert(key.into(), route);
         }
     }
@@ -650,6 +666,7 @@ mod tests {
         let route = Route::new(&[(0, 1)], false);
         // 256 distinct keys: every lookup misses; the 64th miss drops it.
         let mut cold = RouteCache::default();
+        cold.put(b"", route.clone());
         for i in 0..256u32 {
             let key = i.to_le_bytes();
             assert!(cold.get(&key).is_none());
@@ -657,6 +674,7 @@ mod tests {
         }
         assert!(cold.off && cold.map.is_empty());
         assert!(cold.get(&0u32.to_le_bytes()).is_none(), "off for good");
+        assert!(cold.get(b"").is_none(), "the empty key's route too");
         // 8 keys over 1,024 lookups: 1,016 hits, kept and still found.
         let mut warm = RouteCache::default();
         for i in 0..1024u32 {
@@ -667,6 +685,14 @@ mod tests {
         }
         assert!(!warm.off);
         assert_eq!(warm.get(&3u32.to_le_bytes()), Some(&route));
+        // The empty key (kept outside the map) has its own route, which
+        // a key of the same hash or none would not find.
+        let other = Route::new(&[(2, 3), (4, 5)], true);
+        assert!(warm.get(b"").is_none());
+        warm.put(b"", other.clone());
+        assert_eq!(warm.get(b""), Some(&other));
+        assert_eq!(warm.get(&3u32.to_le_bytes()), Some(&route));
+        assert!(warm.get(&[0]).is_none());
     }
 
     #[test]
