@@ -87,7 +87,12 @@ impl SumAcc {
     /// [`ArithmeticError`] when the sum reaches 2^96.
     #[inline]
     pub fn update(&mut self, value: Exact) -> Result<(), ArithmeticError> {
-        self.sum = self.sum.plus(value).figure("sum")?;
+        // Most groups of a billing run take one event: 0 + v is v itself
+        // (scale max(0, s) = s), without the addition.
+        self.sum = match self.sum.is_identical(&Exact::ZERO) {
+            true => value,
+            false => self.sum.plus(value).figure("sum")?,
+        };
         self.events += 1;
         Ok(())
     }
@@ -403,6 +408,34 @@ mod tests {
 
     fn x(s: &str) -> Exact {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_sum_keeps_the_scale_of_its_values() {
+        // Mantissa and scale: the figures as events give them (1.50 and
+        // 1.5 are equal, but not written alike).
+        let d = Exact::from_small;
+        // The first value is the sum as it is: 0 + 1.50 is 1.50, two
+        // places, as the addition gives it.
+        let mut a = SumAcc::default();
+        a.update(d(150, 2)).unwrap();
+        assert!(a.finish().0.is_identical(&d(150, 2)));
+        assert!(!a.finish().0.is_identical(&d(15, 1)));
+        assert!(
+            Exact::ZERO
+                .plus(d(150, 2))
+                .unwrap()
+                .is_identical(&d(150, 2))
+        );
+        // 1.50 + 2.5 = 4.00.
+        a.update(d(25, 1)).unwrap();
+        assert!(a.finish().0.is_identical(&d(400, 2)));
+        assert_eq!(a.finish().1, 2);
+        // A zero of one place (a state, no event yet) is added to: 0.0 +
+        // 2 is 2.0.
+        let mut b = SumAcc::from_state(d(0, 1), 0);
+        b.update(d(2, 0)).unwrap();
+        assert!(b.finish().0.is_identical(&d(20, 1)));
     }
 
     #[test]

@@ -88,7 +88,6 @@ impl Exact {
 
     /// Whether `other` has the same mantissa and scale, so the same text
     /// (equal values of different scales may not).
-    #[cfg(feature = "lago")]
     pub(crate) fn is_identical(&self, other: &Self) -> bool {
         self.s == other.s && self.m == other.m
     }
