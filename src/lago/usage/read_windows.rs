@@ -7,8 +7,9 @@
 //! more than half of the run. So this thread reads a window of whole lines
 //! (tens of megabytes), finds each line's subscription once, and hands the
 //! window to each worker with the lines of the subscriptions it owns (a
-//! hash of `external_subscription_id`); a worker takes them subscription
-//! by subscription, each subscription's in file order. A subscription's
+//! hash of `external_subscription_id`); a worker copies them out by
+//! subscription and, every few windows, takes them subscription by
+//! subscription, each subscription's in file order. A subscription's
 //! events still reach its feed in input order, so the result is the one
 //! of taking the events one by one; only the order between subscriptions
 //! changes, and they are independent. Memory holds a few windows, never
@@ -38,13 +39,12 @@ use super::billing_run::{BillingRunError, NAMED};
 use super::events::Feed;
 use super::two_cores::{Feeds, WORKERS, id_hash, join, owner_of};
 
-/// Windows queued per worker: a batch, so that the next batch is read
-/// while the workers take theirs. With one queued, a worker done with a
-/// batch waited for the rest of the next to be read (on 10 M events the
-/// two cores were busy 1.86 s per second of wall time, now 1.93). Memory
-/// holds two batches of windows and one more (being read), and the
-/// workers' copies of their lines.
-const IN_FLIGHT: usize = BATCH;
+/// Windows queued per worker, so that the next windows are read while
+/// the workers take their lines. A worker gives a window back as soon as
+/// it has copied its lines out ([`Pending`]): memory holds these windows
+/// and two more (being read, being copied from), and the workers' copies
+/// of a batch's lines.
+const IN_FLIGHT: usize = 2;
 /// The largest window: a few of them are held at once.
 const MAX_WINDOW: usize = 1 << 30;
 
@@ -130,7 +130,7 @@ pub(super) fn read(
     let seen = AtomicUsize::new(seeds.iter().map(FastMap::len).sum());
     let mut events = 0u64;
     thread::scope(|s| {
-        let (pool_tx, pool) = sync_channel::<Window>(WORKERS * IN_FLIGHT + BATCH + 1);
+        let (pool_tx, pool) = sync_channel::<Window>(WORKERS * IN_FLIGHT + 2);
         let mut senders = Vec::with_capacity(WORKERS);
         let mut workers = Vec::with_capacity(WORKERS);
         for (w, feeds) in seeds.into_iter().enumerate() {
@@ -237,65 +237,38 @@ struct Context<'a> {
     pool: SyncSender<Window>,
 }
 
-/// A line of a window to take: its subscription's feed and where it is
-/// (in which window of a batch).
-#[derive(Debug, Clone, Copy, Default)]
-struct Todo {
-    feed: u32,
-    window: u32,
-    start: usize,
-    end: usize,
-    line_no: u64,
-}
-
-/// A window's own lines copied subscription by subscription into one
-/// buffer (a counting sort of the lines, each subscription's in file
-/// order, then their texts appended in that order): the lines are then
-/// taken from consecutive memory rather than fetched from all over the
-/// window, and the buffer is written once (not zeroed first).
+/// A subscription's lines of the batch, copied out of the windows as
+/// they are found: their text one after the other, and each one's end in
+/// it and number. A worker then takes a subscription's lines from
+/// consecutive memory, and a window goes back to be read into as soon as
+/// its lines are copied, rather than being held for the whole batch (a
+/// batch's windows were held, then sorted into one buffer by
+/// subscription: as much memory for half the lines per visit).
 #[derive(Debug, Default)]
-struct ByFeed {
-    /// Per feed, the next entry of `lines`.
-    next: Vec<usize>,
-    lines: Vec<Todo>,
+struct Pending {
     text: Vec<u8>,
+    lines: Vec<(usize, u64)>,
 }
 
-impl ByFeed {
-    fn sort(&mut self, todo: &[Todo], windows: &[Arc<Window>], feeds: usize) {
-        self.next.clear();
-        self.next.resize(feeds, 0);
-        for t in todo {
-            if let Some(n) = self.next.get_mut(t.feed as usize) {
-                *n += 1;
-            }
-        }
-        let mut n = 0;
-        for slot in &mut self.next {
-            n += *slot;
-            *slot = n - *slot;
-        }
-        self.lines.clear();
-        self.lines.resize(todo.len(), Todo::default());
-        for t in todo {
-            let Some(i) = self.next.get_mut(t.feed as usize) else {
-                continue;
-            };
-            if let Some(slot) = self.lines.get_mut(*i) {
-                *slot = *t;
-            }
-            *i += 1;
-        }
+impl Pending {
+    fn push(&mut self, line: &[u8], line_no: u64) {
+        self.text.extend_from_slice(line);
+        self.lines.push((self.text.len(), line_no));
+    }
+
+    /// Emptied for the next batch. The buffers are kept for the
+    /// subscription's next lines (grown again, they were copied again),
+    /// but not when far larger than this batch's: a file sorted by
+    /// subscription would otherwise keep each one's share of it.
+    fn clear(&mut self) {
+        let (text, lines) = (self.text.len(), self.lines.len());
         self.text.clear();
-        self.text
-            .reserve(todo.iter().map(|t| t.end.saturating_sub(t.start)).sum());
-        for t in &mut self.lines {
-            let start = self.text.len();
-            let line = windows
-                .get(t.window as usize)
-                .and_then(|w| w.data.get(t.start..t.end));
-            self.text.extend_from_slice(line.unwrap_or_default());
-            (t.start, t.end) = (start, self.text.len());
+        self.lines.clear();
+        if self.text.capacity() > 4 * text.max(1024) {
+            self.text = Vec::new();
+        }
+        if self.lines.capacity() > 4 * lines.max(64) {
+            self.lines = Vec::new();
         }
     }
 }
@@ -456,13 +429,11 @@ impl Subscriptions {
 }
 
 /// Windows whose lines a worker takes together. A subscription's lines
-/// of four windows are taken in one go, as from a window four times the
-/// size: its tables are fetched once for four times the events. Larger
-/// windows held more memory for the same visits: a window is held a few
-/// times over (read, queued, being filed), a batch's lines once, copied.
-/// Batches of eight took more memory than they saved time (README,
-/// "Billing run").
-const BATCH: usize = 4;
+/// of eight windows are taken in one go, as from a window eight times
+/// the size: its tables are fetched once for eight times the events. A
+/// batch's lines are held once, copied ([`Pending`]); larger windows
+/// were held a few times over (read, queued, being copied from).
+const BATCH: usize = 8;
 
 /// One worker's state while reading.
 struct Worker<'c> {
@@ -470,9 +441,8 @@ struct Worker<'c> {
     reader: EventReader,
     subs: Subscriptions,
     share: Share,
-    /// The batch's own lines, in line order.
-    todo: Vec<Todo>,
-    by_feed: ByFeed,
+    /// The batch's own lines, by slot.
+    pending: Vec<Pending>,
     /// Slots before the batch's.
     known: usize,
 }
@@ -491,19 +461,22 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
             rejected: 0,
             named: Vec::new(),
         },
-        todo: Vec::new(),
-        by_feed: ByFeed::default(),
+        pending: Vec::new(),
     };
-    let mut held = Vec::with_capacity(BATCH);
+    let mut held = 0;
     for window in windows {
-        let at = u32::try_from(held.len()).unwrap_or(u32::MAX);
-        worker.find_own(&window, at);
-        held.push(window);
-        if held.len() == BATCH {
-            worker.take_batch(&mut held);
+        worker.find_own(&window);
+        if let Ok(done) = Arc::try_unwrap(window) {
+            // A full pool: the buffer is freed.
+            let _freed = ctx.pool.try_send(done);
+        }
+        held += 1;
+        if held == BATCH {
+            worker.take_batch();
+            held = 0;
         }
     }
-    worker.take_batch(&mut held);
+    worker.take_batch();
     let Worker {
         mut share, subs, ..
     } = worker;
@@ -514,11 +487,11 @@ fn take_share(ctx: &Context<'_>, windows: Receiver<Arc<Window>>, seeds: Feeds) -
 }
 
 impl Worker<'_> {
-    /// This worker's lines of `window` (marked by the reading thread,
-    /// window `at` of its batch) into the batch's, in line order; a line
-    /// whose subscription was not read off its text is parsed, and
+    /// This worker's lines of `window` (marked by the reading thread)
+    /// copied into their subscriptions' [`Pending`] lines, in line order;
+    /// a line whose subscription was not read off its text is parsed, and
     /// rejected (by worker 0) when it is no event of a subscription.
-    fn find_own(&mut self, window: &Window, at: u32) {
+    fn find_own(&mut self, window: &Window) {
         let w = self.ctx.w;
         let (mine, me) = (w == 0, u8::try_from(w).unwrap_or(EVERY));
         let data = window.data.as_slice();
@@ -549,46 +522,45 @@ impl Worker<'_> {
             };
             match feed {
                 Err(why) => reject(&mut self.share, line_no, why),
-                Ok(feed) => self.todo.push(Todo {
-                    feed,
-                    window: at,
-                    start,
-                    end,
-                    line_no,
-                }),
+                Ok(feed) => {
+                    let slot = feed as usize;
+                    if self.pending.len() <= slot {
+                        self.pending.resize_with(slot + 1, Pending::default);
+                    }
+                    if let Some(p) = self.pending.get_mut(slot) {
+                        p.push(line(), line_no);
+                    }
+                }
             }
         }
     }
 
-    /// Takes the own lines of the windows `held`, subscription by
-    /// subscription, and gives the windows back.
-    fn take_batch(&mut self, held: &mut Vec<Arc<Window>>) {
-        self.by_feed.sort(&self.todo, held, self.subs.feeds.len());
-        self.todo.clear();
-        // The lines are copied out: the windows go back to be read into
-        // while they are taken, rather than fresh buffers.
-        for window in held.drain(..) {
-            if let Ok(done) = Arc::try_unwrap(window) {
-                // A full pool: the buffer is freed.
-                let _freed = self.ctx.pool.try_send(done);
+    /// Takes the batch's lines, subscription by subscription.
+    fn take_batch(&mut self) {
+        for (feed, p) in (0u32..).zip(&mut self.pending) {
+            // A subscription's lines' UTF-8 is checked at once (a check per
+            // line cost more to start than to run); a line then is a slice
+            // of the text. Only when some line is not UTF-8 is each checked
+            // alone.
+            let text = std::str::from_utf8(&p.text).ok();
+            let mut start = 0;
+            for &(end, line_no) in &p.lines {
+                let line = match text.and_then(|all| all.get(start..end)) {
+                    Some(text) => Line::Text(text),
+                    None => Line::Bytes(p.text.get(start..end).unwrap_or_default()),
+                };
+                start = end;
+                if let Some(why) = take_line(self.ctx, &mut self.reader, &mut self.subs, feed, line)
+                {
+                    reject(&mut self.share, line_no, why);
+                }
             }
-        }
-        // The lines' UTF-8 is checked at once (a check per line cost more to
-        // start than to run); a line then is a slice of the text, cut at
-        // newlines. Only when some line is not UTF-8 is each checked alone.
-        let by_feed = &self.by_feed;
-        let text = std::str::from_utf8(&by_feed.text).ok();
-        for t in &by_feed.lines {
-            let line = match text.and_then(|all| all.get(t.start..t.end)) {
-                Some(text) => Line::Text(text),
-                None => Line::Bytes(by_feed.text.get(t.start..t.end).unwrap_or_default()),
-            };
-            if let Some(why) = take_line(self.ctx, &mut self.reader, &mut self.subs, t.feed, line) {
-                reject(&mut self.share, t.line_no, why);
-            }
+            p.clear();
         }
         self.subs.drop_empty_from(self.known);
         self.known = self.subs.feeds.len();
+        // The slots dropped had their lines taken: their buffers are empty.
+        self.pending.truncate(self.known);
     }
 }
 
@@ -889,6 +861,26 @@ mod tests {
         assert_ne!(a, b);
         assert!(subs.is(a, b"a") && subs.is(b, b"b"));
         assert_eq!(subs.into_feeds().len(), 2);
+    }
+
+    #[test]
+    fn a_subscriptions_buffers_are_kept_unless_far_larger_than_its_lines() {
+        let line = [b'x'; 100];
+        let mut p = Pending::default();
+        // A batch of 1,000 lines (100,000 bytes): kept for the next batch.
+        for n in 0..1_000 {
+            p.push(&line, n);
+        }
+        assert_eq!(p.lines.last(), Some(&(100_000, 999)));
+        p.clear();
+        assert!(p.text.is_empty() && p.lines.is_empty());
+        assert!(p.text.capacity() >= 100_000 && p.lines.capacity() >= 1_000);
+        // Then a batch of one line: 100 bytes in 100,000 and more, 1 line
+        // in 1,000 and more; both given back.
+        p.push(&line, 1_000);
+        assert_eq!(p.lines, [(100, 1_000)]);
+        p.clear();
+        assert_eq!((p.text.capacity(), p.lines.capacity()), (0, 0));
     }
 
     #[test]
