@@ -570,14 +570,13 @@ impl Worker<'_> {
 fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>) -> (u64, u64) {
     marks.clear();
     let mut line_no = before;
-    // The key and the backslashes are searched for over the whole window,
-    // once: a search per line cost more to start than to run. Neither the
-    // key nor a backslash spans lines, so each line gets its own hits.
+    // The key is searched for over the whole window, once: a search per
+    // line cost more to start than to run. It does not span lines, so each
+    // line gets its own hits.
     let mut keys = Hits::new(key.find_iter(data));
-    let mut slashes = Hits::new(memchr::memchr_iter(b'\\', data));
     // Event lines (blank lines aside).
     let mut counted = 0u64;
-    for (start, end) in lines(data) {
+    for ((start, end), escaped) in lines(data) {
         let line = data.get(start..end).unwrap_or_default();
         line_no += 1;
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -585,11 +584,7 @@ fn mark_lines(data: &[u8], before: u64, key: &Finder<'_>, marks: &mut Vec<Mark>)
             continue;
         }
         counted += 1;
-        let (escaped, key_at) = (
-            slashes.within((start, end)).0 > 0,
-            keys.within((start, end)),
-        );
-        let raw = match key_at {
+        let raw = match keys.within((start, end)) {
             (1, Some(at)) if !escaped => raw_subscription(line, at.saturating_sub(start)),
             _ => None,
         };
@@ -615,15 +610,29 @@ fn mark(line: &[u8], a: usize, b: usize) -> Option<Mark> {
     })
 }
 
-/// The lines of `data`, as `start..end` (no newline): the text after the
-/// last newline is a line when not empty.
-fn lines(data: &[u8]) -> impl Iterator<Item = (usize, usize)> {
-    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+/// The lines of `data`, as `start..end` (no newline), each with whether
+/// it holds a backslash: the text after the last newline is a line when
+/// not empty. Newlines and backslashes are found in one pass over the
+/// window (two searches read it twice).
+fn lines(data: &[u8]) -> impl Iterator<Item = ((usize, usize), bool)> {
+    let mut hits = memchr::memchr2_iter(b'\n', b'\\', data);
     let mut start = 0;
-    ends.map_while(move |end| {
-        let line = (start < data.len()).then_some((start, end));
-        start = end + 1;
-        line
+    std::iter::from_fn(move || {
+        if start >= data.len() {
+            return None;
+        }
+        let mut escaped = false;
+        loop {
+            match hits.next() {
+                Some(i) if data.get(i) == Some(&b'\\') => escaped = true,
+                end => {
+                    let end = end.unwrap_or(data.len());
+                    let line = (start, end);
+                    start = end + 1;
+                    return Some((line, escaped));
+                }
+            }
+        }
     })
 }
 
@@ -942,7 +951,12 @@ mod tests {
         let cut: Vec<_> = marked_lines(data.as_bytes(), &marks)
             .map(|(l, _)| l)
             .collect();
-        assert_eq!(cut, super::lines(data.as_bytes()).collect::<Vec<_>>());
+        assert_eq!(
+            cut,
+            super::lines(data.as_bytes())
+                .map(|(l, _)| l)
+                .collect::<Vec<_>>()
+        );
         // A window read again starts from no marks.
         let (events, last) = mark_lines(b"", 13, &Finder::new(KEY), &mut marks);
         assert_eq!((events, last, marks.len()), (0, 13, 0));
@@ -965,10 +979,24 @@ mod tests {
     #[test]
     fn lines_end_at_newlines_and_at_the_end() {
         let all = |d: &[u8]| lines(d).collect::<Vec<_>>();
-        assert_eq!(all(b"ab\n\nc"), [(0, 2), (3, 3), (4, 5)]);
+        let plain = |l: (usize, usize)| (l, false);
+        assert_eq!(all(b"ab\n\nc"), [(0, 2), (3, 3), (4, 5)].map(plain));
         // After a last newline, no empty line.
-        assert_eq!(all(b"ab\n"), [(0, 2)]);
+        assert_eq!(all(b"ab\n"), [plain((0, 2))]);
         assert_eq!(all(b""), []);
+        // Each line says whether it holds a backslash, at its start, end
+        // or middle, one or several; the last line without a newline too.
+        assert_eq!(
+            all(b"\\a\nb\nc\\\n\\\\\n\nd\\e"),
+            [
+                ((0, 2), true),
+                ((3, 4), false),
+                ((5, 7), true),
+                ((8, 10), true),
+                ((11, 11), false),
+                ((12, 15), true)
+            ]
+        );
     }
 
     #[test]
