@@ -123,7 +123,7 @@ impl Aggregator {
         let estimate = (!adv.persisted).then_some(adv.value);
         let mut core = match &g.acc {
             Acc::Count(c) => {
-                let listed = g.window_events + u64::from(!adv.persisted);
+                let listed = g.window_events() + u64::from(!adv.persisted);
                 let mut core = self.count_core(c.finish(), listed)?;
                 core.step = Some(self.step(Exact::ONE, None, None));
                 core
@@ -132,7 +132,7 @@ impl Aggregator {
             Acc::Unique(u) => {
                 let a = Exact::from(u.adds());
                 let step = self.unique_step(ctx)?;
-                let listed = g.window_events + u64::from(!adv.persisted);
+                let listed = g.window_events() + u64::from(!adv.persisted);
                 Core {
                     aggregation: a,
                     count: a,

@@ -237,7 +237,7 @@ impl Aggregator {
     fn arrears_core(&self, ctx: &Ctx<'_>) -> Result<Core, ArithmeticError> {
         let g = ctx.group;
         match &g.acc {
-            Acc::Count(c) => self.count_core(c.finish(), g.window_events),
+            Acc::Count(c) => self.count_core(c.finish(), g.window_events()),
             Acc::Sum(s) => self.sum_core(ctx, s.finish()),
             Acc::Max(m) => {
                 let (max, n) = m.finish();
@@ -305,7 +305,7 @@ impl Aggregator {
             count,
             cuu: Some(cuu),
             running_total: self.counting_total(total_end)?,
-            event_values: vec![Exact::ONE; usize::try_from(ctx.group.window_events).unwrap_or(0)],
+            event_values: vec![Exact::ONE; usize::try_from(ctx.group.window_events()).unwrap_or(0)],
             ..Core::default()
         })
     }

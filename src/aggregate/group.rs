@@ -2,9 +2,8 @@
 //! order-dependent outputs need kept (per-event records, prorated
 //! unique-count sequences).
 
-use crate::aggregate::accumulator::{
-    CountAcc, EventOrder, LatestAcc, MaxAcc, SumAcc, WeightedSumAcc,
-};
+use crate::aggregate::accumulator::{CountAcc, EventOrder, LatestAcc, SumAcc, WeightedSumAcc};
+use crate::aggregate::compact::{CompactMax, CompactSum};
 use crate::aggregate::fast_lookup::{FastMap, LastOps, SmallKey};
 use crate::aggregate::route::{decode_bytes, decode_texts, encode_label};
 use crate::aggregate::time::Timestamp;
@@ -57,8 +56,9 @@ pub(crate) type Sequences = FastMap<Option<u32>, Vec<Operation>>;
 #[derive(Debug, Clone)]
 pub(crate) enum Acc {
     Count(CountAcc),
-    Sum(SumAcc),
-    Max(MaxAcc),
+    /// In 24 bytes: a plain group stays small (`compact.rs`).
+    Sum(CompactSum),
+    Max(CompactMax),
     /// Boxed, as the unique counts: a plain group stays small.
     Latest(Box<LatestAcc>),
     /// A37 by interned value.
@@ -82,8 +82,8 @@ impl Acc {
             },
             (AggregationType::UniqueCount, true) => Acc::ProratedUnique(Box::default()),
             (AggregationType::Count, _) => Acc::Count(CountAcc::default()),
-            (AggregationType::Sum, _) => Acc::Sum(SumAcc::default()),
-            (AggregationType::Max, _) => Acc::Max(MaxAcc::default()),
+            (AggregationType::Sum, _) => Acc::Sum(CompactSum::default()),
+            (AggregationType::Max, _) => Acc::Max(CompactMax::default()),
             (AggregationType::Latest, _) => Acc::Latest(Box::default()),
             (AggregationType::UniqueCount, _) => Acc::Unique(Box::default()),
             (AggregationType::WeightedSum, _) => {
@@ -106,7 +106,7 @@ pub(crate) struct Group {
     key: SmallKey,
     pub(crate) acc: Acc,
     /// Listed events in the window (per-event lists of counts, A53).
-    pub(crate) window_events: u64,
+    window_events: u64,
     rare: Option<Box<Rare>>,
 }
 
@@ -163,6 +163,11 @@ impl Group {
 
     fn rare(&mut self) -> &mut Rare {
         self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Listed events in the window (per-event lists of counts, A53).
+    pub(crate) fn window_events(&self) -> u64 {
+        self.window_events
     }
 
     /// Σ `precise_total_amount_cents` of the period's events (A54, AD8).
@@ -354,8 +359,10 @@ mod tests {
     fn a_plain_group_stays_small() {
         // A run holds one per (subscription, bucket, group): what only
         // some types need is boxed. Key 24 (inline up to 22 bytes, in
-        // place of a 16-byte box and its allocation) + accumulator 64
-        // (`MaxAcc`) + count 8 + the rare part's box 8.
-        assert!(std::mem::size_of::<Group>() <= 104);
+        // place of a 16-byte box and its allocation) + accumulator 32 (a
+        // compact sum or maximum, 24, and the variant) + count 8 + the
+        // rare part's box 8.
+        assert_eq!(std::mem::size_of::<Acc>(), 32);
+        assert!(std::mem::size_of::<Group>() <= 72);
     }
 }

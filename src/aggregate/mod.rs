@@ -15,6 +15,7 @@ mod accumulator;
 mod advance;
 mod aggregator;
 mod breakdown;
+mod compact;
 mod event;
 mod expression;
 pub(crate) mod fast_lookup;

@@ -203,6 +203,14 @@ impl Exact {
         self.s == 0 || self.small().is_some_and(|m| m % 10 != 0)
     }
 
+    /// The mantissa and scale, when the mantissa fits 64 bits and the
+    /// scale is at most 28: [`Exact::from_small`] gives the same figure
+    /// back, mantissa and scale.
+    #[inline]
+    pub(crate) fn small_parts(&self) -> Option<(i64, u32)> {
+        self.small().filter(|_| self.s <= 28).map(|m| (m, self.s))
+    }
+
     /// A 64-bit mantissa at a scale of at most 28: always in range.
     #[inline]
     pub(crate) fn from_small(m: i64, s: u32) -> Self {
