@@ -21,11 +21,12 @@ use super::two_cores::{self, Feeds};
 /// Bad lines named on stderr; the rest are only counted.
 pub(super) const NAMED: u64 = 10;
 /// The default [`BillingRunOptions::window`]. A worker takes its lines of
-/// four windows together (`read_windows`), so with 10,000 subscriptions
-/// each visit to a subscription takes about 80 events. Each visit first
-/// brings its aggregators' state back from memory: one 64 MiB window a
-/// visit (about 40 events) took about 12 % more user time on the 10 M run
-/// (README, "Billing run").
+/// eight windows together (`read_windows`), so with 10,000 subscriptions
+/// each visit to a subscription takes about 160 events. Each visit first
+/// brings its aggregators' state back from memory: four windows a visit
+/// (about 80 events) took about 5 % more user time on the 10 M run, one
+/// 64 MiB window (about 40 events) about 12 % more (README, "Billing
+/// run").
 const WINDOW: usize = 32 << 20;
 
 /// What a billing run is asked to do.
@@ -60,7 +61,7 @@ pub struct BillingRunOptions {
     /// Whether a progress line is shown on stderr for a long run.
     pub progress: bool,
     /// Bytes of event lines read at a time (32 MiB unless set); a worker
-    /// takes four windows' lines together. Memory holds a few windows,
+    /// takes eight windows' lines together. Memory holds a few windows,
     /// whatever the file's size; in a larger window each subscription has
     /// more events to take together, which is faster. The output does not
     /// depend on it.
